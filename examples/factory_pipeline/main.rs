@@ -1,0 +1,141 @@
+//! A deterministic software-factory run: plan, implement, typecheck and test a product.
+//!
+//! The implement stage fails on its first attempt (the "LLM" forgets a semicolon) and is retried.
+//! Run it with no collector and the telemetry lands in `./telemetry` with a summary on stderr:
+//!
+//! ```text
+//! cargo run --bin factory_pipeline
+//! ```
+//!
+//! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at a collector to export over OTLP instead.
+
+use factory_observability::{pipeline, pipeline_run, retry_stage};
+use std::fmt;
+use std::num::NonZeroU32;
+use std::process::ExitCode;
+use std::thread::sleep;
+use std::time::Duration;
+
+/// What the factory is asked to build.
+struct ProductSpec {
+    name: &'static str,
+    features: Vec<&'static str>,
+}
+
+/// What a stage can go wrong with.
+#[derive(Debug)]
+enum FactoryError {
+    Compile(String),
+    TestsFailed { failed: usize },
+}
+
+impl fmt::Display for FactoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FactoryError::Compile(message) => write!(f, "compile error: {message}"),
+            FactoryError::TestsFailed { failed } => write!(f, "{failed} tests failed"),
+        }
+    }
+}
+
+impl std::error::Error for FactoryError {}
+
+struct Plan {
+    tasks: Vec<String>,
+}
+
+struct Code {
+    files: usize,
+}
+
+/// A factory whose "LLM" is deterministic: it writes broken code on its first attempt.
+struct Factory {
+    attempts: u32,
+}
+
+#[pipeline]
+impl Factory {
+    #[skip_stage]
+    fn new() -> Self {
+        Factory { attempts: 0 }
+    }
+
+    fn plan(&self, spec: &ProductSpec) -> Result<Plan, FactoryError> {
+        sleep(Duration::from_millis(15));
+        let tasks: Vec<String> = spec
+            .features
+            .iter()
+            .map(|feature| format!("implement {feature}"))
+            .collect();
+        tracing::info!(tasks = tasks.len(), "planned {}", spec.name);
+        Ok(Plan { tasks })
+    }
+
+    fn implement(&mut self, plan: &Plan) -> Result<Code, FactoryError> {
+        self.attempts += 1;
+        sleep(Duration::from_millis(25));
+        if self.attempts == 1 {
+            tracing::warn!(attempt = self.attempts, "generated code does not compile");
+            return Err(FactoryError::Compile(
+                "expected `;` at src/main.rs:12".into(),
+            ));
+        }
+        Ok(Code {
+            files: plan.tasks.len() + 1,
+        })
+    }
+
+    fn typecheck(&self, code: &Code) -> Result<(), FactoryError> {
+        sleep(Duration::from_millis(10));
+        tracing::info!(files = code.files, "typecheck clean");
+        Ok(())
+    }
+
+    fn test(&self, code: &Code) -> Result<usize, FactoryError> {
+        sleep(Duration::from_millis(20));
+        let passed = code.files * 4;
+        if passed == 0 {
+            return Err(FactoryError::TestsFailed { failed: 1 });
+        }
+        Ok(passed)
+    }
+}
+
+#[pipeline_run(name = "new_product", fields(product.features = spec.features.len()))]
+fn run_factory(spec: &ProductSpec) -> Result<usize, FactoryError> {
+    let mut factory = Factory::new();
+    let plan = factory.plan(spec)?;
+    let code = retry_stage(NonZeroU32::new(3).expect("non-zero"), || {
+        factory.implement(&plan)
+    })?;
+    factory.typecheck(&code)?;
+    factory.test(&code)
+}
+
+fn main() -> ExitCode {
+    let telemetry = match factory_observability::init("sf-factory") {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("factory_pipeline: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = ProductSpec {
+        name: "todo-app",
+        features: vec!["create task", "list tasks", "complete task"],
+    };
+    let result = run_factory(&spec);
+    match &result {
+        Ok(passed) => println!("built {}: {passed} tests passed", spec.name),
+        Err(error) => println!("factory run failed: {error}"),
+    }
+    let report = telemetry.shutdown();
+    if report.undelivered() > 0 {
+        return ExitCode::from(3);
+    }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

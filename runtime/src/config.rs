@@ -1,0 +1,512 @@
+//! Configuration from the standard `OTEL_*` environment, validated before anything is installed.
+//!
+//! Every malformed value is an [`InitError::InvalidEnv`] naming the variable and the accepted
+//! values. Values of header variables are never repeated in errors: they may hold secrets.
+
+use crate::error::InitError;
+use crate::names::env as factory_env;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::Sampler;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The three OpenTelemetry signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Metric points.
+    Metrics,
+    /// Log records.
+    Logs,
+}
+
+impl Signal {
+    /// All signals, in the order they are installed.
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// `traces`, `metrics` or `logs`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+
+    fn env_suffix(self) -> &'static str {
+        match self {
+            Signal::Traces => "TRACES",
+            Signal::Metrics => "METRICS",
+            Signal::Logs => "LOGS",
+        }
+    }
+}
+
+/// OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http/protobuf`, the default.
+    HttpProtobuf,
+    /// `http/json`.
+    HttpJson,
+}
+
+/// Where one signal goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// OTLP to the endpoint in the environment (the exporter reads the endpoint, headers,
+    /// timeout and compression variables itself, after they were validated here).
+    Otlp(Protocol),
+    /// The embedded default: one OTLP/JSON export request per line in this file.
+    File(PathBuf),
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `OTEL_SDK_DISABLED=true`: install nothing; every macro only runs its body.
+    pub sdk_disabled: bool,
+    /// `service.name`: `OTEL_SERVICE_NAME`, else the name given to [`crate::init`].
+    pub service_name: String,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
+    pub resource_attributes: Vec<KeyValue>,
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampler: Sampler,
+    /// Destination of traces, metrics and logs.
+    pub traces: Destination,
+    /// Destination of metrics.
+    pub metrics: Destination,
+    /// Destination of logs.
+    pub logs: Destination,
+    /// Print the run summary at shutdown.
+    pub summary: bool,
+    /// Directory of the embedded default.
+    pub dir: PathBuf,
+    /// How long shutdown may take before it gives up on undelivered telemetry.
+    pub shutdown_timeout: Duration,
+}
+
+impl Config {
+    /// Reads and validates the process environment.
+    pub fn from_env(default_service_name: &str) -> Result<Config, InitError> {
+        Config::from_lookup(default_service_name, |name| std::env::var(name).ok())
+    }
+
+    /// Reads and validates configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(
+        default_service_name: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, InitError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let sdk_disabled = match get("OTEL_SDK_DISABLED") {
+            None => false,
+            Some(value) => parse_bool("OTEL_SDK_DISABLED", &value)?,
+        };
+        let resource_pairs = match get("OTEL_RESOURCE_ATTRIBUTES") {
+            None => Vec::new(),
+            Some(value) => parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &value, true)?,
+        };
+        // OTEL_SERVICE_NAME wins over `service.name` in OTEL_RESOURCE_ATTRIBUTES, which wins over
+        // the name given in code.
+        let service_name = get("OTEL_SERVICE_NAME")
+            .or_else(|| {
+                resource_pairs
+                    .iter()
+                    .find(|(key, _)| key == "service.name")
+                    .map(|(_, value)| value.clone())
+            })
+            .unwrap_or_else(|| default_service_name.to_owned())
+            .trim()
+            .to_owned();
+        let resource_attributes = resource_pairs
+            .into_iter()
+            .map(|(key, value)| KeyValue::new(key, value))
+            .collect();
+        let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
+
+        for name in ["OTEL_EXPORTER_OTLP_HEADERS"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                Signal::ALL
+                    .iter()
+                    .map(|s| format!("OTEL_EXPORTER_OTLP_{}_HEADERS", s.env_suffix())),
+            )
+        {
+            if let Some(value) = get(&name) {
+                parse_key_values(&name, &value, false)?;
+            }
+        }
+        for name in ["OTEL_EXPORTER_OTLP_TIMEOUT"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                Signal::ALL
+                    .iter()
+                    .map(|s| format!("OTEL_EXPORTER_OTLP_{}_TIMEOUT", s.env_suffix())),
+            )
+        {
+            if let Some(value) = get(&name) {
+                value.trim().parse::<u64>().map_err(|_| {
+                    InitError::invalid_env(
+                        &name,
+                        &value,
+                        "a whole number of milliseconds, e.g. 10000",
+                    )
+                })?;
+            }
+        }
+
+        let dir =
+            PathBuf::from(get(factory_env::FACTORY_OBS_DIR).unwrap_or_else(|| "telemetry".into()));
+        let generic_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if let Some(endpoint) = &generic_endpoint {
+            check_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)?;
+        }
+        let generic_protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL") {
+            None => Protocol::HttpProtobuf,
+            Some(value) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &value)?,
+        };
+        let mut destinations = Vec::with_capacity(3);
+        for signal in Signal::ALL {
+            let endpoint_var = format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.env_suffix());
+            let signal_endpoint = get(&endpoint_var);
+            if let Some(endpoint) = &signal_endpoint {
+                check_endpoint(&endpoint_var, endpoint)?;
+            }
+            let protocol_var = format!("OTEL_EXPORTER_OTLP_{}_PROTOCOL", signal.env_suffix());
+            let protocol = match get(&protocol_var) {
+                None => generic_protocol,
+                Some(value) => parse_protocol(&protocol_var, &value)?,
+            };
+            destinations.push(if signal_endpoint.is_some() || generic_endpoint.is_some() {
+                Destination::Otlp(protocol)
+            } else {
+                Destination::File(dir.join(format!("{}.jsonl", signal.as_str())))
+            });
+        }
+        let logs = destinations.pop().expect("three signals");
+        let metrics = destinations.pop().expect("three signals");
+        let traces = destinations.pop().expect("three signals");
+
+        let embedded = matches!(traces, Destination::File(_));
+        let summary = match get(factory_env::FACTORY_OBS_SUMMARY) {
+            None => embedded,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(InitError::invalid_env(
+                        factory_env::FACTORY_OBS_SUMMARY,
+                        &value,
+                        "0, 1, true or false",
+                    ))
+                }
+            },
+        };
+
+        Ok(Config {
+            sdk_disabled,
+            service_name,
+            resource_attributes,
+            sampler,
+            traces,
+            metrics,
+            logs,
+            summary,
+            dir,
+            shutdown_timeout: Duration::from_secs(5),
+        })
+    }
+
+    /// Moves the embedded default's files into `dir`.
+    pub(crate) fn relocate_files(&mut self, dir: &std::path::Path) {
+        self.dir = dir.to_owned();
+        for (destination, signal) in [&mut self.traces, &mut self.metrics, &mut self.logs]
+            .into_iter()
+            .zip(Signal::ALL)
+        {
+            if let Destination::File(path) = destination {
+                *path = dir.join(format!("{}.jsonl", signal.as_str()));
+            }
+        }
+    }
+
+    /// Whether any signal goes to the embedded default's files.
+    pub fn uses_files(&self) -> bool {
+        [&self.traces, &self.metrics, &self.logs]
+            .iter()
+            .any(|destination| matches!(destination, Destination::File(_)))
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, InitError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(InitError::invalid_env(name, value, "true or false")),
+    }
+}
+
+fn parse_protocol(name: &str, value: &str) -> Result<Protocol, InitError> {
+    match value.trim() {
+        "http/protobuf" => Ok(Protocol::HttpProtobuf),
+        "http/json" => Ok(Protocol::HttpJson),
+        "grpc" => Err(InitError::invalid_env(
+            name,
+            value,
+            "http/protobuf or http/json (grpc is not built into this release)",
+        )),
+        _ => Err(InitError::invalid_env(
+            name,
+            value,
+            "http/protobuf or http/json",
+        )),
+    }
+}
+
+fn check_endpoint(name: &str, value: &str) -> Result<(), InitError> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    match rest {
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with('/')
+                && !host.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(InitError::invalid_env(
+            name,
+            value,
+            "an http:// or https:// URL, e.g. http://localhost:4318",
+        )),
+    }
+}
+
+fn parse_sampler(name: Option<String>, arg: Option<String>) -> Result<Sampler, InitError> {
+    const ACCEPTED: &str = "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio";
+    let ratio = || -> Result<f64, InitError> {
+        match &arg {
+            None => Ok(1.0),
+            Some(value) => match value.trim().parse::<f64>() {
+                Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+                _ => Err(InitError::invalid_env(
+                    "OTEL_TRACES_SAMPLER_ARG",
+                    value,
+                    "a number from 0 to 1, e.g. 0.25",
+                )),
+            },
+        }
+    };
+    let Some(name) = name else {
+        return Ok(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+    };
+    Ok(match name.trim() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        "parentbased_traceidratio" => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
+        }
+        _ => {
+            return Err(InitError::invalid_env(
+                "OTEL_TRACES_SAMPLER",
+                &name,
+                ACCEPTED,
+            ))
+        }
+    })
+}
+
+/// Parses the W3C-baggage-like `key=value,key=value` lists of `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS`, percent-decoding keys and values. `show_value` is false for
+/// headers, whose values are never put into an error.
+fn parse_key_values(
+    name: &str,
+    value: &str,
+    show_value: bool,
+) -> Result<Vec<(String, String)>, InitError> {
+    let shown = if show_value {
+        value
+    } else {
+        "<not shown: headers may hold secrets>"
+    };
+    let mut pairs = Vec::new();
+    for (index, entry) in value.split(',').enumerate() {
+        if entry.trim().is_empty() {
+            continue;
+        }
+        let accepted = format!(
+            "a comma-separated list of key=value pairs (entry {} is not)",
+            index + 1
+        );
+        let Some((key, val)) = entry.split_once('=') else {
+            return Err(InitError::invalid_env(name, shown, &accepted));
+        };
+        let key = percent_decode(key.trim());
+        let val = percent_decode(val.trim());
+        match (key, val) {
+            (Some(key), Some(val)) if !key.is_empty() => pairs.push((key, val)),
+            _ => return Err(InitError::invalid_env(name, shown, &accepted)),
+        }
+    }
+    Ok(pairs)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, InitError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup("factory", |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn no_endpoint_means_the_embedded_default_for_every_signal() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.service_name, "factory");
+        assert_eq!(
+            config.traces,
+            Destination::File("telemetry/traces.jsonl".into())
+        );
+        assert_eq!(
+            config.metrics,
+            Destination::File("telemetry/metrics.jsonl".into())
+        );
+        assert_eq!(
+            config.logs,
+            Destination::File("telemetry/logs.jsonl".into())
+        );
+        assert!(config.summary);
+        assert!(!config.sdk_disabled);
+    }
+
+    #[test]
+    fn endpoints_select_otlp_per_signal() {
+        let config = config(&[
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://127.0.0.1:4318/v1/traces",
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("FACTORY_OBS_DIR", "/tmp/x"),
+        ])
+        .unwrap();
+        assert_eq!(config.traces, Destination::Otlp(Protocol::HttpJson));
+        assert_eq!(
+            config.metrics,
+            Destination::File("/tmp/x/metrics.jsonl".into())
+        );
+        assert!(
+            !config.summary,
+            "summary defaults to off when traces leave the process"
+        );
+    }
+
+    #[test]
+    fn service_name_and_resource_attributes_come_from_the_environment() {
+        let config = config(&[
+            ("OTEL_SERVICE_NAME", "sf-factory"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=ci,team=fac%2Ctory",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(config.service_name, "sf-factory");
+        assert_eq!(
+            config.resource_attributes,
+            vec![
+                KeyValue::new("deployment.environment", "ci"),
+                KeyValue::new("team", "fac,tory")
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_and_the_accepted_values() {
+        let cases = [
+            (("OTEL_SDK_DISABLED", "yes"), "OTEL_SDK_DISABLED=\"yes\" is not valid: expected true or false"),
+            (("OTEL_EXPORTER_OTLP_PROTOCOL", "smoke"), "OTEL_EXPORTER_OTLP_PROTOCOL=\"smoke\" is not valid: expected http/protobuf or http/json"),
+            (("OTEL_TRACES_SAMPLER", "sometimes"), "OTEL_TRACES_SAMPLER=\"sometimes\" is not valid: expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio"),
+            (("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"), "OTEL_EXPORTER_OTLP_ENDPOINT=\"localhost:4318\" is not valid: expected an http:// or https:// URL, e.g. http://localhost:4318"),
+            (("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"), "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is not valid: expected a whole number of milliseconds, e.g. 10000"),
+            (("OTEL_RESOURCE_ATTRIBUTES", "a=1,oops"), "OTEL_RESOURCE_ATTRIBUTES=\"a=1,oops\" is not valid: expected a comma-separated list of key=value pairs (entry 2 is not)"),
+            (("FACTORY_OBS_SUMMARY", "loud"), "FACTORY_OBS_SUMMARY=\"loud\" is not valid: expected 0, 1, true or false"),
+        ];
+        for ((name, value), expected) in cases {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert_eq!(error.to_string(), expected);
+        }
+        let error = config(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_TRACES_SAMPLER_ARG=\"2\" is not valid: expected a number from 0 to 1, e.g. 0.25"
+        );
+    }
+
+    #[test]
+    fn header_errors_never_show_the_secret() {
+        let error = config(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer s3cret,broken",
+        )])
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert_eq!(text, "OTEL_EXPORTER_OTLP_HEADERS=\"<not shown: headers may hold secrets>\" is not valid: expected a comma-separated list of key=value pairs (entry 2 is not)");
+        assert!(!format!("{error:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn sampler_names_map_to_sdk_samplers() {
+        let sampler = config(&[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ])
+        .unwrap()
+        .sampler;
+        assert_eq!(
+            format!("{sampler:?}"),
+            format!(
+                "{:?}",
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.25)))
+            )
+        );
+        let disabled = config(&[("OTEL_SDK_DISABLED", "TRUE")]).unwrap();
+        assert!(disabled.sdk_disabled);
+    }
+}

@@ -1,0 +1,500 @@
+//! One-call installation of traces, metrics and logs, and the guard that flushes them.
+
+use crate::config::{Config, Destination, Protocol};
+use crate::error::InitError;
+use crate::export::counting::{Counted, Delivery, LogTap, Tap};
+use crate::export::jsonl::{JsonlFile, JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter};
+use crate::export::DeliveryReport;
+use crate::names::SCOPE;
+use crate::pipeline::{self, Pipeline};
+use crate::summary::Summary;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Installs telemetry for `service_name` from the `OTEL_*` environment and returns its guard.
+///
+/// With no OTLP endpoint configured, telemetry goes to the embedded default: OTLP/JSON files in
+/// `$FACTORY_OBS_DIR` (default `./telemetry`) and a run summary on stderr at shutdown. With
+/// `OTEL_SDK_DISABLED=true` nothing is installed and every macro only runs its body.
+///
+/// Keep the returned [`Telemetry`] alive for the life of the program; dropping it flushes.
+pub fn init(service_name: &str) -> Result<Telemetry, InitError> {
+    Telemetry::builder(service_name).init()
+}
+
+/// Configuration in code; the environment still applies on top of it.
+#[derive(Debug)]
+pub struct TelemetryBuilder {
+    service_name: String,
+    shutdown_timeout: Duration,
+    dir: Option<PathBuf>,
+    summary: Option<bool>,
+}
+
+impl TelemetryBuilder {
+    /// How long shutdown may take (default 5 s) before it gives up on undelivered telemetry.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Directory of the embedded default's files, unless `FACTORY_OBS_DIR` is set.
+    pub fn embedded_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Whether to print the run summary at shutdown, unless `FACTORY_OBS_SUMMARY` is set.
+    pub fn summary(mut self, print: bool) -> Self {
+        self.summary = Some(print);
+        self
+    }
+
+    /// Installs the pipelines and a global `tracing` subscriber that turns `tracing` spans into
+    /// OpenTelemetry spans and `tracing` events into OpenTelemetry log records (plus warnings on
+    /// stderr, filtered by `RUST_LOG`). If the program already installed a subscriber, build with
+    /// [`init_without_subscriber`](Self::init_without_subscriber) and add
+    /// [`Telemetry::tracing_layer`] to it instead.
+    pub fn init(self) -> Result<Telemetry, InitError> {
+        let telemetry = self.init_without_subscriber()?;
+        if let Some(installed) = &telemetry.installed {
+            let stderr_filter = match std::env::var("RUST_LOG") {
+                Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+                    .map_err(|error| {
+                        InitError::invalid_env(
+                            "RUST_LOG",
+                            &directives,
+                            &format!("tracing-subscriber filter directives such as `info` or `my_crate=debug` ({error})"),
+                        )
+                    })?,
+                _ => EnvFilter::new("warn"),
+            };
+            let stderr = tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_filter(stderr_filter);
+            let registry = tracing_subscriber::registry()
+                .with(installed.tracing_layer())
+                .with(stderr);
+            if registry.try_init().is_err() {
+                eprintln!(
+                    "factory-observability: a tracing subscriber was already installed; spans of the macros are exported, \
+                     but tracing events are not bridged to logs: add Telemetry::tracing_layer() to your subscriber"
+                );
+            }
+        }
+        Ok(telemetry)
+    }
+
+    /// Installs the pipelines without touching the global `tracing` subscriber.
+    pub fn init_without_subscriber(self) -> Result<Telemetry, InitError> {
+        let mut config = Config::from_env(&self.service_name)?;
+        config.shutdown_timeout = self.shutdown_timeout;
+        if let Some(dir) = self.dir {
+            if std::env::var_os(crate::names::env::FACTORY_OBS_DIR).is_none() {
+                config.relocate_files(&dir);
+            }
+        }
+        if let Some(summary) = self.summary {
+            if std::env::var_os(crate::names::env::FACTORY_OBS_SUMMARY).is_none() {
+                config.summary = summary;
+            }
+        }
+        if config.sdk_disabled {
+            return Ok(Telemetry {
+                installed: None,
+                dir: None,
+            });
+        }
+        if pipeline::global_is_installed() {
+            return Err(InitError::AlreadyInitialized);
+        }
+        let installed = Installed::new(&config)?;
+        if !pipeline::install_global(Pipeline::new(&installed.tracers, &installed.meters)) {
+            return Err(InitError::AlreadyInitialized);
+        }
+        opentelemetry::global::set_tracer_provider(installed.tracers.clone());
+        opentelemetry::global::set_meter_provider(installed.meters.clone());
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        Ok(Telemetry {
+            dir: config.uses_files().then(|| config.dir.clone()),
+            installed: Some(installed),
+        })
+    }
+}
+
+/// The installed telemetry. Dropping it (or [`shutdown`](Telemetry::shutdown)) flushes all
+/// signals within the shutdown timeout and reports on stderr what could not be delivered.
+#[derive(Debug)]
+#[must_use = "dropping the Telemetry guard shuts telemetry down at once"]
+pub struct Telemetry {
+    installed: Option<Installed>,
+    dir: Option<PathBuf>,
+}
+
+impl Telemetry {
+    /// A builder for configuration in code.
+    pub fn builder(service_name: &str) -> TelemetryBuilder {
+        TelemetryBuilder {
+            service_name: service_name.to_owned(),
+            shutdown_timeout: Duration::from_secs(5),
+            dir: None,
+            summary: None,
+        }
+    }
+
+    /// Whether telemetry is recorded (false with `OTEL_SDK_DISABLED=true`).
+    pub fn is_enabled(&self) -> bool {
+        self.installed.is_some()
+    }
+
+    /// The `tracing` layer to add to a subscriber the program builds itself: `tracing` spans
+    /// become OpenTelemetry spans (nested with the macros' spans) and events become log records
+    /// carrying the current trace and span ids. `None` when telemetry is disabled.
+    pub fn tracing_layer<S>(&self) -> Option<Box<dyn Layer<S> + Send + Sync>>
+    where
+        S: tracing::Subscriber
+            + for<'span> tracing_subscriber::registry::LookupSpan<'span>
+            + Send
+            + Sync,
+    {
+        self.installed.as_ref().map(Installed::tracing_layer)
+    }
+
+    /// Flushes everything, waits at most the shutdown timeout, prints the summary and what could
+    /// not be delivered, and returns the delivery counts.
+    pub fn shutdown(mut self) -> DeliveryReport {
+        self.shutdown_once()
+    }
+
+    fn shutdown_once(&mut self) -> DeliveryReport {
+        let Some(installed) = self.installed.take() else {
+            return DeliveryReport {
+                signals: Vec::new(),
+                completed_in_time: true,
+            };
+        };
+        let report = installed.shutdown();
+        if let Some(summary) = &installed.summary {
+            let mut text = summary.render();
+            if let Some(dir) = &self.dir {
+                text.push_str(&format!(
+                    "telemetry written to {} (traces.jsonl, metrics.jsonl, logs.jsonl)\n",
+                    shown_path(dir)
+                ));
+            }
+            text.push_str(&format!("{report}\n"));
+            eprint!("{}", prefixed(&text));
+        } else if report.undelivered() > 0 || !report.completed_in_time {
+            eprintln!("factory-observability: {report}");
+        }
+        report
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        self.shutdown_once();
+    }
+}
+
+/// `telemetry` as `./telemetry`, so the reader sees it is a path.
+fn shown_path(dir: &Path) -> String {
+    if dir.is_relative() && !dir.starts_with(".") {
+        format!("./{}", dir.display())
+    } else {
+        dir.display().to_string()
+    }
+}
+
+fn prefixed(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("factory-observability: {line}\n"))
+        .collect()
+}
+
+#[derive(Debug)]
+struct Installed {
+    tracers: SdkTracerProvider,
+    meters: SdkMeterProvider,
+    loggers: SdkLoggerProvider,
+    deliveries: [Arc<Delivery>; 3],
+    summary: Option<Arc<Summary>>,
+    shutdown_timeout: Duration,
+}
+
+impl Installed {
+    fn new(config: &Config) -> Result<Installed, InitError> {
+        let resource = Resource::builder()
+            .with_attributes(config.resource_attributes.clone())
+            .with_service_name(config.service_name.clone())
+            .build();
+        let deliveries: [Arc<Delivery>; 3] = Default::default();
+        let summary = config.summary.then(Arc::<Summary>::default);
+
+        let span_processor = |exporter| {
+            BatchSpanProcessor::builder(Counted {
+                inner: exporter,
+                delivery: Arc::clone(&deliveries[0]),
+            })
+            .build()
+        };
+        let spans = match &config.traces {
+            Destination::File(path) => {
+                span_processor(SpanSink::File(JsonlSpanExporter::new(open(path)?)))
+            }
+            Destination::Otlp(protocol) => {
+                let exporter = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(otlp_protocol(*protocol))
+                    .build()
+                    .map_err(|error| exporter_error("traces", error))?;
+                span_processor(SpanSink::Otlp(exporter))
+            }
+        };
+        let tracers = SdkTracerProvider::builder()
+            .with_span_processor(Tap {
+                inner: spans,
+                delivery: Arc::clone(&deliveries[0]),
+                summary: summary.clone(),
+            })
+            .with_sampler(config.sampler.clone())
+            .with_resource(resource.clone())
+            .build();
+
+        let metric_delivery = Arc::clone(&deliveries[1]);
+        let meters = SdkMeterProvider::builder().with_resource(resource.clone());
+        let meters = match &config.metrics {
+            Destination::File(path) => meters.with_reader(
+                PeriodicReader::builder(Counted {
+                    inner: JsonlMetricExporter::new(open(path)?),
+                    delivery: metric_delivery,
+                })
+                .build(),
+            ),
+            Destination::Otlp(protocol) => meters.with_reader(
+                PeriodicReader::builder(Counted {
+                    inner: opentelemetry_otlp::MetricExporter::builder()
+                        .with_http()
+                        .with_protocol(otlp_protocol(*protocol))
+                        .with_temporality(Temporality::Cumulative)
+                        .build()
+                        .map_err(|error| exporter_error("metrics", error))?,
+                    delivery: metric_delivery,
+                })
+                .build(),
+            ),
+        }
+        .build();
+
+        let log_processor = |exporter| LogTap {
+            inner: BatchLogProcessor::builder(Counted {
+                inner: exporter,
+                delivery: Arc::clone(&deliveries[2]),
+            })
+            .build(),
+            delivery: Arc::clone(&deliveries[2]),
+        };
+        let logs = match &config.logs {
+            Destination::File(path) => {
+                log_processor(LogSink::File(JsonlLogExporter::new(open(path)?)))
+            }
+            Destination::Otlp(protocol) => log_processor(LogSink::Otlp(
+                opentelemetry_otlp::LogExporter::builder()
+                    .with_http()
+                    .with_protocol(otlp_protocol(*protocol))
+                    .build()
+                    .map_err(|error| exporter_error("logs", error))?,
+            )),
+        };
+        let loggers = SdkLoggerProvider::builder()
+            .with_log_processor(logs)
+            .with_resource(resource)
+            .build();
+
+        Ok(Installed {
+            tracers,
+            meters,
+            loggers,
+            deliveries,
+            summary,
+            shutdown_timeout: config.shutdown_timeout,
+        })
+    }
+
+    fn tracing_layer<S>(&self) -> Box<dyn Layer<S> + Send + Sync>
+    where
+        S: tracing::Subscriber
+            + for<'span> tracing_subscriber::registry::LookupSpan<'span>
+            + Send
+            + Sync,
+    {
+        // The exporters' own HTTP stack must not feed telemetry back into itself.
+        let not_ourselves = || {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing::Level::TRACE)
+                .with_target("opentelemetry", tracing::level_filters::LevelFilter::OFF)
+                .with_target(
+                    "opentelemetry_sdk",
+                    tracing::level_filters::LevelFilter::OFF,
+                )
+                .with_target(
+                    "opentelemetry_otlp",
+                    tracing::level_filters::LevelFilter::OFF,
+                )
+                .with_target("reqwest", tracing::level_filters::LevelFilter::OFF)
+                .with_target("hyper", tracing::level_filters::LevelFilter::OFF)
+                .with_target("hyper_util", tracing::level_filters::LevelFilter::OFF)
+                .with_target("h2", tracing::level_filters::LevelFilter::OFF)
+        };
+        let spans = tracing_opentelemetry::layer()
+            .with_tracer(self.tracers.tracer(SCOPE))
+            .with_filter(not_ourselves());
+        let events =
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&self.loggers)
+                .with_filter(not_ourselves());
+        Box::new(spans.and_then(events))
+    }
+
+    /// Shuts the three providers down in parallel, waiting at most the shutdown timeout in all:
+    /// a provider still blocked on an unreachable collector is left behind, never waited for.
+    fn shutdown(&self) -> DeliveryReport {
+        let deadline = Instant::now() + self.shutdown_timeout;
+        let (done, finished) = mpsc::channel();
+        let timeout = self.shutdown_timeout;
+        let tracers = self.tracers.clone();
+        let meters = self.meters.clone();
+        let loggers = self.loggers.clone();
+        let jobs: [Box<dyn FnOnce() + Send>; 3] = [
+            Box::new(move || drop(tracers.shutdown_with_timeout(timeout))),
+            Box::new(move || drop(meters.shutdown_with_timeout(timeout))),
+            Box::new(move || drop(loggers.shutdown_with_timeout(timeout))),
+        ];
+        let mut spawned = 0;
+        for job in jobs {
+            let done = done.clone();
+            let started = std::thread::Builder::new()
+                .name("factory-obs-shutdown".into())
+                .spawn(move || {
+                    job();
+                    let _ = done.send(());
+                });
+            spawned += usize::from(started.is_ok());
+        }
+        let mut completed = 0;
+        while completed < spawned {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if finished.recv_timeout(left).is_err() {
+                break;
+            }
+            completed += 1;
+        }
+        DeliveryReport {
+            signals: ["traces", "metrics", "logs"]
+                .into_iter()
+                .zip(&self.deliveries)
+                .map(|(signal, delivery)| delivery.report(signal))
+                .collect(),
+            completed_in_time: completed == 3,
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<JsonlFile, InitError> {
+    JsonlFile::open(path).map_err(|source| InitError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
+    match protocol {
+        Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+    }
+}
+
+fn exporter_error(signal: &'static str, error: impl std::fmt::Display) -> InitError {
+    InitError::Exporter {
+        signal,
+        message: error.to_string(),
+    }
+}
+
+/// The span exporter of either destination, so one batch processor type serves both.
+#[derive(Debug)]
+enum SpanSink {
+    File(JsonlSpanExporter),
+    Otlp(opentelemetry_otlp::SpanExporter),
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            SpanSink::File(exporter) => exporter.export(batch).await,
+            SpanSink::Otlp(exporter) => exporter.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            SpanSink::File(exporter) => exporter.shutdown_with_timeout(timeout),
+            SpanSink::Otlp(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            SpanSink::File(exporter) => exporter.set_resource(resource),
+            SpanSink::Otlp(exporter) => exporter.set_resource(resource),
+        }
+    }
+}
+
+/// The log exporter of either destination.
+#[derive(Debug)]
+enum LogSink {
+    File(JsonlLogExporter),
+    Otlp(opentelemetry_otlp::LogExporter),
+}
+
+impl opentelemetry_sdk::logs::LogExporter for LogSink {
+    async fn export(
+        &self,
+        batch: opentelemetry_sdk::logs::LogBatch<'_>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            LogSink::File(exporter) => exporter.export(batch).await,
+            LogSink::Otlp(exporter) => exporter.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            LogSink::File(exporter) => exporter.shutdown_with_timeout(timeout),
+            LogSink::Otlp(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            LogSink::File(exporter) => exporter.set_resource(resource),
+            LogSink::Otlp(exporter) => exporter.set_resource(resource),
+        }
+    }
+}

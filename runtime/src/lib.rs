@@ -1,0 +1,59 @@
+//! OpenTelemetry for LLM-driven software factories and the products they build.
+//!
+//! Annotate functions with [`pipeline_run`], [`pipeline_stage`] or [`pipeline`]; call [`init`]
+//! once in `main`. Every annotated call becomes a span with its outcome and duration, and feeds
+//! the metrics named in [`names`]. With no collector configured, telemetry goes to OTLP/JSON files
+//! in `./telemetry` and a summary of each run is printed at exit.
+//!
+//! ```no_run
+//! use factory_observability::{pipeline_run, pipeline_stage};
+//!
+//! #[pipeline_stage]
+//! fn typecheck(files: &[&str]) -> Result<(), String> {
+//!     if files.is_empty() { Err("nothing to check".into()) } else { Ok(()) }
+//! }
+//!
+//! #[pipeline_run(name = "new_product")]
+//! fn run() -> Result<(), String> {
+//!     typecheck(&["main.rs"])
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let _telemetry = factory_observability::init("sf-factory")?;
+//!     run()?;
+//!     Ok(())
+//! }
+//! ```
+
+mod attribute;
+mod call;
+mod classify;
+pub mod config;
+mod error;
+pub mod export;
+mod init;
+pub mod names;
+mod outcome;
+mod pipeline;
+mod retry;
+mod summary;
+pub mod testing;
+
+pub use attribute::AttributeValue;
+pub use error::InitError;
+pub use init::{init, Telemetry, TelemetryBuilder};
+pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
+pub use retry::{retry_stage, retry_stage_async};
+
+pub use factory_observability_macros::{pipeline, pipeline_run, pipeline_stage, skip_stage};
+
+/// Used by the macros' expansions; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::{Call, CallKind, CallSite, Fields, Instrumented};
+    pub use crate::classify::{
+        Classify, ViaAnything, ViaOutcome, ViaResult, ViaResultDebug, ViaResultDisplay,
+        ViaResultOutcome, ViaResultOutcomeDebug, ViaResultOutcomeDisplay,
+    };
+    pub use crate::outcome::Report;
+}

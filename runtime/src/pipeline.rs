@@ -1,0 +1,132 @@
+//! The tracer and instruments the macros record into, and how a call finds them.
+//!
+//! [`crate::init`] installs one process-wide [`Pipeline`]; [`crate::testing::Capture`] puts its
+//! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
+//! The hot path reads one relaxed atomic when nothing is installed.
+
+use crate::names::{metric, SCOPE};
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The metric instruments of every macro, created once per pipeline.
+#[derive(Debug)]
+pub(crate) struct Instruments {
+    pub runs_total: Counter<u64>,
+    pub run_duration: Histogram<f64>,
+    pub stage_duration: Histogram<f64>,
+    pub stage_retries_total: Counter<u64>,
+}
+
+impl Instruments {
+    fn new(meter: &Meter) -> Self {
+        let duration = |name: &'static str, description: &'static str| {
+            meter
+                .f64_histogram(name)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description(description)
+                .with_boundaries(metric::DURATION_BUCKETS_S.to_vec())
+                .build()
+        };
+        Instruments {
+            runs_total: meter
+                .u64_counter(metric::PIPELINE_RUNS_TOTAL)
+                .with_description("Total pipeline runs")
+                .build(),
+            run_duration: duration(
+                metric::PIPELINE_RUN_DURATION,
+                "Pipeline run duration in seconds",
+            ),
+            stage_duration: duration(
+                metric::PIPELINE_STAGE_DURATION,
+                "Stage execution duration in seconds",
+            ),
+            stage_retries_total: meter
+                .u64_counter(metric::PIPELINE_STAGE_RETRIES_TOTAL)
+                .with_description("Stage retry attempts")
+                .build(),
+        }
+    }
+}
+
+/// A tracer and its instruments.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub tracer: SdkTracer,
+    pub instruments: Instruments,
+}
+
+impl Pipeline {
+    pub fn new(tracers: &SdkTracerProvider, meters: &SdkMeterProvider) -> Self {
+        let scope = InstrumentationScope::builder(SCOPE)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Pipeline {
+            tracer: tracers.tracer_with_scope(scope.clone()),
+            instruments: Instruments::new(&meters.meter_with_scope(scope)),
+        }
+    }
+}
+
+static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
+/// Whether any pipeline was ever installed; false means every macro only runs the body.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the process-wide pipeline; false if one was installed before.
+pub(crate) fn install_global(pipeline: Pipeline) -> bool {
+    let installed = GLOBAL.set(pipeline).is_ok();
+    if installed {
+        ENABLED.store(true, Ordering::Release);
+    }
+    installed
+}
+
+pub(crate) fn global_is_installed() -> bool {
+    GLOBAL.get().is_some()
+}
+
+/// A pipeline that overrides the global one for everything run under a [`Context`].
+#[derive(Clone, Debug)]
+pub(crate) struct ScopedPipeline(pub Arc<Pipeline>);
+
+impl ScopedPipeline {
+    pub fn new(pipeline: Pipeline) -> Self {
+        ENABLED.store(true, Ordering::Release);
+        ScopedPipeline(Arc::new(pipeline))
+    }
+}
+
+#[inline(always)]
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The pipeline a call under `cx` records into.
+pub(crate) enum PipelineRef {
+    Global(&'static Pipeline),
+    Scoped(Arc<Pipeline>),
+}
+
+impl PipelineRef {
+    pub fn current(cx: &Context) -> Option<PipelineRef> {
+        match cx.get::<ScopedPipeline>() {
+            Some(scoped) => Some(PipelineRef::Scoped(Arc::clone(&scoped.0))),
+            None => GLOBAL.get().map(PipelineRef::Global),
+        }
+    }
+}
+
+impl Deref for PipelineRef {
+    type Target = Pipeline;
+    fn deref(&self) -> &Pipeline {
+        match self {
+            PipelineRef::Global(pipeline) => pipeline,
+            PipelineRef::Scoped(pipeline) => pipeline,
+        }
+    }
+}

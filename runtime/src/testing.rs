@@ -1,0 +1,355 @@
+//! In-memory capture of the macros' spans and metric points, for users' own tests.
+//!
+//! A [`Capture`] records only what runs under it ([`Capture::run`], [`Capture::run_async`], or a
+//! future given [`Capture::context`]), so tests running in parallel threads do not see each
+//! other's telemetry, and no collector or [`crate::init`] is needed.
+//!
+//! ```
+//! use factory_observability::{pipeline_run, pipeline_stage, testing::Capture};
+//!
+//! #[pipeline_stage]
+//! fn plan() -> Result<u32, String> { Ok(3) }
+//!
+//! #[pipeline_run(name = "new_product")]
+//! fn run() -> Result<u32, String> { plan() }
+//!
+//! let capture = Capture::new();
+//! assert_eq!(capture.run(run), Ok(3));
+//! assert_eq!(
+//!     capture.tree(&["pipeline.name", "stage.name", "stage.outcome"]),
+//!     "pipeline.run OK pipeline.name=new_product\n  pipeline.stage OK stage.name=plan stage.outcome=success\n"
+//! );
+//! let runs = capture.metric("pipeline.runs.total");
+//! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
+//! ```
+
+use crate::pipeline::{Pipeline, ScopedPipeline};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
+    Temporality,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::time::Duration;
+
+/// Records spans and metric points of everything run under it.
+#[derive(Debug)]
+pub struct Capture {
+    spans: InMemorySpanExporter,
+    metrics: InMemoryMetricExporter,
+    tracers: SdkTracerProvider,
+    meters: SdkMeterProvider,
+    scoped: ScopedPipeline,
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture::new()
+    }
+}
+
+impl Capture {
+    /// A new, empty capture.
+    pub fn new() -> Capture {
+        let spans = InMemorySpanExporter::default();
+        let metrics = InMemoryMetricExporterBuilder::new()
+            .with_temporality(Temporality::Cumulative)
+            .build();
+        let tracers = SdkTracerProvider::builder()
+            .with_simple_exporter(spans.clone())
+            .build();
+        let meters = SdkMeterProvider::builder()
+            .with_reader(
+                PeriodicReader::builder(metrics.clone())
+                    // Read on demand only: `metric` flushes.
+                    .with_interval(Duration::from_secs(3600))
+                    .build(),
+            )
+            .build();
+        let scoped = ScopedPipeline::new(Pipeline::new(&tracers, &meters));
+        Capture {
+            spans,
+            metrics,
+            tracers,
+            meters,
+            scoped,
+        }
+    }
+
+    /// The context under which calls record into this capture; attach it, or pass it to
+    /// `opentelemetry::context::FutureExt::with_context` for a spawned task.
+    pub fn context(&self) -> Context {
+        Context::current().with_value(self.scoped.clone())
+    }
+
+    /// Runs `body` recording into this capture.
+    pub fn run<R>(&self, body: impl FnOnce() -> R) -> R {
+        let _attached = self.context().attach();
+        body()
+    }
+
+    /// Runs a future recording into this capture, whichever threads poll it.
+    pub fn run_async<F: Future>(&self, body: F) -> impl Future<Output = F::Output> {
+        body.with_context(self.context())
+    }
+
+    /// The spans that ended so far, in the order they ended.
+    pub fn spans(&self) -> Vec<CapturedSpan> {
+        let _ = self.tracers.force_flush();
+        self.spans
+            .get_finished_spans()
+            .unwrap_or_default()
+            .into_iter()
+            .map(CapturedSpan::from)
+            .collect()
+    }
+
+    /// The ended spans named `name`.
+    pub fn spans_named(&self, name: &str) -> Vec<CapturedSpan> {
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
+    }
+
+    /// The span tree, one span a line, children indented under their parent in start order:
+    /// `name STATUS key=value ...` with only the attribute `keys` asked for, in that order.
+    /// Durations and ids vary between runs; leave them out to compare trees exactly.
+    pub fn tree(&self, keys: &[&str]) -> String {
+        let spans = self.spans();
+        let mut out = String::new();
+        let ids: Vec<SpanId> = spans.iter().map(|s| s.span_id).collect();
+        let mut roots: Vec<&CapturedSpan> = spans
+            .iter()
+            .filter(|s| !ids.contains(&s.parent_span_id))
+            .collect();
+        roots.sort_by_key(|s| s.start_order);
+        for root in roots {
+            render(&spans, root, keys, 0, &mut out);
+        }
+        out
+    }
+
+    /// Every point of every metric, from a fresh collection.
+    pub fn metrics(&self) -> Vec<MetricPoint> {
+        let _ = self.meters.force_flush();
+        let collected = self.metrics.get_finished_metrics().unwrap_or_default();
+        let Some(latest) = collected.last() else {
+            return Vec::new();
+        };
+        let mut points = Vec::new();
+        for scope in latest.scope_metrics() {
+            for metric in scope.metrics() {
+                let name = metric.name().to_owned();
+                let unit = metric.unit().to_owned();
+                let mut push = |attributes: BTreeMap<String, String>, value: PointValue| {
+                    points.push(MetricPoint {
+                        name: name.clone(),
+                        unit: unit.clone(),
+                        attributes,
+                        value,
+                    })
+                };
+                match metric.data() {
+                    AggregatedMetrics::F64(MetricData::Histogram(histogram)) => {
+                        for point in histogram.data_points() {
+                            push(
+                                labels(point.attributes()),
+                                PointValue::Histogram {
+                                    count: point.count(),
+                                    sum: point.sum(),
+                                    bounds: point.bounds().collect(),
+                                    bucket_counts: point.bucket_counts().collect(),
+                                },
+                            );
+                        }
+                    }
+                    AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                        for point in sum.data_points() {
+                            push(
+                                labels(point.attributes()),
+                                PointValue::Sum(point.value() as f64),
+                            );
+                        }
+                    }
+                    AggregatedMetrics::F64(MetricData::Sum(sum)) => {
+                        for point in sum.data_points() {
+                            push(labels(point.attributes()), PointValue::Sum(point.value()));
+                        }
+                    }
+                    AggregatedMetrics::U64(MetricData::Histogram(histogram)) => {
+                        for point in histogram.data_points() {
+                            push(
+                                labels(point.attributes()),
+                                PointValue::Histogram {
+                                    count: point.count(),
+                                    sum: point.sum() as f64,
+                                    bounds: point.bounds().collect(),
+                                    bucket_counts: point.bucket_counts().collect(),
+                                },
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        points.sort_by(|a, b| (&a.name, &a.attributes).cmp(&(&b.name, &b.attributes)));
+        points
+    }
+
+    /// The points of the metric `name`, sorted by their attributes.
+    pub fn metric(&self, name: &str) -> Vec<MetricPoint> {
+        self.metrics()
+            .into_iter()
+            .filter(|point| point.name == name)
+            .collect()
+    }
+}
+
+fn render(
+    spans: &[CapturedSpan],
+    span: &CapturedSpan,
+    keys: &[&str],
+    depth: usize,
+    out: &mut String,
+) {
+    let status = match &span.status {
+        Status::Ok => "OK",
+        Status::Error { .. } => "ERROR",
+        Status::Unset => "UNSET",
+    };
+    let _ = write!(out, "{}{} {}", "  ".repeat(depth), span.name, status);
+    for key in keys {
+        if let Some(value) = span.attributes.get(*key) {
+            let _ = write!(out, " {key}={value}");
+        }
+    }
+    out.push('\n');
+    let mut children: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|child| child.parent_span_id == span.span_id && child.trace_id == span.trace_id)
+        .collect();
+    children.sort_by_key(|s| s.start_order);
+    for child in children {
+        render(spans, child, keys, depth + 1, out);
+    }
+}
+
+fn labels<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> BTreeMap<String, String> {
+    attributes
+        .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+        .collect()
+}
+
+/// One ended span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedSpan {
+    /// The span's name.
+    pub name: String,
+    /// Its trace.
+    pub trace_id: TraceId,
+    /// Its id.
+    pub span_id: SpanId,
+    /// Its parent's id, `SpanId::INVALID` for a root.
+    pub parent_span_id: SpanId,
+    /// Its kind.
+    pub kind: SpanKind,
+    /// Its attributes.
+    pub attributes: BTreeMap<String, Value>,
+    /// Its status.
+    pub status: Status,
+    /// Its events, in order.
+    pub events: Vec<CapturedEvent>,
+    /// How long it lasted.
+    pub duration: Duration,
+    start_order: std::time::SystemTime,
+}
+
+impl CapturedSpan {
+    /// The attribute `key`, rendered as text (`Value`'s `Display`).
+    pub fn attr(&self, key: &str) -> Option<String> {
+        self.attributes.get(key).map(Value::to_string)
+    }
+}
+
+/// One span event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedEvent {
+    /// The event's name, e.g. `exception`.
+    pub name: String,
+    /// Its attributes.
+    pub attributes: BTreeMap<String, Value>,
+}
+
+impl From<SpanData> for CapturedSpan {
+    fn from(span: SpanData) -> Self {
+        CapturedSpan {
+            name: span.name.to_string(),
+            trace_id: span.span_context.trace_id(),
+            span_id: span.span_context.span_id(),
+            parent_span_id: span.parent_span_id,
+            kind: span.span_kind,
+            attributes: span
+                .attributes
+                .into_iter()
+                .map(|kv| (kv.key.to_string(), kv.value))
+                .collect(),
+            status: span.status,
+            events: span
+                .events
+                .into_iter()
+                .map(|event| CapturedEvent {
+                    name: event.name.to_string(),
+                    attributes: event
+                        .attributes
+                        .into_iter()
+                        .map(|kv| (kv.key.to_string(), kv.value))
+                        .collect(),
+                })
+                .collect(),
+            duration: span
+                .end_time
+                .duration_since(span.start_time)
+                .unwrap_or_default(),
+            start_order: span.start_time,
+        }
+    }
+}
+
+/// One metric point: a counter's value or a histogram's buckets, with its attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricPoint {
+    /// The instrument's name.
+    pub name: String,
+    /// Its unit.
+    pub unit: String,
+    /// The point's attributes, rendered as text.
+    pub attributes: BTreeMap<String, String>,
+    /// The point's value.
+    pub value: PointValue,
+}
+
+/// The value of a [`MetricPoint`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum PointValue {
+    /// A counter's cumulative value.
+    Sum(f64),
+    /// A histogram's cumulative state.
+    Histogram {
+        /// Number of recorded values.
+        count: u64,
+        /// Their sum.
+        sum: f64,
+        /// Bucket upper bounds.
+        bounds: Vec<f64>,
+        /// Count per bucket (one more than bounds).
+        bucket_counts: Vec<u64>,
+    },
+}
