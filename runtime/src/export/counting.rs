@@ -5,6 +5,7 @@
 //! queue, failed to export, or was still queued when shutdown gave up.
 
 use crate::summary::Summary;
+use opentelemetry::logs::LogRecord as _;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
@@ -238,6 +239,12 @@ pub(crate) struct LogTap<P> {
 impl<P: LogProcessor> LogProcessor for LogTap<P> {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
         self.delivery.submitted(1);
+        // `tracing` events carry no timestamp of their own; readers sort logs by this one.
+        if record.timestamp().is_none() {
+            if let Some(observed) = record.observed_timestamp() {
+                record.set_timestamp(observed);
+            }
+        }
         self.inner.emit(record, scope);
     }
 

@@ -1,0 +1,232 @@
+//! The factory example with no collector: OTLP/JSON files in `$FACTORY_OBS_DIR` and a summary on
+//! stderr, checked from a real child process.
+
+use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_example(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"));
+    command
+        .current_dir(dir)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("FACTORY_OBS_DIR")
+        .env_remove("FACTORY_OBS_SUMMARY")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("RUST_LOG");
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command.output().expect("the example runs")
+}
+
+#[test]
+fn files_hold_the_run_and_stderr_summarises_it() {
+    let dir = temp_dir("embedded");
+    let output = run_example(&dir, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stdout, "built todo-app: 16 tests passed\n");
+
+    // The summary: the run, then each stage attempt in start order.
+    let summary: Vec<Vec<&str>> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("factory-observability: "))
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(summary[0][0], "run");
+    assert_eq!(&summary[0][2..5], ["new_product:", "success", "in"]);
+    let stages: Vec<(&str, &str)> = summary[1..6].iter().map(|w| (w[0], w[1])).collect();
+    assert_eq!(
+        stages,
+        [
+            ("plan", "success"),
+            ("implement", "failure"),
+            ("implement", "success"),
+            ("typecheck", "success"),
+            ("test", "success"),
+        ]
+    );
+    assert!(stderr.contains("compile error: expected `;` at src/main.rs:12"));
+    assert!(stderr.contains("attempt 2"));
+    assert!(stderr.contains(
+        "factory-observability: telemetry written to ./telemetry (traces.jsonl, metrics.jsonl, logs.jsonl)"
+    ));
+    assert!(stderr.contains(
+        "factory-observability: traces 6/6 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
+    ));
+
+    let telemetry = dir.join("telemetry");
+    let spans = read_spans(&telemetry.join("traces.jsonl"));
+    assert_eq!(spans.len(), 6);
+    let run = spans.iter().find(|s| s.name == "pipeline.run").unwrap();
+    assert_eq!(run.parent_span_id, "");
+    assert_eq!(run.scope, "factory-observability");
+    assert_eq!(run.resource["service.name"], "sf-factory");
+    assert_eq!(run.attributes["pipeline.name"], "new_product");
+    assert_eq!(run.attributes["run.outcome"], "success");
+    assert_eq!(run.attributes["product.features"], "3");
+    assert_eq!(run.status_code, 1);
+    let mut stages: Vec<(String, String, String, i64)> = spans
+        .iter()
+        .filter(|s| s.name == "pipeline.stage")
+        .inspect(|s| {
+            assert_eq!(s.parent_span_id, run.span_id);
+            assert_eq!(s.trace_id, run.trace_id);
+            assert_eq!(s.attributes["run.id"], run.attributes["run.id"]);
+        })
+        .map(|s| {
+            (
+                s.attributes["stage.name"].clone(),
+                s.attributes["stage.attempt"].clone(),
+                s.attributes["stage.outcome"].clone(),
+                s.status_code,
+            )
+        })
+        .collect();
+    stages.sort();
+    let expected: Vec<(String, String, String, i64)> = [
+        ("implement", "1", "failure", 2),
+        ("implement", "2", "success", 1),
+        ("plan", "1", "success", 1),
+        ("test", "1", "success", 1),
+        ("typecheck", "1", "success", 1),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), *d))
+    .collect();
+    assert_eq!(stages, expected);
+    let failed = spans
+        .iter()
+        .find(|s| s.attributes.get("stage.outcome").map(String::as_str) == Some("failure"))
+        .unwrap();
+    assert_eq!(
+        failed.status_message,
+        "compile error: expected `;` at src/main.rs:12"
+    );
+    assert_eq!(
+        failed.attributes["error.type"],
+        "factory_pipeline::FactoryError"
+    );
+    assert_eq!(failed.events, ["exception"]);
+
+    let points = read_last_metrics(&telemetry.join("metrics.jsonl"));
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        points
+            .iter()
+            .find(|p| p.name == name && p.attributes == labels)
+            .unwrap_or_else(|| panic!("no point {name} {labels:?} in {points:#?}"))
+    };
+    assert_eq!(
+        find(
+            "pipeline.runs.total",
+            &[("pipeline.name", "new_product"), ("outcome", "success")]
+        )
+        .value,
+        "1"
+    );
+    assert_eq!(
+        find(
+            "pipeline.stage.retries.total",
+            &[("stage.name", "implement")]
+        )
+        .value,
+        "1"
+    );
+    let implement_failures = find(
+        "pipeline.stage.duration",
+        &[("stage.name", "implement"), ("outcome", "failure")],
+    );
+    assert_eq!(implement_failures.value, "1");
+    assert_eq!(implement_failures.unit, "s");
+    assert_eq!(
+        find(
+            "pipeline.run.duration",
+            &[("pipeline.name", "new_product"), ("outcome", "success")]
+        )
+        .value,
+        "1"
+    );
+
+    let logs = read_logs(&telemetry.join("logs.jsonl"));
+    let bodies: Vec<&str> = logs.iter().map(|l| l.body.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "planned todo-app",
+            "generated code does not compile",
+            "typecheck clean"
+        ]
+    );
+    assert_eq!(logs[1].severity_text, "WARN");
+    for (log, stage) in logs.iter().zip(["plan", "implement", "typecheck"]) {
+        assert_eq!(log.trace_id, run.trace_id);
+        let span = spans.iter().find(|s| s.span_id == log.span_id).unwrap();
+        assert_eq!(span.attributes["stage.name"], stage);
+    }
+
+    // A second run appends: the files hold both runs, one request per line.
+    let again = run_example(&dir, &[("FACTORY_OBS_SUMMARY", "0")]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("factory-observability:"));
+    let spans = read_spans(&telemetry.join("traces.jsonl"));
+    assert_eq!(spans.iter().filter(|s| s.name == "pipeline.run").count(), 2);
+}
+
+#[test]
+fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
+    let dir = temp_dir("dirs");
+    let elsewhere = dir.join("elsewhere");
+    let output = run_example(
+        &dir,
+        &[
+            ("FACTORY_OBS_DIR", elsewhere.to_str().unwrap()),
+            ("OTEL_SERVICE_NAME", "renamed"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let spans = read_spans(&elsewhere.join("traces.jsonl"));
+    assert_eq!(spans.len(), 6);
+    assert_eq!(spans[0].resource["service.name"], "renamed");
+    assert!(!dir.join("telemetry").exists());
+
+    let disabled = temp_dir("disabled");
+    let output = run_example(&disabled, &[("OTEL_SDK_DISABLED", "true")]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "built todo-app: 16 tests passed\n"
+    );
+    assert!(!disabled.join("telemetry").exists());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("factory-observability:"));
+}
+
+#[test]
+fn a_malformed_variable_stops_the_example_with_a_clear_error() {
+    let dir = temp_dir("malformed");
+    let output = run_example(&dir, &[("OTEL_TRACES_SAMPLER", "sometimes")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "factory_pipeline: OTEL_TRACES_SAMPLER=\"sometimes\" is not valid: expected always_on, always_off, \
+         traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio\n"
+    );
+    assert!(!dir.join("telemetry").exists());
+}
