@@ -244,7 +244,16 @@ fn fake_return(output: &ReturnType) -> TokenStream {
     let fake = ident("__fo_fake_return");
     let span = ty.span();
     quote_spanned! {span=>
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return)]
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
         if false {
             let #fake: #ty = loop {};
             return #fake;

@@ -73,8 +73,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
 /// `#[skip_stage]` outside a `#[pipeline]` impl block.
 pub fn misplaced_skip(item: TokenStream) -> TokenStream {
-    let error = syn::Error::new_spanned(
-        first_tokens(&item),
+    // In an attribute macro, the call site is the attribute itself.
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
         "#[skip_stage] only has meaning on a method of a `#[pipeline]` impl block; remove it, or add #[pipeline] to the impl block",
     )
     .into_compile_error();

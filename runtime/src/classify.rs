@@ -87,6 +87,7 @@ impl<T: ?Sized> ViaAnything for Classify<'_, T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the autoref levels are the point
 mod tests {
     use super::*;
 

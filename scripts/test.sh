@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, behaviour, compile-time (trybuild), end-to-end against a real
+# collector, and doc tests. Installs the collector first; needs only cargo and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROTEL_AGENT="$(scripts/install-collector.sh)"
+export ROTEL_AGENT
+echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
+
+cargo test --workspace

@@ -1,0 +1,11 @@
+//! The compile-time contract: every `tests/ui/*.rs` fails to compile with exactly its `.stderr`,
+//! and every `tests/ui/pass/*.rs` compiles. The `.stderr` files were written for the rustc named
+//! in README ("Compile-time checks"); regenerate with `TRYBUILD=overwrite` only after reading
+//! every changed line.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("ui/pass/*.rs");
+    cases.compile_fail("ui/*.rs");
+}

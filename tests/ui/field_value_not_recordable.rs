@@ -1,0 +1,8 @@
+use factory_observability::pipeline_stage;
+
+struct Config;
+
+#[pipeline_stage(fields(config = Config))]
+fn plan() {}
+
+fn main() {}

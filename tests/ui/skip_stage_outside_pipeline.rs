@@ -1,0 +1,12 @@
+use factory_observability::skip_stage;
+
+struct Factory;
+
+impl Factory {
+    #[skip_stage]
+    fn new() -> Self {
+        Factory
+    }
+}
+
+fn main() {}
