@@ -1,0 +1,412 @@
+//! End to end: the `factory_pipeline` example exports OTLP/HTTP to a real collector (Rotel),
+//! and what the collector received is exactly the run's telemetry.
+//!
+//! Needs `rotel-agent`: `scripts/test.sh` installs it, or set `ROTEL_AGENT` to its path.
+
+use factory_observability_tests::collector::{
+    closed_port, parse_logs, parse_metrics, parse_spans, Collector, ReceivedSpan,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What the example prints on stdout when the product was built.
+const BUILT: &str = "built todo-app: 16 tests passed";
+
+/// How long the example may run (it takes well under a second when all goes well).
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the collector may take to print what it received after the example exited.
+const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "{}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the example with a clean `OTEL_*` environment plus `envs`, bounded by [`RUN_TIMEOUT`].
+fn run_pipeline(name: &str, envs: &[(&str, String)]) -> Run {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e_collector-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the run's working directory");
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let mut child = command
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run factory_pipeline");
+
+    let read_all = |mut source: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = source.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
+
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for factory_pipeline") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "factory_pipeline did not exit within {RUN_TIMEOUT:?}; stderr:\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn attribute<'a>(span: &'a ReceivedSpan, key: &str) -> &'a str {
+    span.attributes
+        .get(key)
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("span {} has no attribute {key}: {span:#?}", span.name))
+}
+
+fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+}
+
+/// Whether `text` is `Str(<a hyphenated UUID>)`.
+fn is_printed_uuid(text: &str) -> bool {
+    let Some(uuid) = text.strip_prefix("Str(").and_then(|t| t.strip_suffix(')')) else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    groups.iter().map(|g| g.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[test]
+fn a_run_reaches_a_real_collector_intact() {
+    let collector = Collector::start();
+    let run = run_pipeline(
+        "delivered",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            ("OTEL_SERVICE_NAME", "factory-e2e".into()),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=e2e".into(),
+            ),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "60000".into()),
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "factory_pipeline failed: {}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains(BUILT),
+        "no `{BUILT}`: {}",
+        run.describe()
+    );
+
+    collector.expect(
+        "6 spans, the run metric and 3 log records",
+        |output| {
+            parse_spans(output).len() >= 6
+                && parse_metrics(output)
+                    .iter()
+                    .any(|point| point.name == "pipeline.runs.total")
+                && parse_logs(output).len() >= 3
+        },
+        RECEIVE_TIMEOUT,
+    );
+    let output = collector.output();
+    let context = format!("\n--- collector output\n{output}");
+
+    // Spans: one run, five stage attempts under it, all in one trace.
+    let spans = parse_spans(&output);
+    assert_eq!(spans.len(), 6, "spans: {spans:#?}{context}");
+    let roots: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "pipeline.run").collect();
+    assert_eq!(roots.len(), 1, "one pipeline.run span expected{context}");
+    let root = roots[0];
+    assert_eq!(root.parent_id, "", "the run span is a root{context}");
+    assert_eq!(root.trace_id.len(), 32, "{root:#?}");
+    assert_eq!(root.span_id.len(), 16, "{root:#?}");
+    assert_eq!(root.kind, "SPAN_KIND_INTERNAL");
+    assert_eq!(root.status_code, "STATUS_CODE_OK", "{root:#?}");
+    assert_eq!(attribute(root, "pipeline.name"), "Str(new_product)");
+    assert_eq!(attribute(root, "run.outcome"), "Str(success)");
+    assert_eq!(attribute(root, "product.features"), "Int(3)");
+    assert_eq!(
+        attribute(root, "code.function.name"),
+        "Str(factory_pipeline::run_factory)"
+    );
+    let run_id = attribute(root, "run.id");
+    assert!(is_printed_uuid(run_id), "run.id {run_id} is not a UUID");
+    assert!(
+        attribute(root, "run.timestamp").starts_with("Str("),
+        "{root:#?}"
+    );
+
+    let mut stages: Vec<&ReceivedSpan> =
+        spans.iter().filter(|s| s.name != "pipeline.run").collect();
+    assert_eq!(stages.len(), 5, "{context}");
+    for stage in &stages {
+        assert_eq!(stage.name, "pipeline.stage", "{stage:#?}");
+        assert_eq!(stage.trace_id, root.trace_id, "{stage:#?}");
+        assert_eq!(stage.parent_id, root.span_id, "{stage:#?}");
+        assert_eq!(stage.kind, "SPAN_KIND_INTERNAL", "{stage:#?}");
+        assert_eq!(attribute(stage, "run.id"), run_id, "{stage:#?}");
+    }
+    let span_ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    assert_eq!(span_ids.len(), 6, "span ids are distinct{context}");
+
+    let mut attempts: Vec<(&str, &str, &str)> = stages
+        .iter()
+        .map(|s| {
+            (
+                attribute(s, "stage.name"),
+                attribute(s, "stage.attempt"),
+                attribute(s, "stage.outcome"),
+            )
+        })
+        .collect();
+    attempts.sort();
+    let mut expected = vec![
+        ("Str(plan)", "Int(1)", "Str(success)"),
+        ("Str(implement)", "Int(1)", "Str(failure)"),
+        ("Str(implement)", "Int(2)", "Str(success)"),
+        ("Str(typecheck)", "Int(1)", "Str(success)"),
+        ("Str(test)", "Int(1)", "Str(success)"),
+    ];
+    expected.sort();
+    assert_eq!(attempts, expected, "{context}");
+
+    // The stages ran one after the other, in the pipeline's order.
+    let start = |span: &ReceivedSpan| -> u64 {
+        span.start_time
+            .parse()
+            .unwrap_or_else(|_| panic!("start time of {span:#?}"))
+    };
+    stages.sort_by_key(|s| start(s));
+    let order: Vec<(&str, &str)> = stages
+        .iter()
+        .map(|s| (attribute(s, "stage.name"), attribute(s, "stage.attempt")))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("Str(plan)", "Int(1)"),
+            ("Str(implement)", "Int(1)"),
+            ("Str(implement)", "Int(2)"),
+            ("Str(typecheck)", "Int(1)"),
+            ("Str(test)", "Int(1)"),
+        ]
+    );
+
+    for stage in &stages {
+        if attribute(stage, "stage.outcome") == "Str(failure)" {
+            assert_eq!(stage.status_code, "STATUS_CODE_ERROR", "{stage:#?}");
+            assert_eq!(
+                stage.status_message, "compile error: expected `;` at src/main.rs:12",
+                "{stage:#?}"
+            );
+            assert_eq!(
+                attribute(stage, "error.type"),
+                "Str(factory_pipeline::FactoryError)"
+            );
+        } else {
+            assert_eq!(stage.status_code, "STATUS_CODE_OK", "{stage:#?}");
+            assert_eq!(stage.status_message, "", "{stage:#?}");
+            assert!(!stage.attributes.contains_key("error.type"), "{stage:#?}");
+        }
+    }
+
+    for span in &spans {
+        assert_eq!(
+            span.resource.get("service.name").map(String::as_str),
+            Some("Str(factory-e2e)"),
+            "{span:#?}"
+        );
+        assert_eq!(
+            span.resource
+                .get("deployment.environment")
+                .map(String::as_str),
+            Some("Str(e2e)"),
+            "{span:#?}"
+        );
+    }
+
+    // Metrics: the final export at shutdown.
+    let points = parse_metrics(&output);
+    let points_of = |name: &str| -> Vec<_> { points.iter().filter(|p| p.name == name).collect() };
+    let runs = points_of("pipeline.runs.total");
+    assert_eq!(runs.len(), 1, "{runs:#?}{context}");
+    assert_eq!(
+        runs[0].attributes,
+        pairs(&[
+            ("pipeline.name", "Str(new_product)"),
+            ("outcome", "Str(success)")
+        ])
+    );
+    assert_eq!(runs[0].value, "1", "{context}");
+    assert_eq!(
+        runs[0].resource.get("service.name").map(String::as_str),
+        Some("Str(factory-e2e)")
+    );
+    assert_eq!(
+        runs[0]
+            .resource
+            .get("deployment.environment")
+            .map(String::as_str),
+        Some("Str(e2e)")
+    );
+
+    let retries = points_of("pipeline.stage.retries.total");
+    assert_eq!(retries.len(), 1, "{retries:#?}{context}");
+    assert_eq!(
+        retries[0].attributes,
+        pairs(&[("stage.name", "Str(implement)")])
+    );
+    assert_eq!(retries[0].value, "1", "{context}");
+
+    let durations = points_of("pipeline.stage.duration");
+    let mut measured: Vec<(String, String, String)> = durations
+        .iter()
+        .map(|p| {
+            (
+                p.attributes.get("stage.name").cloned().unwrap_or_default(),
+                p.attributes.get("outcome").cloned().unwrap_or_default(),
+                p.value.clone(),
+            )
+        })
+        .collect();
+    measured.sort();
+    let mut expected: Vec<(String, String, String)> = [
+        ("Str(plan)", "Str(success)"),
+        ("Str(implement)", "Str(failure)"),
+        ("Str(implement)", "Str(success)"),
+        ("Str(typecheck)", "Str(success)"),
+        ("Str(test)", "Str(success)"),
+    ]
+    .iter()
+    .map(|(stage, outcome)| (stage.to_string(), outcome.to_string(), "1".to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(
+        measured, expected,
+        "pipeline.stage.duration points (stage, outcome, count){context}"
+    );
+    for point in &durations {
+        assert_eq!(point.data_type, "Histogram", "{point:#?}");
+    }
+
+    // Logs: the three tracing events, each inside the stage attempt that emitted it.
+    let logs = parse_logs(&output);
+    assert_eq!(logs.len(), 3, "{logs:#?}{context}");
+    let stage_of = |span_id: &str| -> (&str, &str) {
+        let stage = stages
+            .iter()
+            .find(|s| s.span_id == span_id)
+            .unwrap_or_else(|| panic!("span id {span_id} is not a stage's{context}"));
+        (
+            attribute(stage, "stage.name"),
+            attribute(stage, "stage.attempt"),
+        )
+    };
+    let mut received: Vec<(&str, &str, (&str, &str))> = logs
+        .iter()
+        .map(|log| {
+            assert_eq!(log.trace_id, root.trace_id, "{log:#?}");
+            assert_eq!(
+                log.resource.get("service.name").map(String::as_str),
+                Some("Str(factory-e2e)"),
+                "{log:#?}"
+            );
+            (
+                log.body.as_str(),
+                log.severity_text.as_str(),
+                stage_of(&log.span_id),
+            )
+        })
+        .collect();
+    received.sort();
+    let mut expected = vec![
+        ("Str(planned todo-app)", "INFO", ("Str(plan)", "Int(1)")),
+        (
+            "Str(generated code does not compile)",
+            "WARN",
+            ("Str(implement)", "Int(1)"),
+        ),
+        ("Str(typecheck clean)", "INFO", ("Str(typecheck)", "Int(1)")),
+    ];
+    expected.sort();
+    assert_eq!(received, expected, "{context}");
+}
+
+#[test]
+fn an_unreachable_collector_is_reported_as_lost_telemetry() {
+    let port = closed_port();
+    let run = run_pipeline(
+        "unreachable",
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".into()),
+        ],
+    );
+    assert!(
+        run.stdout.contains(BUILT),
+        "the run itself must succeed: {}",
+        run.describe()
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "undelivered telemetry exits 3: {}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains("lost"),
+        "the delivery report names the lost telemetry: {}",
+        run.describe()
+    );
+}
