@@ -41,9 +41,21 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Duration,
     dir: Option<PathBuf>,
     summary: Option<bool>,
+    span_exporter: Option<Box<dyn DynSpanExporter>>,
 }
 
 impl TelemetryBuilder {
+    /// Sends spans to `exporter` instead of the destination the environment selects (for a
+    /// backend of your own, or a discarding exporter in benchmarks). Spans still go through the
+    /// batch processor and are counted like any other.
+    pub fn span_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        self.span_exporter = Some(Box::new(exporter));
+        self
+    }
+
     /// How long shutdown may take (default 5 s) before it gives up on undelivered telemetry.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -121,7 +133,7 @@ impl TelemetryBuilder {
         if pipeline::global_is_installed() {
             return Err(InitError::AlreadyInitialized);
         }
-        let installed = Installed::new(&config)?;
+        let installed = Installed::new(&config, self.span_exporter)?;
         if !pipeline::install_global(Pipeline::new(&installed.tracers, &installed.meters)) {
             return Err(InitError::AlreadyInitialized);
         }
@@ -152,6 +164,7 @@ impl Telemetry {
             shutdown_timeout: Duration::from_secs(5),
             dir: None,
             summary: None,
+            span_exporter: None,
         }
     }
 
@@ -236,7 +249,10 @@ struct Installed {
 }
 
 impl Installed {
-    fn new(config: &Config) -> Result<Installed, InitError> {
+    fn new(
+        config: &Config,
+        span_exporter: Option<Box<dyn DynSpanExporter>>,
+    ) -> Result<Installed, InitError> {
         let resource = Resource::builder()
             .with_attributes(config.resource_attributes.clone())
             .with_service_name(config.service_name.clone())
@@ -252,6 +268,9 @@ impl Installed {
             .build()
         };
         let spans = match &config.traces {
+            _ if span_exporter.is_some() => {
+                span_processor(SpanSink::Custom(span_exporter.expect("checked")))
+            }
             Destination::File(path) => {
                 span_processor(SpanSink::File(JsonlSpanExporter::new(open(path)?)))
             }
@@ -433,11 +452,42 @@ fn exporter_error(signal: &'static str, error: impl std::fmt::Display) -> InitEr
     }
 }
 
-/// The span exporter of either destination, so one batch processor type serves both.
+/// The span exporter of any destination, so one batch processor type serves all.
 #[derive(Debug)]
 enum SpanSink {
     File(JsonlSpanExporter),
     Otlp(opentelemetry_otlp::SpanExporter),
+    Custom(Box<dyn DynSpanExporter>),
+}
+
+/// An object-safe [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter), for exporters given
+/// in code.
+trait DynSpanExporter: Send + Sync + std::fmt::Debug {
+    fn export_boxed(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send + '_>,
+    >;
+    fn shutdown_boxed(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult;
+    fn set_resource_boxed(&mut self, resource: &Resource);
+}
+
+impl<E: opentelemetry_sdk::trace::SpanExporter> DynSpanExporter for E {
+    fn export_boxed(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send + '_>,
+    > {
+        Box::pin(self.export(batch))
+    }
+    fn shutdown_boxed(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.shutdown_with_timeout(timeout)
+    }
+    fn set_resource_boxed(&mut self, resource: &Resource) {
+        self.set_resource(resource);
+    }
 }
 
 impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
@@ -448,6 +498,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
         match self {
             SpanSink::File(exporter) => exporter.export(batch).await,
             SpanSink::Otlp(exporter) => exporter.export(batch).await,
+            SpanSink::Custom(exporter) => exporter.export_boxed(batch).await,
         }
     }
 
@@ -455,6 +506,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
         match self {
             SpanSink::File(exporter) => exporter.shutdown_with_timeout(timeout),
             SpanSink::Otlp(exporter) => exporter.shutdown_with_timeout(timeout),
+            SpanSink::Custom(exporter) => exporter.shutdown_boxed(timeout),
         }
     }
 
@@ -462,6 +514,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
         match self {
             SpanSink::File(exporter) => exporter.set_resource(resource),
             SpanSink::Otlp(exporter) => exporter.set_resource(resource),
+            SpanSink::Custom(exporter) => exporter.set_resource_boxed(resource),
         }
     }
 }
