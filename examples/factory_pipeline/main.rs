@@ -1,6 +1,8 @@
 //! A deterministic software-factory run: plan, implement, typecheck and test a product.
 //!
-//! The implement stage fails on its first attempt (the "LLM" forgets a semicolon) and is retried.
+//! Two simulated LLMs do the thinking: "claude" plans, "codex" writes the code. Both are
+//! deterministic (no network), so every run records the same tokens and cost. The implement stage
+//! fails on its first attempt (codex forgets a semicolon) and is retried.
 //! Run it with no collector and the telemetry lands in `./telemetry` with a summary on stderr:
 //!
 //! ```text
@@ -9,7 +11,7 @@
 //!
 //! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at a collector to export over OTLP instead.
 
-use factory_observability::{pipeline, pipeline_run, retry_stage};
+use factory_observability::{llm_call, pipeline, pipeline_run, retry_stage, TokenUsage, Usage};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::process::ExitCode;
@@ -48,24 +50,74 @@ struct Code {
     files: usize,
 }
 
-/// A factory whose "LLM" is deterministic: it writes broken code on its first attempt.
+/// What a simulated model answers.
+struct Completion {
+    text: String,
+    usage: Usage,
+}
+
+impl TokenUsage for Completion {
+    fn usage(&self) -> Option<Usage> {
+        Some(self.usage)
+    }
+    fn finish_reason(&self) -> Option<&str> {
+        Some("stop")
+    }
+}
+
+/// A deterministic stand-in for an LLM client: it answers after a short pause with a fixed
+/// number of output tokens per prompt.
+struct SimulatedLlm {
+    provider: &'static str,
+    model: &'static str,
+    output_tokens: u64,
+}
+
+impl SimulatedLlm {
+    #[llm_call(provider = self.provider, model = self.model, prompt = prompt)]
+    fn complete(&self, prompt: &str) -> Completion {
+        sleep(Duration::from_millis(5));
+        let input_tokens = prompt.len() as u64 * 25;
+        Completion {
+            text: format!("{} says: {prompt}", self.model),
+            usage: Usage::new(input_tokens, self.output_tokens),
+        }
+    }
+}
+
+/// A factory whose LLMs are deterministic: codex writes broken code on its first attempt.
 struct Factory {
     attempts: u32,
+    planner: SimulatedLlm,
+    coder: SimulatedLlm,
 }
 
 #[pipeline]
 impl Factory {
     #[skip_stage]
     fn new() -> Self {
-        Factory { attempts: 0 }
+        Factory {
+            attempts: 0,
+            planner: SimulatedLlm {
+                provider: "anthropic",
+                model: "claude-opus-4-5",
+                output_tokens: 800,
+            },
+            coder: SimulatedLlm {
+                provider: "openai",
+                model: "gpt-5.3-codex",
+                output_tokens: 2400,
+            },
+        }
     }
 
     fn plan(&self, spec: &ProductSpec) -> Result<Plan, FactoryError> {
         sleep(Duration::from_millis(15));
+        let answer = self.planner.complete(&format!("plan {}", spec.name));
         let tasks: Vec<String> = spec
             .features
             .iter()
-            .map(|feature| format!("implement {feature}"))
+            .map(|feature| format!("implement {feature} ({} chars of plan)", answer.text.len()))
             .collect();
         tracing::info!(tasks = tasks.len(), "planned {}", spec.name);
         Ok(Plan { tasks })
@@ -73,7 +125,10 @@ impl Factory {
 
     fn implement(&mut self, plan: &Plan) -> Result<Code, FactoryError> {
         self.attempts += 1;
-        sleep(Duration::from_millis(25));
+        sleep(Duration::from_millis(20));
+        for task in &plan.tasks {
+            self.coder.complete(task);
+        }
         if self.attempts == 1 {
             tracing::warn!(attempt = self.attempts, "generated code does not compile");
             return Err(FactoryError::Compile(

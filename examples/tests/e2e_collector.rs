@@ -146,9 +146,9 @@ fn a_run_reaches_a_real_collector_intact() {
     );
 
     collector.expect(
-        "6 spans, the run metric and 3 log records",
+        "13 spans, the run metric and 3 log records",
         |output| {
-            parse_spans(output).len() >= 6
+            parse_spans(output).len() >= 13
                 && parse_metrics(output)
                     .iter()
                     .any(|point| point.name == "pipeline.runs.total")
@@ -159,9 +159,9 @@ fn a_run_reaches_a_real_collector_intact() {
     let output = collector.output();
     let context = format!("\n--- collector output\n{output}");
 
-    // Spans: one run, five stage attempts under it, all in one trace.
+    // Spans: one run, five stage attempts under it, seven LLM calls under the stages.
     let spans = parse_spans(&output);
-    assert_eq!(spans.len(), 6, "spans: {spans:#?}{context}");
+    assert_eq!(spans.len(), 13, "spans: {spans:#?}{context}");
     let roots: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "pipeline.run").collect();
     assert_eq!(roots.len(), 1, "one pipeline.run span expected{context}");
     let root = roots[0];
@@ -184,8 +184,10 @@ fn a_run_reaches_a_real_collector_intact() {
         "{root:#?}"
     );
 
-    let mut stages: Vec<&ReceivedSpan> =
-        spans.iter().filter(|s| s.name != "pipeline.run").collect();
+    let mut stages: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "pipeline.stage")
+        .collect();
     assert_eq!(stages.len(), 5, "{context}");
     for stage in &stages {
         assert_eq!(stage.name, "pipeline.stage", "{stage:#?}");
@@ -195,7 +197,54 @@ fn a_run_reaches_a_real_collector_intact() {
         assert_eq!(attribute(stage, "run.id"), run_id, "{stage:#?}");
     }
     let span_ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-    assert_eq!(span_ids.len(), 6, "span ids are distinct{context}");
+    assert_eq!(span_ids.len(), 13, "span ids are distinct{context}");
+
+    // LLM calls: one by the planner under `plan`, three by the coder under each implement attempt.
+    let calls: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "llm.call").collect();
+    assert_eq!(calls.len(), 7, "{context}");
+    let mut calls_per_stage: Vec<(&str, &str, &str, usize)> = stages
+        .iter()
+        .map(|stage| {
+            let under: Vec<&&ReceivedSpan> = calls
+                .iter()
+                .filter(|call| call.parent_id == stage.span_id)
+                .collect();
+            let provider = under
+                .first()
+                .map_or("", |c| attribute(c, "gen_ai.provider.name"));
+            (
+                attribute(stage, "stage.name"),
+                attribute(stage, "stage.attempt"),
+                provider,
+                under.len(),
+            )
+        })
+        .collect();
+    calls_per_stage.sort();
+    assert_eq!(
+        calls_per_stage,
+        [
+            ("Str(implement)", "Int(1)", "Str(openai)", 3),
+            ("Str(implement)", "Int(2)", "Str(openai)", 3),
+            ("Str(plan)", "Int(1)", "Str(anthropic)", 1),
+            ("Str(test)", "Int(1)", "", 0),
+            ("Str(typecheck)", "Int(1)", "", 0),
+        ],
+        "{context}"
+    );
+    for call in &calls {
+        assert_eq!(call.kind, "SPAN_KIND_CLIENT", "{call:#?}");
+        assert_eq!(call.trace_id, root.trace_id);
+        assert_eq!(attribute(call, "gen_ai.operation.name"), "Str(chat)");
+        assert_eq!(attribute(call, "llm.finish_reason"), "Str(stop)");
+        assert!(
+            attribute(call, "llm.cost_usd").starts_with("Double("),
+            "{call:#?}"
+        );
+    }
+    assert_eq!(attribute(root, "run.llm.calls"), "Int(7)");
+    assert_eq!(attribute(root, "run.tokens.input"), "Int(6375)");
+    assert_eq!(attribute(root, "run.tokens.output"), "Int(15200)");
 
     let mut attempts: Vec<(&str, &str, &str)> = stages
         .iter()

@@ -62,16 +62,47 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     );
     assert!(stderr.contains("compile error: expected `;` at src/main.rs:12"));
     assert!(stderr.contains("attempt 2"));
+    assert!(stderr
+        .contains("factory-observability:   LLM: 7 calls, 6375 input + 15200 output tokens, $"));
+    let models: Vec<Vec<&str>> = summary[6..]
+        .iter()
+        .filter(|w| w.len() > 1 && w[0].contains('/'))
+        .cloned()
+        .collect();
+    assert_eq!(
+        models[0][..7],
+        [
+            "anthropic/claude-opus-4-5",
+            "1",
+            "call",
+            "325",
+            "in",
+            "800",
+            "out"
+        ]
+    );
+    assert_eq!(
+        models[1][..7],
+        [
+            "openai/gpt-5.3-codex",
+            "6",
+            "calls",
+            "6050",
+            "in",
+            "14400",
+            "out"
+        ]
+    );
     assert!(stderr.contains(
         "factory-observability: telemetry written to ./telemetry (traces.jsonl, metrics.jsonl, logs.jsonl)"
     ));
     assert!(stderr.contains(
-        "factory-observability: traces 6/6 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
+        "factory-observability: traces 13/13 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
     ));
 
     let telemetry = dir.join("telemetry");
     let spans = read_spans(&telemetry.join("traces.jsonl"));
-    assert_eq!(spans.len(), 6);
+    assert_eq!(spans.len(), 13);
     let run = spans.iter().find(|s| s.name == "pipeline.run").unwrap();
     assert_eq!(run.parent_span_id, "");
     assert_eq!(run.scope, "factory-observability");
@@ -80,6 +111,18 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     assert_eq!(run.attributes["run.outcome"], "success");
     assert_eq!(run.attributes["product.features"], "3");
     assert_eq!(run.status_code, 1);
+    assert_eq!(run.attributes["run.llm.calls"], "7");
+    let run_cost: f64 = run.attributes["run.cost_usd"].parse().unwrap();
+    let call_costs: f64 = spans
+        .iter()
+        .filter(|s| s.name == "llm.call")
+        .map(|s| s.attributes["llm.cost_usd"].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (run_cost - call_costs).abs() < 1e-9,
+        "{run_cost} vs {call_costs}"
+    );
+    assert!(run_cost > 0.0);
     let mut stages: Vec<(String, String, String, i64)> = spans
         .iter()
         .filter(|s| s.name == "pipeline.stage")
@@ -203,7 +246,7 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
     );
     assert_eq!(output.status.code(), Some(0));
     let spans = read_spans(&elsewhere.join("traces.jsonl"));
-    assert_eq!(spans.len(), 6);
+    assert_eq!(spans.len(), 13);
     assert_eq!(spans[0].resource["service.name"], "renamed");
     assert!(!dir.join("telemetry").exists());
 

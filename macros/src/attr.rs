@@ -10,6 +10,7 @@ use syn::{Expr, Ident, LitStr, Token};
 pub enum Macro {
     PipelineRun,
     PipelineStage,
+    LlmCall,
 }
 
 impl Macro {
@@ -17,6 +18,7 @@ impl Macro {
         match self {
             Macro::PipelineRun => "#[pipeline_run]",
             Macro::PipelineStage => "#[pipeline_stage]",
+            Macro::LlmCall => "#[llm_call]",
         }
     }
 
@@ -24,6 +26,14 @@ impl Macro {
         match self {
             Macro::PipelineRun => &["name", "run_id", "fields"],
             Macro::PipelineStage => &["name", "fields"],
+            Macro::LlmCall => &[
+                "provider",
+                "model",
+                "prompt",
+                "operation",
+                "usage",
+                "fields",
+            ],
         }
     }
 }
@@ -42,6 +52,14 @@ pub struct Args {
     pub name: Option<LitStr>,
     pub run_id: Option<Expr>,
     pub fields: Vec<Field>,
+    /// `#[llm_call]`: a string literal or an expression evaluated at call time.
+    pub provider: Option<Expr>,
+    pub model: Option<Expr>,
+    /// `#[llm_call]`: the argument holding the prompt.
+    pub prompt: Option<Ident>,
+    pub operation: Option<LitStr>,
+    /// `#[llm_call]`: a function from `&ReturnType` to usage.
+    pub usage: Option<Expr>,
 }
 
 /// One `key = value` or `key(...)` argument before it is checked against the macro's keys.
@@ -103,6 +121,34 @@ pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args
                 )),
             },
             ("run_id", RawArg::Value(_, value)) => args.run_id = Some(value),
+            ("provider" | "model", RawArg::Value(_, value)) => match non_string_literal(&value) {
+                Some(literal) => errors.push(syn::Error::new_spanned(
+                    literal,
+                    format!("`{text}` takes a string literal or an expression evaluated at call time, e.g. `{text} = \"openai\"` or `{text} = self.{text}.as_str()`"),
+                )),
+                None if text == "provider" => args.provider = Some(value),
+                None => args.model = Some(value),
+            },
+            ("prompt", RawArg::Value(_, value)) => match value {
+                Expr::Path(path) if path.path.get_ident().is_some() => {
+                    args.prompt = path.path.get_ident().cloned();
+                }
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`prompt` takes the name of an argument holding the prompt text, e.g. `prompt = messages`",
+                )),
+            },
+            ("operation", RawArg::Value(_, value)) => match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(operation),
+                    ..
+                }) if !operation.value().trim().is_empty() => args.operation = Some(operation),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`operation` takes a string literal, e.g. `operation = \"chat\"` or `operation = \"embeddings\"`",
+                )),
+            },
+            ("usage", RawArg::Value(_, value)) => args.usage = Some(value),
             ("fields", RawArg::List(_, tokens)) => match parse_fields(tokens) {
                 Ok(fields) => args.fields = fields,
                 Err(error) => errors.push(error),
@@ -117,8 +163,33 @@ pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args
             )),
         }
     }
+    if which == Macro::LlmCall {
+        for (key, given) in [
+            ("provider", args.provider.is_some()),
+            ("model", args.model.is_some()),
+        ] {
+            if !given && !seen.iter().any(|k| k == key) {
+                errors.push(syn::Error::new(
+                    Span::call_site(),
+                    format!("#[llm_call] needs `{key} = ...`, e.g. #[llm_call(provider = \"openai\", model = \"gpt-5.3-codex\")]"),
+                ));
+            }
+        }
+    }
     errors.finish()?;
     Ok(args)
+}
+
+/// A literal that is not a string, where a string or an expression is expected.
+fn non_string_literal(value: &Expr) -> Option<&Expr> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_),
+            ..
+        }) => None,
+        Expr::Lit(_) => Some(value),
+        _ => None,
+    }
 }
 
 fn parse_fields(tokens: proc_macro2::TokenStream) -> syn::Result<Vec<Field>> {

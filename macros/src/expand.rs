@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, Expr, ReturnType, Signature, Stmt, Token, Type, Visibility};
+use syn::{Attribute, Block, Expr, LitStr, ReturnType, Signature, Stmt, Token, Type, Visibility};
 
 /// A function with or without a body: free fns, impl methods, trait methods.
 pub struct MaybeItemFn {
@@ -90,22 +90,15 @@ pub fn instrument(
         ));
     };
     let fn_name = item.sig.ident.to_string();
-    let name = args
-        .name
-        .as_ref()
-        .map_or_else(|| fn_name.clone(), |name| name.value());
     let function = match &owner.type_name {
         Some(type_name) => {
             quote!(::core::concat!(::core::module_path!(), "::", #type_name, "::", #fn_name))
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
-    let kind = match which {
-        Macro::PipelineRun => quote!(Run),
-        Macro::PipelineStage => quote!(Stage),
-    };
-    let start = start_call(&kind, &name, &function, &args);
-    let classify = classify();
+    let own = own_parts(which, &args, &item.sig, &fn_name)?;
+    let start = start_call(&own, &function, &args);
+    let classify = classify(own.ending.as_ref());
     let fake_return = fake_return(&item.sig.output);
 
     let body = if item.sig.asyncness.is_some() {
@@ -130,8 +123,134 @@ pub fn instrument(
     Ok(item.into_token_stream())
 }
 
+/// What one macro adds to the shared expansion.
+struct OwnParts {
+    /// The runtime's `CallKind` variant.
+    kind: TokenStream,
+    /// `CallSite::name`: the run's or stage's name, or the LLM operation.
+    name: String,
+    /// Statements recording the macro's own arguments into the `Fields` recorder.
+    records: TokenStream,
+    /// An expression of what the kind reads from the returned value `__fo_ret`, paired with the
+    /// outcome report into the call's `Ending`.
+    ending: Option<TokenStream>,
+}
+
+fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::Result<OwnParts> {
+    let named = || {
+        args.name
+            .as_ref()
+            .map_or_else(|| fn_name.to_owned(), |name| name.value())
+    };
+    Ok(match which {
+        Macro::PipelineRun => OwnParts {
+            kind: quote!(Run),
+            name: named(),
+            records: TokenStream::new(),
+            ending: None,
+        },
+        Macro::PipelineStage => OwnParts {
+            kind: quote!(Stage),
+            name: named(),
+            records: TokenStream::new(),
+            ending: None,
+        },
+        Macro::LlmCall => llm_parts(args, sig)?,
+    })
+}
+
+fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
+    let recorder = ident("__fo_fields");
+    let value = ident("__fo_ret");
+    let text = |expr: &Option<Expr>| match expr {
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(literal),
+            ..
+        })) => quote!(::factory_observability::__private::StringValue::from(#literal)),
+        Some(expr) => {
+            quote_spanned!(expr.span()=> ::factory_observability::__private::text(&(#expr)))
+        }
+        None => quote!(::factory_observability::__private::StringValue::from(
+            "unknown"
+        )),
+    };
+    let provider = text(&args.provider);
+    let model = text(&args.model);
+    let mut records = quote!(#recorder.llm(#provider, #model););
+    if let Some(prompt) = &args.prompt {
+        let arguments = argument_names(sig);
+        if !arguments.iter().any(|name| prompt == name) {
+            let list = if arguments.is_empty() {
+                "it has no arguments".to_owned()
+            } else {
+                format!(
+                    "its arguments are {}",
+                    arguments
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(syn::Error::new_spanned(
+                prompt,
+                format!(
+                    "`prompt = {prompt}` names no argument of `{}`: {list}",
+                    sig.ident
+                ),
+            ));
+        }
+        records.extend(quote_spanned!(prompt.span()=> #recorder.prompt(&#prompt);));
+    }
+    let return_span = match &sig.output {
+        ReturnType::Default => sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    let ending = match &args.usage {
+        Some(usage) => quote_spanned! {usage.span()=>
+            ::factory_observability::__private::LlmResponse::read_with(#value, #usage)
+        },
+        // The argument expression carries the return type's span, so a missing `TokenUsage`
+        // impl is reported there, where the user reads the type.
+        None => quote_spanned! {return_span=>
+            ::factory_observability::__private::LlmResponse::of(::core::convert::identity(#value))
+        },
+    };
+    Ok(OwnParts {
+        kind: quote!(LlmCall),
+        name: args
+            .operation
+            .as_ref()
+            .map_or_else(|| "chat".to_owned(), LitStr::value),
+        records,
+        ending: Some(ending),
+    })
+}
+
+/// The plain identifiers among the function's arguments (`self` included).
+fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Receiver(receiver) => {
+                Some(syn::Ident::new("self", receiver.self_token.span))
+            }
+            syn::FnArg::Typed(typed) => match &*typed.pat {
+                syn::Pat::Ident(pat) => Some(pat.ident.clone()),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
 /// `let __fo_call = Call::start(&SITE, |fields| ...);`
-fn start_call(kind: &TokenStream, name: &str, function: &TokenStream, args: &Args) -> TokenStream {
+fn start_call(own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStream {
+    let OwnParts {
+        kind,
+        name,
+        records: own_records,
+        ..
+    } = own;
     let call = ident("__fo_call");
     let recorder = ident("__fo_fields");
     let site = ident("__FO_SITE");
@@ -154,6 +273,7 @@ fn start_call(kind: &TokenStream, name: &str, function: &TokenStream, args: &Arg
             &#site,
             |#recorder: &mut ::factory_observability::__private::Fields| {
                 let _ = &#recorder;
+                #own_records
                 #(#records)*
                 #run_id
             },
@@ -214,9 +334,15 @@ fn is_box_pin(func: &Expr) -> bool {
     segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
 }
 
-/// A closure turning `&ReturnType` into a `Report`, by autoref specialisation on the value.
-fn classify() -> TokenStream {
+/// A closure turning `&ReturnType` into the call's ending: an outcome `Report` by autoref
+/// specialisation on the value, paired with what the macro's kind reads from it.
+fn classify(ending: Option<&TokenStream>) -> TokenStream {
     let value = ident("__fo_ret");
+    let report = ident("__fo_report");
+    let result = match ending {
+        Some(ending) => quote!((#report, #ending)),
+        None => quote!(#report),
+    };
     quote! {
         |#value| {
             #[allow(unused_imports)]
@@ -225,7 +351,8 @@ fn classify() -> TokenStream {
                 ViaResultDisplay as _, ViaResultOutcome as _, ViaResultOutcomeDebug as _,
                 ViaResultOutcomeDisplay as _,
             };
-            (&&&&&&&&::factory_observability::__private::Classify(#value)).__fo_report()
+            let #report = (&&&&&&&&::factory_observability::__private::Classify(#value)).__fo_report();
+            #result
         }
     }
 }

@@ -22,6 +22,12 @@ pub fn pipeline_stage(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::PipelineStage, args, item)
 }
 
+/// Span `llm.call` of one LLM interaction; see the `factory-observability` crate.
+#[proc_macro_attribute]
+pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_fn(attr::Macro::LlmCall, args, item)
+}
+
 /// Makes every method of an `impl` block a stage; see the `factory-observability` crate.
 #[proc_macro_attribute]
 pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -85,6 +85,10 @@ pub struct Config {
     pub dir: PathBuf,
     /// How long shutdown may take before it gives up on undelivered telemetry.
     pub shutdown_timeout: Duration,
+    /// `FACTORY_OBS_PRICING`: a file of model prices over the bundled ones.
+    pub pricing_file: Option<PathBuf>,
+    /// `FACTORY_OBS_GENAI_SPAN_NAMES`: name LLM spans `{operation} {model}`.
+    pub genai_span_names: bool,
 }
 
 impl Config {
@@ -207,7 +211,14 @@ impl Config {
             },
         };
 
+        let genai_span_names = match get(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES) {
+            None => false,
+            Some(value) => parse_bool(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES, &value)?,
+        };
+
         Ok(Config {
+            pricing_file: get(factory_env::FACTORY_OBS_PRICING).map(PathBuf::from),
+            genai_span_names,
             sdk_disabled,
             service_name,
             resource_attributes,

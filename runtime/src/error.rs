@@ -30,6 +30,8 @@ pub enum InitError {
         /// The exporter's own message.
         message: String,
     },
+    /// The pricing file named by `FACTORY_OBS_PRICING` could not be read.
+    Pricing(crate::pricing::PricingError),
     /// Telemetry was already installed in this process.
     AlreadyInitialized,
 }
@@ -58,6 +60,7 @@ impl fmt::Display for InitError {
             InitError::Exporter { signal, message } => {
                 write!(f, "cannot build the OTLP {signal} exporter: {message}")
             }
+            InitError::Pricing(error) => write!(f, "FACTORY_OBS_PRICING: {error}"),
             InitError::AlreadyInitialized => f.write_str(
                 "factory_observability::init was already called in this process; keep the first Telemetry guard alive instead",
             ),
@@ -69,6 +72,7 @@ impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             InitError::Io { source, .. } => Some(source),
+            InitError::Pricing(error) => Some(error),
             _ => None,
         }
     }

@@ -7,6 +7,7 @@ use crate::export::jsonl::{JsonlFile, JsonlLogExporter, JsonlMetricExporter, Jso
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline::{self, Pipeline};
+use crate::pricing::Pricing;
 use crate::summary::Summary;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
@@ -42,9 +43,25 @@ pub struct TelemetryBuilder {
     dir: Option<PathBuf>,
     summary: Option<bool>,
     span_exporter: Option<Box<dyn DynSpanExporter>>,
+    pricing: Option<Pricing>,
+    genai_span_names: Option<bool>,
 }
 
 impl TelemetryBuilder {
+    /// Prices of LLM calls (default: the bundled `genai-prices` data); a file named by
+    /// `FACTORY_OBS_PRICING` is applied over them.
+    pub fn pricing(mut self, pricing: Pricing) -> Self {
+        self.pricing = Some(pricing);
+        self
+    }
+
+    /// Names LLM spans `{gen_ai.operation.name} {gen_ai.request.model}`, for backends that group
+    /// by span name, unless `FACTORY_OBS_GENAI_SPAN_NAMES` is set.
+    pub fn genai_span_names(mut self, on: bool) -> Self {
+        self.genai_span_names = Some(on);
+        self
+    }
+
     /// Sends spans to `exporter` instead of the destination the environment selects (for a
     /// backend of your own, or a discarding exporter in benchmarks). Spans still go through the
     /// batch processor and are counted like any other.
@@ -133,8 +150,21 @@ impl TelemetryBuilder {
         if pipeline::global_is_installed() {
             return Err(InitError::AlreadyInitialized);
         }
+        let mut pricing = self.pricing.unwrap_or_default();
+        pricing.warm_up();
+        if let Some(path) = &config.pricing_file {
+            pricing = pricing.with_file(path).map_err(InitError::Pricing)?;
+        }
+        let genai_span_names =
+            if std::env::var_os(crate::names::env::FACTORY_OBS_GENAI_SPAN_NAMES).is_some() {
+                config.genai_span_names
+            } else {
+                self.genai_span_names.unwrap_or(config.genai_span_names)
+            };
         let installed = Installed::new(&config, self.span_exporter)?;
-        if !pipeline::install_global(Pipeline::new(&installed.tracers, &installed.meters)) {
+        let pipeline = Pipeline::new(&installed.tracers, &installed.meters)
+            .configured(pricing, genai_span_names);
+        if !pipeline::install_global(pipeline) {
             return Err(InitError::AlreadyInitialized);
         }
         opentelemetry::global::set_tracer_provider(installed.tracers.clone());
@@ -165,6 +195,8 @@ impl Telemetry {
             dir: None,
             summary: None,
             span_exporter: None,
+            pricing: None,
+            genai_span_names: None,
         }
     }
 

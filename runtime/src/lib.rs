@@ -32,9 +32,11 @@ pub mod config;
 mod error;
 pub mod export;
 mod init;
+mod llm;
 pub mod names;
 mod outcome;
 mod pipeline;
+pub mod pricing;
 mod retry;
 mod summary;
 pub mod testing;
@@ -42,15 +44,26 @@ pub mod testing;
 pub use attribute::AttributeValue;
 pub use error::InitError;
 pub use init::{init, Telemetry, TelemetryBuilder};
+pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
+pub use pricing::{ModelPrice, Pricing};
 pub use retry::{retry_stage, retry_stage_async};
 
-pub use factory_observability_macros::{pipeline, pipeline_run, pipeline_stage, skip_stage};
+pub use factory_observability_macros::{
+    llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+};
 
 /// Used by the macros' expansions; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::{Call, CallKind, CallSite, Fields, Instrumented};
+    pub use crate::call::{Call, CallKind, CallSite, Ending, Fields, Instrumented};
+    pub use crate::llm::LlmResponse;
+    pub use opentelemetry::StringValue;
+
+    /// A provider or model given as an expression, evaluated at call time.
+    pub fn text<T: std::fmt::Display + ?Sized>(value: &T) -> StringValue {
+        StringValue::from(value.to_string())
+    }
     pub use crate::classify::{
         Classify, ViaAnything, ViaOutcome, ViaResult, ViaResultDebug, ViaResultDisplay,
         ViaResultOutcome, ViaResultOutcomeDebug, ViaResultOutcomeDisplay,

@@ -14,6 +14,9 @@ pub mod span {
     pub const PIPELINE_RUN: &str = "pipeline.run";
     /// Child span of one stage attempt (`#[pipeline_stage]`, `#[pipeline]`).
     pub const PIPELINE_STAGE: &str = "pipeline.stage";
+    /// Span of one LLM interaction (`#[llm_call]`); GenAI-style names are
+    /// `{gen_ai.operation.name} {gen_ai.request.model}` when switched on.
+    pub const LLM_CALL: &str = "llm.call";
 }
 
 /// Span and metric attribute keys.
@@ -46,6 +49,63 @@ pub mod attr {
     pub const EXCEPTION_TYPE: &str = "exception.type";
     /// `exception` event: message of the error or of the panic.
     pub const EXCEPTION_MESSAGE: &str = "exception.message";
+
+    /// LLM calls made during the run, on the `pipeline.run` span.
+    pub const RUN_LLM_CALLS: &str = "run.llm.calls";
+    /// LLM calls of the run that could not be priced.
+    pub const RUN_LLM_UNPRICED_CALLS: &str = "run.llm.unpriced_calls";
+    /// Input tokens of the run's LLM calls.
+    pub const RUN_TOKENS_INPUT: &str = "run.tokens.input";
+    /// Output tokens of the run's LLM calls.
+    pub const RUN_TOKENS_OUTPUT: &str = "run.tokens.output";
+    /// Cost of the run's priced LLM calls, USD.
+    pub const RUN_COST_USD: &str = "run.cost_usd";
+
+    /// Seed attribute: the LLM provider (`openai`, `anthropic`, ...).
+    pub const LLM_PROVIDER: &str = "llm.provider";
+    /// Seed attribute: the requested model.
+    pub const LLM_MODEL: &str = "llm.model";
+    /// Seed attribute: input tokens.
+    pub const LLM_PROMPT_TOKENS: &str = "llm.prompt_tokens";
+    /// Seed attribute: output tokens.
+    pub const LLM_COMPLETION_TOKENS: &str = "llm.completion_tokens";
+    /// Seed attribute: input plus output tokens.
+    pub const LLM_TOTAL_TOKENS: &str = "llm.total_tokens";
+    /// Seed attribute: duration of the call in milliseconds.
+    pub const LLM_DURATION_MS: &str = "llm.duration_ms";
+    /// Seed attribute: why the model stopped.
+    pub const LLM_FINISH_REASON: &str = "llm.finish_reason";
+    /// Characters of the `prompt` argument.
+    pub const LLM_PROMPT_LENGTH: &str = "llm.prompt_length";
+    /// `true` when the token counts were estimated from the prompt, not reported.
+    pub const LLM_TOKENS_ESTIMATED: &str = "llm.tokens_estimated";
+    /// Cost of the call, USD, when the model is priced.
+    pub const LLM_COST_USD: &str = "llm.cost_usd";
+    /// Label of `llm.tokens.total`: `input`, `output` or `total`.
+    pub const LLM_TOKEN_TYPE: &str = "llm.token_type";
+
+    /// GenAI: `chat`, `text_completion`, `embeddings`, ...
+    pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+    /// GenAI (v1.37+, formerly `gen_ai.system`): the provider.
+    pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// GenAI: the requested model.
+    pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// GenAI: the model that answered.
+    pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// GenAI: the provider's response id.
+    pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+    /// GenAI: finish reasons, a string array.
+    pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// GenAI: input tokens.
+    pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// GenAI: output tokens.
+    pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// GenAI: input tokens read from the provider's cache.
+    pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+    /// GenAI: output tokens spent on reasoning.
+    pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// GenAI metric label: `input` or `output`.
+    pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
 }
 
 /// Span event names.
@@ -64,6 +124,25 @@ pub mod metric {
     pub const PIPELINE_STAGE_DURATION: &str = "pipeline.stage.duration";
     /// Counter of stage retries {`stage.name`}: one per attempt after the first.
     pub const PIPELINE_STAGE_RETRIES_TOTAL: &str = "pipeline.stage.retries.total";
+    /// Seed histogram of tokens per call {`llm.provider`, `llm.model`, `llm.token_type`}.
+    pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
+    /// Counter of USD spent {`llm.provider`, `llm.model`}.
+    pub const LLM_COST_USD: &str = "llm.cost.usd";
+    /// GenAI histogram of tokens per call.
+    pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// GenAI histogram of call durations in seconds.
+    pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// Unit of token histograms.
+    pub const UNIT_TOKENS: &str = "{token}";
+    /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.token.usage`.
+    pub const TOKEN_BUCKETS: &[f64] = &[
+        1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
+        4194304.0, 16777216.0, 67108864.0,
+    ];
+    /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.operation.duration`.
+    pub const GEN_AI_DURATION_BUCKETS_S: &[f64] = &[
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    ];
     /// Unit of every duration histogram.
     pub const UNIT_SECONDS: &str = "s";
     /// Bucket boundaries of the duration histograms, in seconds: factory stages last from
@@ -80,4 +159,8 @@ pub mod env {
     pub const FACTORY_OBS_DIR: &str = "FACTORY_OBS_DIR";
     /// `0`/`false` silences the shutdown summary, `1`/`true` forces it with an OTLP endpoint.
     pub const FACTORY_OBS_SUMMARY: &str = "FACTORY_OBS_SUMMARY";
+    /// A TOML or JSON file of model prices, over the bundled ones.
+    pub const FACTORY_OBS_PRICING: &str = "FACTORY_OBS_PRICING";
+    /// `true` names LLM spans `{operation} {model}`, the GenAI way.
+    pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
 }

@@ -5,6 +5,7 @@
 //! The hot path reads one relaxed atomic when nothing is installed.
 
 use crate::names::{metric, SCOPE};
+use crate::pricing::Pricing;
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, InstrumentationScope};
@@ -15,12 +16,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The metric instruments of every macro, created once per pipeline.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Instruments {
     pub runs_total: Counter<u64>,
     pub run_duration: Histogram<f64>,
     pub stage_duration: Histogram<f64>,
     pub stage_retries_total: Counter<u64>,
+    pub llm_tokens: Histogram<u64>,
+    pub llm_cost: Counter<f64>,
+    pub genai_token_usage: Histogram<u64>,
+    pub genai_duration: Histogram<f64>,
 }
 
 impl Instruments {
@@ -50,15 +55,40 @@ impl Instruments {
                 .u64_counter(metric::PIPELINE_STAGE_RETRIES_TOTAL)
                 .with_description("Stage retry attempts")
                 .build(),
+            llm_tokens: meter
+                .u64_histogram(metric::LLM_TOKENS_TOTAL)
+                .with_unit(metric::UNIT_TOKENS)
+                .with_description("LLM token usage per call")
+                .with_boundaries(metric::TOKEN_BUCKETS.to_vec())
+                .build(),
+            llm_cost: meter
+                .f64_counter(metric::LLM_COST_USD)
+                .with_description("US dollars spent on LLM calls")
+                .build(),
+            genai_token_usage: meter
+                .u64_histogram(metric::GEN_AI_CLIENT_TOKEN_USAGE)
+                .with_unit(metric::UNIT_TOKENS)
+                .with_description("Number of input and output tokens used")
+                .with_boundaries(metric::TOKEN_BUCKETS.to_vec())
+                .build(),
+            genai_duration: meter
+                .f64_histogram(metric::GEN_AI_CLIENT_OPERATION_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("GenAI operation duration")
+                .with_boundaries(metric::GEN_AI_DURATION_BUCKETS_S.to_vec())
+                .build(),
         }
     }
 }
 
-/// A tracer and its instruments.
+/// A tracer, its instruments, and how LLM calls are named and priced.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
     pub tracer: SdkTracer,
     pub instruments: Instruments,
+    pub pricing: Arc<Pricing>,
+    /// Name LLM spans `{operation} {model}` instead of `llm.call`.
+    pub genai_span_names: bool,
 }
 
 impl Pipeline {
@@ -69,6 +99,17 @@ impl Pipeline {
         Pipeline {
             tracer: tracers.tracer_with_scope(scope.clone()),
             instruments: Instruments::new(&meters.meter_with_scope(scope)),
+            pricing: Arc::new(Pricing::bundled()),
+            genai_span_names: false,
+        }
+    }
+
+    /// The same tracer and instruments, with other LLM pricing and span naming.
+    pub fn configured(self, pricing: Pricing, genai_span_names: bool) -> Self {
+        Pipeline {
+            pricing: Arc::new(pricing),
+            genai_span_names,
+            ..self
         }
     }
 }

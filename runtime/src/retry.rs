@@ -1,6 +1,6 @@
 //! Retrying a stage, with every attempt visible in the trace.
 
-use crate::call::StageAttempt;
+use crate::call::stage::StageAttempt;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 use std::future::Future;

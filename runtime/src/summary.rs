@@ -1,9 +1,11 @@
-//! The human summary printed at shutdown: each run with its stages, durations and outcomes.
+//! The human summary printed at shutdown: each run with its stages (duration, outcome, attempt,
+//! error) and its LLM usage and cost per model.
 
 use crate::names::{attr, span as span_name};
 use opentelemetry::trace::Status;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -11,9 +13,17 @@ use std::time::{Duration, SystemTime};
 /// At most this many spans are kept for the summary; later ones are counted, not kept.
 const MAX_RECORDS: usize = 10_000;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Run,
+    Stage,
+    Llm,
+}
+
 #[derive(Clone, Debug)]
 struct Record {
-    is_run: bool,
+    kind: Kind,
+    /// Pipeline or stage name, or `provider/model`.
     name: String,
     run_id: String,
     outcome: String,
@@ -21,60 +31,84 @@ struct Record {
     start: SystemTime,
     duration: Duration,
     error: Option<String>,
+    input_tokens: i64,
+    output_tokens: i64,
+    cost_usd: Option<f64>,
 }
 
-/// Keeps the `pipeline.run` and `pipeline.stage` spans that ended, for the summary.
+/// Keeps the run, stage and LLM spans that ended, for the summary.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     records: Mutex<(Vec<Record>, usize)>,
 }
 
+fn find<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
 impl Summary {
-    /// Called for every ended span, off the hot path's allocations for unrelated spans.
+    /// Called for every ended span; returns at once for spans of no interest.
     pub fn observe(&self, span: &SpanData) {
-        let is_run = span.name == span_name::PIPELINE_RUN;
-        if !is_run && span.name != span_name::PIPELINE_STAGE {
-            return;
-        }
-        let text = |key: &str| {
-            span.attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == key)
-                .map(|kv| kv.value.to_string())
-                .unwrap_or_default()
-        };
-        let attempt = span
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == attr::STAGE_ATTEMPT)
-            .and_then(|kv| match kv.value {
-                Value::I64(n) => Some(n),
-                _ => None,
-            })
-            .unwrap_or(1);
-        let (name, outcome) = if is_run {
-            (text(attr::PIPELINE_NAME), text(attr::RUN_OUTCOME))
+        let kind = if span.name == span_name::PIPELINE_RUN {
+            Kind::Run
+        } else if span.name == span_name::PIPELINE_STAGE {
+            Kind::Stage
+        } else if find(span, attr::LLM_PROVIDER).is_some() {
+            Kind::Llm
         } else {
-            (text(attr::STAGE_NAME), text(attr::STAGE_OUTCOME))
+            return;
         };
-        let error = match &span.status {
-            Status::Error { description } if !description.is_empty() => {
-                Some(description.to_string())
-            }
-            _ => None,
+        let text = |key: &str| find(span, key).map(Value::to_string).unwrap_or_default();
+        let int = |key: &str| match find(span, key) {
+            Some(Value::I64(n)) => *n,
+            _ => 0,
+        };
+        let (name, outcome) = match kind {
+            Kind::Run => (text(attr::PIPELINE_NAME), text(attr::RUN_OUTCOME)),
+            Kind::Stage => (text(attr::STAGE_NAME), text(attr::STAGE_OUTCOME)),
+            Kind::Llm => (
+                format!("{}/{}", text(attr::LLM_PROVIDER), text(attr::LLM_MODEL)),
+                String::new(),
+            ),
+        };
+        let (input_tokens, output_tokens) = match kind {
+            Kind::Run => (int(attr::RUN_TOKENS_INPUT), int(attr::RUN_TOKENS_OUTPUT)),
+            _ => (
+                int(attr::LLM_PROMPT_TOKENS),
+                int(attr::LLM_COMPLETION_TOKENS),
+            ),
+        };
+        let cost_key = if kind == Kind::Run {
+            attr::RUN_COST_USD
+        } else {
+            attr::LLM_COST_USD
         };
         let record = Record {
-            is_run,
+            kind,
             name,
             run_id: text(attr::RUN_ID),
             outcome,
-            attempt,
+            attempt: int(attr::STAGE_ATTEMPT).max(1),
             start: span.start_time,
             duration: span
                 .end_time
                 .duration_since(span.start_time)
                 .unwrap_or_default(),
-            error,
+            error: match &span.status {
+                Status::Error { description } if !description.is_empty() => {
+                    Some(description.to_string())
+                }
+                _ => None,
+            },
+            input_tokens,
+            output_tokens,
+            cost_usd: match find(span, cost_key) {
+                Some(Value::F64(usd)) => Some(*usd),
+                _ => None,
+            },
         };
         if let Ok(mut guard) = self.records.lock() {
             let (records, overflow) = &mut *guard;
@@ -86,13 +120,13 @@ impl Summary {
         }
     }
 
-    /// The summary text: one block per run, stages in start order.
+    /// The summary text: one block per run, stages in start order, then LLM usage per model.
     pub fn render(&self) -> String {
         let Ok(guard) = self.records.lock() else {
             return String::new();
         };
         let (records, overflow) = &*guard;
-        let mut runs: Vec<&Record> = records.iter().filter(|r| r.is_run).collect();
+        let mut runs: Vec<&Record> = records.iter().filter(|r| r.kind == Kind::Run).collect();
         runs.sort_by_key(|r| r.start);
         let mut out = String::new();
         for run in runs {
@@ -104,15 +138,19 @@ impl Summary {
                 run.outcome,
                 format_duration(run.duration)
             );
-            let mut stages: Vec<&Record> = records
-                .iter()
-                .filter(|r| !r.is_run && r.run_id == run.run_id)
-                .collect();
-            stages.sort_by_key(|r| r.start);
+            let of_run = |kind: Kind| {
+                let mut found: Vec<&Record> = records
+                    .iter()
+                    .filter(|r| r.kind == kind && r.run_id == run.run_id)
+                    .collect();
+                found.sort_by_key(|r| r.start);
+                found
+            };
+            let stages = of_run(Kind::Stage);
             let width = stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
             for stage in stages {
                 let mut line = format!(
-                    "  {:width$}  {:12} {:>9}",
+                    "  {:width$}  {:8} {:>8}",
                     stage.name,
                     stage.outcome,
                     format_duration(stage.duration)
@@ -125,11 +163,52 @@ impl Summary {
                 }
                 let _ = writeln!(out, "{}", line.trim_end());
             }
+            let calls = of_run(Kind::Llm);
+            if !calls.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  LLM: {} calls, {} input + {} output tokens, {}",
+                    calls.len(),
+                    run.input_tokens,
+                    run.output_tokens,
+                    format_cost(run.cost_usd, calls.iter().any(|c| c.cost_usd.is_none()))
+                );
+                let mut per_model: BTreeMap<&str, (usize, i64, i64, Option<f64>, bool)> =
+                    BTreeMap::new();
+                for call in &calls {
+                    let entry = per_model.entry(&call.name).or_default();
+                    entry.0 += 1;
+                    entry.1 += call.input_tokens;
+                    entry.2 += call.output_tokens;
+                    if let Some(usd) = call.cost_usd {
+                        entry.3 = Some(entry.3.unwrap_or(0.0) + usd);
+                    } else {
+                        entry.4 = true;
+                    }
+                }
+                let width = per_model.keys().map(|k| k.len()).max().unwrap_or(0);
+                for (model, (count, input, output, cost, unpriced)) in per_model {
+                    let _ = writeln!(
+                        out,
+                        "    {model:width$}  {count} {}  {input:>7} in  {output:>7} out  {}",
+                        if count == 1 { "call" } else { "calls" },
+                        format_cost(cost, unpriced)
+                    );
+                }
+            }
         }
         if *overflow > 0 {
             let _ = writeln!(out, "({overflow} more spans not summarised)");
         }
         out
+    }
+}
+
+fn format_cost(cost: Option<f64>, unpriced: bool) -> String {
+    match (cost, unpriced) {
+        (Some(usd), false) => format!("${usd:.4}"),
+        (Some(usd), true) => format!("${usd:.4} + unpriced calls"),
+        (None, _) => "cost unknown (unpriced model)".to_owned(),
     }
 }
 

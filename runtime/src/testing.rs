@@ -24,6 +24,7 @@
 //! ```
 
 use crate::pipeline::{Pipeline, ScopedPipeline};
+use crate::pricing::Pricing;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
@@ -80,6 +81,24 @@ impl Capture {
             meters,
             scoped,
         }
+    }
+
+    /// Prices LLM calls with `pricing` instead of the bundled prices.
+    pub fn with_pricing(mut self, pricing: Pricing) -> Capture {
+        let genai = self.scoped.0.genai_span_names;
+        self.scoped = ScopedPipeline::new(
+            Pipeline::new(&self.tracers, &self.meters).configured(pricing, genai),
+        );
+        self
+    }
+
+    /// Names LLM spans `{operation} {model}`, as `TelemetryBuilder::genai_span_names` does.
+    pub fn with_genai_span_names(mut self) -> Capture {
+        let pricing = (*self.scoped.0.pricing).clone();
+        self.scoped = ScopedPipeline::new(
+            Pipeline::new(&self.tracers, &self.meters).configured(pricing, true),
+        );
+        self
     }
 
     /// The context under which calls record into this capture; attach it, or pass it to

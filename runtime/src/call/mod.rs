@@ -3,15 +3,22 @@
 //! A macro expands to `Call::start(site, fields)` followed by either `run_sync(body, classify)` or
 //! `instrument(async_body, classify)`. `start` opens the span (or does nothing when no pipeline is
 //! installed); the body runs with the span's context attached; `classify` turns the returned value
-//! into a [`Report`] at the macro's call site, where its type is known; the report decides the
-//! span's status, its outcome attributes and the metric points. A panic ends the call with outcome
-//! `error` and keeps unwinding; dropping a call that never finished is a `cancellation`.
+//! into an [`Ending`] at the macro's call site, where its type is known; the ending decides the
+//! span's status and attributes and the metric points. A panic ends the call with outcome `error`
+//! and keeps unwinding; dropping a call that never finished is a `cancellation`.
+//!
+//! What each kind of call records of its own lives in its module: [`run`], [`stage`], [`llm`].
+
+pub(crate) mod llm;
+pub(crate) mod run;
+pub(crate) mod stage;
 
 use crate::attribute::AttributeValue;
+use crate::llm::{LlmResponse, PromptText};
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
-use opentelemetry::trace::{SpanBuilder, SpanId, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -19,15 +26,17 @@ use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// What kind of call a macro instruments; each kind adds its own attributes and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallKind {
-    /// `#[pipeline_run]`: root span `pipeline.run`.
+    /// `#[pipeline_run]`: span `pipeline.run`.
     Run,
     /// `#[pipeline_stage]` and `#[pipeline]` methods: span `pipeline.stage`.
     Stage,
+    /// `#[llm_call]`: span `llm.call`, kind CLIENT.
+    LlmCall,
 }
 
 /// Everything a macro knows at compile time about the function it instruments.
@@ -35,40 +44,19 @@ pub enum CallKind {
 pub struct CallSite {
     /// The kind of call.
     pub kind: CallKind,
-    /// `pipeline.name` or `stage.name`.
+    /// `pipeline.name`, `stage.name`, or the `gen_ai.operation.name` of an LLM call.
     pub name: &'static str,
     /// `code.function.name`: the module path and the function's name.
     pub function: &'static str,
 }
 
-impl CallSite {
-    fn span_name(&self) -> &'static str {
-        match self.kind {
-            CallKind::Run => crate::names::span::PIPELINE_RUN,
-            CallKind::Stage => crate::names::span::PIPELINE_STAGE,
-        }
-    }
-}
-
-/// The per-run state every call of a run can reach through the [`Context`].
-#[derive(Clone, Debug)]
-pub(crate) struct RunState {
-    pub run_id: StringValue,
-}
-
-/// Set by [`crate::retry_stage`]: the attempt number of the stage called directly under `parent`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct StageAttempt {
-    pub number: u32,
-    pub parent: SpanId,
-}
-
 /// Attributes recorded at the start of a call, from `fields(...)` and macro arguments.
 #[doc(hidden)]
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Fields {
     attributes: Vec<KeyValue>,
     run_id: Option<StringValue>,
+    llm: Option<llm::Target>,
 }
 
 impl Fields {
@@ -82,6 +70,45 @@ impl Fields {
     pub fn run_id<V: Display + ?Sized>(&mut self, value: &V) {
         self.run_id = Some(StringValue::from(value.to_string()));
     }
+
+    /// Records `#[llm_call(provider = ..., model = ...)]`.
+    pub fn llm(&mut self, provider: StringValue, model: StringValue) {
+        self.llm = Some(llm::Target {
+            provider,
+            model,
+            prompt_chars: None,
+        });
+    }
+
+    /// Records `#[llm_call(prompt = argument)]`.
+    pub fn prompt<P: PromptText + ?Sized>(&mut self, prompt: &P) {
+        if let Some(target) = &mut self.llm {
+            target.prompt_chars = Some(prompt.prompt_chars());
+        }
+    }
+}
+
+/// What the macro learned from the returned value: the outcome, and what the kind reads from it.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Ending {
+    pub report: Report,
+    pub llm: Option<LlmResponse>,
+}
+
+impl From<Report> for Ending {
+    fn from(report: Report) -> Self {
+        Ending { report, llm: None }
+    }
+}
+
+impl From<(Report, LlmResponse)> for Ending {
+    fn from((report, llm): (Report, LlmResponse)) -> Self {
+        Ending {
+            report,
+            llm: Some(llm),
+        }
+    }
 }
 
 /// One instrumented call; inert when no pipeline is installed.
@@ -91,12 +118,30 @@ pub struct Call {
     active: Option<Active>,
 }
 
-struct Active {
+/// The state of a recording call, kept until it ends.
+pub(crate) struct Active {
     cx: Context,
     start: Instant,
     site: &'static CallSite,
     pipeline: PipelineRef,
-    attempt: u32,
+    kind: KindState,
+}
+
+/// What each kind keeps from its start for its end.
+pub(crate) enum KindState {
+    Run,
+    Stage { attempt: u32 },
+    Llm(llm::Target),
+}
+
+/// What a kind's start contributes to the span.
+pub(crate) struct Opening {
+    pub name: Cow<'static, str>,
+    pub span_kind: SpanKind,
+    pub attributes: Vec<KeyValue>,
+    pub state: KindState,
+    /// A value the kind puts into the call's context (a run's totals).
+    pub context_value: Option<run::RunState>,
 }
 
 impl Call {
@@ -113,7 +158,11 @@ impl Call {
 
     /// Runs a sync body inside the call and classifies what it returns.
     #[inline]
-    pub fn run_sync<R>(self, body: impl FnOnce() -> R, classify: impl FnOnce(&R) -> Report) -> R {
+    pub fn run_sync<R, E: Into<Ending>>(
+        self,
+        body: impl FnOnce() -> R,
+        classify: impl FnOnce(&R) -> E,
+    ) -> R {
         let Some(active) = &self.active else {
             return body();
         };
@@ -122,11 +171,11 @@ impl Call {
         drop(guard);
         match result {
             Ok(value) => {
-                self.finish(classify(&value));
+                self.finish(classify(&value).into());
                 value
             }
             Err(payload) => {
-                self.finish(Report::panic(&*payload));
+                self.finish(Report::panic(&*payload).into());
                 resume_unwind(payload)
             }
         }
@@ -134,10 +183,11 @@ impl Call {
 
     /// Wraps an async body so that every poll runs inside the call.
     #[inline]
-    pub fn instrument<F, C>(self, body: F, classify: C) -> Instrumented<F, C>
+    pub fn instrument<F, C, E>(self, body: F, classify: C) -> Instrumented<F, C>
     where
         F: Future,
-        C: FnOnce(&F::Output) -> Report,
+        C: FnOnce(&F::Output) -> E,
+        E: Into<Ending>,
     {
         Instrumented {
             body,
@@ -146,9 +196,9 @@ impl Call {
         }
     }
 
-    fn finish(mut self, report: Report) {
+    fn finish(mut self, ending: Ending) {
         if let Some(active) = self.active.take() {
-            active.end(report);
+            active.end(ending);
         }
     }
 }
@@ -156,14 +206,14 @@ impl Call {
 impl Drop for Call {
     fn drop(&mut self) {
         if let Some(active) = self.active.take() {
-            // Only reached when the body never returned: a sync body that unwound past
-            // `run_sync` (never, as it catches) or a future dropped before completion.
+            // Only reached when the body never returned: a future dropped before completion, or
+            // an unwind that bypassed `run_sync`'s catch.
             let report = if std::thread::panicking() {
                 Report::panic(&"panicked while the call was running")
             } else {
                 Report::of(OutcomeKind::Cancellation)
             };
-            active.end(report);
+            active.end(report.into());
         }
     }
 }
@@ -175,7 +225,7 @@ impl Active {
         let pipeline = PipelineRef::current(&parent)?;
         let mut recorded = Fields {
             attributes: Vec::with_capacity(8),
-            run_id: None,
+            ..Fields::default()
         };
         fields(&mut recorded);
         Some(Active::open(site, parent, pipeline, recorded))
@@ -190,128 +240,102 @@ impl Active {
         let Fields {
             attributes: user_attributes,
             run_id,
+            llm: llm_target,
         } = fields;
-        let mut attributes = Vec::with_capacity(user_attributes.len() + 5);
-        let mut attempt = 1;
-        let mut run = None;
-        match site.kind {
-            CallKind::Run => {
-                let run_id = run_id.unwrap_or_else(|| StringValue::from(new_run_id()));
-                attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
-                attributes.push(KeyValue::new(attr::RUN_ID, run_id.clone()));
-                attributes.push(KeyValue::new(
-                    attr::RUN_TIMESTAMP,
-                    humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-                ));
-                run = Some(RunState { run_id });
-            }
-            CallKind::Stage => {
-                let parent_span = parent.span().span_context().span_id();
-                if let Some(retry) = parent.get::<StageAttempt>() {
-                    if retry.parent == parent_span {
-                        attempt = retry.number;
-                    }
-                }
-                attributes.push(KeyValue::new(attr::STAGE_NAME, site.name));
-                attributes.push(KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)));
-                if let Some(run) = parent.get::<RunState>() {
-                    attributes.push(KeyValue::new(attr::RUN_ID, run.run_id.clone()));
-                }
+        let mut opening = match site.kind {
+            CallKind::Run => run::open(site, run_id),
+            CallKind::Stage => stage::open(site, &parent),
+            CallKind::LlmCall => llm::open(site, &parent, &pipeline, llm_target),
+        };
+        if let Some(run) = parent.get::<run::RunState>() {
+            if site.kind != CallKind::Run {
+                opening
+                    .attributes
+                    .push(KeyValue::new(attr::RUN_ID, run.run_id.clone()));
             }
         }
-        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
-        attributes.extend(user_attributes);
+        opening
+            .attributes
+            .push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        opening.attributes.extend(user_attributes);
 
         let span = pipeline.tracer.build_with_context(
-            SpanBuilder::from_name(site.span_name())
-                .with_kind(SpanKind::Internal)
-                .with_attributes(attributes),
+            SpanBuilder::from_name(opening.name)
+                .with_kind(opening.span_kind)
+                .with_attributes(opening.attributes),
             &parent,
         );
         let mut cx = parent.with_span(span);
-        if let Some(run) = run {
-            cx = cx.with_value(run);
+        if let Some(value) = opening.context_value {
+            cx = cx.with_value(value);
         }
         Active {
             cx,
             start: Instant::now(),
             site,
             pipeline,
-            attempt,
+            kind: opening.state,
         }
     }
 
-    fn end(self, report: Report) {
+    fn end(self, ending: Ending) {
         let elapsed = self.start.elapsed();
-        let outcome = report.outcome.as_str();
-        let millis = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
         let span = self.cx.span();
-        let (outcome_key, duration_key) = match self.site.kind {
-            CallKind::Run => (attr::RUN_OUTCOME, attr::RUN_DURATION_MS),
-            CallKind::Stage => (attr::STAGE_OUTCOME, attr::STAGE_DURATION_MS),
-        };
-        span.set_attribute(KeyValue::new(outcome_key, outcome));
-        span.set_attribute(KeyValue::new(duration_key, millis));
-
-        let mut description = Cow::Borrowed(outcome);
-        if let Some(error) = report.error {
-            let type_name = cow_value(error.type_name);
-            span.set_attribute(KeyValue::new(attr::ERROR_TYPE, type_name.clone()));
-            span.add_event(
-                event::EXCEPTION,
-                vec![
-                    KeyValue::new(attr::EXCEPTION_TYPE, type_name),
-                    KeyValue::new(attr::EXCEPTION_MESSAGE, error.message.clone()),
-                ],
-            );
-            if !error.message.is_empty() {
-                description = Cow::Owned(error.message);
-            }
+        let Ending {
+            report,
+            llm: response,
+        } = ending;
+        let outcome = report.outcome;
+        match &self.kind {
+            KindState::Run => run::end(&self, &span, outcome, elapsed),
+            KindState::Stage { attempt } => stage::end(&self, &span, outcome, elapsed, *attempt),
+            KindState::Llm(target) => llm::end(
+                &self,
+                &span,
+                target,
+                response.unwrap_or_default(),
+                report.error.as_ref().map(|e| e.type_name.clone()),
+                elapsed,
+            ),
         }
-        if report.outcome.is_error() {
-            span.set_status(Status::error(description));
-        } else if report.outcome == OutcomeKind::Success {
-            span.set_status(Status::Ok);
-        }
+        record_status(&span, report);
         span.end();
-
-        let seconds = elapsed.as_secs_f64();
-        let instruments = &self.pipeline.instruments;
-        match self.site.kind {
-            CallKind::Run => {
-                let labels = [
-                    KeyValue::new(attr::PIPELINE_NAME, self.site.name),
-                    KeyValue::new(attr::OUTCOME, outcome),
-                ];
-                instruments.runs_total.add(1, &labels);
-                instruments.run_duration.record(seconds, &labels);
-            }
-            CallKind::Stage => {
-                let labels = [
-                    KeyValue::new(attr::STAGE_NAME, self.site.name),
-                    KeyValue::new(attr::OUTCOME, outcome),
-                ];
-                instruments.stage_duration.record(seconds, &labels);
-                if self.attempt > 1 {
-                    instruments
-                        .stage_retries_total
-                        .add(1, &[KeyValue::new(attr::STAGE_NAME, self.site.name)]);
-                }
-            }
-        }
     }
 }
 
-fn cow_value(text: Cow<'static, str>) -> Value {
+/// Status, `error.type` and the `exception` event, the same for every kind.
+fn record_status(span: &SpanRef<'_>, report: Report) {
+    let mut description = Cow::Borrowed(report.outcome.as_str());
+    if let Some(error) = report.error {
+        let type_name = cow_value(error.type_name);
+        span.set_attribute(KeyValue::new(attr::ERROR_TYPE, type_name.clone()));
+        span.add_event(
+            event::EXCEPTION,
+            vec![
+                KeyValue::new(attr::EXCEPTION_TYPE, type_name),
+                KeyValue::new(attr::EXCEPTION_MESSAGE, error.message.clone()),
+            ],
+        );
+        if !error.message.is_empty() {
+            description = Cow::Owned(error.message);
+        }
+    }
+    if report.outcome.is_error() {
+        span.set_status(Status::error(description));
+    } else if report.outcome == OutcomeKind::Success {
+        span.set_status(Status::Ok);
+    }
+}
+
+pub(crate) fn cow_value(text: Cow<'static, str>) -> Value {
     match text {
         Cow::Borrowed(text) => Value::from(text),
         Cow::Owned(text) => Value::from(text),
     }
 }
 
-/// A new run id: a UUID v7, unique and sortable by start time.
-fn new_run_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+pub(crate) fn millis(elapsed: Duration) -> i64 {
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
 }
 
 pin_project_lite::pin_project! {
@@ -327,10 +351,11 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F, C> Future for Instrumented<F, C>
+impl<F, C, E> Future for Instrumented<F, C>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> Report,
+    C: FnOnce(&F::Output) -> E,
+    E: Into<Ending>,
 {
     type Output = F::Output;
 
@@ -349,13 +374,13 @@ where
             Ok(Poll::Ready(value)) => {
                 let call = std::mem::replace(this.call, Call { active: None });
                 if let Some(classify) = this.classify.take() {
-                    call.finish(classify(&value));
+                    call.finish(classify(&value).into());
                 }
                 Poll::Ready(value)
             }
             Err(payload) => {
                 std::mem::replace(this.call, Call { active: None })
-                    .finish(Report::panic(&*payload));
+                    .finish(Report::panic(&*payload).into());
                 resume_unwind(payload)
             }
         }

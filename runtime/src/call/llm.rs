@@ -1,0 +1,230 @@
+//! `#[llm_call]`: provider, model and prompt length at the start (seed `llm.*` and GenAI
+//! `gen_ai.*` attributes, span kind CLIENT); usage, finish reason, cost and the token and duration
+//! metrics at the end, added to the run's totals.
+
+use super::{millis, Active, CallSite, KindState, Opening};
+use crate::llm::{estimate_tokens, LlmResponse, Usage};
+use crate::names::attr;
+use crate::pipeline::PipelineRef;
+use crate::pricing::Cost;
+use opentelemetry::trace::{SpanKind, SpanRef};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// The provider and model of a call, evaluated when it starts.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub provider: StringValue,
+    pub model: StringValue,
+    pub prompt_chars: Option<usize>,
+}
+
+pub(crate) fn open(
+    site: &'static CallSite,
+    _parent: &Context,
+    pipeline: &PipelineRef,
+    target: Option<Target>,
+) -> Opening {
+    let target = target.unwrap_or_else(|| Target {
+        provider: StringValue::from("unknown"),
+        model: StringValue::from("unknown"),
+        prompt_chars: None,
+    });
+    let operation = site.name;
+    let name = if pipeline.genai_span_names {
+        Cow::Owned(format!("{operation} {}", target.model.as_str()))
+    } else {
+        Cow::Borrowed(crate::names::span::LLM_CALL)
+    };
+    let mut attributes = vec![
+        KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),
+        KeyValue::new(attr::LLM_MODEL, target.model.clone()),
+        KeyValue::new(attr::GEN_AI_OPERATION_NAME, operation),
+        KeyValue::new(attr::GEN_AI_PROVIDER_NAME, target.provider.clone()),
+        KeyValue::new(attr::GEN_AI_REQUEST_MODEL, target.model.clone()),
+    ];
+    if let Some(chars) = target.prompt_chars {
+        attributes.push(KeyValue::new(
+            attr::LLM_PROMPT_LENGTH,
+            i64::try_from(chars).unwrap_or(i64::MAX),
+        ));
+    }
+    Opening {
+        name,
+        span_kind: SpanKind::Client,
+        attributes,
+        state: KindState::Llm(target),
+        context_value: None,
+    }
+}
+
+fn count(tokens: u64) -> i64 {
+    i64::try_from(tokens).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn end(
+    active: &Active,
+    span: &SpanRef<'_>,
+    target: &Target,
+    response: LlmResponse,
+    error_type: Option<Cow<'static, str>>,
+    elapsed: Duration,
+) {
+    span.set_attribute(KeyValue::new(attr::LLM_DURATION_MS, millis(elapsed)));
+    // Reported usage, or else an estimate of the input from the prompt, marked as such.
+    let (usage, estimated) = match (response.usage, target.prompt_chars) {
+        (Some(usage), _) => (Some(usage), false),
+        (None, Some(chars)) => (Some(Usage::new(estimate_tokens(chars), 0)), true),
+        (None, None) => (None, false),
+    };
+    if let Some(usage) = &usage {
+        span.set_attribute(KeyValue::new(
+            attr::LLM_PROMPT_TOKENS,
+            count(usage.input_tokens),
+        ));
+        span.set_attribute(KeyValue::new(
+            attr::GEN_AI_USAGE_INPUT_TOKENS,
+            count(usage.input_tokens),
+        ));
+        if estimated {
+            span.set_attribute(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
+        } else {
+            span.set_attribute(KeyValue::new(
+                attr::LLM_COMPLETION_TOKENS,
+                count(usage.output_tokens),
+            ));
+            span.set_attribute(KeyValue::new(
+                attr::LLM_TOTAL_TOKENS,
+                count(usage.total_tokens()),
+            ));
+            span.set_attribute(KeyValue::new(
+                attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+                count(usage.output_tokens),
+            ));
+            if let Some(cached) = usage.cached_input_tokens {
+                span.set_attribute(KeyValue::new(
+                    attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                    count(cached),
+                ));
+            }
+            if let Some(reasoning) = usage.reasoning_output_tokens {
+                span.set_attribute(KeyValue::new(
+                    attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+                    count(reasoning),
+                ));
+            }
+        }
+    }
+    if let Some(reason) = &response.finish_reason {
+        span.set_attribute(KeyValue::new(attr::LLM_FINISH_REASON, reason.clone()));
+        span.set_attribute(KeyValue::new(
+            attr::GEN_AI_RESPONSE_FINISH_REASONS,
+            Value::Array(Array::String(vec![StringValue::from(reason.clone())])),
+        ));
+    }
+    if let Some(model) = &response.response_model {
+        span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
+    }
+    if let Some(id) = &response.response_id {
+        span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id.clone()));
+    }
+
+    let provider = target.provider.as_str();
+    let model = target.model.as_str();
+    let pipeline = &active.pipeline;
+    let cost =
+        usage.as_ref().and_then(
+            |usage| match pipeline.pricing.cost(provider, model, usage) {
+                Cost::Usd(usd) => Some(usd),
+                Cost::UnknownModel => {
+                    if pipeline.pricing.first_warning(provider, model) {
+                        tracing::warn!(
+                            target: "factory_observability",
+                            "no price for model {model} of {provider}: its calls record no cost \
+                             (add it to the file named by FACTORY_OBS_PRICING)"
+                        );
+                    }
+                    None
+                }
+                Cost::Unpriced(kind) => {
+                    if pipeline.pricing.first_warning(provider, model) {
+                        tracing::warn!(
+                            target: "factory_observability",
+                            "model {model} of {provider} has no price for {kind} tokens: \
+                             its calls with such tokens record no cost"
+                        );
+                    }
+                    None
+                }
+            },
+        );
+    if let Some(usd) = cost {
+        span.set_attribute(KeyValue::new(attr::LLM_COST_USD, usd));
+    }
+
+    let instruments = &pipeline.instruments;
+    let seed_labels = |token_type: &'static str| {
+        let mut labels = vec![
+            KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),
+            KeyValue::new(attr::LLM_MODEL, target.model.clone()),
+            KeyValue::new(attr::LLM_TOKEN_TYPE, token_type),
+        ];
+        if estimated {
+            labels.push(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
+        }
+        labels
+    };
+    let mut genai_labels = vec![
+        KeyValue::new(attr::GEN_AI_OPERATION_NAME, active.site.name),
+        KeyValue::new(attr::GEN_AI_PROVIDER_NAME, target.provider.clone()),
+        KeyValue::new(attr::GEN_AI_REQUEST_MODEL, target.model.clone()),
+    ];
+    if let Some(model) = &response.response_model {
+        genai_labels.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
+    }
+    if let Some(usage) = &usage {
+        instruments
+            .llm_tokens
+            .record(usage.input_tokens, &seed_labels("input"));
+        if !estimated {
+            instruments
+                .llm_tokens
+                .record(usage.output_tokens, &seed_labels("output"));
+            instruments
+                .llm_tokens
+                .record(usage.total_tokens(), &seed_labels("total"));
+            for (tokens, token_type) in [
+                (usage.input_tokens, "input"),
+                (usage.output_tokens, "output"),
+            ] {
+                let mut labels = genai_labels.clone();
+                labels.push(KeyValue::new(attr::GEN_AI_TOKEN_TYPE, token_type));
+                instruments.genai_token_usage.record(tokens, &labels);
+            }
+        }
+    }
+    if let Some(usd) = cost {
+        instruments.llm_cost.add(
+            usd,
+            &[
+                KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),
+                KeyValue::new(attr::LLM_MODEL, target.model.clone()),
+            ],
+        );
+    }
+    if let Some(error_type) = error_type {
+        genai_labels.push(KeyValue::new(
+            attr::ERROR_TYPE,
+            super::cow_value(error_type),
+        ));
+    }
+    instruments
+        .genai_duration
+        .record(elapsed.as_secs_f64(), &genai_labels);
+
+    if let Some(run) = active.cx.get::<super::run::RunState>() {
+        let (input, output) = usage.map_or((0, 0), |u| (u.input_tokens, u.output_tokens));
+        run.totals.add_llm_call(input, output, cost);
+    }
+}

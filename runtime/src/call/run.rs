@@ -1,0 +1,107 @@
+//! `#[pipeline_run]`: the run's id and timestamp at the start; its outcome, duration, LLM totals
+//! and run metrics at the end.
+
+use super::{millis, Active, CallSite, KindState, Opening};
+use crate::names::attr;
+use crate::outcome::OutcomeKind;
+use opentelemetry::trace::{SpanKind, SpanRef};
+use opentelemetry::{KeyValue, StringValue};
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// What every call of a run reaches through the context: the run's id and its running totals.
+#[derive(Clone, Debug)]
+pub(crate) struct RunState {
+    pub run_id: StringValue,
+    pub totals: Arc<RunTotals>,
+}
+
+/// LLM totals of one run, added to from every thread and task of the run.
+#[derive(Debug, Default)]
+pub(crate) struct RunTotals {
+    calls: AtomicU64,
+    unpriced_calls: AtomicU64,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
+    /// Cost in billionths of a dollar, so that it can be added atomically.
+    cost_nano_usd: AtomicU64,
+}
+
+impl RunTotals {
+    pub fn add_llm_call(&self, input_tokens: u64, output_tokens: u64, cost_usd: Option<f64>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.input_tokens.fetch_add(input_tokens, Ordering::Relaxed);
+        self.output_tokens
+            .fetch_add(output_tokens, Ordering::Relaxed);
+        match cost_usd {
+            Some(usd) => {
+                self.cost_nano_usd
+                    .fetch_add((usd * 1e9).round() as u64, Ordering::Relaxed);
+            }
+            None => {
+                self.unpriced_calls.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+pub(crate) fn open(site: &'static CallSite, run_id: Option<StringValue>) -> Opening {
+    let run_id = run_id.unwrap_or_else(|| StringValue::from(uuid::Uuid::now_v7().to_string()));
+    let attributes = vec![
+        KeyValue::new(attr::PIPELINE_NAME, site.name),
+        KeyValue::new(attr::RUN_ID, run_id.clone()),
+        KeyValue::new(
+            attr::RUN_TIMESTAMP,
+            humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        ),
+    ];
+    Opening {
+        name: Cow::Borrowed(crate::names::span::PIPELINE_RUN),
+        span_kind: SpanKind::Internal,
+        attributes,
+        state: KindState::Run,
+        context_value: Some(RunState {
+            run_id,
+            totals: Arc::default(),
+        }),
+    }
+}
+
+pub(crate) fn end(active: &Active, span: &SpanRef<'_>, outcome: OutcomeKind, elapsed: Duration) {
+    span.set_attribute(KeyValue::new(attr::RUN_OUTCOME, outcome.as_str()));
+    span.set_attribute(KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)));
+    if let Some(run) = active.cx.get::<RunState>() {
+        let totals = &run.totals;
+        let count = |counter: &AtomicU64| {
+            i64::try_from(counter.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
+        };
+        span.set_attribute(KeyValue::new(attr::RUN_LLM_CALLS, count(&totals.calls)));
+        span.set_attribute(KeyValue::new(
+            attr::RUN_TOKENS_INPUT,
+            count(&totals.input_tokens),
+        ));
+        span.set_attribute(KeyValue::new(
+            attr::RUN_TOKENS_OUTPUT,
+            count(&totals.output_tokens),
+        ));
+        span.set_attribute(KeyValue::new(
+            attr::RUN_COST_USD,
+            totals.cost_nano_usd.load(Ordering::Relaxed) as f64 / 1e9,
+        ));
+        let unpriced = count(&totals.unpriced_calls);
+        if unpriced > 0 {
+            span.set_attribute(KeyValue::new(attr::RUN_LLM_UNPRICED_CALLS, unpriced));
+        }
+    }
+    let labels = [
+        KeyValue::new(attr::PIPELINE_NAME, active.site.name),
+        KeyValue::new(attr::OUTCOME, outcome.as_str()),
+    ];
+    let instruments = &active.pipeline.instruments;
+    instruments.runs_total.add(1, &labels);
+    instruments
+        .run_duration
+        .record(elapsed.as_secs_f64(), &labels);
+}

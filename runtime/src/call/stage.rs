@@ -1,0 +1,60 @@
+//! `#[pipeline_stage]`: the stage's name and attempt at the start; its outcome, duration and
+//! stage metrics at the end.
+
+use super::{millis, Active, CallSite, KindState, Opening};
+use crate::names::attr;
+use crate::outcome::OutcomeKind;
+use opentelemetry::trace::{SpanId, SpanKind, SpanRef, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// Set by [`crate::retry_stage`]: the attempt number of the stage called directly under `parent`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StageAttempt {
+    pub number: u32,
+    pub parent: SpanId,
+}
+
+pub(crate) fn open(site: &'static CallSite, parent: &Context) -> Opening {
+    // A retry marks the attempt for the stage it calls directly, not for stages nested in it.
+    let parent_span = parent.span().span_context().span_id();
+    let attempt = parent
+        .get::<StageAttempt>()
+        .filter(|retry| retry.parent == parent_span)
+        .map_or(1, |retry| retry.number);
+    Opening {
+        name: Cow::Borrowed(crate::names::span::PIPELINE_STAGE),
+        span_kind: SpanKind::Internal,
+        attributes: vec![
+            KeyValue::new(attr::STAGE_NAME, site.name),
+            KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)),
+        ],
+        state: KindState::Stage { attempt },
+        context_value: None,
+    }
+}
+
+pub(crate) fn end(
+    active: &Active,
+    span: &SpanRef<'_>,
+    outcome: OutcomeKind,
+    elapsed: Duration,
+    attempt: u32,
+) {
+    span.set_attribute(KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()));
+    span.set_attribute(KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)));
+    let instruments = &active.pipeline.instruments;
+    instruments.stage_duration.record(
+        elapsed.as_secs_f64(),
+        &[
+            KeyValue::new(attr::STAGE_NAME, active.site.name),
+            KeyValue::new(attr::OUTCOME, outcome.as_str()),
+        ],
+    );
+    if attempt > 1 {
+        instruments
+            .stage_retries_total
+            .add(1, &[KeyValue::new(attr::STAGE_NAME, active.site.name)]);
+    }
+}
