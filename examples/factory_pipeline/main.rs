@@ -1,8 +1,9 @@
 //! A deterministic software-factory run: plan, implement, typecheck and test a product.
 //!
-//! Two simulated LLMs do the thinking: "claude" plans, "codex" writes the code. Both are
-//! deterministic (no network), so every run records the same tokens and cost. The implement stage
-//! fails on its first attempt (codex forgets a semicolon) and is retried.
+//! Two simulated LLMs do the thinking: "claude" plans, then "codex" and "claude" each implement
+//! the product, the test suite runs against both, and an adjudication picks the winner by pass
+//! rate. Both models are deterministic (no network), so every run records the same tokens and
+//! cost. Codex's first attempt fails (it forgets a semicolon) and is retried.
 //! Run it with no collector and the telemetry lands in `./telemetry` with a summary on stderr:
 //!
 //! ```text
@@ -11,7 +12,10 @@
 //!
 //! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at a collector to export over OTLP instead.
 
-use factory_observability::{llm_call, pipeline, pipeline_run, retry_stage, TokenUsage, Usage};
+use factory_observability::{
+    adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, retry_stage, CandidateScore,
+    TestReport, TokenUsage, Usage, Verdict,
+};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::process::ExitCode;
@@ -28,7 +32,7 @@ struct ProductSpec {
 #[derive(Debug)]
 enum FactoryError {
     Compile(String),
-    TestsFailed { failed: usize },
+    TestsFailed { failed: u64 },
 }
 
 impl fmt::Display for FactoryError {
@@ -47,6 +51,7 @@ struct Plan {
 }
 
 struct Code {
+    author: &'static str,
     files: usize,
 }
 
@@ -136,35 +141,98 @@ impl Factory {
             ));
         }
         Ok(Code {
+            author: "codex",
             files: plan.tasks.len() + 1,
         })
     }
 
-    fn typecheck(&self, code: &Code) -> Result<(), FactoryError> {
+    /// The rival implementation of the tournament, written by the planner's model.
+    fn implement_rival(&self, plan: &Plan) -> Result<Code, FactoryError> {
+        sleep(Duration::from_millis(20));
+        for task in &plan.tasks {
+            self.planner.complete(task);
+        }
+        Ok(Code {
+            author: "claude",
+            files: plan.tasks.len() + 1,
+        })
+    }
+
+    fn typecheck(&self, candidates: &[&Code]) -> Result<(), FactoryError> {
         sleep(Duration::from_millis(10));
-        tracing::info!(files = code.files, "typecheck clean");
+        let files: usize = candidates.iter().map(|code| code.files).sum();
+        tracing::info!(files, "typecheck clean");
         Ok(())
     }
 
-    fn test(&self, code: &Code) -> Result<usize, FactoryError> {
+    /// Runs the product's test suite against one candidate. Codex's candidate breaks one test.
+    #[pipeline_stage(name = "test", fields(candidate = code.author))]
+    fn test(&self, code: &Code, spec: &ProductSpec) -> Result<TestReport, FactoryError> {
         sleep(Duration::from_millis(20));
-        let passed = code.files * 4;
-        if passed == 0 {
-            return Err(FactoryError::TestsFailed { failed: 1 });
+        let mut report = TestReport::default().passed_test("app starts");
+        for feature in &spec.features {
+            for case in [
+                "happy path",
+                "empty input",
+                "unicode",
+                "persistence",
+                "undo",
+            ] {
+                let name = format!("{feature}: {case}");
+                let broken = code.author == "codex" && name == "complete task: undo";
+                report = if broken {
+                    report.failed_test(name)
+                } else {
+                    report.passed_test(name)
+                };
+            }
         }
-        Ok(passed)
+        Ok(report)
     }
 }
 
+/// Picks the candidate whose tests pass best (the first on a tie).
+#[adjudicate]
+fn pick_winner(candidates: Vec<(Code, TestReport)>) -> Verdict<Code> {
+    let scored = candidates
+        .into_iter()
+        .map(|(code, report)| {
+            let score = CandidateScore::new(code.author, report.pass_rate().unwrap_or(0.0))
+                .tests_passed(report.passed)
+                .tests_total(report.passed + report.failed);
+            (score, code)
+        })
+        .collect();
+    Verdict::highest(scored).expect("two candidates")
+}
+
 #[pipeline_run(name = "new_product", fields(product.features = spec.features.len()))]
-fn run_factory(spec: &ProductSpec) -> Result<usize, FactoryError> {
+fn run_factory(spec: &ProductSpec) -> Result<u64, FactoryError> {
     let mut factory = Factory::new();
     let plan = factory.plan(spec)?;
-    let code = retry_stage(NonZeroU32::new(3).expect("non-zero"), || {
+    let codex = retry_stage(NonZeroU32::new(3).expect("non-zero"), || {
         factory.implement(&plan)
     })?;
-    factory.typecheck(&code)?;
-    factory.test(&code)
+    let claude = factory.implement_rival(&plan)?;
+    factory.typecheck(&[&codex, &claude])?;
+    let codex_tests = factory.test(&codex, spec)?;
+    let claude_tests = factory.test(&claude, spec)?;
+    let verdict = pick_winner(vec![
+        (codex, codex_tests.clone()),
+        (claude, claude_tests.clone()),
+    ]);
+    let winner = verdict.into_winner();
+    let tests = if winner.author == "codex" {
+        codex_tests
+    } else {
+        claude_tests
+    };
+    if tests.failed > 0 {
+        return Err(FactoryError::TestsFailed {
+            failed: tests.failed,
+        });
+    }
+    Ok(tests.passed)
 }
 
 fn main() -> ExitCode {

@@ -146,9 +146,9 @@ fn a_run_reaches_a_real_collector_intact() {
     );
 
     collector.expect(
-        "13 spans, the run metric and 3 log records",
+        "19 spans, the run metric and 3 log records",
         |output| {
-            parse_spans(output).len() >= 13
+            parse_spans(output).len() >= 19
                 && parse_metrics(output)
                     .iter()
                     .any(|point| point.name == "pipeline.runs.total")
@@ -159,9 +159,10 @@ fn a_run_reaches_a_real_collector_intact() {
     let output = collector.output();
     let context = format!("\n--- collector output\n{output}");
 
-    // Spans: one run, five stage attempts under it, seven LLM calls under the stages.
+    // Spans: one run, seven stage attempts and one adjudication under it, ten LLM calls under
+    // the stages.
     let spans = parse_spans(&output);
-    assert_eq!(spans.len(), 13, "spans: {spans:#?}{context}");
+    assert_eq!(spans.len(), 19, "spans: {spans:#?}{context}");
     let roots: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "pipeline.run").collect();
     assert_eq!(roots.len(), 1, "one pipeline.run span expected{context}");
     let root = roots[0];
@@ -188,7 +189,7 @@ fn a_run_reaches_a_real_collector_intact() {
         .iter()
         .filter(|s| s.name == "pipeline.stage")
         .collect();
-    assert_eq!(stages.len(), 5, "{context}");
+    assert_eq!(stages.len(), 7, "{context}");
     for stage in &stages {
         assert_eq!(stage.name, "pipeline.stage", "{stage:#?}");
         assert_eq!(stage.trace_id, root.trace_id, "{stage:#?}");
@@ -196,12 +197,45 @@ fn a_run_reaches_a_real_collector_intact() {
         assert_eq!(stage.kind, "SPAN_KIND_INTERNAL", "{stage:#?}");
         assert_eq!(attribute(stage, "run.id"), run_id, "{stage:#?}");
     }
+    let adjudications: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "pipeline.adjudicate")
+        .collect();
+    assert_eq!(adjudications.len(), 1, "{context}");
+    let adjudication = adjudications[0];
+    assert_eq!(adjudication.parent_id, root.span_id);
+    assert_eq!(
+        attribute(adjudication, "adjudication.name"),
+        "Str(pick_winner)"
+    );
+    assert_eq!(attribute(adjudication, "adjudication.candidates"), "Int(2)");
+    assert_eq!(
+        attribute(adjudication, "adjudication.selected"),
+        "Str(claude)"
+    );
+    assert_eq!(
+        attribute(adjudication, "adjudication.claude_score"),
+        "Double(1)"
+    );
+    assert_eq!(
+        attribute(adjudication, "adjudication.codex_score"),
+        "Double(0.9375)"
+    );
+    assert_eq!(
+        attribute(adjudication, "adjudication.codex_tests_passed"),
+        "Int(15)"
+    );
+    assert_eq!(
+        attribute(adjudication, "adjudication.margin"),
+        "Double(0.0625)"
+    );
     let span_ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-    assert_eq!(span_ids.len(), 13, "span ids are distinct{context}");
+    assert_eq!(span_ids.len(), 19, "span ids are distinct{context}");
 
-    // LLM calls: one by the planner under `plan`, three by the coder under each implement attempt.
+    // LLM calls: one by the planner under `plan`, three by the coder under each implement
+    // attempt, three by the planner's model under the rival implementation.
     let calls: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "llm.call").collect();
-    assert_eq!(calls.len(), 7, "{context}");
+    assert_eq!(calls.len(), 10, "{context}");
     let mut calls_per_stage: Vec<(&str, &str, &str, usize)> = stages
         .iter()
         .map(|stage| {
@@ -226,7 +260,9 @@ fn a_run_reaches_a_real_collector_intact() {
         [
             ("Str(implement)", "Int(1)", "Str(openai)", 3),
             ("Str(implement)", "Int(2)", "Str(openai)", 3),
+            ("Str(implement_rival)", "Int(1)", "Str(anthropic)", 3),
             ("Str(plan)", "Int(1)", "Str(anthropic)", 1),
+            ("Str(test)", "Int(1)", "", 0),
             ("Str(test)", "Int(1)", "", 0),
             ("Str(typecheck)", "Int(1)", "", 0),
         ],
@@ -242,9 +278,9 @@ fn a_run_reaches_a_real_collector_intact() {
             "{call:#?}"
         );
     }
-    assert_eq!(attribute(root, "run.llm.calls"), "Int(7)");
-    assert_eq!(attribute(root, "run.tokens.input"), "Int(6375)");
-    assert_eq!(attribute(root, "run.tokens.output"), "Int(15200)");
+    assert_eq!(attribute(root, "run.llm.calls"), "Int(10)");
+    assert_eq!(attribute(root, "run.tokens.input"), "Int(9400)");
+    assert_eq!(attribute(root, "run.tokens.output"), "Int(17600)");
 
     let mut attempts: Vec<(&str, &str, &str)> = stages
         .iter()
@@ -261,7 +297,9 @@ fn a_run_reaches_a_real_collector_intact() {
         ("Str(plan)", "Int(1)", "Str(success)"),
         ("Str(implement)", "Int(1)", "Str(failure)"),
         ("Str(implement)", "Int(2)", "Str(success)"),
+        ("Str(implement_rival)", "Int(1)", "Str(success)"),
         ("Str(typecheck)", "Int(1)", "Str(success)"),
+        ("Str(test)", "Int(1)", "Str(failure)"),
         ("Str(test)", "Int(1)", "Str(success)"),
     ];
     expected.sort();
@@ -284,12 +322,33 @@ fn a_run_reaches_a_real_collector_intact() {
             ("Str(plan)", "Int(1)"),
             ("Str(implement)", "Int(1)"),
             ("Str(implement)", "Int(2)"),
+            ("Str(implement_rival)", "Int(1)"),
             ("Str(typecheck)", "Int(1)"),
+            ("Str(test)", "Int(1)"),
             ("Str(test)", "Int(1)"),
         ]
     );
 
     for stage in &stages {
+        if attribute(stage, "stage.name") == "Str(test)" {
+            let failed = attribute(stage, "test.failed") == "Int(1)";
+            assert_eq!(
+                attribute(stage, "test.passed"),
+                if failed { "Int(15)" } else { "Int(16)" }
+            );
+            if failed {
+                assert_eq!(attribute(stage, "candidate"), "Str(codex)");
+                assert_eq!(stage.status_code, "STATUS_CODE_ERROR", "{stage:#?}");
+                assert_eq!(
+                    stage.status_message,
+                    "1 of 16 tests failed: complete task: undo"
+                );
+            } else {
+                assert_eq!(attribute(stage, "candidate"), "Str(claude)");
+                assert_eq!(attribute(stage, "test.pass_rate"), "Double(1)");
+            }
+            continue;
+        }
         if attribute(stage, "stage.outcome") == "Str(failure)" {
             assert_eq!(stage.status_code, "STATUS_CODE_ERROR", "{stage:#?}");
             assert_eq!(
@@ -371,7 +430,9 @@ fn a_run_reaches_a_real_collector_intact() {
         ("Str(plan)", "Str(success)"),
         ("Str(implement)", "Str(failure)"),
         ("Str(implement)", "Str(success)"),
+        ("Str(implement_rival)", "Str(success)"),
         ("Str(typecheck)", "Str(success)"),
+        ("Str(test)", "Str(failure)"),
         ("Str(test)", "Str(success)"),
     ]
     .iter()

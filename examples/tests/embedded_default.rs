@@ -49,22 +49,28 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         .collect();
     assert_eq!(summary[0][0], "run");
     assert_eq!(&summary[0][2..5], ["new_product:", "success", "in"]);
-    let stages: Vec<(&str, &str)> = summary[1..6].iter().map(|w| (w[0], w[1])).collect();
+    let stages: Vec<(&str, &str)> = summary[1..8].iter().map(|w| (w[0], w[1])).collect();
     assert_eq!(
         stages,
         [
             ("plan", "success"),
             ("implement", "failure"),
             ("implement", "success"),
+            ("implement_rival", "success"),
             ("typecheck", "success"),
+            ("test", "failure"),
             ("test", "success"),
         ]
     );
     assert!(stderr.contains("compile error: expected `;` at src/main.rs:12"));
     assert!(stderr.contains("attempt 2"));
+    assert!(stderr.contains("1 of 16 tests failed: complete task: undo"));
+    assert!(stderr.contains(
+        "factory-observability:   adjudicate pick_winner: claude selected among 2 candidates, margin 0.0625"
+    ));
     assert!(stderr
-        .contains("factory-observability:   LLM: 7 calls, 6375 input + 15200 output tokens, $"));
-    let models: Vec<Vec<&str>> = summary[6..]
+        .contains("factory-observability:   LLM: 10 calls, 9400 input + 17600 output tokens, $"));
+    let models: Vec<Vec<&str>> = summary[8..]
         .iter()
         .filter(|w| w.len() > 1 && w[0].contains('/'))
         .cloned()
@@ -73,11 +79,11 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         models[0][..7],
         [
             "anthropic/claude-opus-4-5",
-            "1",
-            "call",
-            "325",
+            "4",
+            "calls",
+            "3350",
             "in",
-            "800",
+            "3200",
             "out"
         ]
     );
@@ -97,12 +103,12 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         "factory-observability: telemetry written to ./telemetry (traces.jsonl, metrics.jsonl, logs.jsonl)"
     ));
     assert!(stderr.contains(
-        "factory-observability: traces 13/13 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
+        "factory-observability: traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
     ));
 
     let telemetry = dir.join("telemetry");
     let spans = read_spans(&telemetry.join("traces.jsonl"));
-    assert_eq!(spans.len(), 13);
+    assert_eq!(spans.len(), 19);
     let run = spans.iter().find(|s| s.name == "pipeline.run").unwrap();
     assert_eq!(run.parent_span_id, "");
     assert_eq!(run.scope, "factory-observability");
@@ -111,7 +117,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     assert_eq!(run.attributes["run.outcome"], "success");
     assert_eq!(run.attributes["product.features"], "3");
     assert_eq!(run.status_code, 1);
-    assert_eq!(run.attributes["run.llm.calls"], "7");
+    assert_eq!(run.attributes["run.llm.calls"], "10");
     let run_cost: f64 = run.attributes["run.cost_usd"].parse().unwrap();
     let call_costs: f64 = spans
         .iter()
@@ -144,7 +150,9 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     let expected: Vec<(String, String, String, i64)> = [
         ("implement", "1", "failure", 2),
         ("implement", "2", "success", 1),
+        ("implement_rival", "1", "success", 1),
         ("plan", "1", "success", 1),
+        ("test", "1", "failure", 2),
         ("test", "1", "success", 1),
         ("typecheck", "1", "success", 1),
     ]
@@ -154,7 +162,10 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     assert_eq!(stages, expected);
     let failed = spans
         .iter()
-        .find(|s| s.attributes.get("stage.outcome").map(String::as_str) == Some("failure"))
+        .find(|s| {
+            s.attributes.get("stage.name").map(String::as_str) == Some("implement")
+                && s.attributes.get("stage.outcome").map(String::as_str) == Some("failure")
+        })
         .unwrap();
     assert_eq!(
         failed.status_message,
@@ -246,7 +257,7 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
     );
     assert_eq!(output.status.code(), Some(0));
     let spans = read_spans(&elsewhere.join("traces.jsonl"));
-    assert_eq!(spans.len(), 13);
+    assert_eq!(spans.len(), 19);
     assert_eq!(spans[0].resource["service.name"], "renamed");
     assert!(!dir.join("telemetry").exists());
 

@@ -11,6 +11,7 @@ pub enum Macro {
     PipelineRun,
     PipelineStage,
     LlmCall,
+    Adjudicate,
 }
 
 impl Macro {
@@ -19,6 +20,7 @@ impl Macro {
             Macro::PipelineRun => "#[pipeline_run]",
             Macro::PipelineStage => "#[pipeline_stage]",
             Macro::LlmCall => "#[llm_call]",
+            Macro::Adjudicate => "#[adjudicate]",
         }
     }
 
@@ -34,6 +36,7 @@ impl Macro {
                 "usage",
                 "fields",
             ],
+            Macro::Adjudicate => &["name", "fields"],
         }
     }
 }

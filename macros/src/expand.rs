@@ -149,14 +149,43 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
             records: TokenStream::new(),
             ending: None,
         },
-        Macro::PipelineStage => OwnParts {
-            kind: quote!(Stage),
-            name: named(),
-            records: TokenStream::new(),
-            ending: None,
-        },
+        Macro::PipelineStage => {
+            // A stage returning a `TestReport` (directly or in a `Result`) records test signals.
+            let value = ident("__fo_ret");
+            OwnParts {
+                kind: quote!(Stage),
+                name: named(),
+                records: TokenStream::new(),
+                ending: Some(quote! {{
+                    #[allow(unused_imports)]
+                    use ::factory_observability::__private::{
+                        ViaNoTests as _, ViaResultTests as _, ViaTests as _,
+                    };
+                    (&&&::factory_observability::__private::TestsOf(#value)).__fo_tests()
+                }}),
+            }
+        }
         Macro::LlmCall => llm_parts(args, sig)?,
+        Macro::Adjudicate => {
+            let value = ident("__fo_ret");
+            OwnParts {
+                kind: quote!(Adjudicate),
+                name: named(),
+                records: TokenStream::new(),
+                ending: Some(quote_spanned! {return_span(sig)=>
+                    ::factory_observability::__private::Decision::of(::core::convert::identity(#value))
+                }),
+            }
+        }
     })
+}
+
+/// Where to report a problem with the return type: the type, or the fn's name when it has none.
+fn return_span(sig: &Signature) -> Span {
+    match &sig.output {
+        ReturnType::Default => sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    }
 }
 
 fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
@@ -202,10 +231,7 @@ fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
         }
         records.extend(quote_spanned!(prompt.span()=> #recorder.prompt(&#prompt);));
     }
-    let return_span = match &sig.output {
-        ReturnType::Default => sig.ident.span(),
-        ReturnType::Type(_, ty) => ty.span(),
-    };
+    let return_span = return_span(sig);
     let ending = match &args.usage {
         Some(usage) => quote_spanned! {usage.span()=>
             ::factory_observability::__private::LlmResponse::read_with(#value, #usage)

@@ -28,6 +28,12 @@ pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::LlmCall, args, item)
 }
 
+/// Span `pipeline.adjudicate` of one choice among candidates; see the `factory-observability` crate.
+#[proc_macro_attribute]
+pub fn adjudicate(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_fn(attr::Macro::Adjudicate, args, item)
+}
+
 /// Makes every method of an `impl` block a stage; see the `factory-observability` crate.
 #[proc_macro_attribute]
 pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {

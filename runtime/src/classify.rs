@@ -27,6 +27,7 @@ fn failure<E: ?Sized>(message: String) -> Report {
             type_name: Cow::Borrowed(std::any::type_name::<E>()),
             message,
         }),
+        message: None,
     }
 }
 
@@ -40,8 +41,8 @@ macro_rules! result_level {
             fn __fo_report(&self) -> Report {
                 match self.0 {
                     Ok(value) => {
-                        let ok: fn(&T) -> OutcomeKind = $ok;
-                        Report::of(ok(value))
+                        let ok: fn(&T) -> Report = $ok;
+                        ok(value)
                     }
                     Err(error) => {
                         let message: fn(&E) -> String = $message;
@@ -54,17 +55,17 @@ macro_rules! result_level {
 }
 
 result_level!(ViaResultOutcomeDisplay, &&&&&&&Classify<'_, Result<T, E>>,
-    [: Outcome, E: Display], |v| v.outcome(), |e| e.to_string());
+    [: Outcome, E: Display], Report::of_outcome, |e| e.to_string());
 result_level!(ViaResultOutcomeDebug, &&&&&&Classify<'_, Result<T, E>>,
-    [: Outcome, E: Debug], |v| v.outcome(), |e| format!("{e:?}"));
+    [: Outcome, E: Debug], Report::of_outcome, |e| format!("{e:?}"));
 result_level!(ViaResultOutcome, &&&&&Classify<'_, Result<T, E>>,
-    [: Outcome, E], |v| v.outcome(), |_| String::new());
+    [: Outcome, E], Report::of_outcome, |_| String::new());
 result_level!(ViaResultDisplay, &&&&Classify<'_, Result<T, E>>,
-    [, E: Display], |_| OutcomeKind::Success, |e| e.to_string());
+    [, E: Display], |_| Report::of(OutcomeKind::Success), |e| e.to_string());
 result_level!(ViaResultDebug, &&&Classify<'_, Result<T, E>>,
-    [, E: Debug], |_| OutcomeKind::Success, |e| format!("{e:?}"));
+    [, E: Debug], |_| Report::of(OutcomeKind::Success), |e| format!("{e:?}"));
 result_level!(ViaResult, &&Classify<'_, Result<T, E>>,
-    [, E], |_| OutcomeKind::Success, |_| String::new());
+    [, E], |_| Report::of(OutcomeKind::Success), |_| String::new());
 
 #[doc(hidden)]
 pub trait ViaOutcome {
@@ -72,7 +73,7 @@ pub trait ViaOutcome {
 }
 impl<T: Outcome + ?Sized> ViaOutcome for &Classify<'_, T> {
     fn __fo_report(&self) -> Report {
-        Report::of(self.0.outcome())
+        Report::of_outcome(self.0)
     }
 }
 

@@ -25,6 +25,7 @@
 //! }
 //! ```
 
+mod adjudication;
 mod attribute;
 mod call;
 mod classify;
@@ -39,8 +40,10 @@ mod pipeline;
 pub mod pricing;
 mod retry;
 mod summary;
+mod test_report;
 pub mod testing;
 
+pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;
 pub use error::InitError;
 pub use init::{init, Telemetry, TelemetryBuilder};
@@ -48,16 +51,19 @@ pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 pub use pricing::{ModelPrice, Pricing};
 pub use retry::{retry_stage, retry_stage_async};
+pub use test_report::{TestReport, TestResults};
 
 pub use factory_observability_macros::{
-    llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+    adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
 };
 
 /// Used by the macros' expansions; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::{Call, CallKind, CallSite, Ending, Fields, Instrumented};
+    pub use crate::adjudication::Decision;
+    pub use crate::call::{Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented};
     pub use crate::llm::LlmResponse;
+    pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};
     pub use opentelemetry::StringValue;
 
     /// A provider or model given as an expression, evaluated at call time.

@@ -17,6 +17,8 @@ pub mod span {
     /// Span of one LLM interaction (`#[llm_call]`); GenAI-style names are
     /// `{gen_ai.operation.name} {gen_ai.request.model}` when switched on.
     pub const LLM_CALL: &str = "llm.call";
+    /// Span of one adjudication among candidates (`#[adjudicate]`).
+    pub const PIPELINE_ADJUDICATE: &str = "pipeline.adjudicate";
 }
 
 /// Span and metric attribute keys.
@@ -106,10 +108,47 @@ pub mod attr {
     pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
     /// GenAI metric label: `input` or `output`.
     pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+
+    /// Name of the adjudication (`#[adjudicate(name = ...)]`, default: the fn name).
+    pub const ADJUDICATION_NAME: &str = "adjudication.name";
+    /// Number of candidates.
+    pub const ADJUDICATION_CANDIDATES: &str = "adjudication.candidates";
+    /// Name of the selected candidate.
+    pub const ADJUDICATION_SELECTED: &str = "adjudication.selected";
+    /// Winner's score minus the runner-up's; absent with fewer than two candidates.
+    pub const ADJUDICATION_MARGIN: &str = "adjudication.margin";
+    /// `true` when the winner's score equals the runner-up's.
+    pub const ADJUDICATION_TIE: &str = "adjudication.tie";
+    /// Prefix of the per-candidate keys `adjudication.<candidate>_score`,
+    /// `adjudication.<candidate>_tests_passed` and `adjudication.<candidate>_tests_total`.
+    pub const ADJUDICATION_PREFIX: &str = "adjudication.";
+    /// Label of the adjudication metrics: the candidate's name.
+    pub const CANDIDATE: &str = "candidate";
+    /// `gen_ai.evaluation.result` event: what was evaluated (the adjudication's name).
+    pub const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+    /// `gen_ai.evaluation.result` event: the candidate's score.
+    pub const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+    /// `gen_ai.evaluation.result` event: `selected` or `rejected`.
+    pub const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+    /// `gen_ai.evaluation.result` event: which candidate the score is for.
+    pub const ADJUDICATION_CANDIDATE: &str = "adjudication.candidate";
+
+    /// Tests that passed in a stage returning a `TestReport`.
+    pub const TEST_PASSED: &str = "test.passed";
+    /// Tests that failed.
+    pub const TEST_FAILED: &str = "test.failed";
+    /// Tests that were skipped.
+    pub const TEST_SKIPPED: &str = "test.skipped";
+    /// Passed over executed tests, 0..1.
+    pub const TEST_PASS_RATE: &str = "test.pass_rate";
+    /// Flaky tests found by this attempt.
+    pub const TEST_FLAKY: &str = "test.flaky";
 }
 
 /// Span event names.
 pub mod event {
+    /// One candidate's score in an adjudication (OpenTelemetry GenAI evaluation event).
+    pub const GEN_AI_EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
     /// Event recording an error or panic (OpenTelemetry exception convention).
     pub const EXCEPTION: &str = "exception";
 }
@@ -132,6 +171,19 @@ pub mod metric {
     pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
     /// GenAI histogram of call durations in seconds.
     pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// Counter of adjudication wins {`candidate`}.
+    pub const ADJUDICATION_SELECTED_TOTAL: &str = "adjudication.selected.total";
+    /// Histogram of candidate scores {`candidate`}.
+    pub const ADJUDICATION_SCORE: &str = "adjudication.score";
+    /// Histogram of the winner's margin over the runner-up.
+    pub const ADJUDICATION_MARGIN: &str = "adjudication.margin";
+    /// Histogram of test pass rates (0..1) {`stage.name`}.
+    pub const TEST_PASS_RATE: &str = "test.pass_rate";
+    /// Counter of flaky tests {`stage.name`}.
+    pub const TEST_FLAKY_TOTAL: &str = "test.flaky.total";
+    /// Bucket boundaries of ratios (pass rates).
+    pub const RATIO_BUCKETS: &[f64] =
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0];
     /// Unit of token histograms.
     pub const UNIT_TOKENS: &str = "{token}";
     /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.token.usage`.

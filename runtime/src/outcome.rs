@@ -82,6 +82,12 @@ impl fmt::Display for OutcomeKind {
 pub trait Outcome {
     /// The outcome this value stands for.
     fn outcome(&self) -> OutcomeKind;
+
+    /// Why, in a few words: the span status description of a failure (e.g. `1 of 16 tests
+    /// failed`). `None` leaves the outcome's name.
+    fn message(&self) -> Option<String> {
+        None
+    }
 }
 
 impl Outcome for OutcomeKind {
@@ -106,6 +112,8 @@ pub struct Report {
     pub outcome: OutcomeKind,
     /// The error, for `Err` returns and panics.
     pub error: Option<ErrorDetails>,
+    /// A description from [`Outcome::message`], for outcomes that are not errors.
+    pub message: Option<String>,
 }
 
 impl Report {
@@ -114,6 +122,16 @@ impl Report {
         Report {
             outcome,
             error: None,
+            message: None,
+        }
+    }
+
+    /// The report of a value implementing [`Outcome`].
+    pub fn of_outcome<T: Outcome + ?Sized>(value: &T) -> Self {
+        Report {
+            outcome: value.outcome(),
+            error: None,
+            message: value.message(),
         }
     }
 
@@ -132,6 +150,7 @@ impl Report {
                 type_name: Cow::Borrowed("panic"),
                 message,
             }),
+            message: None,
         }
     }
 }

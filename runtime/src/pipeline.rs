@@ -26,6 +26,11 @@ pub(crate) struct Instruments {
     pub llm_cost: Counter<f64>,
     pub genai_token_usage: Histogram<u64>,
     pub genai_duration: Histogram<f64>,
+    pub adjudication_selected: Counter<u64>,
+    pub adjudication_score: Histogram<f64>,
+    pub adjudication_margin: Histogram<f64>,
+    pub test_pass_rate: Histogram<f64>,
+    pub test_flaky: Counter<u64>,
 }
 
 impl Instruments {
@@ -76,6 +81,27 @@ impl Instruments {
                 .with_unit(metric::UNIT_SECONDS)
                 .with_description("GenAI operation duration")
                 .with_boundaries(metric::GEN_AI_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            adjudication_selected: meter
+                .u64_counter(metric::ADJUDICATION_SELECTED_TOTAL)
+                .with_description("Adjudications won, per candidate")
+                .build(),
+            adjudication_score: meter
+                .f64_histogram(metric::ADJUDICATION_SCORE)
+                .with_description("Candidate scores in adjudications")
+                .build(),
+            adjudication_margin: meter
+                .f64_histogram(metric::ADJUDICATION_MARGIN)
+                .with_description("Winner's score minus the runner-up's")
+                .build(),
+            test_pass_rate: meter
+                .f64_histogram(metric::TEST_PASS_RATE)
+                .with_description("Passed over executed tests, per stage")
+                .with_boundaries(metric::RATIO_BUCKETS.to_vec())
+                .build(),
+            test_flaky: meter
+                .u64_counter(metric::TEST_FLAKY_TOTAL)
+                .with_description("Flaky tests, per stage")
                 .build(),
         }
     }

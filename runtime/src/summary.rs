@@ -18,6 +18,7 @@ enum Kind {
     Run,
     Stage,
     Llm,
+    Adjudicate,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +57,8 @@ impl Summary {
             Kind::Run
         } else if span.name == span_name::PIPELINE_STAGE {
             Kind::Stage
+        } else if span.name == span_name::PIPELINE_ADJUDICATE {
+            Kind::Adjudicate
         } else if find(span, attr::LLM_PROVIDER).is_some() {
             Kind::Llm
         } else {
@@ -73,18 +76,24 @@ impl Summary {
                 format!("{}/{}", text(attr::LLM_PROVIDER), text(attr::LLM_MODEL)),
                 String::new(),
             ),
+            // For an adjudication, the outcome column holds the selected candidate.
+            Kind::Adjudicate => (
+                text(attr::ADJUDICATION_NAME),
+                text(attr::ADJUDICATION_SELECTED),
+            ),
         };
         let (input_tokens, output_tokens) = match kind {
             Kind::Run => (int(attr::RUN_TOKENS_INPUT), int(attr::RUN_TOKENS_OUTPUT)),
+            Kind::Adjudicate => (int(attr::ADJUDICATION_CANDIDATES), 0),
             _ => (
                 int(attr::LLM_PROMPT_TOKENS),
                 int(attr::LLM_COMPLETION_TOKENS),
             ),
         };
-        let cost_key = if kind == Kind::Run {
-            attr::RUN_COST_USD
-        } else {
-            attr::LLM_COST_USD
+        let cost_key = match kind {
+            Kind::Run => attr::RUN_COST_USD,
+            Kind::Adjudicate => attr::ADJUDICATION_MARGIN,
+            _ => attr::LLM_COST_USD,
         };
         let record = Record {
             kind,
@@ -162,6 +171,19 @@ impl Summary {
                     let _ = write!(line, "  {error}");
                 }
                 let _ = writeln!(out, "{}", line.trim_end());
+            }
+            for decision in of_run(Kind::Adjudicate) {
+                let mut line = format!(
+                    "  adjudicate {}: {} selected among {} candidates",
+                    decision.name, decision.outcome, decision.input_tokens
+                );
+                if let Some(margin) = decision.cost_usd {
+                    let _ = write!(line, ", margin {margin:.4}");
+                }
+                if let Some(error) = &decision.error {
+                    let _ = write!(line, "  {error}");
+                }
+                let _ = writeln!(out, "{line}");
             }
             let calls = of_run(Kind::Llm);
             if !calls.is_empty() {

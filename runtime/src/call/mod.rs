@@ -7,17 +7,21 @@
 //! span's status and attributes and the metric points. A panic ends the call with outcome `error`
 //! and keeps unwinding; dropping a call that never finished is a `cancellation`.
 //!
-//! What each kind of call records of its own lives in its module: [`run`], [`stage`], [`llm`].
+//! What each kind of call records of its own lives in its module: [`run`], [`stage`], [`llm`],
+//! [`adjudicate`].
 
+pub(crate) mod adjudicate;
 pub(crate) mod llm;
 pub(crate) mod run;
 pub(crate) mod stage;
 
+use crate::adjudication::Decision;
 use crate::attribute::AttributeValue;
 use crate::llm::{LlmResponse, PromptText};
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
+use crate::test_report::TestReport;
 use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
 use std::borrow::Cow;
@@ -37,6 +41,8 @@ pub enum CallKind {
     Stage,
     /// `#[llm_call]`: span `llm.call`, kind CLIENT.
     LlmCall,
+    /// `#[adjudicate]`: span `pipeline.adjudicate`.
+    Adjudicate,
 }
 
 /// Everything a macro knows at compile time about the function it instruments.
@@ -44,7 +50,8 @@ pub enum CallKind {
 pub struct CallSite {
     /// The kind of call.
     pub kind: CallKind,
-    /// `pipeline.name`, `stage.name`, or the `gen_ai.operation.name` of an LLM call.
+    /// `pipeline.name`, `stage.name`, `adjudication.name`, or the `gen_ai.operation.name` of an
+    /// LLM call.
     pub name: &'static str,
     /// `code.function.name`: the module path and the function's name.
     pub function: &'static str,
@@ -93,21 +100,53 @@ impl Fields {
 #[derive(Debug)]
 pub struct Ending {
     pub report: Report,
-    pub llm: Option<LlmResponse>,
+    pub extra: Extra,
+}
+
+/// What a kind reads from the returned value besides its outcome.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub enum Extra {
+    #[default]
+    None,
+    Llm(LlmResponse),
+    Decision(Decision),
+    Tests(TestReport),
 }
 
 impl From<Report> for Ending {
     fn from(report: Report) -> Self {
-        Ending { report, llm: None }
+        Ending {
+            report,
+            extra: Extra::None,
+        }
     }
 }
 
-impl From<(Report, LlmResponse)> for Ending {
-    fn from((report, llm): (Report, LlmResponse)) -> Self {
+impl<X: Into<Extra>> From<(Report, X)> for Ending {
+    fn from((report, extra): (Report, X)) -> Self {
         Ending {
             report,
-            llm: Some(llm),
+            extra: extra.into(),
         }
+    }
+}
+
+impl From<LlmResponse> for Extra {
+    fn from(response: LlmResponse) -> Self {
+        Extra::Llm(response)
+    }
+}
+
+impl From<Decision> for Extra {
+    fn from(decision: Decision) -> Self {
+        Extra::Decision(decision)
+    }
+}
+
+impl From<Option<TestReport>> for Extra {
+    fn from(tests: Option<TestReport>) -> Self {
+        tests.map_or(Extra::None, Extra::Tests)
     }
 }
 
@@ -132,6 +171,7 @@ pub(crate) enum KindState {
     Run,
     Stage { attempt: u32 },
     Llm(llm::Target),
+    Adjudicate,
 }
 
 /// What a kind's start contributes to the span.
@@ -246,6 +286,7 @@ impl Active {
             CallKind::Run => run::open(site, run_id),
             CallKind::Stage => stage::open(site, &parent),
             CallKind::LlmCall => llm::open(site, &parent, &pipeline, llm_target),
+            CallKind::Adjudicate => adjudicate::open(site),
         };
         if let Some(run) = parent.get::<run::RunState>() {
             if site.kind != CallKind::Run {
@@ -281,22 +322,31 @@ impl Active {
     fn end(self, ending: Ending) {
         let elapsed = self.start.elapsed();
         let span = self.cx.span();
-        let Ending {
-            report,
-            llm: response,
-        } = ending;
+        let Ending { mut report, extra } = ending;
         let outcome = report.outcome;
-        match &self.kind {
-            KindState::Run => run::end(&self, &span, outcome, elapsed),
-            KindState::Stage { attempt } => stage::end(&self, &span, outcome, elapsed, *attempt),
-            KindState::Llm(target) => llm::end(
-                &self,
-                &span,
-                target,
-                response.unwrap_or_default(),
-                report.error.as_ref().map(|e| e.type_name.clone()),
-                elapsed,
-            ),
+        match (&self.kind, extra) {
+            (KindState::Run, _) => run::end(&self, &span, outcome, elapsed),
+            (KindState::Stage { attempt }, extra) => {
+                let tests = match extra {
+                    Extra::Tests(tests) => Some(tests),
+                    _ => None,
+                };
+                stage::end(&self, &span, outcome, elapsed, *attempt, tests);
+            }
+            (KindState::Llm(target), extra) => {
+                let response = match extra {
+                    Extra::Llm(response) => response,
+                    _ => LlmResponse::default(),
+                };
+                let error_type = report.error.as_ref().map(|e| e.type_name.clone());
+                llm::end(&self, &span, target, response, error_type, elapsed);
+            }
+            (KindState::Adjudicate, Extra::Decision(decision)) => {
+                if let Some(problem) = adjudicate::end(&self, &span, decision) {
+                    report = problem;
+                }
+            }
+            (KindState::Adjudicate, _) => {}
         }
         record_status(&span, report);
         span.end();
@@ -305,7 +355,9 @@ impl Active {
 
 /// Status, `error.type` and the `exception` event, the same for every kind.
 fn record_status(span: &SpanRef<'_>, report: Report) {
-    let mut description = Cow::Borrowed(report.outcome.as_str());
+    let mut description = report
+        .message
+        .map_or(Cow::Borrowed(report.outcome.as_str()), Cow::Owned);
     if let Some(error) = report.error {
         let type_name = cow_value(error.type_name);
         span.set_attribute(KeyValue::new(attr::ERROR_TYPE, type_name.clone()));

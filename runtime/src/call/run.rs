@@ -4,11 +4,13 @@
 use super::{millis, Active, CallSite, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
+use crate::test_report::TestReport;
 use opentelemetry::trace::{SpanKind, SpanRef};
 use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// What every call of a run reaches through the context: the run's id and its running totals.
@@ -16,6 +18,26 @@ use std::time::{Duration, SystemTime};
 pub(crate) struct RunState {
     pub run_id: StringValue,
     pub totals: Arc<RunTotals>,
+    /// Per stage name, the tests that failed in an earlier attempt and have not passed since.
+    failing_tests: Arc<Mutex<HashMap<&'static str, HashSet<String>>>>,
+}
+
+impl RunState {
+    /// Counts the tests of `report` that failed in an earlier attempt of `stage` in this run and
+    /// pass now (each counted once), and remembers the ones that fail now.
+    pub fn flaky_tests(&self, stage: &'static str, report: &TestReport) -> u64 {
+        let Ok(mut failing) = self.failing_tests.lock() else {
+            return 0;
+        };
+        let failing = failing.entry(stage).or_default();
+        let recovered = report
+            .passed_names()
+            .iter()
+            .filter(|name| failing.remove(name.as_str()))
+            .count();
+        failing.extend(report.failed_names().iter().cloned());
+        recovered as u64
+    }
 }
 
 /// LLM totals of one run, added to from every thread and task of the run.
@@ -65,6 +87,7 @@ pub(crate) fn open(site: &'static CallSite, run_id: Option<StringValue>) -> Open
         context_value: Some(RunState {
             run_id,
             totals: Arc::default(),
+            failing_tests: Arc::default(),
         }),
     }
 }

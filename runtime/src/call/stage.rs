@@ -1,9 +1,11 @@
 //! `#[pipeline_stage]`: the stage's name and attempt at the start; its outcome, duration and
 //! stage metrics at the end.
 
+use super::run::RunState;
 use super::{millis, Active, CallSite, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
+use crate::test_report::TestReport;
 use opentelemetry::trace::{SpanId, SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
@@ -41,7 +43,11 @@ pub(crate) fn end(
     outcome: OutcomeKind,
     elapsed: Duration,
     attempt: u32,
+    tests: Option<TestReport>,
 ) {
+    if let Some(tests) = tests {
+        record_tests(active, span, &tests);
+    }
     span.set_attribute(KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()));
     span.set_attribute(KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)));
     let instruments = &active.pipeline.instruments;
@@ -56,5 +62,30 @@ pub(crate) fn end(
         instruments
             .stage_retries_total
             .add(1, &[KeyValue::new(attr::STAGE_NAME, active.site.name)]);
+    }
+}
+
+/// Test counts and pass rate of a stage that returned a `TestReport`, and its flaky tests: those
+/// the runner reported, plus those that failed in an earlier attempt of this stage in this run
+/// and passed now.
+fn record_tests(active: &Active, span: &SpanRef<'_>, tests: &TestReport) {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    span.set_attribute(KeyValue::new(attr::TEST_PASSED, count(tests.passed)));
+    span.set_attribute(KeyValue::new(attr::TEST_FAILED, count(tests.failed)));
+    span.set_attribute(KeyValue::new(attr::TEST_SKIPPED, count(tests.skipped)));
+    let recovered = match active.cx.get::<RunState>() {
+        Some(run) => run.flaky_tests(active.site.name, tests),
+        None => 0,
+    };
+    let flaky = tests.flaky + recovered;
+    span.set_attribute(KeyValue::new(attr::TEST_FLAKY, count(flaky)));
+    let stage = [KeyValue::new(attr::STAGE_NAME, active.site.name)];
+    let instruments = &active.pipeline.instruments;
+    if let Some(rate) = tests.pass_rate() {
+        span.set_attribute(KeyValue::new(attr::TEST_PASS_RATE, rate));
+        instruments.test_pass_rate.record(rate, &stage);
+    }
+    if flaky > 0 {
+        instruments.test_flaky.add(flaky, &stage);
     }
 }
