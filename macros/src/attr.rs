@@ -34,6 +34,7 @@ impl Macro {
                 "prompt",
                 "operation",
                 "usage",
+                "stream",
                 "fields",
             ],
             Macro::Adjudicate => &["name", "fields"],
@@ -63,6 +64,8 @@ pub struct Args {
     pub operation: Option<LitStr>,
     /// `#[llm_call]`: a function from `&ReturnType` to usage.
     pub usage: Option<Expr>,
+    /// `#[llm_call(stream)]`: the function returns a stream of chunks.
+    pub stream: Option<Ident>,
 }
 
 /// One `key = value` or `key(...)` argument before it is checked against the macro's keys.
@@ -152,6 +155,11 @@ pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args
                 )),
             },
             ("usage", RawArg::Value(_, value)) => args.usage = Some(value),
+            ("stream", RawArg::Bare(flag)) => args.stream = Some(flag),
+            ("stream", _) => errors.push(syn::Error::new(
+                key.span(),
+                "`stream` takes no value: write `#[llm_call(..., stream)]` on a function returning `impl Stream`",
+            )),
             ("fields", RawArg::List(_, tokens)) => match parse_fields(tokens) {
                 Ok(fields) => args.fields = fields,
                 Err(error) => errors.push(error),

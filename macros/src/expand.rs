@@ -98,22 +98,23 @@ pub fn instrument(
     };
     let own = own_parts(which, &args, &item.sig, &fn_name)?;
     let start = start_call(&own, &function, &args);
-    let classify = classify(own.ending.as_ref());
+    let completion = completion(&own, &args, &item.sig)?;
     let fake_return = fake_return(&item.sig.output);
 
     let body = if item.sig.asyncness.is_some() {
         let inner = quote!(async move { #fake_return #block });
-        instrument_async(&start, inner, &classify)
-    } else if let Some(instrumented) = instrument_returned_future(&block, &start, &classify) {
+        instrument_async(&start, inner, &completion)
+    } else if let Some(instrumented) = instrument_returned_future(&block, &start, &completion) {
         instrumented
     } else {
         let call = ident("__fo_call");
+        let Completion { sync, args, .. } = &completion;
         quote! {
             #start
-            ::factory_observability::__private::Call::run_sync(
+            ::factory_observability::__private::Call::#sync(
                 #call,
                 move || { #fake_return #block },
-                #classify,
+                #args,
             )
         }
     };
@@ -310,12 +311,13 @@ fn start_call(own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStrea
 fn instrument_async(
     start: &TokenStream,
     inner: TokenStream,
-    classify: &TokenStream,
+    completion: &Completion,
 ) -> TokenStream {
     let call = ident("__fo_call");
+    let Completion { r#async, args, .. } = completion;
     quote! {
         #start
-        ::factory_observability::__private::Call::instrument(#call, #inner, #classify).await
+        ::factory_observability::__private::Call::#r#async(#call, #inner, #args).await
     }
 }
 
@@ -325,7 +327,7 @@ fn instrument_async(
 fn instrument_returned_future(
     block: &Block,
     start: &TokenStream,
-    classify: &TokenStream,
+    completion: &Completion,
 ) -> Option<TokenStream> {
     let (last, rest) = block.stmts.split_last()?;
     let Stmt::Expr(tail, None) = last else {
@@ -333,7 +335,7 @@ fn instrument_returned_future(
     };
     let rebuilt = match tail {
         Expr::Async(future) => {
-            let wrapped = instrument_async(start, future.to_token_stream(), classify);
+            let wrapped = instrument_async(start, future.to_token_stream(), completion);
             quote!(async move { #wrapped })
         }
         Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
@@ -341,7 +343,7 @@ fn instrument_returned_future(
                 return None;
             };
             let func = &call.func;
-            let wrapped = instrument_async(start, future.to_token_stream(), classify);
+            let wrapped = instrument_async(start, future.to_token_stream(), completion);
             quote!(#func(async move { #wrapped }))
         }
         _ => return None,
@@ -358,6 +360,58 @@ fn is_box_pin(func: &Expr) -> bool {
         .map(|s| s.ident.to_string())
         .collect();
     segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
+}
+
+/// How the call ends with the returned value: the `Call` methods that run a sync and an async
+/// body, and their arguments after the body. Most calls classify the value at once; a streaming
+/// `#[llm_call]` hands the call to the stream it returns.
+struct Completion {
+    sync: TokenStream,
+    r#async: TokenStream,
+    args: TokenStream,
+}
+
+const STREAM_RETURN: &str = "a streaming #[llm_call] must return `impl Stream<Item = Chunk>` or `Result<impl Stream<Item = Chunk>, E>`, so that the call can stay open until the stream ends";
+
+fn completion(own: &OwnParts, args: &Args, sig: &Signature) -> syn::Result<Completion> {
+    let Some(flag) = &args.stream else {
+        let classify = classify(own.ending.as_ref());
+        return Ok(Completion {
+            sync: quote!(run_sync),
+            r#async: quote!(instrument),
+            args: classify,
+        });
+    };
+    if let Some(usage) = &args.usage {
+        return Err(syn::Error::new_spanned(
+            usage,
+            "`usage = ...` does not apply to a streaming call: its chunks report usage through `TokenUsage`",
+        ));
+    }
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) if contains_impl_trait(ty) => ty,
+        ReturnType::Type(_, ty) => {
+            return Err(syn::Error::new_spanned(ty, STREAM_RETURN));
+        }
+        ReturnType::Default => return Err(syn::Error::new(flag.span(), STREAM_RETURN)),
+    };
+    let chunk = classify(None);
+    let is_result = matches!(&**output, Type::Path(path)
+        if path.path.segments.last().is_some_and(|last| last.ident == "Result"));
+    Ok(if is_result {
+        let result = classify(None);
+        Completion {
+            sync: quote!(run_sync_stream_result),
+            r#async: quote!(instrument_stream_result),
+            args: quote!(#chunk, #result),
+        }
+    } else {
+        Completion {
+            sync: quote!(run_sync_stream),
+            r#async: quote!(instrument_stream),
+            args: chunk,
+        }
+    })
 }
 
 /// A closure turning `&ReturnType` into the call's ending: an outcome `Report` by autoref

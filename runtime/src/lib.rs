@@ -45,6 +45,7 @@ pub mod testing;
 
 pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;
+pub use call::stream::LlmStream;
 pub use error::InitError;
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use llm::{PromptText, TokenUsage, Usage};

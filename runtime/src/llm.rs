@@ -198,6 +198,8 @@ pub struct LlmResponse {
     pub finish_reason: Option<String>,
     pub response_model: Option<String>,
     pub response_id: Option<String>,
+    /// For streamed responses: from the start of the call to the first chunk.
+    pub time_to_first_chunk: Option<std::time::Duration>,
 }
 
 impl LlmResponse {
@@ -208,6 +210,7 @@ impl LlmResponse {
             finish_reason: value.finish_reason().map(str::to_owned),
             response_model: value.response_model().map(str::to_owned),
             response_id: value.response_id().map(str::to_owned),
+            time_to_first_chunk: None,
         }
     }
 

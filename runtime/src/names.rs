@@ -81,6 +81,8 @@ pub mod attr {
     pub const LLM_PROMPT_LENGTH: &str = "llm.prompt_length";
     /// `true` when the token counts were estimated from the prompt, not reported.
     pub const LLM_TOKENS_ESTIMATED: &str = "llm.tokens_estimated";
+    /// Streamed calls: milliseconds from the start of the call to the first chunk.
+    pub const LLM_TIME_TO_FIRST_CHUNK_MS: &str = "llm.time_to_first_chunk_ms";
     /// Cost of the call, USD, when the model is priced.
     pub const LLM_COST_USD: &str = "llm.cost_usd";
     /// Label of `llm.tokens.total`: `input`, `output` or `total`.
@@ -184,6 +186,9 @@ pub mod metric {
     /// Bucket boundaries of ratios (pass rates).
     pub const RATIO_BUCKETS: &[f64] =
         &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0];
+    /// GenAI histogram of the time to the first chunk of streamed calls, seconds.
+    pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
+        "gen_ai.client.operation.time_to_first_chunk";
     /// Unit of token histograms.
     pub const UNIT_TOKENS: &str = "{token}";
     /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.token.usage`.

@@ -26,6 +26,7 @@ pub(crate) struct Instruments {
     pub llm_cost: Counter<f64>,
     pub genai_token_usage: Histogram<u64>,
     pub genai_duration: Histogram<f64>,
+    pub genai_time_to_first_chunk: Histogram<f64>,
     pub adjudication_selected: Counter<u64>,
     pub adjudication_score: Histogram<f64>,
     pub adjudication_margin: Histogram<f64>,
@@ -80,6 +81,12 @@ impl Instruments {
                 .f64_histogram(metric::GEN_AI_CLIENT_OPERATION_DURATION)
                 .with_unit(metric::UNIT_SECONDS)
                 .with_description("GenAI operation duration")
+                .with_boundaries(metric::GEN_AI_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            genai_time_to_first_chunk: meter
+                .f64_histogram(metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("Time to the first chunk of a streamed GenAI response")
                 .with_boundaries(metric::GEN_AI_DURATION_BUCKETS_S.to_vec())
                 .build(),
             adjudication_selected: meter

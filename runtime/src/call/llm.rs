@@ -129,6 +129,12 @@ pub(crate) fn end(
     if let Some(id) = &response.response_id {
         span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id.clone()));
     }
+    if let Some(first) = response.time_to_first_chunk {
+        span.set_attribute(KeyValue::new(
+            attr::LLM_TIME_TO_FIRST_CHUNK_MS,
+            millis(first),
+        ));
+    }
 
     let provider = target.provider.as_str();
     let model = target.model.as_str();
@@ -218,6 +224,11 @@ pub(crate) fn end(
             attr::ERROR_TYPE,
             super::cow_value(error_type),
         ));
+    }
+    if let Some(first) = response.time_to_first_chunk {
+        instruments
+            .genai_time_to_first_chunk
+            .record(first.as_secs_f64(), &genai_labels);
     }
     instruments
         .genai_duration

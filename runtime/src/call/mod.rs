@@ -14,6 +14,7 @@ pub(crate) mod adjudicate;
 pub(crate) mod llm;
 pub(crate) mod run;
 pub(crate) mod stage;
+pub(crate) mod stream;
 
 use crate::adjudication::Decision;
 use crate::attribute::AttributeValue;
@@ -196,24 +197,108 @@ impl Call {
         }
     }
 
-    /// Runs a sync body inside the call and classifies what it returns.
+    /// Runs a sync body inside the call and ends it with what `classify` reads from the value.
+    /// (The closure is a direct argument so that the compiler knows its parameter's type when it
+    /// resolves the autoref specialisation inside.)
     #[inline]
-    pub fn run_sync<R, E: Into<Ending>>(
+    pub fn run_sync<R, C, E>(self, body: impl FnOnce() -> R, classify: C) -> R
+    where
+        C: FnOnce(&R) -> E,
+        E: Into<Ending>,
+    {
+        self.run_completing(body, Classified(classify))
+    }
+
+    /// Wraps an async body so that every poll runs inside the call, ending it with what
+    /// `classify` reads from the value.
+    #[inline]
+    pub fn instrument<F, C, E>(self, body: F, classify: C) -> Instrumented<F, Classified<C>>
+    where
+        F: Future,
+        C: FnOnce(&F::Output) -> E,
+        E: Into<Ending>,
+    {
+        self.instrument_completing(body, Classified(classify))
+    }
+
+    /// Runs a sync body that returns a stream; the stream takes the call.
+    pub fn run_sync_stream<S, C>(
+        self,
+        body: impl FnOnce() -> S,
+        chunk: C,
+    ) -> stream::LlmStream<S, C>
+    where
+        S: futures_core::Stream,
+        S::Item: crate::llm::TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+    {
+        self.run_completing(body, stream::Streamed(chunk))
+    }
+
+    /// Runs a sync body that returns `Result<impl Stream, E>`.
+    #[allow(clippy::type_complexity)]
+    pub fn run_sync_stream_result<S, X, C, R>(
+        self,
+        body: impl FnOnce() -> Result<S, X>,
+        chunk: C,
+        result: R,
+    ) -> Result<stream::LlmStream<S, C>, X>
+    where
+        S: futures_core::Stream,
+        S::Item: crate::llm::TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+        R: FnOnce(&Result<S, X>) -> Report,
+    {
+        self.run_completing(body, stream::StreamedResult(chunk, result))
+    }
+
+    /// Wraps an async body that returns a stream; the stream takes the call.
+    pub fn instrument_stream<F, S, C>(
+        self,
+        body: F,
+        chunk: C,
+    ) -> Instrumented<F, stream::Streamed<C>>
+    where
+        F: Future<Output = S>,
+        S: futures_core::Stream,
+        S::Item: crate::llm::TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+    {
+        self.instrument_completing(body, stream::Streamed(chunk))
+    }
+
+    /// Wraps an async body that returns `Result<impl Stream, E>`.
+    pub fn instrument_stream_result<F, S, X, C, R>(
+        self,
+        body: F,
+        chunk: C,
+        result: R,
+    ) -> Instrumented<F, stream::StreamedResult<C, R>>
+    where
+        F: Future<Output = Result<S, X>>,
+        S: futures_core::Stream,
+        S::Item: crate::llm::TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+        R: FnOnce(&Result<S, X>) -> Report,
+    {
+        self.instrument_completing(body, stream::StreamedResult(chunk, result))
+    }
+
+    /// Runs a sync body inside the call; `completion` ends the call with what it returns.
+    #[inline]
+    fn run_completing<R, K: Completion<R>>(
         self,
         body: impl FnOnce() -> R,
-        classify: impl FnOnce(&R) -> E,
-    ) -> R {
+        completion: K,
+    ) -> K::Output {
         let Some(active) = &self.active else {
-            return body();
+            return completion.complete(self, body());
         };
         let guard = active.cx.clone().attach();
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
-            Ok(value) => {
-                self.finish(classify(&value).into());
-                value
-            }
+            Ok(value) => completion.complete(self, value),
             Err(payload) => {
                 self.finish(Report::panic(&*payload).into());
                 resume_unwind(payload)
@@ -221,22 +306,34 @@ impl Call {
         }
     }
 
-    /// Wraps an async body so that every poll runs inside the call.
+    /// Wraps an async body so that every poll runs inside the call; `completion` ends the call
+    /// with what the body returns.
     #[inline]
-    pub fn instrument<F, C, E>(self, body: F, classify: C) -> Instrumented<F, C>
-    where
-        F: Future,
-        C: FnOnce(&F::Output) -> E,
-        E: Into<Ending>,
-    {
+    fn instrument_completing<F: Future, K: Completion<F::Output>>(
+        self,
+        body: F,
+        completion: K,
+    ) -> Instrumented<F, K> {
         Instrumented {
             body,
             call: self,
-            classify: Some(classify),
+            completion: Some(completion),
         }
     }
 
-    fn finish(mut self, ending: Ending) {
+    /// Moves the call out, leaving an inert one.
+    pub(crate) fn take(&mut self) -> Call {
+        Call {
+            active: self.active.take(),
+        }
+    }
+
+    /// Whether the call records (a pipeline was installed when it started).
+    pub fn is_recording(&self) -> bool {
+        self.active.is_some()
+    }
+
+    pub(crate) fn finish(mut self, ending: Ending) {
         if let Some(active) = self.active.take() {
             active.end(ending);
         }
@@ -390,49 +487,79 @@ pub(crate) fn millis(elapsed: Duration) -> i64 {
     i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
 }
 
-pin_project_lite::pin_project! {
-    /// An async body running inside a [`Call`]: each poll attaches the call's context, and the
-    /// call ends when the body completes, panics, or is dropped (`cancellation`).
-    #[doc(hidden)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<F, C> {
-        #[pin]
-        body: F,
-        call: Call,
-        classify: Option<C>,
+/// How a call ends once its body returned a value: most calls classify the value and end at
+/// once ([`Classified`]); streaming LLM calls hand the call to the stream ([`stream`]).
+#[doc(hidden)]
+pub trait Completion<T> {
+    /// What the instrumented function returns.
+    type Output;
+    /// Ends (or hands on) `call` with the body's `value`.
+    fn complete(self, call: Call, value: T) -> Self::Output;
+}
+
+/// Ends the call with the ending its closure reads from the returned value.
+#[doc(hidden)]
+pub struct Classified<C>(pub C);
+
+impl<T, C, E> Completion<T> for Classified<C>
+where
+    C: FnOnce(&T) -> E,
+    E: Into<Ending>,
+{
+    type Output = T;
+
+    #[inline]
+    fn complete(self, call: Call, value: T) -> T {
+        if call.is_recording() {
+            call.finish((self.0)(&value).into());
+        }
+        value
     }
 }
 
-impl<F, C, E> Future for Instrumented<F, C>
+pin_project_lite::pin_project! {
+    /// An async body running inside a [`Call`]: each poll attaches the call's context, and the
+    /// call ends (or is handed on) when the body completes, ends when it panics, and is a
+    /// `cancellation` when it is dropped first.
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F, K> {
+        #[pin]
+        body: F,
+        call: Call,
+        completion: Option<K>,
+    }
+}
+
+impl<F, K> Future for Instrumented<F, K>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> E,
-    E: Into<Ending>,
+    K: Completion<F::Output>,
 {
-    type Output = F::Output;
+    type Output = K::Output;
 
     #[inline]
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<K::Output> {
         let this = self.project();
-        let Some(active) = &this.call.active else {
-            return this.body.poll(task);
+        let polled = match &this.call.active {
+            None => Ok(this.body.poll(task)),
+            Some(active) => {
+                let _guard = active.cx.clone().attach();
+                let body = this.body;
+                catch_unwind(AssertUnwindSafe(|| body.poll(task)))
+            }
         };
-        let guard = active.cx.clone().attach();
-        let body = this.body;
-        let polled = catch_unwind(AssertUnwindSafe(|| body.poll(task)));
-        drop(guard);
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(value)) => {
-                let call = std::mem::replace(this.call, Call { active: None });
-                if let Some(classify) = this.classify.take() {
-                    call.finish(classify(&value).into());
-                }
-                Poll::Ready(value)
+                let completion = this
+                    .completion
+                    .take()
+                    .expect("an instrumented future is not polled after it completed");
+                Poll::Ready(completion.complete(this.call.take(), value))
             }
             Err(payload) => {
-                std::mem::replace(this.call, Call { active: None })
-                    .finish(Report::panic(&*payload).into());
+                this.call.take().finish(Report::panic(&*payload).into());
                 resume_unwind(payload)
             }
         }

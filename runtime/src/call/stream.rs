@@ -1,0 +1,182 @@
+//! Streaming LLM calls (`#[llm_call(..., stream)]`): the call stays open until the returned stream
+//! ends or is dropped; usage and finish reason come from the chunks that carry them; the time to
+//! the first chunk is recorded; each poll of the stream runs inside the call's context, so spans
+//! the stream opens while producing a chunk are children of the call.
+
+use super::{Call, Completion, Ending, Extra};
+use crate::llm::{LlmResponse, TokenUsage, Usage};
+use crate::outcome::{OutcomeKind, Report};
+use futures_core::Stream;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+/// Hands the call to the returned stream. `C` classifies each chunk (a failed chunk makes the
+/// call a failure).
+#[doc(hidden)]
+pub struct Streamed<C>(pub C);
+
+impl<S, C> Completion<S> for Streamed<C>
+where
+    S: Stream,
+    S::Item: TokenUsage,
+    C: FnMut(&S::Item) -> Report,
+{
+    type Output = LlmStream<S, C>;
+
+    fn complete(self, call: Call, stream: S) -> LlmStream<S, C> {
+        LlmStream::new(stream, call, self.0)
+    }
+}
+
+/// For `Result<impl Stream, E>`: an `Err` ends the call with `classify_result`, an `Ok` stream
+/// takes the call.
+#[doc(hidden)]
+pub struct StreamedResult<C, R>(pub C, pub R);
+
+impl<S, E, C, R> Completion<Result<S, E>> for StreamedResult<C, R>
+where
+    S: Stream,
+    S::Item: TokenUsage,
+    C: FnMut(&S::Item) -> Report,
+    R: FnOnce(&Result<S, E>) -> Report,
+{
+    type Output = Result<LlmStream<S, C>, E>;
+
+    fn complete(self, call: Call, value: Result<S, E>) -> Self::Output {
+        if value.is_err() && call.is_recording() {
+            call.finish((self.1)(&value).into());
+            return value.map(|_| unreachable!("checked to be an error"));
+        }
+        value.map(|stream| LlmStream::new(stream, call, self.0))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A stream returned by a streaming `#[llm_call]`, recording the call until it ends.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct LlmStream<S, C> {
+        #[pin]
+        inner: S,
+        call: Call,
+        classify: C,
+        state: StreamState,
+    }
+
+    impl<S, C> PinnedDrop for LlmStream<S, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let call = this.call.take();
+            if call.is_recording() && !std::thread::panicking() {
+                // Dropped before its end: a cancellation, with what it consumed so far.
+                let state = std::mem::take(this.state);
+                call.finish(state.ending(Report::of(OutcomeKind::Cancellation)));
+            }
+        }
+    }
+}
+
+/// What the chunks said so far.
+#[derive(Default)]
+struct StreamState {
+    started: Option<Instant>,
+    response: LlmResponse,
+    failure: Option<Report>,
+}
+
+impl StreamState {
+    fn observe<T: TokenUsage>(&mut self, chunk: &T) {
+        if self.response.time_to_first_chunk.is_none() {
+            self.response.time_to_first_chunk = self.started.map(|started| started.elapsed());
+        }
+        // Providers report usage on some chunks only (OpenAI on the last, Anthropic cumulatively
+        // on start and delta events): keep the largest count of each kind seen.
+        if let Some(usage) = chunk.usage() {
+            let merged = self.response.usage.get_or_insert(Usage::default());
+            merged.input_tokens = merged.input_tokens.max(usage.input_tokens);
+            merged.output_tokens = merged.output_tokens.max(usage.output_tokens);
+            merged.cached_input_tokens = merged.cached_input_tokens.max(usage.cached_input_tokens);
+            merged.reasoning_output_tokens = merged
+                .reasoning_output_tokens
+                .max(usage.reasoning_output_tokens);
+        }
+        let response = &mut self.response;
+        if let Some(reason) = chunk.finish_reason() {
+            response.finish_reason = Some(reason.to_owned());
+        }
+        if response.response_model.is_none() {
+            response.response_model = chunk.response_model().map(str::to_owned);
+        }
+        if response.response_id.is_none() {
+            response.response_id = chunk.response_id().map(str::to_owned);
+        }
+    }
+
+    fn ending(self, report: Report) -> Ending {
+        Ending {
+            report: self.failure.unwrap_or(report),
+            extra: Extra::Llm(self.response),
+        }
+    }
+}
+
+impl<S, C> LlmStream<S, C> {
+    fn new(inner: S, call: Call, classify: C) -> Self {
+        LlmStream {
+            inner,
+            state: StreamState {
+                started: call.active.as_ref().map(|active| active.start),
+                ..StreamState::default()
+            },
+            call,
+            classify,
+        }
+    }
+}
+
+impl<S, C> Stream for LlmStream<S, C>
+where
+    S: Stream,
+    S::Item: TokenUsage,
+    C: FnMut(&S::Item) -> Report,
+{
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let Some(active) = &this.call.active else {
+            return this.inner.poll_next(task);
+        };
+        let guard = active.cx.clone().attach();
+        let inner = this.inner;
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.poll_next(task)));
+        drop(guard);
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Some(chunk))) => {
+                this.state.observe(&chunk);
+                let report = (this.classify)(&chunk);
+                if report.outcome.is_error() && this.state.failure.is_none() {
+                    this.state.failure = Some(report);
+                }
+                Poll::Ready(Some(chunk))
+            }
+            Ok(Poll::Ready(None)) => {
+                let state = std::mem::take(this.state);
+                this.call
+                    .take()
+                    .finish(state.ending(Report::of(OutcomeKind::Success)));
+                Poll::Ready(None)
+            }
+            Err(payload) => {
+                this.call.take().finish(Report::panic(&*payload).into());
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
