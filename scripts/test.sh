@@ -9,3 +9,6 @@ export ROTEL_AGENT
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
 cargo test --workspace
+
+# The benchmarks, once each in test mode: they keep compiling and running; no timing is asserted.
+cargo test -p factory-observability-benches --benches

@@ -1,0 +1,189 @@
+//! The instrumented functions and setups every bench binary shares: one trivial body, written the
+//! ways a user could instrument it. Each binary uses some of them.
+#![allow(dead_code)]
+
+use fo_benches::HandWritten;
+use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SdkTracer;
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::time::Instant;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// The body every variant runs.
+#[inline(always)]
+fn body(x: u64) -> u64 {
+    black_box(x)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(7)
+}
+
+/// The bare function.
+#[inline(never)]
+pub fn bare(x: u64) -> u64 {
+    body(x)
+}
+
+/// `#[tracing::instrument]`: with no subscriber, or under one of the subscribers below.
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+pub fn traced(x: u64) -> u64 {
+    body(x)
+}
+
+/// The histogram the hand-written equivalent records into.
+pub static HAND_HISTOGRAM: OnceLock<Histogram<f64>> = OnceLock::new();
+
+/// The hand-written equivalent of `#[pipeline_stage]`: a `tracing` span with the stage name and
+/// its outcome, plus the stage duration histogram with `stage.name` and `outcome`.
+#[tracing::instrument(name = "pipeline.stage", skip_all, fields(stage.name = "work", stage.outcome = tracing::field::Empty))]
+#[inline(never)]
+pub fn hand_written(x: u64) -> u64 {
+    let start = Instant::now();
+    let value = body(x);
+    tracing::Span::current().record("stage.outcome", "success");
+    if let Some(histogram) = HAND_HISTOGRAM.get() {
+        histogram.record(
+            start.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("stage.name", "work"),
+                KeyValue::new("outcome", "success"),
+            ],
+        );
+    }
+    value
+}
+
+/// This project: `#[pipeline_stage]` (span `pipeline.stage` with outcome, duration histogram).
+#[factory_observability::pipeline_stage]
+#[inline(never)]
+pub fn ours(x: u64) -> u64 {
+    body(x)
+}
+
+/// fastrace `#[trace]` (runs under a root set by the caller).
+#[fastrace::trace]
+#[inline(never)]
+pub fn fastraced(x: u64) -> u64 {
+    body(x)
+}
+
+/// Raw OpenTelemetry: `tracer.in_span` with 2 attributes.
+#[inline(never)]
+pub fn in_span(tracer: &SdkTracer, x: u64) -> u64 {
+    tracer.in_span("work", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("stage.name", "work"));
+        span.set_attribute(KeyValue::new("outcome", "success"));
+        body(x)
+    })
+}
+
+/// A histogram record with 2 attributes.
+#[inline(never)]
+pub fn histogram_record(histogram: &Histogram<f64>, x: u64) -> u64 {
+    let value = body(x);
+    histogram.record(
+        0.000_1,
+        &[
+            KeyValue::new("stage.name", "work"),
+            KeyValue::new("outcome", "success"),
+        ],
+    );
+    value
+}
+
+/// A counter add with 2 attributes.
+#[inline(never)]
+pub fn counter_add(counter: &Counter<u64>, x: u64) -> u64 {
+    let value = body(x);
+    counter.add(
+        1,
+        &[
+            KeyValue::new("stage.name", "work"),
+            KeyValue::new("outcome", "success"),
+        ],
+    );
+    value
+}
+
+/// Histogram and counter from a meter provider with a reader (so they aggregate for real).
+pub fn instruments() -> (
+    opentelemetry_sdk::metrics::SdkMeterProvider,
+    Histogram<f64>,
+    Counter<u64>,
+) {
+    let meters = fo_benches::meter_provider();
+    let meter = meters.meter("bench");
+    let histogram = meter.f64_histogram("bench.duration").with_unit("s").build();
+    let counter = meter.u64_counter("bench.count").build();
+    (meters, histogram, counter)
+}
+
+/// `tracing` + tracing-opentelemetry with the default layer, exporting through the batch
+/// processor of `pipeline`.
+pub fn default_subscriber(pipeline: &HandWritten) -> tracing::Dispatch {
+    let layer = tracing_opentelemetry::layer().with_tracer(pipeline.provider.tracer("bench"));
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// The same with location, threads, target, inactivity tracking and context activation off.
+pub fn lean_subscriber(pipeline: &HandWritten) -> tracing::Dispatch {
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(pipeline.provider.tracer("bench"))
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false);
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// A fastrace reporter that drops every span.
+pub struct DiscardReporter;
+
+impl fastrace::collector::Reporter for DiscardReporter {
+    fn report(&mut self, spans: Vec<fastrace::prelude::SpanRecord>) {
+        black_box(spans);
+    }
+}
+
+/// Installs the discarding fastrace reporter (once per process).
+pub fn init_fastrace() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        fastrace::set_reporter(DiscardReporter, fastrace::collector::Config::default());
+    });
+}
+
+/// Runs `calls` calls of `fastraced` under roots of 1,000 calls each (the root's creation and
+/// submission are amortized over them, as in a request handler doing many traced calls).
+pub fn fastrace_batch(calls: u64) {
+    let mut left = calls;
+    while left > 0 {
+        let n = left.min(1_000);
+        let root = fastrace::Span::root("root", fastrace::prelude::SpanContext::random());
+        {
+            let _parent = root.set_local_parent();
+            for i in 0..n {
+                black_box(fastraced(black_box(i)));
+            }
+        }
+        drop(root);
+        left -= n;
+    }
+}
+
+/// Installs this project's pipeline (real batch processor, discarding exporter), as a user would.
+pub fn init_ours(tag: &str) -> (factory_observability::Telemetry, fo_benches::Discard) {
+    let exporter = fo_benches::Discard::default();
+    let telemetry = factory_observability::Telemetry::builder("bench")
+        .span_exporter(exporter.clone())
+        .summary(false)
+        .embedded_dir(fo_benches::temp_dir(tag))
+        .init_without_subscriber()
+        .expect("init");
+    (telemetry, exporter)
+}
