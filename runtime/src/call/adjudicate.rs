@@ -9,11 +9,11 @@ use opentelemetry::trace::{SpanKind, SpanRef};
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
 
-pub(crate) fn open(site: &'static CallSite) -> Opening {
+pub(crate) fn open(site: &'static CallSite, attributes: &mut Vec<KeyValue>) -> Opening {
+    attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
     Opening {
         name: Cow::Borrowed(crate::names::span::PIPELINE_ADJUDICATE),
         span_kind: SpanKind::Internal,
-        attributes: vec![KeyValue::new(attr::ADJUDICATION_NAME, site.name)],
         state: KindState::Adjudicate,
         context_value: None,
     }

@@ -8,7 +8,7 @@ use crate::names::attr;
 use crate::pipeline::PipelineRef;
 use crate::pricing::Cost;
 use opentelemetry::trace::{SpanKind, SpanRef};
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -22,9 +22,9 @@ pub(crate) struct Target {
 
 pub(crate) fn open(
     site: &'static CallSite,
-    _parent: &Context,
     pipeline: &PipelineRef,
     target: Option<Target>,
+    attributes: &mut Vec<KeyValue>,
 ) -> Opening {
     let target = target.unwrap_or_else(|| Target {
         provider: StringValue::from("unknown"),
@@ -37,13 +37,13 @@ pub(crate) fn open(
     } else {
         Cow::Borrowed(crate::names::span::LLM_CALL)
     };
-    let mut attributes = vec![
+    attributes.extend([
         KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),
         KeyValue::new(attr::LLM_MODEL, target.model.clone()),
         KeyValue::new(attr::GEN_AI_OPERATION_NAME, operation),
         KeyValue::new(attr::GEN_AI_PROVIDER_NAME, target.provider.clone()),
         KeyValue::new(attr::GEN_AI_REQUEST_MODEL, target.model.clone()),
-    ];
+    ]);
     if let Some(chars) = target.prompt_chars {
         attributes.push(KeyValue::new(
             attr::LLM_PROMPT_LENGTH,
@@ -53,7 +53,6 @@ pub(crate) fn open(
     Opening {
         name,
         span_kind: SpanKind::Client,
-        attributes,
         state: KindState::Llm(target),
         context_value: None,
     }

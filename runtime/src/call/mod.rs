@@ -31,7 +31,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What kind of call a macro instruments; each kind adds its own attributes and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +162,7 @@ pub struct Call {
 pub(crate) struct Active {
     cx: Context,
     start: Instant,
+    start_time: SystemTime,
     site: &'static CallSite,
     pipeline: PipelineRef,
     kind: KindState,
@@ -175,11 +176,10 @@ pub(crate) enum KindState {
     Adjudicate,
 }
 
-/// What a kind's start contributes to the span.
+/// What a kind's start contributes to the span, besides the attributes it pushes.
 pub(crate) struct Opening {
     pub name: Cow<'static, str>,
     pub span_kind: SpanKind,
-    pub attributes: Vec<KeyValue>,
     pub state: KindState,
     /// A value the kind puts into the call's context (a run's totals).
     pub context_value: Option<run::RunState>,
@@ -285,8 +285,22 @@ impl Call {
     }
 
     /// Runs a sync body inside the call; `completion` ends the call with what it returns.
-    #[inline]
+    #[inline(always)]
     fn run_completing<R, K: Completion<R>>(
+        self,
+        body: impl FnOnce() -> R,
+        completion: K,
+    ) -> K::Output {
+        if self.active.is_none() {
+            // Nothing installed: run the body and hand on a fresh inert call rather than moving
+            // this one (a large value) around; it holds nothing to drop.
+            std::mem::forget(self);
+            return completion.complete(Call { active: None }, body());
+        }
+        self.run_recording(body, completion)
+    }
+
+    fn run_recording<R, K: Completion<R>>(
         self,
         body: impl FnOnce() -> R,
         completion: K,
@@ -341,16 +355,11 @@ impl Call {
 }
 
 impl Drop for Call {
+    // Inline, so that dropping an inert call (nothing installed) costs one test of the option.
+    #[inline(always)]
     fn drop(&mut self) {
         if let Some(active) = self.active.take() {
-            // Only reached when the body never returned: a future dropped before completion, or
-            // an unwind that bypassed `run_sync`'s catch.
-            let report = if std::thread::panicking() {
-                Report::panic(&"panicked while the call was running")
-            } else {
-                Report::of(OutcomeKind::Cancellation)
-            };
-            active.end(report.into());
+            active.abandon();
         }
     }
 }
@@ -360,12 +369,23 @@ impl Active {
     fn start(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> Option<Active> {
         let parent = Context::current();
         let pipeline = PipelineRef::current(&parent)?;
-        let mut recorded = Fields {
-            attributes: Vec::with_capacity(8),
-            ..Fields::default()
-        };
+        // No allocation here unless `fields(...)` records something.
+        let mut recorded = Fields::default();
         fields(&mut recorded);
         Some(Active::open(site, parent, pipeline, recorded))
+    }
+
+    /// Ends a call whose body never returned: a future dropped before completion, or an unwind
+    /// that bypassed `run_sync`'s catch.
+    #[cold]
+    #[inline(never)]
+    fn abandon(self) {
+        let report = if std::thread::panicking() {
+            Report::panic(&"panicked while the call was running")
+        } else {
+            Report::of(OutcomeKind::Cancellation)
+        };
+        self.end(report.into());
     }
 
     fn open(
@@ -379,28 +399,31 @@ impl Active {
             run_id,
             llm: llm_target,
         } = fields;
-        let mut opening = match site.kind {
-            CallKind::Run => run::open(site, run_id),
-            CallKind::Stage => stage::open(site, &parent),
-            CallKind::LlmCall => llm::open(site, &parent, &pipeline, llm_target),
-            CallKind::Adjudicate => adjudicate::open(site),
+        // One vector, sized for the kind's start and end attributes and the user's fields, so
+        // that neither the start nor `set_attribute` at the end reallocates it.
+        let mut attributes = Vec::with_capacity(capacity(site.kind) + user_attributes.len());
+        let opening = match site.kind {
+            CallKind::Run => run::open(site, run_id, &mut attributes),
+            CallKind::Stage => stage::open(site, &parent, &mut attributes),
+            CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
+            CallKind::Adjudicate => adjudicate::open(site, &mut attributes),
         };
-        if let Some(run) = parent.get::<run::RunState>() {
-            if site.kind != CallKind::Run {
-                opening
-                    .attributes
-                    .push(KeyValue::new(attr::RUN_ID, run.run_id.clone()));
+        if site.kind != CallKind::Run {
+            if let Some(run) = parent.get::<run::RunState>() {
+                attributes.push(KeyValue::new(attr::RUN_ID, run.run_id.clone()));
             }
         }
-        opening
-            .attributes
-            .push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
-        opening.attributes.extend(user_attributes);
+        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        attributes.extend(user_attributes);
 
+        // One wall-clock read for the span's start; durations come from the monotonic clock, and
+        // the end time is derived from them, which saves a clock read per call.
+        let start_time = SystemTime::now();
         let span = pipeline.tracer.build_with_context(
             SpanBuilder::from_name(opening.name)
                 .with_kind(opening.span_kind)
-                .with_attributes(opening.attributes),
+                .with_start_time(start_time)
+                .with_attributes(attributes),
             &parent,
         );
         let mut cx = parent.with_span(span);
@@ -410,6 +433,7 @@ impl Active {
         Active {
             cx,
             start: Instant::now(),
+            start_time,
             site,
             pipeline,
             kind: opening.state,
@@ -446,7 +470,7 @@ impl Active {
             (KindState::Adjudicate, _) => {}
         }
         record_status(&span, report);
-        span.end();
+        span.end_with_timestamp(self.start_time + elapsed);
     }
 }
 
@@ -483,6 +507,17 @@ pub(crate) fn cow_value(text: Cow<'static, str>) -> Value {
     }
 }
 
+/// Attributes a kind's span holds at most, besides `fields(...)`: those of its start, `run.id`,
+/// `code.function.name`, and those set when it ends (`error.type` included).
+fn capacity(kind: CallKind) -> usize {
+    match kind {
+        CallKind::Run => 12,
+        CallKind::Stage => 8,
+        CallKind::LlmCall => 24,
+        CallKind::Adjudicate => 16,
+    }
+}
+
 pub(crate) fn millis(elapsed: Duration) -> i64 {
     i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
 }
@@ -508,7 +543,7 @@ where
 {
     type Output = T;
 
-    #[inline]
+    #[inline(always)]
     fn complete(self, call: Call, value: T) -> T {
         if call.is_recording() {
             call.finish((self.0)(&value).into());

@@ -69,20 +69,21 @@ impl RunTotals {
     }
 }
 
-pub(crate) fn open(site: &'static CallSite, run_id: Option<StringValue>) -> Opening {
+pub(crate) fn open(
+    site: &'static CallSite,
+    run_id: Option<StringValue>,
+    attributes: &mut Vec<KeyValue>,
+) -> Opening {
     let run_id = run_id.unwrap_or_else(|| StringValue::from(uuid::Uuid::now_v7().to_string()));
-    let attributes = vec![
-        KeyValue::new(attr::PIPELINE_NAME, site.name),
-        KeyValue::new(attr::RUN_ID, run_id.clone()),
-        KeyValue::new(
-            attr::RUN_TIMESTAMP,
-            humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        ),
-    ];
+    attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
+    attributes.push(KeyValue::new(attr::RUN_ID, run_id.clone()));
+    attributes.push(KeyValue::new(
+        attr::RUN_TIMESTAMP,
+        humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+    ));
     Opening {
         name: Cow::Borrowed(crate::names::span::PIPELINE_RUN),
         span_kind: SpanKind::Internal,
-        attributes,
         state: KindState::Run,
         context_value: Some(RunState {
             run_id,
@@ -93,8 +94,10 @@ pub(crate) fn open(site: &'static CallSite, run_id: Option<StringValue>) -> Open
 }
 
 pub(crate) fn end(active: &Active, span: &SpanRef<'_>, outcome: OutcomeKind, elapsed: Duration) {
-    span.set_attribute(KeyValue::new(attr::RUN_OUTCOME, outcome.as_str()));
-    span.set_attribute(KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)));
+    span.set_attributes([
+        KeyValue::new(attr::RUN_OUTCOME, outcome.as_str()),
+        KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)),
+    ]);
     if let Some(run) = active.cx.get::<RunState>() {
         let totals = &run.totals;
         let count = |counter: &AtomicU64| {

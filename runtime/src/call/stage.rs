@@ -18,20 +18,22 @@ pub(crate) struct StageAttempt {
     pub parent: SpanId,
 }
 
-pub(crate) fn open(site: &'static CallSite, parent: &Context) -> Opening {
+pub(crate) fn open(
+    site: &'static CallSite,
+    parent: &Context,
+    attributes: &mut Vec<KeyValue>,
+) -> Opening {
     // A retry marks the attempt for the stage it calls directly, not for stages nested in it.
     let parent_span = parent.span().span_context().span_id();
     let attempt = parent
         .get::<StageAttempt>()
         .filter(|retry| retry.parent == parent_span)
         .map_or(1, |retry| retry.number);
+    attributes.push(KeyValue::new(attr::STAGE_NAME, site.name));
+    attributes.push(KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)));
     Opening {
         name: Cow::Borrowed(crate::names::span::PIPELINE_STAGE),
         span_kind: SpanKind::Internal,
-        attributes: vec![
-            KeyValue::new(attr::STAGE_NAME, site.name),
-            KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)),
-        ],
         state: KindState::Stage { attempt },
         context_value: None,
     }
@@ -48,8 +50,11 @@ pub(crate) fn end(
     if let Some(tests) = tests {
         record_tests(active, span, &tests);
     }
-    span.set_attribute(KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()));
-    span.set_attribute(KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)));
+    // One call, so the span's lock is taken once for both.
+    span.set_attributes([
+        KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()),
+        KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)),
+    ]);
     let instruments = &active.pipeline.instruments;
     instruments.stage_duration.record(
         elapsed.as_secs_f64(),
