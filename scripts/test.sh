@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, behaviour, compile-time (trybuild), end-to-end against a real
-# collector, and doc tests. Installs the collector first; needs only cargo and python3.
+# The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
+# running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
+# and doc tests. Installs the collector first; needs only cargo and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,5 @@ ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
-cargo test --workspace
-
-# The benchmarks, once each in test mode: they keep compiling and running; no timing is asserted.
 cargo test -p factory-observability-benches --benches
+cargo test --workspace

@@ -1,8 +1,10 @@
-//! Parsing of the macros' arguments into [`Args`], with one error per mistake, all combined.
+//! Parsing of the macros' arguments into [`Args`], with one error per mistake, all combined: a
+//! mistake in one argument does not hide the mistakes in the others.
 
-use proc_macro2::Span;
-use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
 use syn::{Expr, Ident, LitStr, Token};
 
 /// Which macro is parsing; each accepts its own keys.
@@ -24,6 +26,16 @@ impl Macro {
         }
     }
 
+    /// The runtime's `CallKind` variant.
+    pub fn call_kind(self) -> &'static str {
+        match self {
+            Macro::PipelineRun => "Run",
+            Macro::PipelineStage => "Stage",
+            Macro::LlmCall => "LlmCall",
+            Macro::Adjudicate => "Adjudicate",
+        }
+    }
+
     fn keys(self) -> &'static [&'static str] {
         match self {
             Macro::PipelineRun => &["name", "run_id", "fields"],
@@ -40,13 +52,39 @@ impl Macro {
             Macro::Adjudicate => &["name", "fields"],
         }
     }
+
+    fn accepted(self) -> String {
+        self.keys()
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// How each argument is written, for the messages.
+fn example(key: &str) -> &'static str {
+    match key {
+        "name" => "name = \"typecheck\"",
+        "run_id" => "run_id = spec.id",
+        "provider" => "provider = \"openai\"",
+        "model" => "model = \"gpt-5.3-codex\"",
+        "prompt" => "prompt = messages",
+        "operation" => "operation = \"chat\"",
+        "usage" => "usage = |reply: &Reply| reply.usage",
+        "stream" => "stream",
+        _ => "fields(file_count = files.len())",
+    }
 }
 
 /// One `fields(key = value)` entry.
 pub struct Field {
     /// The attribute key, e.g. `stage.files` from `stage.files = ...` or `"stage.files" = ...`.
     pub key: String,
-    pub key_span: Span,
+    /// The key as written, for errors that point at all of it.
+    pub key_tokens: TokenStream,
+    /// Whether the key follows the OpenTelemetry naming rules (else an error was reported).
+    pub key_is_valid: bool,
     pub value: Expr,
 }
 
@@ -68,50 +106,131 @@ pub struct Args {
     pub stream: Option<Ident>,
 }
 
-/// One `key = value` or `key(...)` argument before it is checked against the macro's keys.
+/// One `key = value`, `key(...)` or `key` argument before it is checked against the macro's keys.
 enum RawArg {
     Value(Ident, Expr),
-    List(Ident, proc_macro2::TokenStream),
+    List(Ident, TokenStream),
     Bare(Ident),
 }
 
-impl Parse for RawArg {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let key: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-        if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
-            Ok(RawArg::Value(key, input.parse()?))
-        } else if input.peek(syn::token::Paren) {
-            let content;
-            syn::parenthesized!(content in input);
-            Ok(RawArg::List(key, content.parse()?))
-        } else {
-            Ok(RawArg::Bare(key))
+impl RawArg {
+    fn key(&self) -> &Ident {
+        match self {
+            RawArg::Value(key, _) | RawArg::List(key, _) | RawArg::Bare(key) => key,
         }
     }
 }
 
-/// Parses `tokens` as the arguments of `which`, collecting every mistake.
-pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
-    let raw =
-        syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens)?;
-    let mut args = Args::default();
+fn parse_raw_arg(which: Macro, input: ParseStream) -> syn::Result<RawArg> {
+    if !input.peek(Ident::peek_any) {
+        let token: TokenTree = input.parse()?;
+        let message = match syn::parse2::<LitStr>(token.to_token_stream()) {
+            Ok(name) if which.keys().contains(&"name") => format!(
+                "arguments are named: write `name = {}`",
+                name.to_token_stream()
+            ),
+            _ => format!(
+                "expected an argument such as `{}`: {} accepts {}",
+                which
+                    .keys()
+                    .first()
+                    .map_or("name = \"...\"", |key| example(key)),
+                which.attribute(),
+                which.accepted()
+            ),
+        };
+        return Err(syn::Error::new(token.span(), message));
+    }
+    let key: Ident = input.call(Ident::parse_any)?;
+    if input.peek(Token![=]) {
+        let equals: Token![=] = input.parse()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            return Err(syn::Error::new(
+                equals.span,
+                format!(
+                    "`{key}` needs a value after `=`, e.g. `{}`",
+                    example(&key.to_string())
+                ),
+            ));
+        }
+        Ok(RawArg::Value(key, input.parse()?))
+    } else if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        Ok(RawArg::List(key, content.parse()?))
+    } else if input.is_empty() || input.peek(Token![,]) {
+        Ok(RawArg::Bare(key))
+    } else {
+        let token: TokenTree = input.parse()?;
+        Err(syn::Error::new(
+            token.span(),
+            format!(
+                "expected `=` after `{key}`: write `{}`",
+                example(&key.to_string())
+            ),
+        ))
+    }
+}
+
+/// Parses a comma-separated list with `item`, reporting a mistake in one item and going on with
+/// the next.
+fn parse_list<T>(
+    tokens: TokenStream,
+    errors: &mut Errors,
+    item: impl Fn(ParseStream) -> syn::Result<T>,
+) -> Vec<T> {
+    let mut items = Vec::new();
+    let parser = |input: ParseStream| -> syn::Result<()> {
+        while !input.is_empty() {
+            match item(input) {
+                Ok(parsed) => {
+                    if input.is_empty() || input.peek(Token![,]) {
+                        items.push(parsed);
+                    } else {
+                        let token: TokenTree = input.parse()?;
+                        errors.push(syn::Error::new(
+                            token.span(),
+                            "expected `,` before this: separate the arguments with commas",
+                        ));
+                    }
+                }
+                Err(error) => errors.push(error),
+            }
+            while !input.is_empty() && !input.peek(Token![,]) {
+                input.parse::<TokenTree>()?;
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(())
+    };
+    if let Err(error) = parser.parse2(tokens) {
+        errors.push(error);
+    }
+    items
+}
+
+/// Parses `tokens` as the arguments of `which`. Returns what could be parsed, and every mistake.
+pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
     let mut errors = Errors::default();
+    let raw = parse_list(tokens, &mut errors, |input| parse_raw_arg(which, input));
+    let mut args = Args::default();
     let mut seen: Vec<String> = Vec::new();
     for arg in raw {
-        let key = match &arg {
-            RawArg::Value(key, _) | RawArg::List(key, _) | RawArg::Bare(key) => key.clone(),
-        };
-        let text = key.to_string();
+        let key = arg.key().clone();
+        let text = key.unraw().to_string();
         if !which.keys().contains(&text.as_str()) {
             errors.push(syn::Error::new(key.span(), unknown_key(which, &text)));
             continue;
         }
         if seen.contains(&text) {
-            errors.push(syn::Error::new(
-                key.span(),
-                format!("`{text}` is given twice; keep one"),
-            ));
+            let message = if text == "fields" {
+                "`fields` is given twice: put every field in one `fields(...)`, e.g. `fields(a = 1, b = 2)`".to_owned()
+            } else {
+                format!("`{text}` is given twice; keep one")
+            };
+            errors.push(syn::Error::new(key.span(), message));
             continue;
         }
         seen.push(text.clone());
@@ -120,23 +239,36 @@ pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args
                 Expr::Lit(syn::ExprLit {
                     lit: syn::Lit::Str(name),
                     ..
-                }) if !name.value().trim().is_empty() => args.name = Some(name),
+                }) => {
+                    if name.value().trim().is_empty() {
+                        errors.push(syn::Error::new_spanned(
+                            name,
+                            "`name` cannot be empty: write a name, e.g. `name = \"typecheck\"`, or leave `name` out to use the function's name",
+                        ));
+                    } else {
+                        args.name = Some(name);
+                    }
+                }
+                Expr::Lit(other) => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`name` takes a string literal, e.g. `name = \"typecheck\"`",
+                )),
                 other => errors.push(syn::Error::new_spanned(
                     other,
-                    "`name` takes a non-empty string literal, e.g. `name = \"typecheck\"`",
+                    "`name` takes a string literal, e.g. `name = \"typecheck\"`: names label metrics, so they are fixed at compile time; record a value known at run time with `fields(key = value)`",
                 )),
             },
             ("run_id", RawArg::Value(_, value)) => args.run_id = Some(value),
             ("provider" | "model", RawArg::Value(_, value)) => match non_string_literal(&value) {
                 Some(literal) => errors.push(syn::Error::new_spanned(
                     literal,
-                    format!("`{text}` takes a string literal or an expression evaluated at call time, e.g. `{text} = \"openai\"` or `{text} = self.{text}.as_str()`"),
+                    format!("`{text}` takes a string literal or an expression evaluated at call time, e.g. `{}` or `{text} = self.{text}.as_str()`", example(&text)),
                 )),
                 None if text == "provider" => args.provider = Some(value),
                 None => args.model = Some(value),
             },
             ("prompt", RawArg::Value(_, value)) => match value {
-                Expr::Path(path) if path.path.get_ident().is_some() => {
+                Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
                     args.prompt = path.path.get_ident().cloned();
                 }
                 other => errors.push(syn::Error::new_spanned(
@@ -160,35 +292,35 @@ pub fn parse(which: Macro, tokens: proc_macro2::TokenStream) -> syn::Result<Args
                 key.span(),
                 "`stream` takes no value: write `#[llm_call(..., stream)]` on a function returning `impl Stream`",
             )),
-            ("fields", RawArg::List(_, tokens)) => match parse_fields(tokens) {
-                Ok(fields) => args.fields = fields,
-                Err(error) => errors.push(error),
-            },
+            ("fields", RawArg::List(_, tokens)) => args.fields = parse_fields(tokens, &mut errors),
             ("fields", _) => errors.push(syn::Error::new(
                 key.span(),
                 "`fields` takes a list, e.g. `fields(file_count = files.len())`",
             )),
             (_, _) => errors.push(syn::Error::new(
                 key.span(),
-                format!("`{text}` takes a value, e.g. `{text} = ...`"),
+                format!("`{text}` takes a value, e.g. `{}`", example(&text)),
             )),
         }
     }
     if which == Macro::LlmCall {
-        for (key, given) in [
-            ("provider", args.provider.is_some()),
-            ("model", args.model.is_some()),
-        ] {
-            if !given && !seen.iter().any(|k| k == key) {
-                errors.push(syn::Error::new(
-                    Span::call_site(),
-                    format!("#[llm_call] needs `{key} = ...`, e.g. #[llm_call(provider = \"openai\", model = \"gpt-5.3-codex\")]"),
-                ));
-            }
+        let missing: Vec<&str> = ["provider", "model"]
+            .into_iter()
+            .filter(|key| !seen.iter().any(|k| k == key))
+            .collect();
+        if !missing.is_empty() {
+            let needs = missing
+                .iter()
+                .map(|key| format!("`{key} = ...`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                format!("#[llm_call] needs {needs}, e.g. #[llm_call(provider = \"openai\", model = \"gpt-5.3-codex\")]"),
+            ));
         }
     }
-    errors.finish()?;
-    Ok(args)
+    (args, errors)
 }
 
 /// A literal that is not a string, where a string or an expression is expected.
@@ -203,65 +335,183 @@ fn non_string_literal(value: &Expr) -> Option<&Expr> {
     }
 }
 
-fn parse_fields(tokens: proc_macro2::TokenStream) -> syn::Result<Vec<Field>> {
-    let entries =
-        syn::parse::Parser::parse2(Punctuated::<Field, Token![,]>::parse_terminated, tokens)?;
-    let mut errors = Errors::default();
+fn parse_fields(tokens: TokenStream, errors: &mut Errors) -> Vec<Field> {
+    let entries = parse_list(tokens, errors, parse_field);
     let mut fields: Vec<Field> = Vec::new();
     for field in entries {
         if fields.iter().any(|f| f.key == field.key) {
-            errors.push(syn::Error::new(
-                field.key_span,
+            errors.push(syn::Error::new_spanned(
+                &field.key_tokens,
                 format!("the field `{}` is given twice; keep one", field.key),
             ));
-        } else {
-            fields.push(field);
+            continue;
         }
+        if let Some(problem) = key_problem(&field.key) {
+            errors.push(syn::Error::new_spanned(&field.key_tokens, problem));
+            fields.push(Field {
+                key_is_valid: false,
+                ..field
+            });
+            continue;
+        }
+        fields.push(field);
     }
-    errors.finish()?;
-    Ok(fields)
+    fields
 }
 
-impl Parse for Field {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let (key, key_span) = if input.peek(LitStr) {
-            let key: LitStr = input.parse()?;
-            (key.value(), key.span())
-        } else {
-            let first: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-            let mut key = first.to_string();
-            let mut span = first.span();
-            while input.peek(Token![.]) {
-                input.parse::<Token![.]>()?;
-                let part: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-                key.push('.');
-                key.push_str(&part.to_string());
-                span = span.join(part.span()).unwrap_or(span);
-            }
-            (key, span)
-        };
-        if !input.peek(Token![=]) {
-            return Err(syn::Error::new(
-                key_span,
-                format!("the field `{key}` needs a value: `{key} = <expression>`"),
-            ));
-        }
-        input.parse::<Token![=]>()?;
-        Ok(Field {
-            key,
-            key_span,
-            value: input.parse()?,
-        })
+/// `key = value`, where the key is a dotted name (`stage.files`), a string literal
+/// (`"stage.files"`), or anything else up to `=`, which is then checked against the naming rules.
+fn parse_field(input: ParseStream) -> syn::Result<Field> {
+    let mut key_tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) && !input.peek(Token![=]) {
+        let token: TokenTree = input.parse()?;
+        key_tokens.extend([token]);
     }
+    let key = key_text(&key_tokens);
+    if key_tokens.is_empty() {
+        let message = "expected a field `key = value`, e.g. `fields(file_count = files.len())`";
+        return Err(if input.is_empty() {
+            syn::Error::new(Span::call_site(), message)
+        } else {
+            let token: TokenTree = input.fork().parse()?;
+            syn::Error::new(token.span(), message)
+        });
+    }
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new_spanned(
+            &key_tokens,
+            format!("the field `{key}` needs a value: `{key} = <expression>`"),
+        ));
+    }
+    let equals: Token![=] = input.parse()?;
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(
+            equals.span,
+            format!("the field `{key}` needs a value after `=`: `{key} = <expression>`"),
+        ));
+    }
+    Ok(Field {
+        key,
+        key_tokens,
+        key_is_valid: true,
+        value: input.parse()?,
+    })
+}
+
+/// The key as the attribute name it becomes: a string literal's value, or the tokens' text.
+fn key_text(tokens: &TokenStream) -> String {
+    if let Ok(literal) = syn::parse2::<LitStr>(tokens.clone()) {
+        return literal.value();
+    }
+    tokens
+        .clone()
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Ident(ident) => ident.unraw().to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Longest attribute name accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// The OpenTelemetry attribute naming rule `key` breaks, with a key that follows them all.
+pub fn key_problem(key: &str) -> Option<String> {
+    let shown = if key.chars().count() > 40 {
+        format!("{}...", key.chars().take(32).collect::<String>())
+    } else {
+        key.to_owned()
+    };
+    let rule = if key.is_empty() {
+        "it is empty"
+    } else if !key
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    {
+        "attribute names use only lowercase ASCII letters, digits, `_` and `.`"
+    } else if !key.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+        "attribute names start with a letter"
+    } else if key.split('.').any(str::is_empty) {
+        "attribute names have no empty segment (no leading, trailing or double `.`)"
+    } else if key.len() > MAX_KEY_LEN {
+        return Some(format!(
+            "`{shown}` is not a valid OpenTelemetry attribute name: it has {} characters, and attribute names have at most {MAX_KEY_LEN}; use a shorter key",
+            key.len()
+        ));
+    } else {
+        return None;
+    };
+    Some(format!(
+        "`{shown}` is not a valid OpenTelemetry attribute name: {rule}; use `{}`",
+        fixed_key(key)
+    ))
+}
+
+/// `key` made to follow the naming rules: `Stage-Files` → `stage_files`, `stageFiles` →
+/// `stage_files`, `.files.` → `files`, `1st` → `app.1st`.
+fn fixed_key(key: &str) -> String {
+    let mut text = String::new();
+    let mut previous: Option<char> = None;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            if previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+                text.push('_');
+            }
+            text.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
+            text.push(c);
+        } else {
+            text.push('_');
+        }
+        previous = Some(c);
+    }
+    let segments: Vec<String> = text
+        .split('.')
+        .map(|segment| {
+            segment
+                .split('_')
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("_")
+        })
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    let mut fixed = segments.join(".");
+    if !fixed.starts_with(|c: char| c.is_ascii_lowercase()) {
+        fixed = if fixed.is_empty() {
+            "app.value".to_owned()
+        } else {
+            format!("app.{fixed}")
+        };
+    }
+    if fixed.len() > MAX_KEY_LEN {
+        fixed.truncate(MAX_KEY_LEN);
+        let kept = fixed.trim_end_matches(['.', '_']).len();
+        fixed.truncate(kept);
+    }
+    fixed
 }
 
 fn unknown_key(which: Macro, key: &str) -> String {
     let keys = which.keys();
-    let list = keys
-        .iter()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = which.accepted();
+    let elsewhere = [
+        Macro::PipelineRun,
+        Macro::PipelineStage,
+        Macro::LlmCall,
+        Macro::Adjudicate,
+    ]
+    .into_iter()
+    .find(|other| other.keys().contains(&key));
+    if let Some(other) = elsewhere {
+        return format!(
+            "unknown argument `{key}` for {}: `{key}` is an argument of {}; {} accepts {list}",
+            which.attribute(),
+            other.attribute(),
+            which.attribute()
+        );
+    }
     match keys.iter().find(|k| edit_distance(k, key) <= 2) {
         Some(near) => format!(
             "unknown argument `{key}` for {}: did you mean `{near}`? It accepts {list}",
@@ -275,7 +525,7 @@ fn unknown_key(which: Macro, key: &str) -> String {
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -292,7 +542,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Errors gathered while parsing, returned together.
+/// Errors gathered while parsing and checking, returned together.
 #[derive(Default)]
 pub struct Errors(Option<syn::Error>);
 
@@ -302,6 +552,10 @@ impl Errors {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
     }
 
     pub fn finish(self) -> syn::Result<()> {
@@ -315,11 +569,76 @@ impl Errors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quote::quote;
 
     #[test]
     fn near_misses_are_suggested() {
         assert_eq!(edit_distance("nmae", "name"), 2);
         assert!(unknown_key(Macro::PipelineStage, "nmae").contains("did you mean `name`?"));
+        assert!(unknown_key(Macro::LlmCall, "modle").contains("did you mean `model`?"));
         assert!(!unknown_key(Macro::PipelineStage, "timeout").contains("did you mean"));
+    }
+
+    #[test]
+    fn valid_keys_pass() {
+        for key in ["a", "stage.files", "app.count_2", "x.y.z", "file_count"] {
+            assert_eq!(key_problem(key), None, "{key}");
+        }
+        assert_eq!(key_problem(&"a".repeat(255)), None);
+    }
+
+    #[test]
+    fn each_rule_is_named_with_a_fix() {
+        let cases = [
+            ("Stage-Files", "only lowercase ASCII", "stage_files"),
+            ("stageFiles", "only lowercase ASCII", "stage_files"),
+            ("größe", "only lowercase ASCII", "gr_e"),
+            ("1files", "start with a letter", "app.1files"),
+            ("_files", "start with a letter", "files"),
+            ("stage..files", "no empty segment", "stage.files"),
+            ("stage.", "no empty segment", "stage"),
+            ("", "it is empty", "app.value"),
+        ];
+        for (key, rule, fixed) in cases {
+            let problem = key_problem(key).unwrap_or_default();
+            assert!(problem.contains(rule), "{key}: {problem}");
+            assert!(
+                problem.ends_with(&format!("use `{fixed}`")),
+                "{key}: {problem}"
+            );
+        }
+        let long = key_problem(&"a".repeat(256)).unwrap_or_default();
+        assert!(long.contains("at most 255"), "{long}");
+    }
+
+    #[test]
+    fn fixed_keys_are_valid() {
+        for key in [
+            "Stage-Files",
+            "...",
+            "_",
+            "9",
+            "a..B..c",
+            "ÄÖÜ",
+            "x-y z",
+            &"A".repeat(600),
+            &"a.".repeat(300),
+        ] {
+            let fixed = fixed_key(key);
+            assert_eq!(key_problem(&fixed), None, "{key} -> {fixed}");
+        }
+    }
+
+    #[test]
+    fn every_mistake_is_reported() {
+        let (args, errors) = parse(
+            Macro::PipelineStage,
+            quote!("x", nmae = 1, name: "y", fields(Bad-Key = 1, ok = 2, = 3, c)),
+        );
+        let Err(error) = errors.finish() else {
+            panic!("expected errors");
+        };
+        assert_eq!(error.into_iter().count(), 6);
+        assert_eq!(args.fields.len(), 2);
     }
 }

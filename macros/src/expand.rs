@@ -1,14 +1,15 @@
 //! Code generation shared by every macro: the function keeps its signature; its body runs inside
 //! a `Call` of the runtime, as a closure (sync) or an async block (async), with one path for both.
 
-use crate::attr::{Args, Macro};
+use crate::attr::{edit_distance, Args, Errors, Field, Macro};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, LitStr, ReturnType, Signature, Stmt, Token, Type, Visibility};
 
-/// A function with or without a body: free fns, impl methods, trait methods.
+/// A function with or without a body: free fns, impl methods, trait methods, foreign fns.
+#[derive(Clone)]
 pub struct MaybeItemFn {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
@@ -64,31 +65,17 @@ pub struct Owner {
     pub type_name: Option<String>,
 }
 
-/// Rewrites `item` so that its body runs inside a call of kind `which`.
+/// Rewrites `item` so that its body runs inside a call of kind `which`. Reports every problem
+/// with the function and with the arguments that depend on it, together.
 pub fn instrument(
     which: Macro,
-    args: Args,
+    args: &Args,
     mut item: MaybeItemFn,
     owner: &Owner,
 ) -> syn::Result<TokenStream> {
-    if let Some(constness) = &item.sig.constness {
-        return Err(syn::Error::new_spanned(
-            constness,
-            format!(
-                "{} cannot instrument a `const fn`: spans and metrics are recorded at run time; remove `const` or the attribute",
-                which.attribute()
-            ),
-        ));
-    }
-    let Some(block) = item.block.take() else {
-        return Err(syn::Error::new_spanned(
-            &item.sig,
-            format!(
-                "{} needs a function body: put it on the method of the `impl`, not on the trait's declaration",
-                which.attribute()
-            ),
-        ));
-    };
+    let mut errors = Errors::default();
+    check_shape(which, &item, &mut errors);
+    check_field_values(args, &item.sig, &mut errors);
     let fn_name = item.sig.ident.to_string();
     let function = match &owner.type_name {
         Some(type_name) => {
@@ -96,24 +83,39 @@ pub fn instrument(
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
-    let own = own_parts(which, &args, &item.sig, &fn_name)?;
-    let start = start_call(&own, &function, &args);
-    let completion = completion(&own, &args, &item.sig)?;
+    let own = own_parts(which, args, &item.sig, &fn_name).map_err(|error| errors.push(error));
+    let completion = own
+        .as_ref()
+        .ok()
+        .map(|own| completion(own, args, &item.sig).map_err(|error| errors.push(error)));
+    errors.finish()?;
+    let (Ok(own), Some(Ok(completion)), Some(block)) = (own, completion, item.block.take()) else {
+        // Unreachable: each missing part reported an error above.
+        return Err(syn::Error::new(
+            item.sig.ident.span(),
+            "internal error in factory-observability's macros; please report it",
+        ));
+    };
+    let start = start_call(which, &own, &function, args);
     let fake_return = fake_return(&item.sig.output);
 
     let body = if item.sig.asyncness.is_some() {
-        let inner = quote!(async move { #fake_return #block });
+        // The body's statements, not its block: `{ expr }` as the tail of a block would be
+        // reported to the user as unnecessary braces.
+        let statements = &block.stmts;
+        let inner = quote!(async move { #fake_return #(#statements)* });
         instrument_async(&start, inner, &completion)
     } else if let Some(instrumented) = instrument_returned_future(&block, &start, &completion) {
         instrumented
     } else {
         let call = ident("__fo_call");
+        let statements = &block.stmts;
         let Completion { sync, args, .. } = &completion;
         quote! {
             #start
             ::factory_observability::__private::Call::#sync(
                 #call,
-                move || { #fake_return #block },
+                move || { #fake_return #(#statements)* },
                 #args,
             )
         }
@@ -122,6 +124,127 @@ pub fn instrument(
     // reported on the user's signature, not inside generated code.
     item.block = Some(syn::parse2(quote!({ #body }))?);
     Ok(item.into_token_stream())
+}
+
+/// Functions the macros cannot instrument, each with the reason.
+fn check_shape(which: Macro, item: &MaybeItemFn, errors: &mut Errors) {
+    let attribute = which.attribute();
+    let sig = &item.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new_spanned(
+            constness,
+            format!(
+                "{attribute} cannot instrument a `const fn`: spans and metrics are recorded at run time; remove `const` or the attribute"
+            ),
+        ));
+    }
+    if item.block.is_none() {
+        let is_method = sig.receiver().is_some();
+        let is_foreign = !matches!(item.vis, Visibility::Inherited) || sig.variadic.is_some();
+        let message = if is_method && !is_foreign {
+            format!("{attribute} needs a function body: put it on the method of the `impl`, not on the trait's declaration")
+        } else if is_foreign {
+            format!("{attribute} cannot instrument a function of an `extern` block: it has no Rust body to run inside a span; instrument a Rust function that calls it")
+        } else {
+            format!("{attribute} needs a function body: on a trait method, put it on the method of the `impl`; a function of an `extern` block cannot be instrumented, so instrument a Rust function that calls it")
+        };
+        errors.push(syn::Error::new_spanned(sig, message));
+    } else if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            variadic,
+            format!("{attribute} cannot instrument a C-variadic function: its `...` arguments cannot move into the instrumented body; instrument a function that it calls"),
+        ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Type::Never(never) = &**ty {
+            errors.push(syn::Error::new_spanned(
+                never,
+                format!("{attribute} cannot instrument a function that never returns (`-> !`): its span would never end; instrument the work it does in functions that return"),
+            ));
+        }
+    }
+}
+
+/// `fields(key = value)` where the value is a lowercase name that is no argument: the fields are
+/// recorded when the call starts, from the arguments. Uppercase names may be constants.
+fn check_field_values(args: &Args, sig: &Signature, errors: &mut Errors) {
+    for field in &args.fields {
+        let Expr::Path(path) = &field.value else {
+            continue;
+        };
+        let Some(name) = path.path.get_ident() else {
+            continue;
+        };
+        let text = name.to_string();
+        if path.qself.is_some() || !text.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        if let Some(error) = no_such_argument(name, &text, sig) {
+            errors.push(error);
+        }
+    }
+}
+
+/// The error for `name` (written as `used`) when it is none of `sig`'s arguments.
+fn no_such_argument(name: &syn::Ident, used: &str, sig: &Signature) -> Option<syn::Error> {
+    let arguments = argument_names(sig);
+    if arguments.iter().any(|argument| argument == name) {
+        return None;
+    }
+    let list = arguments
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let target = name.to_string();
+    let near = arguments
+        .iter()
+        .map(ToString::to_string)
+        .find(|argument| edit_distance(argument, &target) <= 2);
+    let message = match (near, arguments.is_empty()) {
+        (_, true) => format!(
+            "`{used}` names no argument of `{}`: it has no arguments",
+            sig.ident
+        ),
+        (Some(near), false) => format!(
+            "`{used}` names no argument of `{}`: did you mean `{near}`? Its arguments are {list}",
+            sig.ident
+        ),
+        (None, false) => format!(
+            "`{used}` names no argument of `{}`: its arguments are {list}",
+            sig.ident
+        ),
+    };
+    Some(syn::Error::new_spanned(name, message))
+}
+
+/// `const _: () = assert!(!reserved_key(kind, "key"), "...")` for every field, spanned at its
+/// key: the runtime knows which keys each kind records itself, and a collision fails the build at
+/// the key.
+pub fn reserved_checks(which: Macro, fields: &[Field]) -> TokenStream {
+    let kind = syn::Ident::new(which.call_kind(), Span::call_site());
+    fields
+        .iter()
+        .filter(|field| field.key_is_valid)
+        .map(|field| {
+            let key = &field.key;
+            let message = format!(
+                "`{key}` is recorded by {} itself: choose another key, e.g. `app.{}`",
+                which.attribute(),
+                key.replace('.', "_")
+            );
+            let (first, last) = first_last(&field.key_tokens);
+            let call = quote_spanned! {last=>
+                (!::factory_observability::__private::reserved_key(
+                    ::factory_observability::__private::CallKind::#kind,
+                    #key,
+                ), #message)
+            };
+            quote_spanned! {first=>
+                const _: () = ::core::assert! #call;
+            }
+        })
+        .collect()
 }
 
 /// What one macro adds to the shared expansion.
@@ -167,26 +290,68 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
             }
         }
         Macro::LlmCall => llm_parts(args, sig)?,
-        Macro::Adjudicate => {
-            let value = ident("__fo_ret");
-            OwnParts {
-                kind: quote!(Adjudicate),
-                name: named(),
-                records: TokenStream::new(),
-                ending: Some(quote_spanned! {return_span(sig)=>
-                    ::factory_observability::__private::Decision::of(::core::convert::identity(#value))
-                }),
-            }
-        }
+        Macro::Adjudicate => OwnParts {
+            kind: quote!(Adjudicate),
+            name: named(),
+            records: TokenStream::new(),
+            ending: Some(call_on_return_type(
+                sig,
+                quote!(::factory_observability::__private::Decision::of),
+            )),
+        },
     })
 }
 
-/// Where to report a problem with the return type: the type, or the fn's name when it has none.
-fn return_span(sig: &Signature) -> Span {
-    match &sig.output {
+/// The spans of the first and the last token of `tokens`. An expression generated with its first
+/// token at `first` and its last at `last` is reported on all of `tokens`: a `Span::join` that
+/// works on stable Rust.
+fn first_last(tokens: &dyn ToTokens) -> (Span, Span) {
+    let mut tokens = tokens.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
+}
+
+/// `function(argument)`, reported on all of `at` when the argument does not fit the function.
+/// `function` must be a path that resolves anywhere (`::crate::...`): it takes `at`'s span.
+fn call_at(at: &dyn ToTokens, function: TokenStream, argument: TokenStream) -> TokenStream {
+    let (first, last) = first_last(at);
+    let function: TokenStream = function
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(first);
+            token
+        })
+        .collect();
+    let argument = quote_spanned!(last=> (#argument));
+    quote!(#function #argument)
+}
+
+/// `&(value)`, reported on all of `value`.
+fn reference_at(value: &Expr) -> TokenStream {
+    let (first, last) = first_last(value);
+    let reference = quote_spanned!(first=> &);
+    let group = quote_spanned!(last=> (#value));
+    quote!(#reference #group)
+}
+
+/// `function(identity(value))`, reported on the return type (or on the fn's name when it has
+/// none), where the user reads the type that does not fit. All its tokens take the type's first
+/// span: spanning it over the whole type makes rustc add a second, redundant label.
+fn call_on_return_type(sig: &Signature, function: TokenStream) -> TokenStream {
+    let value = ident("__fo_ret");
+    let span = match &sig.output {
         ReturnType::Default => sig.ident.span(),
-        ReturnType::Type(_, ty) => ty.span(),
-    }
+        ReturnType::Type(_, ty) => first_last(ty).0,
+    };
+    let function: TokenStream = function
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect();
+    quote_spanned!(span=> #function(::core::convert::identity(#value)))
 }
 
 fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
@@ -197,9 +362,11 @@ fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
             lit: syn::Lit::Str(literal),
             ..
         })) => quote!(::factory_observability::__private::StringValue::from(#literal)),
-        Some(expr) => {
-            quote_spanned!(expr.span()=> ::factory_observability::__private::text(&(#expr)))
-        }
+        Some(expr) => call_at(
+            expr,
+            quote!(::factory_observability::__private::text),
+            reference_at(expr),
+        ),
         None => quote!(::factory_observability::__private::StringValue::from(
             "unknown"
         )),
@@ -208,40 +375,23 @@ fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
     let model = text(&args.model);
     let mut records = quote!(#recorder.llm(#provider, #model););
     if let Some(prompt) = &args.prompt {
-        let arguments = argument_names(sig);
-        if !arguments.iter().any(|name| prompt == name) {
-            let list = if arguments.is_empty() {
-                "it has no arguments".to_owned()
-            } else {
-                format!(
-                    "its arguments are {}",
-                    arguments
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            return Err(syn::Error::new_spanned(
-                prompt,
-                format!(
-                    "`prompt = {prompt}` names no argument of `{}`: {list}",
-                    sig.ident
-                ),
-            ));
+        if let Some(error) = no_such_argument(prompt, &format!("prompt = {prompt}"), sig) {
+            return Err(error);
         }
         records.extend(quote_spanned!(prompt.span()=> #recorder.prompt(&#prompt);));
     }
-    let return_span = return_span(sig);
     let ending = match &args.usage {
-        Some(usage) => quote_spanned! {usage.span()=>
-            ::factory_observability::__private::LlmResponse::read_with(#value, #usage)
-        },
-        // The argument expression carries the return type's span, so a missing `TokenUsage`
-        // impl is reported there, where the user reads the type.
-        None => quote_spanned! {return_span=>
-            ::factory_observability::__private::LlmResponse::of(::core::convert::identity(#value))
-        },
+        // A function returning something else than usage is reported on all of it.
+        Some(usage) => call_at(
+            usage,
+            quote!(::factory_observability::__private::usage_with),
+            quote!(#value, #usage),
+        ),
+        // A missing `TokenUsage` impl is reported on the return type.
+        None => call_on_return_type(
+            sig,
+            quote!(::factory_observability::__private::LlmResponse::of),
+        ),
     };
     Ok(OwnParts {
         kind: quote!(LlmCall),
@@ -254,24 +404,41 @@ fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
     })
 }
 
-/// The plain identifiers among the function's arguments (`self` included).
+/// The names the function's arguments bind (`self` included), also inside patterns.
 fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
-    sig.inputs
-        .iter()
-        .filter_map(|input| match input {
-            syn::FnArg::Receiver(receiver) => {
-                Some(syn::Ident::new("self", receiver.self_token.span))
+    fn bound(pat: &syn::Pat, names: &mut Vec<syn::Ident>) {
+        match pat {
+            syn::Pat::Ident(pat) => {
+                names.push(pat.ident.clone());
+                if let Some((_, sub)) = &pat.subpat {
+                    bound(sub, names);
+                }
             }
-            syn::FnArg::Typed(typed) => match &*typed.pat {
-                syn::Pat::Ident(pat) => Some(pat.ident.clone()),
-                _ => None,
-            },
-        })
-        .collect()
+            syn::Pat::Tuple(tuple) => tuple.elems.iter().for_each(|p| bound(p, names)),
+            syn::Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|p| bound(p, names)),
+            syn::Pat::Slice(slice) => slice.elems.iter().for_each(|p| bound(p, names)),
+            syn::Pat::Or(or) => or.cases.iter().for_each(|p| bound(p, names)),
+            syn::Pat::Struct(record) => record.fields.iter().for_each(|f| bound(&f.pat, names)),
+            syn::Pat::Reference(reference) => bound(&reference.pat, names),
+            syn::Pat::Paren(paren) => bound(&paren.pat, names),
+            syn::Pat::Type(typed) => bound(&typed.pat, names),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                names.push(syn::Ident::new("self", receiver.self_token.span));
+            }
+            syn::FnArg::Typed(typed) => bound(&typed.pat, &mut names),
+        }
+    }
+    names
 }
 
 /// `let __fo_call = Call::start(&SITE, |fields| ...);`
-fn start_call(own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStream {
+fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStream {
     let OwnParts {
         kind,
         name,
@@ -284,13 +451,26 @@ fn start_call(own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStrea
     let records = args.fields.iter().map(|field| {
         let key = &field.key;
         let value = &field.value;
-        quote_spanned!(value.span()=> #recorder.record(#key, &(#value));)
+        let reference = reference_at(value);
+        let record = call_at(
+            value,
+            quote!(::factory_observability::__private::Fields::record),
+            quote!(#recorder, #key, #reference),
+        );
+        quote!(#record;)
     });
-    let run_id = args
-        .run_id
-        .as_ref()
-        .map(|value| quote_spanned!(value.span()=> #recorder.run_id(&(#value));));
+    let run_id = args.run_id.as_ref().map(|value| {
+        let reference = reference_at(value);
+        let record = call_at(
+            value,
+            quote!(::factory_observability::__private::Fields::run_id),
+            quote!(#recorder, #reference),
+        );
+        quote!(#record;)
+    });
+    let checks = reserved_checks(which, &args.fields);
     quote! {
+        #checks
         static #site: ::factory_observability::__private::CallSite = ::factory_observability::__private::CallSite {
             kind: ::factory_observability::__private::CallKind::#kind,
             name: #name,

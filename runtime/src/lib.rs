@@ -28,6 +28,7 @@
 mod adjudication;
 mod attribute;
 mod call;
+mod checks;
 mod classify;
 pub mod config;
 mod error;
@@ -71,6 +72,7 @@ pub mod __private {
     pub fn text<T: std::fmt::Display + ?Sized>(value: &T) -> StringValue {
         StringValue::from(value.to_string())
     }
+    pub use crate::checks::{reserved_key, usage_with, UsageRead};
     pub use crate::classify::{
         Classify, ViaAnything, ViaOutcome, ViaResult, ViaResultDebug, ViaResultDisplay,
         ViaResultOutcome, ViaResultOutcomeDebug, ViaResultOutcomeDisplay,

@@ -1,4 +1,5 @@
 //! Every function shape the macros accept compiles, with `?`, early return and generics.
+#![deny(unused_braces)]
 use factory_observability::{pipeline, pipeline_run, pipeline_stage, Outcome, OutcomeKind};
 
 #[pipeline_stage]
@@ -155,14 +156,65 @@ impl<T: Clone + Send + Sync> Generic<T> {
 }
 
 fn main() {
-    let _ = (unit(), with_fields(&[1]), question_mark("1"), generic([1, 2]));
-    let _ = (returns_impl_trait(2), lifetimes("a", "b"), mutable_argument(1), pattern_argument((1, 2)));
-    let _ = (unsafe { unsafe_fn(&1) }, returns_future(), custom_outcome(), async_question_mark("1"));
+    let _ = (
+        unit(),
+        with_fields(&[1]),
+        question_mark("1"),
+        generic([1, 2]),
+    );
+    let _ = (
+        returns_impl_trait(2),
+        lifetimes("a", "b"),
+        mutable_argument(1),
+        pattern_argument((1, 2)),
+    );
+    let _ = (
+        unsafe { unsafe_fn(&1) },
+        returns_future(),
+        custom_outcome(),
+        async_question_mark("1"),
+    );
     let mut worker = Worker::associated();
     worker.by_mut();
-    let _ = (worker.by_ref(), worker.async_by_ref(), worker.default_method(), worker.native_async());
-    let _ = worker.boxed();
+    let _ = (
+        worker.by_ref(),
+        worker.async_by_ref(),
+        worker.default_method(),
+        worker.native_async(),
+    );
+    drop(worker.boxed());
     let _ = worker.by_value();
     let generic = Generic(1u8);
     let _ = (generic.get(), generic.get_async(), generic.inner());
+}
+
+/// Single-expression bodies must not draw `unused_braces` (denied at the top of this file).
+#[pipeline_stage]
+async fn single_expression(x: u64) -> u64 {
+    x + 1
+}
+
+#[pipeline_stage]
+fn single_expression_sync(x: u64) -> u64 {
+    x + 1
+}
+
+#[allow(dead_code)]
+fn use_single_expressions() {
+    let _ = (single_expression(1), single_expression_sync(1));
+}
+
+#[factory_observability::pipeline_stage]
+pub async fn single_method_call(x: u64) -> u64 {
+    x.wrapping_add(1)
+}
+
+#[factory_observability::pipeline_stage]
+pub fn single_method_call_sync(x: u64) -> u64 {
+    x.wrapping_add(1)
+}
+
+#[factory_observability::pipeline_stage]
+pub fn single_if_else(x: u64) -> Result<u64, String> {
+    if x % 7 == 3 { Err(x.to_string()) } else { Ok(x.wrapping_mul(3)) }
 }

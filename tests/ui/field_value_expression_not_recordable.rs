@@ -1,0 +1,6 @@
+use factory_observability::pipeline_stage;
+
+#[pipeline_stage(fields(files = files.iter().collect::<Vec<_>>()))]
+fn typecheck(files: &[String]) {}
+
+fn main() {}

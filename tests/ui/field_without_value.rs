@@ -1,0 +1,6 @@
+use factory_observability::pipeline_stage;
+
+#[pipeline_stage(fields(files))]
+fn typecheck(files: &[String]) {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use factory_observability::{llm_call, Usage};
+use futures::stream::{self, Stream};
+
+#[llm_call(provider = "openai", model = "gpt-5.3-codex", stream, usage = |u: &Usage| Some(*u))]
+fn ask() -> impl Stream<Item = Usage> {
+    stream::iter(vec![Usage::new(1, 1)])
+}
+
+fn main() {}

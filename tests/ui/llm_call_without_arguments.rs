@@ -1,0 +1,8 @@
+use factory_observability::{llm_call, Usage};
+
+#[llm_call]
+fn ask() -> Usage {
+    Usage::new(1, 1)
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use factory_observability::pipeline_stage;
+
+struct Factory;
+
+#[pipeline_stage]
+impl Factory {
+    fn plan(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use factory_observability::pipeline_stage;
+
+#[pipeline_stage]
+mod stages {
+    pub fn plan() {}
+}
+
+fn main() {}

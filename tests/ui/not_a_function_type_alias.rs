@@ -1,0 +1,6 @@
+use factory_observability::adjudicate;
+
+#[adjudicate]
+type Score = f64;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use factory_observability::pipeline;
+
+#[pipeline]
+fn plan() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use factory_observability::pipeline_stage;
+
+#[pipeline_stage("typecheck")]
+fn typecheck() {}
+
+fn main() {}
