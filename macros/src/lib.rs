@@ -17,37 +17,113 @@ mod snapshots;
 
 use proc_macro::TokenStream;
 
-/// Root span `pipeline.run` of one pipeline run; see the `factory-observability` crate.
+/// Makes a function one pipeline run: root span `pipeline.run` (a child when a context is
+/// active, such as a remote parent).
+///
+/// ```text
+/// #[pipeline_run]                                   // pipeline.name = the fn name
+/// #[pipeline_run(name = "new_product")]
+/// #[pipeline_run(name = "nightly", run_id = job.id(), fields(app.branch = branch.as_str()))]
+/// ```
+///
+/// Records `pipeline.name`, `run.id` (a UUID v7 unless `run_id = <Display expr>`), `run.timestamp`
+/// (RFC 3339), `run.outcome`, `run.duration_ms`, the run's LLM totals (`run.llm.calls`,
+/// `run.tokens.input`, `run.tokens.output`, `run.cost_usd`), `code.function.name`; status OK, or
+/// ERROR with the error's message, `error.type` and an `exception` event; metrics
+/// `pipeline.runs.total` and `pipeline.run.duration` {`pipeline.name`, `outcome`}. Every call under
+/// it carries its `run.id`.
+///
+/// Works on sync and async fns and methods (`&self`, `&mut self`, `self`), generics, `impl Trait`
+/// returns, async fns in traits and `#[async_trait]` methods; `?` and `return` keep their meaning;
+/// a panic ends the span as `error` and keeps unwinding; a dropped future is a `cancellation`; an
+/// async fn's future stays `Send`. Arguments are recorded only when named in `fields(...)`.
 #[proc_macro_attribute]
 pub fn pipeline_run(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::PipelineRun, args.into(), item.into()).into()
 }
 
-/// Span `pipeline.stage` of one stage attempt; see the `factory-observability` crate.
+/// Makes a function one stage of a pipeline: span `pipeline.stage`.
+///
+/// ```text
+/// #[pipeline_stage]                                 // stage.name = the fn name
+/// #[pipeline_stage(name = "typecheck", fields(stage.files = files.len()))]
+/// ```
+///
+/// Records `stage.name`, `stage.attempt` (see `retry_stage`), `stage.outcome`,
+/// `stage.duration_ms`, `run.id`, `code.function.name`; the histogram `pipeline.stage.duration`
+/// {`stage.name`, `outcome`} and, for attempts after the first, `pipeline.stage.retries.total`.
+/// The outcome is read from the returned value at run time: `Ok` is `success`, `Err` is
+/// `failure`, a type implementing `Outcome` says its own, anything else is `success`. A stage
+/// returning a `TestReport` also records test counts, pass rate and flaky tests. Function shapes
+/// and guarantees as for `#[pipeline_run]`.
 #[proc_macro_attribute]
 pub fn pipeline_stage(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::PipelineStage, args.into(), item.into()).into()
 }
 
-/// Span `llm.call` of one LLM interaction; see the `factory-observability` crate.
+/// Makes a function one LLM interaction: span `llm.call`, kind CLIENT.
+///
+/// ```text
+/// #[llm_call(provider = "openai", model = "gpt-5.3-codex")]
+/// #[llm_call(provider = self.provider, model = self.model.as_str(), prompt = messages)]
+/// #[llm_call(provider = "anthropic", model = "claude-opus-4-5", operation = "chat", stream)]
+/// #[llm_call(provider = "openai", model = "m", usage = |reply: &Reply| Usage::new(reply.in_, reply.out))]
+/// ```
+///
+/// `provider` and `model` are required: a literal, or any expression evaluated at call time.
+/// The return type implements `TokenUsage` (or pass `usage = fn(&Return) -> Usage/Option<Usage>`);
+/// `prompt = argument` names the argument whose text length is recorded and from which input
+/// tokens are estimated when the response reports none; `operation` defaults to `chat`; `stream`
+/// keeps the call open until the returned `impl Stream` (or `Result<impl Stream, E>`) ends.
+/// Records the seed `llm.*` and the GenAI `gen_ai.*` attributes, the cost when the model is
+/// priced, and the token, duration, time-to-first-chunk and cost metrics; adds to the run's
+/// totals.
 #[proc_macro_attribute]
 pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::LlmCall, args.into(), item.into()).into()
 }
 
-/// Span `pipeline.adjudicate` of one choice among candidates; see the `factory-observability` crate.
+/// Makes a function one adjudication among candidates: span `pipeline.adjudicate`.
+///
+/// ```text
+/// #[adjudicate]                                     // adjudication.name = the fn name
+/// #[adjudicate(name = "tournament")]
+/// fn choose(candidates: Vec<(Code, TestReport)>) -> Verdict<Code> { ... }
+/// ```
+///
+/// The return type implements `Adjudication` (`Verdict<T>`, `Result<Verdict<T>, E>`, or your own
+/// type). Records `adjudication.candidates`, `adjudication.<candidate>_score`, `_tests_passed`,
+/// `_tests_total`, `adjudication.selected`, `adjudication.margin`, `adjudication.tie`, one
+/// `gen_ai.evaluation.result` event per candidate, and the metrics `adjudication.selected.total`,
+/// `adjudication.score` {`candidate`} and `adjudication.margin`. A selected name that is not a
+/// candidate is an error on the span, never a panic.
 #[proc_macro_attribute]
 pub fn adjudicate(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::Adjudicate, args.into(), item.into()).into()
 }
 
-/// Makes every method of an `impl` block a stage; see the `factory-observability` crate.
+/// Makes every function of an `impl` block a stage, as `#[pipeline_stage]` would, with
+/// `code.function.name` = `module::Type::method`.
+///
+/// ```text
+/// #[pipeline]
+/// impl Factory {
+///     #[skip_stage]                                  // not a stage
+///     fn new() -> Self { ... }
+///     fn plan(&self) -> Result<Plan, Error> { ... }  // stage "plan"
+///     #[pipeline_stage(name = "code")]               // its own arguments win
+///     async fn implement(&self) -> Result<Code, Error> { ... }
+/// }
+/// ```
+///
+/// Works on inherent and trait impls, generic impls, and with `#[async_trait]` on either side.
 #[proc_macro_attribute]
 pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
     impl_block::expand(args.into(), item.into()).into()
 }
 
-/// Excludes a method from its `#[pipeline]` impl block; see the `factory-observability` crate.
+/// Excludes a function from the stages of its `#[pipeline]` impl block. Anywhere else it is a
+/// compile error that says so.
 #[proc_macro_attribute]
 pub fn skip_stage(_args: TokenStream, item: TokenStream) -> TokenStream {
     impl_block::misplaced_skip(item.into()).into()
