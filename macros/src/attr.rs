@@ -104,7 +104,13 @@ pub struct Args {
     pub usage: Option<Expr>,
     /// `#[llm_call(stream)]`: the function returns a stream of chunks.
     pub stream: Option<Ident>,
+    /// The `impl` block's type, passed by `#[pipeline]` to a method's own `#[pipeline_stage]`.
+    pub owner: Option<String>,
 }
+
+/// The hidden argument by which `#[pipeline]` tells a method's own `#[pipeline_stage(...)]` the
+/// type of its `impl` block (the inner attribute still expands itself, so its import stays used).
+pub const OWNER_KEY: &str = "__pipeline_owner";
 
 /// One `key = value`, `key(...)` or `key` argument before it is checked against the macro's keys.
 enum RawArg {
@@ -220,6 +226,19 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
     for arg in raw {
         let key = arg.key().clone();
         let text = key.unraw().to_string();
+        if text == OWNER_KEY && which == Macro::PipelineStage {
+            if let RawArg::Value(
+                _,
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(owner),
+                    ..
+                }),
+            ) = arg
+            {
+                args.owner = Some(owner.value());
+            }
+            continue;
+        }
         if !which.keys().contains(&text.as_str()) {
             errors.push(syn::Error::new(key.span(), unknown_key(which, &text)));
             continue;

@@ -63,7 +63,18 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             method.attrs.retain(|a| !is_named(a, "skip_stage"));
             continue;
         }
+        // A method's own `#[pipeline_stage(...)]` expands itself, told the block's type for
+        // its `code.function.name`.
         if own_stage.is_some() {
+            if let Some(type_name) = &owner.type_name {
+                for attr in method
+                    .attrs
+                    .iter_mut()
+                    .filter(|a| is_named(a, "pipeline_stage"))
+                {
+                    *attr = with_owner(attr, type_name);
+                }
+            }
             continue;
         }
         if let Some(constness) = &method.sig.constness {
@@ -230,6 +241,27 @@ fn describe(item: &TokenStream) -> (Option<&'static str>, TokenStream) {
     };
     let head = if head.is_empty() { item.clone() } else { head };
     (what, head)
+}
+
+/// `#[pipeline_stage(args)]` with the hidden owner argument added after `args`.
+fn with_owner(attr: &Attribute, type_name: &str) -> Attribute {
+    let path = attr.path();
+    let key = syn::Ident::new(crate::attr::OWNER_KEY, proc_macro2::Span::call_site());
+    let mut args = match &attr.meta {
+        syn::Meta::List(list) => list.tokens.clone(),
+        _ => TokenStream::new(),
+    };
+    let ends_with_comma = matches!(
+        args.clone().into_iter().last(),
+        Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == ','
+    );
+    if !args.is_empty() && !ends_with_comma {
+        args.extend(quote!(,));
+    }
+    args.extend(quote!(#key = #type_name));
+    let mut attr_with_owner: Attribute = syn::parse_quote!(#[#path(#args)]);
+    attr_with_owner.pound_token = attr.pound_token;
+    attr_with_owner
 }
 
 fn is_named(attr: &Attribute, name: &str) -> bool {

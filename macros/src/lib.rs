@@ -148,7 +148,9 @@ fn expand_fn(
         }
         return with_errors(errors, item);
     };
-    let owner = expand::Owner { type_name: None };
+    let owner = expand::Owner {
+        type_name: args.owner.clone(),
+    };
     match expand::instrument(which, &args, function.clone(), &owner) {
         Ok(tokens) if errors.is_empty() => tokens,
         result => {

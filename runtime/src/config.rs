@@ -102,7 +102,7 @@ impl Config {
         default_service_name: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, InitError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let get = |name: &str| lookup(name).filter(|value| is_set(value));
 
         let sdk_disabled = match get("OTEL_SDK_DISABLED") {
             None => false,
@@ -251,6 +251,18 @@ impl Config {
             .iter()
             .any(|destination| matches!(destination, Destination::File(_)))
     }
+}
+
+/// A variable set to an empty or blank value counts as unset, as the OpenTelemetry specification
+/// asks of SDK configuration.
+fn is_set(value: &str) -> bool {
+    !value.trim().is_empty()
+}
+
+/// Whether the process environment sets `name` (to a non-blank value): then it wins over the
+/// value given in code.
+pub(crate) fn env_is_set(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|value| is_set(&value))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool, InitError> {
@@ -487,6 +499,15 @@ mod tests {
             error.to_string(),
             "OTEL_TRACES_SAMPLER_ARG=\"2\" is not valid: expected a number from 0 to 1, e.g. 0.25"
         );
+    }
+
+    #[test]
+    fn blank_variables_count_as_unset_in_code_overrides_too() {
+        std::env::set_var("FACTORY_OBS_TEST_BLANK_VARIABLE", "  ");
+        assert!(!env_is_set("FACTORY_OBS_TEST_BLANK_VARIABLE"));
+        std::env::set_var("FACTORY_OBS_TEST_BLANK_VARIABLE", "0");
+        assert!(env_is_set("FACTORY_OBS_TEST_BLANK_VARIABLE"));
+        assert!(!env_is_set("FACTORY_OBS_TEST_NEVER_SET_VARIABLE"));
     }
 
     #[test]

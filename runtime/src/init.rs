@@ -132,12 +132,12 @@ impl TelemetryBuilder {
         let mut config = Config::from_env(&self.service_name)?;
         config.shutdown_timeout = self.shutdown_timeout;
         if let Some(dir) = self.dir {
-            if std::env::var_os(crate::names::env::FACTORY_OBS_DIR).is_none() {
+            if !crate::config::env_is_set(crate::names::env::FACTORY_OBS_DIR) {
                 config.relocate_files(&dir);
             }
         }
         if let Some(summary) = self.summary {
-            if std::env::var_os(crate::names::env::FACTORY_OBS_SUMMARY).is_none() {
+            if !crate::config::env_is_set(crate::names::env::FACTORY_OBS_SUMMARY) {
                 config.summary = summary;
             }
         }
@@ -156,7 +156,7 @@ impl TelemetryBuilder {
             pricing = pricing.with_file(path).map_err(InitError::Pricing)?;
         }
         let genai_span_names =
-            if std::env::var_os(crate::names::env::FACTORY_OBS_GENAI_SPAN_NAMES).is_some() {
+            if crate::config::env_is_set(crate::names::env::FACTORY_OBS_GENAI_SPAN_NAMES) {
                 config.genai_span_names
             } else {
                 self.genai_span_names.unwrap_or(config.genai_span_names)

@@ -102,7 +102,8 @@ pub enum Cost {
 /// Prices per model: code and file overrides first, then the bundled `genai-prices` data.
 #[derive(Debug)]
 pub struct Pricing {
-    overrides: BTreeMap<String, (Option<String>, ModelPrice)>,
+    /// Keyed by (provider, model); a `None` provider prices the model of any provider.
+    overrides: BTreeMap<(Option<String>, String), ModelPrice>,
     bundled: bool,
     warned: Mutex<HashSet<String>>,
 }
@@ -144,14 +145,14 @@ impl Pricing {
 
     /// Prices `model` (of any provider) at `price`, over the bundled data.
     pub fn with_model(mut self, model: &str, price: ModelPrice) -> Self {
-        self.overrides.insert(model.to_owned(), (None, price));
+        self.overrides.insert((None, model.to_owned()), price);
         self
     }
 
     /// Prices `model` of `provider` only.
     pub fn with_provider_model(mut self, provider: &str, model: &str, price: ModelPrice) -> Self {
         self.overrides
-            .insert(model.to_owned(), (Some(provider.to_owned()), price));
+            .insert((Some(provider.to_owned()), model.to_owned()), price);
         self
     }
 
@@ -191,7 +192,7 @@ impl Pricing {
                 cached_input: entry.cached_input,
                 reasoning_output: entry.reasoning_output,
             };
-            self.overrides.insert(model, (entry.provider, price));
+            self.overrides.insert((entry.provider, model), price);
         }
         Ok(self)
     }
@@ -210,13 +211,15 @@ impl Pricing {
 
     /// The cost of `usage` on `model` of `provider`.
     pub fn cost(&self, provider: &str, model: &str, usage: &Usage) -> Cost {
-        if let Some((only_provider, price)) = self.overrides.get(model) {
-            if only_provider.as_deref().is_none_or(|only| only == provider) {
-                return match price.cost(usage) {
-                    Ok(usd) => Cost::Usd(usd),
-                    Err(kind) => Cost::Unpriced(kind),
-                };
-            }
+        // The provider's own price first, then one for the model of any provider.
+        let scoped = self
+            .overrides
+            .get(&(Some(provider.to_owned()), model.to_owned()));
+        if let Some(price) = scoped.or_else(|| self.overrides.get(&(None, model.to_owned()))) {
+            return match price.cost(usage) {
+                Ok(usd) => Cost::Usd(usd),
+                Err(kind) => Cost::Unpriced(kind),
+            };
         }
         if self.bundled {
             if let Some(usd) = bundled_cost(provider, model, usage) {
@@ -362,6 +365,22 @@ mod tests {
         assert_eq!(
             pricing.cost("other", "shared-name", &Usage::new(1000, 0)),
             Cost::UnknownModel
+        );
+        // Two providers' prices for one model name, and a fallback for any other provider.
+        let pricing = pricing
+            .with_provider_model("azure", "shared-name", ModelPrice::new(2.0, 2.0))
+            .with_model("shared-name", ModelPrice::new(3.0, 3.0));
+        assert_eq!(
+            pricing.cost("openai", "shared-name", &Usage::new(1000, 0)),
+            Cost::Usd(1.0)
+        );
+        assert_eq!(
+            pricing.cost("azure", "shared-name", &Usage::new(1000, 0)),
+            Cost::Usd(2.0)
+        );
+        assert_eq!(
+            pricing.cost("other", "shared-name", &Usage::new(1000, 0)),
+            Cost::Usd(3.0)
         );
     }
 

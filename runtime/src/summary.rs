@@ -121,7 +121,9 @@ impl Summary {
         };
         if let Ok(mut guard) = self.records.lock() {
             let (records, overflow) = &mut *guard;
-            if records.len() < MAX_RECORDS {
+            // A run ends after its stages: keep it whatever the cap, or its kept stages would
+            // never be shown.
+            if records.len() < MAX_RECORDS || kind == Kind::Run {
                 records.push(record);
             } else {
                 *overflow += 1;

@@ -396,3 +396,21 @@ async fn run_totals_add_up_concurrent_calls_across_threads() {
         .iter()
         .all(|s| s.parent_span_id == run.span_id && s.attr("run.id") == run.attr("run.id")));
 }
+
+#[test]
+fn calls_without_usage_or_prompt_are_counted_but_not_as_unpriced() {
+    #[llm_call(provider = "openai", model = "gpt-test")]
+    fn refused() -> Result<Usage, String> {
+        Err("429 rate limited".into())
+    }
+    #[pipeline_run]
+    fn one_refusal() {
+        let _ = refused();
+    }
+    let capture = Capture::new().with_pricing(pricing());
+    capture.run(one_refusal);
+    let run = &capture.spans_named("pipeline.run")[0];
+    assert_eq!(run.attr("run.llm.calls").as_deref(), Some("1"));
+    assert_eq!(run.attr("run.tokens.input").as_deref(), Some("0"));
+    assert_eq!(run.attr("run.llm.unpriced_calls"), None);
+}

@@ -75,4 +75,10 @@ fn every_method_is_a_stage_except_skipped_ones() {
         plan.attr("code.function.name").as_deref(),
         Some("pipeline_impl::Factory::plan")
     );
+    // A method's own `#[pipeline_stage(...)]` keeps the type in its function name.
+    let code = &capture.spans_named("pipeline.stage")[1];
+    assert_eq!(
+        code.attr("code.function.name").as_deref(),
+        Some("pipeline_impl::Factory::implement")
+    );
 }

@@ -1,7 +1,7 @@
 //! `#[adjudicate]`: every candidate's score and tests, the selected candidate and its margin, as
 //! span attributes, GenAI evaluation events and adjudication metrics.
 
-use super::{Active, CallSite, KindState, Opening};
+use super::{saturating_i64, Active, CallSite, KindState, Opening};
 use crate::adjudication::{attribute_key_part, Decision};
 use crate::names::{attr, event};
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
@@ -41,7 +41,7 @@ pub(crate) fn end(active: &Active, span: &SpanRef<'_>, decision: Decision) -> Op
     let instruments = &active.pipeline.instruments;
     span.set_attribute(KeyValue::new(
         attr::ADJUDICATION_CANDIDATES,
-        i64::try_from(candidates.len()).unwrap_or(i64::MAX),
+        saturating_i64(candidates.len()),
     ));
     for candidate in &candidates {
         span.set_attribute(KeyValue::new(
@@ -51,13 +51,13 @@ pub(crate) fn end(active: &Active, span: &SpanRef<'_>, decision: Decision) -> Op
         if let Some(passed) = candidate.tests_passed {
             span.set_attribute(KeyValue::new(
                 candidate_key(&candidate.name, "tests_passed"),
-                i64::try_from(passed).unwrap_or(i64::MAX),
+                saturating_i64(passed),
             ));
         }
         if let Some(total) = candidate.tests_total {
             span.set_attribute(KeyValue::new(
                 candidate_key(&candidate.name, "tests_total"),
-                i64::try_from(total).unwrap_or(i64::MAX),
+                saturating_i64(total),
             ));
         }
         let label = if candidate.name == selected {

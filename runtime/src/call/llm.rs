@@ -2,7 +2,7 @@
 //! `gen_ai.*` attributes, span kind CLIENT); usage, finish reason, cost and the token and duration
 //! metrics at the end, added to the run's totals.
 
-use super::{millis, Active, CallSite, KindState, Opening};
+use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
 use crate::llm::{estimate_tokens, LlmResponse, Usage};
 use crate::names::attr;
 use crate::pipeline::PipelineRef;
@@ -47,7 +47,7 @@ pub(crate) fn open(
     if let Some(chars) = target.prompt_chars {
         attributes.push(KeyValue::new(
             attr::LLM_PROMPT_LENGTH,
-            i64::try_from(chars).unwrap_or(i64::MAX),
+            saturating_i64(chars),
         ));
     }
     Opening {
@@ -56,10 +56,6 @@ pub(crate) fn open(
         state: KindState::Llm(target),
         context_value: None,
     }
-}
-
-fn count(tokens: u64) -> i64 {
-    i64::try_from(tokens).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn end(
@@ -80,37 +76,37 @@ pub(crate) fn end(
     if let Some(usage) = &usage {
         span.set_attribute(KeyValue::new(
             attr::LLM_PROMPT_TOKENS,
-            count(usage.input_tokens),
+            saturating_i64(usage.input_tokens),
         ));
         span.set_attribute(KeyValue::new(
             attr::GEN_AI_USAGE_INPUT_TOKENS,
-            count(usage.input_tokens),
+            saturating_i64(usage.input_tokens),
         ));
         if estimated {
             span.set_attribute(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
         } else {
             span.set_attribute(KeyValue::new(
                 attr::LLM_COMPLETION_TOKENS,
-                count(usage.output_tokens),
+                saturating_i64(usage.output_tokens),
             ));
             span.set_attribute(KeyValue::new(
                 attr::LLM_TOTAL_TOKENS,
-                count(usage.total_tokens()),
+                saturating_i64(usage.total_tokens()),
             ));
             span.set_attribute(KeyValue::new(
                 attr::GEN_AI_USAGE_OUTPUT_TOKENS,
-                count(usage.output_tokens),
+                saturating_i64(usage.output_tokens),
             ));
             if let Some(cached) = usage.cached_input_tokens {
                 span.set_attribute(KeyValue::new(
                     attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-                    count(cached),
+                    saturating_i64(cached),
                 ));
             }
             if let Some(reasoning) = usage.reasoning_output_tokens {
                 span.set_attribute(KeyValue::new(
                     attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-                    count(reasoning),
+                    saturating_i64(reasoning),
                 ));
             }
         }
@@ -234,7 +230,7 @@ pub(crate) fn end(
         .record(elapsed.as_secs_f64(), &genai_labels);
 
     if let Some(run) = active.cx.get::<super::run::RunState>() {
-        let (input, output) = usage.map_or((0, 0), |u| (u.input_tokens, u.output_tokens));
-        run.totals.add_llm_call(input, output, cost);
+        let tokens = usage.map(|u| (u.input_tokens, u.output_tokens));
+        run.totals.add_llm_call(tokens, cost);
     }
 }

@@ -305,10 +305,10 @@ impl Call {
         body: impl FnOnce() -> R,
         completion: K,
     ) -> K::Output {
-        let Some(active) = &self.active else {
-            return completion.complete(self, body());
-        };
-        let guard = active.cx.clone().attach();
+        let guard = self
+            .active
+            .as_ref()
+            .map(|active| active.cx.clone().attach());
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
@@ -532,7 +532,12 @@ fn capacity(kind: CallKind) -> usize {
 }
 
 pub(crate) fn millis(elapsed: Duration) -> i64 {
-    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+    saturating_i64(elapsed.as_millis())
+}
+
+/// A count as an OpenTelemetry integer (`i64`), saturating rather than wrapping.
+pub(crate) fn saturating_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }
 
 /// How a call ends once its body returned a value: most calls classify the value and end at

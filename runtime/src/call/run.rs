@@ -1,7 +1,7 @@
 //! `#[pipeline_run]`: the run's id and timestamp at the start; its outcome, duration, LLM totals
 //! and run metrics at the end.
 
-use super::{millis, Active, CallSite, KindState, Opening};
+use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use crate::test_report::TestReport;
@@ -52,8 +52,13 @@ pub(crate) struct RunTotals {
 }
 
 impl RunTotals {
-    pub fn add_llm_call(&self, input_tokens: u64, output_tokens: u64, cost_usd: Option<f64>) {
+    /// Adds one call: its tokens (none when it reported no usage and had no prompt to estimate
+    /// from), and its cost, `None` when tokens were counted but could not be priced.
+    pub fn add_llm_call(&self, tokens: Option<(u64, u64)>, cost_usd: Option<f64>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        let Some((input_tokens, output_tokens)) = tokens else {
+            return;
+        };
         self.input_tokens.fetch_add(input_tokens, Ordering::Relaxed);
         self.output_tokens
             .fetch_add(output_tokens, Ordering::Relaxed);
@@ -100,9 +105,7 @@ pub(crate) fn end(active: &Active, span: &SpanRef<'_>, outcome: OutcomeKind, ela
     ]);
     if let Some(run) = active.cx.get::<RunState>() {
         let totals = &run.totals;
-        let count = |counter: &AtomicU64| {
-            i64::try_from(counter.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
-        };
+        let count = |counter: &AtomicU64| saturating_i64(counter.load(Ordering::Relaxed));
         span.set_attribute(KeyValue::new(attr::RUN_LLM_CALLS, count(&totals.calls)));
         span.set_attribute(KeyValue::new(
             attr::RUN_TOKENS_INPUT,

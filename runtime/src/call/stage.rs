@@ -2,7 +2,7 @@
 //! stage metrics at the end.
 
 use super::run::RunState;
-use super::{millis, Active, CallSite, KindState, Opening};
+use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use crate::test_report::TestReport;
@@ -74,16 +74,24 @@ pub(crate) fn end(
 /// the runner reported, plus those that failed in an earlier attempt of this stage in this run
 /// and passed now.
 fn record_tests(active: &Active, span: &SpanRef<'_>, tests: &TestReport) {
-    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    span.set_attribute(KeyValue::new(attr::TEST_PASSED, count(tests.passed)));
-    span.set_attribute(KeyValue::new(attr::TEST_FAILED, count(tests.failed)));
-    span.set_attribute(KeyValue::new(attr::TEST_SKIPPED, count(tests.skipped)));
+    span.set_attribute(KeyValue::new(
+        attr::TEST_PASSED,
+        saturating_i64(tests.passed),
+    ));
+    span.set_attribute(KeyValue::new(
+        attr::TEST_FAILED,
+        saturating_i64(tests.failed),
+    ));
+    span.set_attribute(KeyValue::new(
+        attr::TEST_SKIPPED,
+        saturating_i64(tests.skipped),
+    ));
     let recovered = match active.cx.get::<RunState>() {
         Some(run) => run.flaky_tests(active.site.name, tests),
         None => 0,
     };
     let flaky = tests.flaky + recovered;
-    span.set_attribute(KeyValue::new(attr::TEST_FLAKY, count(flaky)));
+    span.set_attribute(KeyValue::new(attr::TEST_FLAKY, saturating_i64(flaky)));
     let stage = [KeyValue::new(attr::STAGE_NAME, active.site.name)];
     let instruments = &active.pipeline.instruments;
     if let Some(rate) = tests.pass_rate() {

@@ -170,7 +170,12 @@ where
                 Poll::Ready(None)
             }
             Err(payload) => {
-                this.call.take().finish(Report::panic(&*payload).into());
+                // A panic wins over an earlier failed chunk, and keeps the usage consumed.
+                let state = std::mem::take(this.state);
+                this.call.take().finish(Ending {
+                    report: Report::panic(&*payload),
+                    extra: Extra::Llm(state.response),
+                });
                 resume_unwind(payload)
             }
         }

@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,7 +27,7 @@ use std::time::Duration;
 #[derive(Debug)]
 pub(crate) struct JsonlFile {
     path: PathBuf,
-    writer: Mutex<BufWriter<File>>,
+    file: Mutex<File>,
 }
 
 impl JsonlFile {
@@ -39,7 +39,7 @@ impl JsonlFile {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(JsonlFile {
             path: path.to_owned(),
-            writer: Mutex::new(BufWriter::new(file)),
+            file: Mutex::new(file),
         })
     }
 
@@ -47,26 +47,19 @@ impl JsonlFile {
         let mut line = serde_json::to_vec(request)
             .map_err(|error| OTelSdkError::InternalFailure(error.to_string()))?;
         line.push(b'\n');
-        let mut writer = self
-            .writer
+        let mut file = self
+            .file
             .lock()
             .map_err(|_| OTelSdkError::InternalFailure("file writer poisoned".into()))?;
-        // One write and a flush per request: a line is either whole in the file or absent.
-        writer
-            .write_all(&line)
-            .and_then(|()| writer.flush())
-            .map_err(|error| {
-                OTelSdkError::InternalFailure(format!("{}: {error}", self.path.display()))
-            })
+        // One write per request, in append mode: a line is either whole in the file or absent.
+        file.write_all(&line).map_err(|error| {
+            OTelSdkError::InternalFailure(format!("{}: {error}", self.path.display()))
+        })
     }
 
+    /// Nothing is buffered: every request is written as it is exported.
     fn flush(&self) -> OTelSdkResult {
-        match self.writer.lock() {
-            Ok(mut writer) => writer
-                .flush()
-                .map_err(|error| OTelSdkError::InternalFailure(error.to_string())),
-            Err(_) => Err(OTelSdkError::InternalFailure("file writer poisoned".into())),
-        }
+        Ok(())
     }
 }
 
