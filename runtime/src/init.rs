@@ -8,7 +8,7 @@ use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
-use crate::summary::Summary;
+use crate::summary::{Summary, SummaryFeed};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
@@ -292,34 +292,33 @@ impl Installed {
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         let summary = config.summary.then(Arc::<Summary>::default);
 
-        let span_processor = |exporter| {
-            BatchSpanProcessor::builder(Counted {
-                inner: exporter,
-                delivery: Arc::clone(&deliveries[0]),
-            })
-            .build()
-        };
-        let spans = match &config.traces {
-            _ if span_exporter.is_some() => {
-                span_processor(SpanSink::Custom(span_exporter.expect("checked")))
-            }
-            Destination::File(path) => {
-                span_processor(SpanSink::File(JsonlSpanExporter::new(open(path)?)))
-            }
-            Destination::Otlp(protocol) => {
-                let exporter = opentelemetry_otlp::SpanExporter::builder()
+        let mut exporter: Box<dyn DynSpanExporter> = match (span_exporter, &config.traces) {
+            (Some(custom), _) => custom,
+            (None, Destination::File(path)) => Box::new(JsonlSpanExporter::new(open(path)?)),
+            (None, Destination::Otlp(protocol)) => Box::new(
+                opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_protocol(otlp_protocol(*protocol))
                     .build()
-                    .map_err(|error| exporter_error("traces", error))?;
-                span_processor(SpanSink::Otlp(exporter))
-            }
+                    .map_err(|error| exporter_error("traces", error))?,
+            ),
         };
+        if let Some(summary) = &summary {
+            // Fed on the export thread, from the batches being exported: no work on the calls.
+            exporter = Box::new(SummaryFeed {
+                inner: exporter,
+                summary: Arc::clone(summary),
+            });
+        }
+        let spans = BatchSpanProcessor::builder(Counted {
+            inner: exporter,
+            delivery: Arc::clone(&deliveries[0]),
+        })
+        .build();
         let tracers = SdkTracerProvider::builder()
             .with_span_processor(Tap {
                 inner: spans,
                 delivery: Arc::clone(&deliveries[0]),
-                summary: summary.clone(),
             })
             .with_sampler(config.sampler.clone())
             .with_resource(resource.clone())
@@ -484,16 +483,8 @@ fn exporter_error(signal: &'static str, error: impl std::fmt::Display) -> InitEr
     }
 }
 
-/// The span exporter of any destination, so one batch processor type serves all.
-#[derive(Debug)]
-enum SpanSink {
-    File(JsonlSpanExporter),
-    Otlp(opentelemetry_otlp::SpanExporter),
-    Custom(Box<dyn DynSpanExporter>),
-}
-
-/// An object-safe [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter), for exporters given
-/// in code.
+/// An object-safe [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter): the file, OTLP and
+/// in-code exporters behind one batch processor type.
 trait DynSpanExporter: Send + Sync + std::fmt::Debug {
     fn export_boxed(
         &self,
@@ -522,32 +513,21 @@ impl<E: opentelemetry_sdk::trace::SpanExporter> DynSpanExporter for E {
     }
 }
 
-impl opentelemetry_sdk::trace::SpanExporter for SpanSink {
+impl opentelemetry_sdk::trace::SpanExporter for Box<dyn DynSpanExporter> {
     async fn export(
         &self,
         batch: Vec<opentelemetry_sdk::trace::SpanData>,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
-        match self {
-            SpanSink::File(exporter) => exporter.export(batch).await,
-            SpanSink::Otlp(exporter) => exporter.export(batch).await,
-            SpanSink::Custom(exporter) => exporter.export_boxed(batch).await,
-        }
+        // `**self`: the boxed exporter, not this impl again through the blanket impl.
+        (**self).export_boxed(batch).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
-        match self {
-            SpanSink::File(exporter) => exporter.shutdown_with_timeout(timeout),
-            SpanSink::Otlp(exporter) => exporter.shutdown_with_timeout(timeout),
-            SpanSink::Custom(exporter) => exporter.shutdown_boxed(timeout),
-        }
+        (**self).shutdown_boxed(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            SpanSink::File(exporter) => exporter.set_resource(resource),
-            SpanSink::Otlp(exporter) => exporter.set_resource(resource),
-            SpanSink::Custom(exporter) => exporter.set_resource_boxed(resource),
-        }
+        (**self).set_resource_boxed(resource);
     }
 }
 

@@ -4,9 +4,11 @@
 use crate::names::{attr, span as span_name};
 use opentelemetry::trace::Status;
 use opentelemetry::Value;
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -37,7 +39,35 @@ struct Record {
     cost_usd: Option<f64>,
 }
 
-/// Keeps the run, stage and LLM spans that ended, for the summary.
+/// A span exporter wrapper that shows every exported batch to the summary, on the export thread.
+#[derive(Debug)]
+pub(crate) struct SummaryFeed<E> {
+    pub inner: E,
+    pub summary: Arc<Summary>,
+}
+
+impl<E: SpanExporter> SpanExporter for SummaryFeed<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        for span in &batch {
+            self.summary.observe(span);
+        }
+        self.inner.export(batch).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Keeps the run, stage and LLM spans that were exported, for the summary.
 #[derive(Debug, Default)]
 pub(crate) struct Summary {
     records: Mutex<(Vec<Record>, usize)>,
@@ -51,7 +81,7 @@ fn find<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
 }
 
 impl Summary {
-    /// Called for every ended span; returns at once for spans of no interest.
+    /// Called for every exported span; returns at once for spans of no interest.
     pub fn observe(&self, span: &SpanData) {
         let kind = if span.name == span_name::PIPELINE_RUN {
             Kind::Run

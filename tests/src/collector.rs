@@ -221,11 +221,15 @@ fn find_rotel_agent() -> PathBuf {
             path.display()
         );
     }
-    let lookup = Command::new("python3")
-        .arg("-c")
-        .arg("import rotel,os;print(os.path.join(os.path.dirname(rotel.__file__),'rotel-agent'))")
+    // The project's own installer: idempotent, and the one place that pins the version.
+    let installer = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/install-collector.sh"
+    );
+    let lookup = Command::new("bash")
+        .arg(installer)
         .stdin(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .output();
     if let Ok(lookup) = lookup {
         if lookup.status.success() {
@@ -236,8 +240,9 @@ fn find_rotel_agent() -> PathBuf {
         }
     }
     panic!(
-        "the rotel-agent collector was not found: set {ROTEL_AGENT_ENV} to its path, or run \
-         `scripts/test.sh`, which installs it (the `rotel` Python package, a pre-release)"
+        "the rotel-agent collector was not found and scripts/install-collector.sh could not \
+         install it (it needs python3 with venv and the `rotel` package from PyPI): set \
+         {ROTEL_AGENT_ENV} to the rotel-agent binary"
     );
 }
 

@@ -4,7 +4,6 @@
 //! when an export of them succeeds (delivered); the difference is what was dropped by a full
 //! queue, failed to export, or was still queued when shutdown gave up.
 
-use crate::summary::Summary;
 use opentelemetry::logs::LogRecord as _;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -133,12 +132,11 @@ impl fmt::Display for DeliveryReport {
     }
 }
 
-/// A span processor wrapper that counts sampled spans and feeds the run summary.
+/// A span processor wrapper that counts sampled spans.
 #[derive(Debug)]
 pub(crate) struct Tap<P> {
     pub inner: P,
     pub delivery: Arc<Delivery>,
-    pub summary: Option<Arc<Summary>>,
 }
 
 impl<P: SpanProcessor> SpanProcessor for Tap<P> {
@@ -149,9 +147,6 @@ impl<P: SpanProcessor> SpanProcessor for Tap<P> {
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
             self.delivery.submitted(1);
-        }
-        if let Some(summary) = &self.summary {
-            summary.observe(&span);
         }
         self.inner.on_end(span);
     }
