@@ -475,6 +475,7 @@ fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args)
             kind: ::factory_observability::__private::CallKind::#kind,
             name: #name,
             function: #function,
+            cache: ::factory_observability::__private::SiteCache::new(),
         };
         let #call = ::factory_observability::__private::Call::start(
             &#site,

@@ -63,7 +63,9 @@ pub use factory_observability_macros::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::adjudication::Decision;
-    pub use crate::call::{Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented};
+    pub use crate::call::{
+        Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache,
+    };
     pub use crate::llm::LlmResponse;
     pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};
     pub use opentelemetry::StringValue;

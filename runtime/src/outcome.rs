@@ -39,6 +39,14 @@ impl OutcomeKind {
         }
     }
 
+    /// The number of outcomes.
+    pub(crate) const COUNT: usize = 6;
+
+    /// A dense index, for per-outcome tables.
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
     /// Whether a span ending with this outcome gets status ERROR.
     pub const fn is_error(self) -> bool {
         matches!(

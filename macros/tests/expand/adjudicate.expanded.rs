@@ -18,6 +18,7 @@ fn pick(codex: f64, claude: f64) -> Verdict<Patch> {
         kind: ::factory_observability::__private::CallKind::Adjudicate,
         name: "pick_patch",
         function: ::core::concat!(::core::module_path!(), "::", "pick"),
+        cache: ::factory_observability::__private::SiteCache::new(),
     };
     let __fo_call = ::factory_observability::__private::Call::start(
         &__FO_SITE,

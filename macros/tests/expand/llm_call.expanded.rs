@@ -14,6 +14,7 @@ async fn complete(&self, prompt: &str) -> Result<ChatResponse, ApiError> {
         kind: ::factory_observability::__private::CallKind::LlmCall,
         name: "chat",
         function: ::core::concat!(::core::module_path!(), "::", "complete"),
+        cache: ::factory_observability::__private::SiteCache::new(),
     };
     let __fo_call = ::factory_observability::__private::Call::start(
         &__FO_SITE,

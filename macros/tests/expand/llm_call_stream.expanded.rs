@@ -14,6 +14,7 @@ fn stream_code(prompt: &str) -> Result<impl Stream<Item = Chunk>, ApiError> {
         kind: ::factory_observability::__private::CallKind::LlmCall,
         name: "chat",
         function: ::core::concat!(::core::module_path!(), "::", "stream_code"),
+        cache: ::factory_observability::__private::SiteCache::new(),
     };
     let __fo_call = ::factory_observability::__private::Call::start(
         &__FO_SITE,

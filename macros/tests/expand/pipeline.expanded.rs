@@ -29,6 +29,7 @@ impl Factory {
             function: ::core::concat!(
                 ::core::module_path!(), "::", "Factory", "::", "plan"
             ),
+            cache: ::factory_observability::__private::SiteCache::new(),
         };
         let __fo_call = ::factory_observability::__private::Call::start(
             &__FO_SITE,
@@ -87,6 +88,7 @@ impl Factory {
             function: ::core::concat!(
                 ::core::module_path!(), "::", "Factory", "::", "implement"
             ),
+            cache: ::factory_observability::__private::SiteCache::new(),
         };
         let __fo_call = ::factory_observability::__private::Call::start(
             &__FO_SITE,

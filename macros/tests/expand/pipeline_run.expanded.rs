@@ -25,6 +25,7 @@ async fn run(factory: &Factory, spec: &Spec) -> Result<Code, FactoryError> {
         kind: ::factory_observability::__private::CallKind::Run,
         name: "new_product",
         function: ::core::concat!(::core::module_path!(), "::", "run"),
+        cache: ::factory_observability::__private::SiteCache::new(),
     };
     let __fo_call = ::factory_observability::__private::Call::start(
         &__FO_SITE,

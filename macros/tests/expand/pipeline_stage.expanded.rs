@@ -23,6 +23,7 @@ fn typecheck(files: &[String]) -> Result<(), CheckError> {
         kind: ::factory_observability::__private::CallKind::Stage,
         name: "typecheck",
         function: ::core::concat!(::core::module_path!(), "::", "typecheck"),
+        cache: ::factory_observability::__private::SiteCache::new(),
     };
     let __fo_call = ::factory_observability::__private::Call::start(
         &__FO_SITE,

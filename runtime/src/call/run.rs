@@ -130,7 +130,11 @@ pub(crate) fn end(active: &Active, span: &SpanRef<'_>, outcome: OutcomeKind, ela
     ];
     let instruments = &active.pipeline.instruments;
     instruments.runs_total.add(1, &labels);
-    instruments
-        .run_duration
-        .record(elapsed.as_secs_f64(), &labels);
+    super::record_duration(
+        active,
+        &instruments.run_duration,
+        outcome,
+        elapsed.as_secs_f64(),
+        &labels,
+    );
 }

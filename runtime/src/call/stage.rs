@@ -56,7 +56,10 @@ pub(crate) fn end(
         KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)),
     ]);
     let instruments = &active.pipeline.instruments;
-    instruments.stage_duration.record(
+    super::record_duration(
+        active,
+        &instruments.stage_duration,
+        outcome,
         elapsed.as_secs_f64(),
         &[
             KeyValue::new(attr::STAGE_NAME, active.site.name),
