@@ -273,3 +273,74 @@ fn format_duration(duration: Duration) -> String {
         format!("{} ms", duration.as_millis())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::time::UNIX_EPOCH;
+
+    fn span(name: &'static str, attributes: Vec<KeyValue>, start_ms: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1),
+                SpanId::from(start_ms + 1),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: name.into(),
+            start_time: UNIX_EPOCH + Duration::from_millis(start_ms),
+            end_time: UNIX_EPOCH + Duration::from_millis(start_ms + 2),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Ok,
+            instrumentation_scope: InstrumentationScope::builder("test").build(),
+        }
+    }
+
+    /// Regression: past the cap, the run (which ends after its stages) used to be the record
+    /// dropped, and with it every stage kept.
+    #[test]
+    fn a_run_past_the_cap_is_still_summarised() {
+        let summary = Summary::default();
+        for n in 0..=MAX_RECORDS as u64 {
+            summary.observe(&span(
+                span_name::PIPELINE_STAGE,
+                vec![
+                    KeyValue::new(attr::STAGE_NAME, "lint"),
+                    KeyValue::new(attr::STAGE_OUTCOME, "success"),
+                    KeyValue::new(attr::RUN_ID, "run-1"),
+                ],
+                n,
+            ));
+        }
+        summary.observe(&span(
+            span_name::PIPELINE_RUN,
+            vec![
+                KeyValue::new(attr::PIPELINE_NAME, "big"),
+                KeyValue::new(attr::RUN_ID, "run-1"),
+                KeyValue::new(attr::RUN_OUTCOME, "success"),
+            ],
+            0,
+        ));
+        let text = summary.render();
+        assert!(
+            text.starts_with("run run-1 big: success in 2 ms\n"),
+            "{}",
+            &text[..80]
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("  lint")).count(),
+            MAX_RECORDS
+        );
+        assert!(text.ends_with("(1 more spans not summarised)\n"));
+    }
+}

@@ -176,3 +176,35 @@ async fn spans_opened_while_producing_a_chunk_are_children_of_the_call() {
     assert_eq!(work.len(), 3, "two chunks and the poll that found the end");
     assert!(work.iter().all(|s| s.parent_span_id == call.span_id));
 }
+
+/// Regression: a stream that panics used to end its call without the usage it had consumed.
+#[tokio::test]
+async fn a_panicking_stream_ends_the_call_as_error_with_the_usage_consumed() {
+    #[llm_call(provider = "anthropic", model = "claude-stream", stream)]
+    fn breaks_after_one_chunk() -> impl Stream<Item = Chunk> {
+        let mut polled = 0;
+        stream::poll_fn(move |_| {
+            polled += 1;
+            if polled > 1 {
+                panic!("connection reset mid-stream");
+            }
+            Poll::Ready(Some(chunks()[0].clone()))
+        })
+    }
+    let capture = Capture::new().with_pricing(pricing());
+    let outcome = capture
+        .run_async(async {
+            let mut stream = Box::pin(breaks_after_one_chunk());
+            assert_eq!(stream.next().await.unwrap().text, "fn ");
+            futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(stream.next())).await
+        })
+        .await;
+    assert!(outcome.is_err(), "the panic reaches the consumer");
+    let call = &capture.spans_named("llm.call")[0];
+    assert_eq!(call.status, Status::error("connection reset mid-stream"));
+    assert_eq!(call.attr("error.type").as_deref(), Some("panic"));
+    assert_eq!(
+        call.attr("gen_ai.usage.input_tokens").as_deref(),
+        Some("120")
+    );
+}
