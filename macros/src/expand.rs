@@ -249,8 +249,6 @@ pub fn reserved_checks(which: Macro, fields: &[Field]) -> TokenStream {
 
 /// What one macro adds to the shared expansion.
 struct OwnParts {
-    /// The runtime's `CallKind` variant.
-    kind: TokenStream,
     /// `CallSite::name`: the run's or stage's name, or the LLM operation.
     name: String,
     /// Statements recording the macro's own arguments into the `Fields` recorder.
@@ -268,7 +266,6 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
     };
     Ok(match which {
         Macro::PipelineRun => OwnParts {
-            kind: quote!(Run),
             name: named(),
             records: TokenStream::new(),
             ending: None,
@@ -277,7 +274,6 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
             // A stage returning a `TestReport` (directly or in a `Result`) records test signals.
             let value = ident("__fo_ret");
             OwnParts {
-                kind: quote!(Stage),
                 name: named(),
                 records: TokenStream::new(),
                 ending: Some(quote! {{
@@ -291,7 +287,6 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
         }
         Macro::LlmCall => llm_parts(args, sig)?,
         Macro::Adjudicate => OwnParts {
-            kind: quote!(Adjudicate),
             name: named(),
             records: TokenStream::new(),
             ending: Some(call_on_return_type(
@@ -316,15 +311,20 @@ fn first_last(tokens: &dyn ToTokens) -> (Span, Span) {
 /// `function` must be a path that resolves anywhere (`::crate::...`): it takes `at`'s span.
 fn call_at(at: &dyn ToTokens, function: TokenStream, argument: TokenStream) -> TokenStream {
     let (first, last) = first_last(at);
-    let function: TokenStream = function
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(first);
-            token
-        })
-        .collect();
+    let function = respan(function, first);
     let argument = quote_spanned!(last=> (#argument));
     quote!(#function #argument)
+}
+
+/// `tokens` with every token at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// `&(value)`, reported on all of `value`.
@@ -344,13 +344,7 @@ fn call_on_return_type(sig: &Signature, function: TokenStream) -> TokenStream {
         ReturnType::Default => sig.ident.span(),
         ReturnType::Type(_, ty) => first_last(ty).0,
     };
-    let function: TokenStream = function
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect();
+    let function = respan(function, span);
     quote_spanned!(span=> #function(::core::convert::identity(#value)))
 }
 
@@ -394,7 +388,6 @@ fn llm_parts(args: &Args, sig: &Signature) -> syn::Result<OwnParts> {
         ),
     };
     Ok(OwnParts {
-        kind: quote!(LlmCall),
         name: args
             .operation
             .as_ref()
@@ -440,11 +433,11 @@ fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
 /// `let __fo_call = Call::start(&SITE, |fields| ...);`
 fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStream {
     let OwnParts {
-        kind,
         name,
         records: own_records,
         ..
     } = own;
+    let kind = syn::Ident::new(which.call_kind(), Span::call_site());
     let call = ident("__fo_call");
     let recorder = ident("__fo_fields");
     let site = ident("__FO_SITE");

@@ -10,6 +10,9 @@ use opentelemetry_sdk::trace::Sampler;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long shutdown waits for undelivered telemetry unless told otherwise.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The three OpenTelemetry signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
@@ -32,6 +35,11 @@ impl Signal {
             Signal::Metrics => "metrics",
             Signal::Logs => "logs",
         }
+    }
+
+    /// The embedded default's file of this signal in `dir`: `traces.jsonl`, ...
+    pub fn file_in(self, dir: &std::path::Path) -> PathBuf {
+        dir.join(format!("{}.jsonl", self.as_str()))
     }
 
     fn env_suffix(self) -> &'static str {
@@ -188,7 +196,7 @@ impl Config {
             destinations.push(if signal_endpoint.is_some() || generic_endpoint.is_some() {
                 Destination::Otlp(protocol)
             } else {
-                Destination::File(dir.join(format!("{}.jsonl", signal.as_str())))
+                Destination::File(signal.file_in(&dir))
             });
         }
         let logs = destinations.pop().expect("three signals");
@@ -228,7 +236,7 @@ impl Config {
             logs,
             summary,
             dir,
-            shutdown_timeout: Duration::from_secs(5),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         })
     }
 
@@ -240,7 +248,7 @@ impl Config {
             .zip(Signal::ALL)
         {
             if let Destination::File(path) = destination {
-                *path = dir.join(format!("{}.jsonl", signal.as_str()));
+                *path = signal.file_in(dir);
             }
         }
     }

@@ -163,7 +163,7 @@ impl TelemetryBuilder {
             };
         let installed = Installed::new(&config, self.span_exporter)?;
         let pipeline = Pipeline::new(&installed.tracers, &installed.meters)
-            .configured(pricing, genai_span_names);
+            .configured(Arc::new(pricing), genai_span_names);
         if !pipeline::install_global(pipeline) {
             return Err(InitError::AlreadyInitialized);
         }
@@ -191,7 +191,7 @@ impl Telemetry {
     pub fn builder(service_name: &str) -> TelemetryBuilder {
         TelemetryBuilder {
             service_name: service_name.to_owned(),
-            shutdown_timeout: Duration::from_secs(5),
+            shutdown_timeout: crate::config::DEFAULT_SHUTDOWN_TIMEOUT,
             dir: None,
             summary: None,
             span_exporter: None,

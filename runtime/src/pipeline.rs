@@ -115,7 +115,7 @@ impl Instruments {
 }
 
 /// A tracer, its instruments, and how LLM calls are named and priced.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Pipeline {
     pub tracer: SdkTracer,
     pub instruments: Instruments,
@@ -138,9 +138,9 @@ impl Pipeline {
     }
 
     /// The same tracer and instruments, with other LLM pricing and span naming.
-    pub fn configured(self, pricing: Pricing, genai_span_names: bool) -> Self {
+    pub fn configured(self, pricing: Arc<Pricing>, genai_span_names: bool) -> Self {
         Pipeline {
-            pricing: Arc::new(pricing),
+            pricing,
             genai_span_names,
             ..self
         }

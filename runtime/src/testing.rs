@@ -37,6 +37,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Records spans and metric points of everything run under it.
@@ -85,19 +86,17 @@ impl Capture {
 
     /// Prices LLM calls with `pricing` instead of the bundled prices.
     pub fn with_pricing(mut self, pricing: Pricing) -> Capture {
-        let genai = self.scoped.0.genai_span_names;
-        self.scoped = ScopedPipeline::new(
-            Pipeline::new(&self.tracers, &self.meters).configured(pricing, genai),
-        );
+        let current = Pipeline::clone(&self.scoped.0);
+        let genai_span_names = current.genai_span_names;
+        self.scoped = ScopedPipeline::new(current.configured(Arc::new(pricing), genai_span_names));
         self
     }
 
     /// Names LLM spans `{operation} {model}`, as `TelemetryBuilder::genai_span_names` does.
     pub fn with_genai_span_names(mut self) -> Capture {
-        let pricing = (*self.scoped.0.pricing).clone();
-        self.scoped = ScopedPipeline::new(
-            Pipeline::new(&self.tracers, &self.meters).configured(pricing, true),
-        );
+        let current = Pipeline::clone(&self.scoped.0);
+        let pricing = Arc::clone(&current.pricing);
+        self.scoped = ScopedPipeline::new(current.configured(pricing, true));
         self
     }
 
