@@ -7,10 +7,10 @@ use super::{Call, Completion, Ending, Extra};
 use crate::llm::{LlmResponse, TokenUsage, Usage};
 use crate::outcome::{OutcomeKind, Report};
 use futures_core::Stream;
+use quanta::Instant;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 /// Hands the call to the returned stream. `C` classifies each chunk (a failed chunk makes the
 /// call a failure).
