@@ -10,7 +10,7 @@ use criterion::Criterion;
 use fo_benches::HandWritten;
 use opentelemetry::trace::TracerProvider as _;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn report_drops(what: &str, pipeline: &HandWritten) {
     let (ended, exported) = pipeline.flush();
@@ -96,11 +96,7 @@ fn per_call(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(700))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40)
-        .configure_from_args();
+    let mut c = common::criterion();
     per_call(&mut c);
     c.final_summary();
 }

@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use criterion::Criterion;
 use std::hint::black_box;
-use std::time::Duration;
 
 fn unsampled(c: &mut Criterion) {
     // Before init and before any other thread exists.
@@ -25,11 +24,7 @@ fn unsampled(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_millis(700))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40)
-        .configure_from_args();
+    let mut c = common::criterion();
     unsampled(&mut c);
     c.final_summary();
 }

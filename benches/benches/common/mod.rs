@@ -187,3 +187,13 @@ pub fn init_ours(tag: &str) -> (factory_observability::Telemetry, fo_benches::Di
         .expect("init");
     (telemetry, exporter)
 }
+
+/// The criterion settings of every timed group, so that figures compared side by side are taken
+/// the same way (700 ms warm-up, 2 s measurement, 40 samples; the command line may override).
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(700))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(40)
+        .configure_from_args()
+}
