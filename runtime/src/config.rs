@@ -13,6 +13,9 @@ use std::time::Duration;
 /// How long shutdown waits for undelivered telemetry unless told otherwise.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Spans waiting for export at most, as the OpenTelemetry batch processor's default.
+pub const DEFAULT_SPAN_QUEUE_SIZE: usize = 2048;
+
 /// The three OpenTelemetry signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
@@ -81,6 +84,9 @@ pub struct Config {
     pub resource_attributes: Vec<KeyValue>,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
     pub sampler: Sampler,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans waiting for export at most (default 2048), in the batch
+    /// processor's queue and, for the macros' spans, in the queue in front of it.
+    pub span_queue_size: usize,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -137,6 +143,19 @@ impl Config {
             .map(|(key, value)| KeyValue::new(key, value))
             .collect();
         let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
+        let span_queue_size = match get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            None => DEFAULT_SPAN_QUEUE_SIZE,
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(size) if size > 0 => size,
+                _ => {
+                    return Err(InitError::invalid_env(
+                        "OTEL_BSP_MAX_QUEUE_SIZE",
+                        &value,
+                        "a positive whole number of spans, e.g. 2048",
+                    ))
+                }
+            },
+        };
 
         for name in ["OTEL_EXPORTER_OTLP_HEADERS"]
             .into_iter()
@@ -231,6 +250,7 @@ impl Config {
             service_name,
             resource_attributes,
             sampler,
+            span_queue_size,
             traces,
             metrics,
             logs,

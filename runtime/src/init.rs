@@ -1,9 +1,11 @@
 //! One-call installation of traces, metrics and logs, and the guard that flushes them.
 
+use crate::call::span::SpanSink;
 use crate::config::{Config, Destination, Protocol};
 use crate::error::InitError;
-use crate::export::counting::{Counted, Delivery, LogTap, Tap};
+use crate::export::counting::{Counted, Delivery, LogTap};
 use crate::export::jsonl::{JsonlFile, JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter};
+use crate::export::records::{self, RecordQueue};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline::{self, Pipeline};
@@ -14,7 +16,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -162,8 +164,12 @@ impl TelemetryBuilder {
                 self.genai_span_names.unwrap_or(config.genai_span_names)
             };
         let installed = Installed::new(&config, self.span_exporter)?;
-        let pipeline = Pipeline::new(&installed.tracers, &installed.meters)
-            .configured(Arc::new(pricing), genai_span_names);
+        let pipeline = Pipeline::new(
+            config.sampler.clone(),
+            SpanSink::Deferred(Arc::clone(&installed.records)),
+            &installed.meters,
+        )
+        .configured(Arc::new(pricing), genai_span_names);
         if !pipeline::install_global(pipeline) {
             return Err(InitError::AlreadyInitialized);
         }
@@ -273,6 +279,8 @@ fn prefixed(text: &str) -> String {
 #[derive(Debug)]
 struct Installed {
     tracers: SdkTracerProvider,
+    /// Where the macros' spans go: the span export thread.
+    records: Arc<RecordQueue>,
     meters: SdkMeterProvider,
     loggers: SdkLoggerProvider,
     deliveries: [Arc<Delivery>; 3],
@@ -310,16 +318,28 @@ impl Installed {
                 summary: Arc::clone(summary),
             });
         }
-        let spans = BatchSpanProcessor::builder(Counted {
+        // Given here rather than by the provider: the batch processor is shared with the span
+        // export thread (see `SpanExport::set_resource`).
+        exporter.set_resource(&resource);
+        let batch = BatchSpanProcessor::builder(Counted {
             inner: exporter,
             delivery: Arc::clone(&deliveries[0]),
         })
         .build();
+        let (spans, records) = records::start(
+            batch,
+            Arc::clone(&deliveries[0]),
+            config.span_queue_size,
+            pipeline::scope(),
+        )
+        .map_err(|error| {
+            exporter_error(
+                "traces",
+                format!("cannot start the span export thread: {error}"),
+            )
+        })?;
         let tracers = SdkTracerProvider::builder()
-            .with_span_processor(Tap {
-                inner: spans,
-                delivery: Arc::clone(&deliveries[0]),
-            })
+            .with_span_processor(spans)
             .with_sampler(config.sampler.clone())
             .with_resource(resource.clone())
             .build();
@@ -376,6 +396,7 @@ impl Installed {
 
         Ok(Installed {
             tracers,
+            records,
             meters,
             loggers,
             deliveries,

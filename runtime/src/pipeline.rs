@@ -1,16 +1,16 @@
-//! The tracer and instruments the macros record into, and how a call finds them.
+//! The sampler, span sink and instruments the macros record into, and how a call finds them.
 //!
 //! [`crate::init`] installs one process-wide [`Pipeline`]; [`crate::testing::Capture`] puts its
 //! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
 //! The hot path reads one relaxed atomic when nothing is installed.
 
+use crate::call::span::{Sampling, SpanSink};
 use crate::names::{metric, SCOPE};
 use crate::pricing::Pricing;
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::Sampler;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -114,10 +114,12 @@ impl Instruments {
     }
 }
 
-/// A tracer, its instruments, and how LLM calls are named and priced.
+/// How calls are sampled, where their spans go, their instruments, and how LLM calls are named
+/// and priced.
 #[derive(Clone, Debug)]
 pub(crate) struct Pipeline {
-    pub tracer: SdkTracer,
+    pub sampling: Sampling,
+    pub spans: SpanSink,
     pub instruments: Instruments,
     pub pricing: Arc<Pricing>,
     /// Name LLM spans `{operation} {model}` instead of `llm.call`.
@@ -125,19 +127,17 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(tracers: &SdkTracerProvider, meters: &SdkMeterProvider) -> Self {
-        let scope = InstrumentationScope::builder(SCOPE)
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
+    pub fn new(sampler: Sampler, spans: SpanSink, meters: &SdkMeterProvider) -> Self {
         Pipeline {
-            tracer: tracers.tracer_with_scope(scope.clone()),
-            instruments: Instruments::new(&meters.meter_with_scope(scope)),
+            sampling: Sampling::new(sampler),
+            spans,
+            instruments: Instruments::new(&meters.meter_with_scope(scope())),
             pricing: Arc::new(Pricing::bundled()),
             genai_span_names: false,
         }
     }
 
-    /// The same tracer and instruments, with other LLM pricing and span naming.
+    /// The same sampling, spans and instruments, with other LLM pricing and span naming.
     pub fn configured(self, pricing: Arc<Pricing>, genai_span_names: bool) -> Self {
         Pipeline {
             pricing,
@@ -145,6 +145,13 @@ impl Pipeline {
             ..self
         }
     }
+}
+
+/// The instrumentation scope of the macros' spans and metrics.
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
 }
 
 static GLOBAL: OnceLock<Pipeline> = OnceLock::new();

@@ -23,7 +23,8 @@
 //! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
 //! ```
 
-use crate::pipeline::{Pipeline, ScopedPipeline};
+use crate::call::span::SpanSink;
+use crate::pipeline::{self, Pipeline, ScopedPipeline};
 use crate::pricing::Pricing;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
@@ -33,7 +34,7 @@ use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
     Temporality,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SimpleSpanProcessor, SpanData};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -45,7 +46,6 @@ use std::time::Duration;
 pub struct Capture {
     spans: InMemorySpanExporter,
     metrics: InMemoryMetricExporter,
-    tracers: SdkTracerProvider,
     meters: SdkMeterProvider,
     scoped: ScopedPipeline,
 }
@@ -63,9 +63,6 @@ impl Capture {
         let metrics = InMemoryMetricExporterBuilder::new()
             .with_temporality(Temporality::Cumulative)
             .build();
-        let tracers = SdkTracerProvider::builder()
-            .with_simple_exporter(spans.clone())
-            .build();
         let meters = SdkMeterProvider::builder()
             .with_reader(
                 PeriodicReader::builder(metrics.clone())
@@ -74,11 +71,16 @@ impl Capture {
                     .build(),
             )
             .build();
-        let scoped = ScopedPipeline::new(Pipeline::new(&tracers, &meters));
+        // Spans are converted and exported on the calling thread: a test sees them as soon as
+        // its calls return.
+        let sink = SpanSink::Immediate {
+            processor: Arc::new(SimpleSpanProcessor::new(spans.clone())),
+            scope: pipeline::scope(),
+        };
+        let scoped = ScopedPipeline::new(Pipeline::new(Sampler::AlwaysOn, sink, &meters));
         Capture {
             spans,
             metrics,
-            tracers,
             meters,
             scoped,
         }
@@ -119,7 +121,6 @@ impl Capture {
 
     /// The spans that ended so far, in the order they ended.
     pub fn spans(&self) -> Vec<CapturedSpan> {
-        let _ = self.tracers.force_flush();
         self.spans
             .get_finished_spans()
             .unwrap_or_default()

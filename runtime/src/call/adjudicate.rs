@@ -1,16 +1,17 @@
 //! `#[adjudicate]`: every candidate's score and tests, the selected candidate and its margin, as
 //! span attributes, GenAI evaluation events and adjudication metrics.
 
-use super::{saturating_i64, Active, CallSite, KindState, Opening};
+use super::span::CallSpan;
+use super::{saturating_i64, Active, KindState, Opening};
 use crate::adjudication::{attribute_key_part, Decision};
 use crate::names::{attr, event};
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
-use opentelemetry::trace::{SpanKind, SpanRef};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
 
-pub(crate) fn open(site: &'static CallSite, attributes: &mut Vec<KeyValue>) -> Opening {
-    attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
+/// `adjudication.name` is derived from the call site when the span is exported.
+pub(crate) fn open() -> Opening {
     Opening {
         name: Cow::Borrowed(crate::names::span::PIPELINE_ADJUDICATE),
         span_kind: SpanKind::Internal,
@@ -28,7 +29,7 @@ fn candidate_key(candidate: &str, suffix: &str) -> Key {
 }
 
 /// Records the decision; returns an error report when the selection is not a candidate.
-pub(crate) fn end(active: &Active, span: &SpanRef<'_>, decision: Decision) -> Option<Report> {
+pub(crate) fn end(active: &Active, span: &mut CallSpan, decision: Decision) -> Option<Report> {
     if !decision.decided {
         // An `Err`: the outcome already says the adjudication failed; there is nothing to score.
         return None;

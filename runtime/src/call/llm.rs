@@ -2,12 +2,13 @@
 //! `gen_ai.*` attributes, span kind CLIENT); usage, finish reason, cost and the token and duration
 //! metrics at the end, added to the run's totals.
 
+use super::span::CallSpan;
 use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
 use crate::llm::{estimate_tokens, LlmResponse, Usage};
 use crate::names::attr;
 use crate::pipeline::PipelineRef;
 use crate::pricing::Cost;
-use opentelemetry::trace::{SpanKind, SpanRef};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -60,13 +61,12 @@ pub(crate) fn open(
 
 pub(crate) fn end(
     active: &Active,
-    span: &SpanRef<'_>,
+    span: &mut CallSpan,
     target: &Target,
     response: LlmResponse,
     error_type: Option<Cow<'static, str>>,
     elapsed: Duration,
 ) {
-    span.set_attribute(KeyValue::new(attr::LLM_DURATION_MS, millis(elapsed)));
     // Reported usage, or else an estimate of the input from the prompt, marked as such.
     let (usage, estimated) = match (response.usage, target.prompt_chars) {
         (Some(usage), _) => (Some(usage), false),

@@ -13,6 +13,7 @@
 pub(crate) mod adjudicate;
 pub(crate) mod llm;
 pub(crate) mod run;
+pub(crate) mod span;
 pub(crate) mod stage;
 pub(crate) mod stream;
 
@@ -24,8 +25,9 @@ use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
 use crate::test_report::TestReport;
 use opentelemetry::metrics::{BoundHistogram, Histogram};
-use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
+use span::{CallSpan, Placement, SpanRecord, SpanStart};
 // Durations from the TSC through quanta (a few ns a read instead of ~16 ns for
 // `clock_gettime` on this project's machines); quanta falls back to the OS clock where the TSC
 // is not invariant.
@@ -37,7 +39,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// What kind of call a macro instruments; each kind adds its own attributes and metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,12 +206,17 @@ pub struct Call {
 
 /// The state of a recording call, kept until it ends.
 pub(crate) struct Active {
+    /// The context the body runs in: the caller's, with the call's span context and the kind's
+    /// value when it has them.
     cx: Context,
+    /// Whether `cx` differs from the caller's context and must be attached around the body.
+    own_context: bool,
     start: Instant,
-    start_time: SystemTime,
     site: &'static CallSite,
     pipeline: PipelineRef,
     kind: KindState,
+    /// The span, when the call is sampled.
+    span: CallSpan,
 }
 
 /// What each kind keeps from its start for its end.
@@ -349,10 +356,7 @@ impl Call {
         body: impl FnOnce() -> R,
         completion: K,
     ) -> K::Output {
-        let guard = self
-            .active
-            .as_ref()
-            .map(|active| active.cx.clone().attach());
+        let guard = self.active.as_ref().and_then(Active::attach);
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
@@ -443,61 +447,68 @@ impl Active {
             run_id,
             llm: llm_target,
         } = fields;
-        // One vector, sized for the kind's start and end attributes and the user's fields, so
-        // that neither the start nor `set_attribute` at the end reallocates it.
-        let mut attributes = Vec::with_capacity(capacity(site.kind) + user_attributes.len());
+        // Empty for a stage or an adjudication: what they always record is derived from the call
+        // site when the span is exported (see `span::SpanRecord`).
+        let mut attributes = Vec::new();
         let opening = match site.kind {
-            CallKind::Run => run::open(site, run_id, &mut attributes),
-            CallKind::Stage => stage::open(site, &parent, &mut attributes),
+            CallKind::Run => run::open(run_id, &mut attributes),
+            CallKind::Stage => stage::open(&parent),
             CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
-            CallKind::Adjudicate => adjudicate::open(site, &mut attributes),
+            CallKind::Adjudicate => adjudicate::open(),
         };
-        if site.kind != CallKind::Run {
-            if let Some(run) = parent.get::<run::RunState>() {
-                attributes.push(KeyValue::new(attr::RUN_ID, run.run_id.clone()));
-            }
-        }
-        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
         attributes.extend(user_attributes);
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
-        // span's wall-clock times are derived from it (see `wall_clock`).
+        // span's wall-clock times are derived from it (see `span::wall_clock`).
         let start = Instant::now();
-        let start_time = wall_clock(start);
-        let span = pipeline.tracer.build_with_context(
-            SpanBuilder::from_name(opening.name)
-                .with_kind(opening.span_kind)
-                .with_start_time(start_time)
-                .with_attributes(attributes),
-            &parent,
+        let (span, placement) = CallSpan::start(
+            &pipeline.sampling,
+            SpanStart {
+                name: opening.name,
+                span_kind: opening.span_kind,
+                parent: &parent,
+                attributes,
+            },
         );
-        let mut cx = parent.with_span(span);
+        let (mut cx, mut own_context) = match placement {
+            Placement::Child(span_context) => (parent.with_remote_span_context(span_context), true),
+            Placement::AsParent => (parent, false),
+        };
         if let Some(value) = opening.context_value {
             cx = cx.with_value(value);
+            own_context = true;
         }
         Active {
             cx,
+            own_context,
             start,
-            start_time,
             site,
             pipeline,
             kind: opening.state,
+            span,
         }
     }
 
-    fn end(self, ending: Ending) {
-        let elapsed = self.start.elapsed();
-        let span = self.cx.span();
+    /// Makes the call's context current, when it has one of its own.
+    #[inline]
+    fn attach(&self) -> Option<ContextGuard> {
+        self.own_context.then(|| self.cx.clone().attach())
+    }
+
+    fn end(mut self, ending: Ending) {
+        let end = Instant::now();
+        let elapsed = end.saturating_duration_since(self.start);
+        let mut span = std::mem::take(&mut self.span);
         let Ending { mut report, extra } = ending;
         let outcome = report.outcome;
         match (&self.kind, extra) {
-            (KindState::Run, _) => run::end(&self, &span, outcome, elapsed),
+            (KindState::Run, _) => run::end(&self, &mut span, outcome, elapsed),
             (KindState::Stage { attempt }, extra) => {
                 let tests = match extra {
                     Extra::Tests(tests) => Some(tests),
                     _ => None,
                 };
-                stage::end(&self, &span, outcome, elapsed, *attempt, tests);
+                stage::end(&self, &mut span, outcome, elapsed, *attempt, tests);
             }
             (KindState::Llm(target), extra) => {
                 let response = match extra {
@@ -505,22 +516,41 @@ impl Active {
                     _ => LlmResponse::default(),
                 };
                 let error_type = report.error.as_ref().map(|e| e.type_name.clone());
-                llm::end(&self, &span, target, response, error_type, elapsed);
+                llm::end(&self, &mut span, target, response, error_type, elapsed);
             }
             (KindState::Adjudicate, Extra::Decision(decision)) => {
-                if let Some(problem) = adjudicate::end(&self, &span, decision) {
+                if let Some(problem) = adjudicate::end(&self, &mut span, decision) {
                     report = problem;
                 }
             }
             (KindState::Adjudicate, _) => {}
         }
-        record_status(&span, report);
-        span.end_with_timestamp(self.start_time + elapsed);
+        let outcome = report.outcome;
+        record_status(&mut span, report);
+        if let Some(span) = span.into_open() {
+            let attempt = match self.kind {
+                KindState::Stage { attempt } => attempt,
+                _ => 0,
+            };
+            let run_id = match self.site.kind {
+                CallKind::Run => None,
+                _ => self.cx.get::<run::RunState>().map(|run| run.run_id.clone()),
+            };
+            self.pipeline.spans.submit(SpanRecord {
+                span,
+                site: self.site,
+                start: self.start,
+                end,
+                outcome,
+                attempt,
+                run_id,
+            });
+        }
     }
 }
 
 /// Status, `error.type` and the `exception` event, the same for every kind.
-fn record_status(span: &SpanRef<'_>, report: Report) {
+fn record_status(span: &mut CallSpan, report: Report) {
     let mut description = report
         .message
         .map_or(Cow::Borrowed(report.outcome.as_str()), Cow::Owned);
@@ -549,29 +579,6 @@ pub(crate) fn cow_value(text: Cow<'static, str>) -> Value {
     match text {
         Cow::Borrowed(text) => Value::from(text),
         Cow::Owned(text) => Value::from(text),
-    }
-}
-
-/// The wall-clock time of `instant`, from one pair of readings taken when the first call started.
-/// Spans then cost one clock read at each end instead of two, as in fastrace; the price is that
-/// a wall-clock step (an NTP correction) after that first call does not move span timestamps.
-fn wall_clock(instant: Instant) -> SystemTime {
-    static ANCHOR: std::sync::OnceLock<(Instant, SystemTime)> = std::sync::OnceLock::new();
-    let (anchor_instant, anchor_time) = *ANCHOR.get_or_init(|| (Instant::now(), SystemTime::now()));
-    match instant.checked_duration_since(anchor_instant) {
-        Some(since) => anchor_time + since,
-        None => anchor_time - anchor_instant.duration_since(instant),
-    }
-}
-
-/// Attributes a kind's span holds at most, besides `fields(...)`: those of its start, `run.id`,
-/// `code.function.name`, and those set when it ends (`error.type` included).
-fn capacity(kind: CallKind) -> usize {
-    match kind {
-        CallKind::Run => 12,
-        CallKind::Stage => 8,
-        CallKind::LlmCall => 24,
-        CallKind::Adjudicate => 16,
     }
 }
 
@@ -641,7 +648,7 @@ where
         let polled = match &this.call.active {
             None => Ok(this.body.poll(task)),
             Some(active) => {
-                let _guard = active.cx.clone().attach();
+                let _guard = active.attach();
                 let body = this.body;
                 catch_unwind(AssertUnwindSafe(|| body.poll(task)))
             }

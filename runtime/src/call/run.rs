@@ -1,11 +1,12 @@
 //! `#[pipeline_run]`: the run's id and timestamp at the start; its outcome, duration, LLM totals
 //! and run metrics at the end.
 
-use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
+use super::span::CallSpan;
+use super::{saturating_i64, Active, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use crate::test_report::TestReport;
-use opentelemetry::trace::{SpanKind, SpanRef};
+use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -74,13 +75,9 @@ impl RunTotals {
     }
 }
 
-pub(crate) fn open(
-    site: &'static CallSite,
-    run_id: Option<StringValue>,
-    attributes: &mut Vec<KeyValue>,
-) -> Opening {
+/// `pipeline.name` is derived from the call site when the span is exported.
+pub(crate) fn open(run_id: Option<StringValue>, attributes: &mut Vec<KeyValue>) -> Opening {
     let run_id = run_id.unwrap_or_else(|| StringValue::from(uuid::Uuid::now_v7().to_string()));
-    attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
     attributes.push(KeyValue::new(attr::RUN_ID, run_id.clone()));
     attributes.push(KeyValue::new(
         attr::RUN_TIMESTAMP,
@@ -98,11 +95,7 @@ pub(crate) fn open(
     }
 }
 
-pub(crate) fn end(active: &Active, span: &SpanRef<'_>, outcome: OutcomeKind, elapsed: Duration) {
-    span.set_attributes([
-        KeyValue::new(attr::RUN_OUTCOME, outcome.as_str()),
-        KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)),
-    ]);
+pub(crate) fn end(active: &Active, span: &mut CallSpan, outcome: OutcomeKind, elapsed: Duration) {
     if let Some(run) = active.cx.get::<RunState>() {
         let totals = &run.totals;
         let count = |counter: &AtomicU64| saturating_i64(counter.load(Ordering::Relaxed));

@@ -2,11 +2,12 @@
 //! stage metrics at the end.
 
 use super::run::RunState;
-use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
+use super::span::CallSpan;
+use super::{saturating_i64, Active, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use crate::test_report::TestReport;
-use opentelemetry::trace::{SpanId, SpanKind, SpanRef, TraceContextExt};
+use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -18,19 +19,15 @@ pub(crate) struct StageAttempt {
     pub parent: SpanId,
 }
 
-pub(crate) fn open(
-    site: &'static CallSite,
-    parent: &Context,
-    attributes: &mut Vec<KeyValue>,
-) -> Opening {
+/// `stage.name` and `stage.attempt` are derived from the call site and the attempt when the span
+/// is exported.
+pub(crate) fn open(parent: &Context) -> Opening {
     // A retry marks the attempt for the stage it calls directly, not for stages nested in it.
     let parent_span = parent.span().span_context().span_id();
     let attempt = parent
         .get::<StageAttempt>()
         .filter(|retry| retry.parent == parent_span)
         .map_or(1, |retry| retry.number);
-    attributes.push(KeyValue::new(attr::STAGE_NAME, site.name));
-    attributes.push(KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)));
     Opening {
         name: Cow::Borrowed(crate::names::span::PIPELINE_STAGE),
         span_kind: SpanKind::Internal,
@@ -41,7 +38,7 @@ pub(crate) fn open(
 
 pub(crate) fn end(
     active: &Active,
-    span: &SpanRef<'_>,
+    span: &mut CallSpan,
     outcome: OutcomeKind,
     elapsed: Duration,
     attempt: u32,
@@ -50,11 +47,6 @@ pub(crate) fn end(
     if let Some(tests) = tests {
         record_tests(active, span, &tests);
     }
-    // One call, so the span's lock is taken once for both.
-    span.set_attributes([
-        KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()),
-        KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)),
-    ]);
     let instruments = &active.pipeline.instruments;
     super::record_duration(
         active,
@@ -76,7 +68,7 @@ pub(crate) fn end(
 /// Test counts and pass rate of a stage that returned a `TestReport`, and its flaky tests: those
 /// the runner reported, plus those that failed in an earlier attempt of this stage in this run
 /// and passed now.
-fn record_tests(active: &Active, span: &SpanRef<'_>, tests: &TestReport) {
+fn record_tests(active: &Active, span: &mut CallSpan, tests: &TestReport) {
     span.set_attribute(KeyValue::new(
         attr::TEST_PASSED,
         saturating_i64(tests.passed),

@@ -5,13 +5,13 @@
 //! queue, failed to export, or was still queued when shutdown gave up.
 
 use opentelemetry::logs::LogRecord as _;
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +34,7 @@ pub(crate) struct Delivery {
 struct CacheLine(AtomicU64);
 
 impl Delivery {
-    fn submitted(&self, count: u64) {
+    pub(crate) fn submitted(&self, count: u64) {
         self.submitted.0.fetch_add(count, Ordering::Relaxed);
     }
 
@@ -129,38 +129,6 @@ impl fmt::Display for DeliveryReport {
             f.write_str("; shutdown timed out")?;
         }
         Ok(())
-    }
-}
-
-/// A span processor wrapper that counts sampled spans.
-#[derive(Debug)]
-pub(crate) struct Tap<P> {
-    pub inner: P,
-    pub delivery: Arc<Delivery>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Tap<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.delivery.submitted(1);
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
     }
 }
 

@@ -3,5 +3,6 @@
 
 pub(crate) mod counting;
 pub(crate) mod jsonl;
+pub(crate) mod records;
 
 pub use counting::{DeliveryReport, SignalDelivery};
