@@ -12,6 +12,9 @@ pub struct JsonSpan {
     pub span_id: String,
     /// Empty for a root span.
     pub parent_span_id: String,
+    /// OTLP span flags: the W3C trace flags in bits 0-7, 0x100 "whether the parent is remote is
+    /// known", 0x200 "the parent is remote".
+    pub flags: i64,
     /// Attribute values rendered as text (`"plan"` → `plan`, `{"intValue":"2"}` → `2`).
     pub attributes: BTreeMap<String, String>,
     /// `0` unset, `1` ok, `2` error.
@@ -104,6 +107,7 @@ pub fn read_spans(path: &Path) -> Vec<JsonSpan> {
                         trace_id: text(span, "traceId"),
                         span_id: text(span, "spanId"),
                         parent_span_id: text(span, "parentSpanId"),
+                        flags: span["flags"].as_i64().unwrap_or(0),
                         attributes: attributes(span),
                         status_code: span["status"]["code"].as_i64().unwrap_or(0),
                         status_message: text(&span["status"], "message"),
