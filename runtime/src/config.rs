@@ -10,11 +10,20 @@ use opentelemetry_sdk::trace::Sampler;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How spans are batched: the OpenTelemetry batch span processor's settings (`OTEL_BSP_*`).
+#[derive(Clone, Copy, Debug)]
+pub struct Batching {
+    /// Spans waiting for export at most, in each of the two queues (the macros' records, SDK
+    /// spans).
+    pub queue_size: usize,
+    /// Spans per export at most.
+    pub max_batch: usize,
+    /// The longest a span waits for its batch to fill before it is exported.
+    pub schedule_delay: Duration,
+}
+
 /// How long shutdown waits for undelivered telemetry unless told otherwise.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Spans waiting for export at most, as the OpenTelemetry batch processor's default.
-pub const DEFAULT_SPAN_QUEUE_SIZE: usize = 2048;
 
 /// The three OpenTelemetry signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,9 +93,8 @@ pub struct Config {
     pub resource_attributes: Vec<KeyValue>,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
     pub sampler: Sampler,
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans waiting for export at most (default 2048), in the batch
-    /// processor's queue and, for the macros' spans, in the queue in front of it.
-    pub span_queue_size: usize,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`.
+    pub batching: Batching,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -143,18 +151,33 @@ impl Config {
             .map(|(key, value)| KeyValue::new(key, value))
             .collect();
         let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
-        let span_queue_size = match get("OTEL_BSP_MAX_QUEUE_SIZE") {
-            None => DEFAULT_SPAN_QUEUE_SIZE,
-            Some(value) => match value.trim().parse::<usize>() {
-                Ok(size) if size > 0 => size,
-                _ => {
-                    return Err(InitError::invalid_env(
-                        "OTEL_BSP_MAX_QUEUE_SIZE",
-                        &value,
-                        "a positive whole number of spans, e.g. 2048",
-                    ))
-                }
+        let positive = |name: &str, default: u64, accepted: &str| match get(name) {
+            None => Ok(default),
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(InitError::invalid_env(name, &value, accepted)),
             },
+        };
+        let queue_size = positive(
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            2048,
+            "a positive whole number of spans, e.g. 2048",
+        )?;
+        let max_batch = positive(
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            512,
+            "a positive whole number of spans, e.g. 512",
+        )?;
+        let schedule_delay = positive(
+            "OTEL_BSP_SCHEDULE_DELAY",
+            5000,
+            "a positive whole number of milliseconds, e.g. 5000",
+        )?;
+        let batching = Batching {
+            queue_size: usize::try_from(queue_size).unwrap_or(usize::MAX),
+            // As the SDK: a batch larger than the queue is the queue.
+            max_batch: usize::try_from(max_batch.min(queue_size)).unwrap_or(usize::MAX),
+            schedule_delay: Duration::from_millis(schedule_delay),
         };
 
         for name in ["OTEL_EXPORTER_OTLP_HEADERS"]
@@ -250,7 +273,7 @@ impl Config {
             service_name,
             resource_attributes,
             sampler,
-            span_queue_size,
+            batching,
             traces,
             metrics,
             logs,

@@ -16,7 +16,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanExporter as _};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -318,18 +318,16 @@ impl Installed {
                 summary: Arc::clone(summary),
             });
         }
-        // Given here rather than by the provider: the batch processor is shared with the span
-        // export thread (see `SpanExport::set_resource`).
+        // Given here rather than by the provider: the exporter moves to the span export thread
+        // (see `SpanExport::set_resource`).
         exporter.set_resource(&resource);
-        let batch = BatchSpanProcessor::builder(Counted {
-            inner: exporter,
-            delivery: Arc::clone(&deliveries[0]),
-        })
-        .build();
         let (spans, records) = records::start(
-            batch,
+            Counted {
+                inner: exporter,
+                delivery: Arc::clone(&deliveries[0]),
+            },
             Arc::clone(&deliveries[0]),
-            config.span_queue_size,
+            config.batching,
             pipeline::scope(),
         )
         .map_err(|error| {

@@ -1,16 +1,19 @@
 //! The span export thread: the macros' span records become `SpanData` here, off the callers'
-//! threads, and go on to the SDK's batch processor.
+//! threads, and are batched and exported with the SDK spans, as the SDK's thread-based batch
+//! span processor would (same `OTEL_BSP_*` settings), but in one thread: records do not pass
+//! through a second queue and a second thread.
 //!
-//! Callers put records into a bounded channel and never wait: a full channel drops the record
+//! Callers put spans into bounded channels and never wait: a full channel drops the span
 //! (counted as submitted, never delivered). The thread sleeps until a caller has sent
 //! [`WAKE_EVERY`] records, a flush or shutdown asks for it, or [`IDLE_WAKE`] passes, so that a
 //! call does not pay for waking it (a system call) each time.
 
 use crate::call::span::SpanRecord;
+use crate::config::Batching;
 use crate::export::counting::Delivery;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use std::cell::Cell;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
@@ -22,6 +25,8 @@ use std::time::{Duration, Instant};
 const WAKE_EVERY: u32 = 64;
 /// The export thread's longest sleep when no caller wakes it.
 const IDLE_WAKE: Duration = Duration::from_millis(50);
+/// How long `force_flush` waits for the export thread.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The callers' end of the channel.
 #[derive(Debug)]
@@ -34,117 +39,182 @@ pub(crate) struct RecordQueue {
 impl RecordQueue {
     /// Hands `record` to the export thread, or drops it if the queue is full.
     pub fn submit(&self, record: SpanRecord) {
-        thread_local! {
-            static SENT: Cell<u32> = const { Cell::new(0) };
-        }
         self.delivery.submitted(1);
         // A full queue or a shut-down pipeline loses the record; the report counts it.
         let _ = self.sender.try_send(record);
-        let wake = SENT.with(|sent| {
-            let count = sent.get().wrapping_add(1);
-            sent.set(count);
-            count % WAKE_EVERY == 0
-        });
-        if wake {
+        if wake_now() {
             self.worker.unpark();
         }
     }
 }
 
-enum Control {
-    /// Convert everything queued so far, then answer.
-    Flush(mpsc::SyncSender<()>),
-    /// Convert everything queued so far, answer and stop.
-    Shutdown(mpsc::SyncSender<()>),
+/// Whether the calling thread should wake the export thread: once per [`WAKE_EVERY`] spans it
+/// sent.
+fn wake_now() -> bool {
+    thread_local! {
+        static SENT: Cell<u32> = const { Cell::new(0) };
+    }
+    SENT.with(|sent| {
+        let count = sent.get().wrapping_add(1);
+        sent.set(count);
+        count % WAKE_EVERY == 0
+    })
 }
 
-/// The trace pipeline's span processor. SDK spans (`tracing` spans, through
-/// tracing-opentelemetry) are counted and batched at once; the macros' records arrive through
-/// the [`RecordQueue`] and are batched by the export thread.
+enum Control {
+    /// Export everything queued so far, then answer.
+    Flush(SyncSender<()>),
+    /// Export everything queued so far, shut the exporter down (within the duration), answer
+    /// and stop.
+    Shutdown(SyncSender<()>, Duration),
+}
+
+/// The trace pipeline's span processor. The macros' records arrive through the [`RecordQueue`],
+/// SDK spans (`tracing` spans, through tracing-opentelemetry) through [`SpanProcessor::on_end`];
+/// one thread converts, batches and exports both.
 #[derive(Debug)]
 pub(crate) struct SpanExport {
-    batch: Arc<BatchSpanProcessor>,
+    spans: SyncSender<SpanData>,
     delivery: Arc<Delivery>,
     control: Mutex<Sender<Control>>,
     worker: Thread,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// Starts the export thread in front of `batch`; returns the processor to install and the queue
-/// for the callers. `capacity` bounds the queue (the batch processor's queue size).
-pub(crate) fn start(
-    batch: BatchSpanProcessor,
+/// Starts the export thread in front of `exporter`; returns the processor to install and the
+/// queue for the callers.
+pub(crate) fn start<E: SpanExporter + 'static>(
+    exporter: E,
     delivery: Arc<Delivery>,
-    capacity: usize,
+    batching: Batching,
     scope: InstrumentationScope,
 ) -> std::io::Result<(SpanExport, Arc<RecordQueue>)> {
-    let batch = Arc::new(batch);
-    let (sender, records) = mpsc::sync_channel(capacity);
+    let (records, record_receiver) = mpsc::sync_channel(batching.queue_size);
+    let (spans, span_receiver) = mpsc::sync_channel(batching.queue_size);
     let (control, requests) = mpsc::channel();
+    let worker = Worker {
+        records: record_receiver,
+        spans: span_receiver,
+        requests,
+        exporter,
+        scope,
+        batch: Vec::with_capacity(batching.max_batch),
+        batching,
+    };
     let handle = std::thread::Builder::new()
         .name("factory-obs-spans".into())
-        .spawn({
-            let batch = Arc::clone(&batch);
-            move || convert(records, requests, &batch, &scope)
-        })?;
-    let worker = handle.thread().clone();
+        .spawn(move || worker.run())?;
+    let thread = handle.thread().clone();
     let queue = Arc::new(RecordQueue {
-        sender,
-        worker: worker.clone(),
+        sender: records,
+        worker: thread.clone(),
         delivery: Arc::clone(&delivery),
     });
     let export = SpanExport {
-        batch,
+        spans,
         delivery,
         control: Mutex::new(control),
-        worker,
+        worker: thread,
         handle: Mutex::new(Some(handle)),
     };
     Ok((export, queue))
 }
 
-fn convert(
+/// The export thread's state.
+struct Worker<E> {
     records: Receiver<SpanRecord>,
+    spans: Receiver<SpanData>,
     requests: Receiver<Control>,
-    batch: &BatchSpanProcessor,
-    scope: &InstrumentationScope,
-) {
-    let drain = || {
-        while let Ok(record) = records.try_recv() {
-            batch.on_end(record.into_span_data(scope));
-        }
-    };
-    loop {
-        std::thread::park_timeout(IDLE_WAKE);
-        drain();
+    exporter: E,
+    scope: InstrumentationScope,
+    batch: Vec<SpanData>,
+    batching: Batching,
+}
+
+impl<E: SpanExporter> Worker<E> {
+    fn run(mut self) {
+        yield_to_the_program();
+        let mut deadline = Instant::now() + self.batching.schedule_delay;
         loop {
-            match requests.try_recv() {
-                // Drained again: records sent before the request may have arrived since.
-                Ok(Control::Flush(done)) => {
-                    drain();
-                    let _ = done.send(());
+            let now = Instant::now();
+            if now >= deadline {
+                self.export();
+                deadline = now + self.batching.schedule_delay;
+            }
+            std::thread::park_timeout(IDLE_WAKE.min(deadline - now));
+            self.collect();
+            loop {
+                match self.requests.try_recv() {
+                    // Collected again: spans sent before the request may have arrived since.
+                    Ok(Control::Flush(done)) => {
+                        self.collect();
+                        self.export();
+                        let _ = self.exporter.force_flush();
+                        let _ = done.send(());
+                    }
+                    Ok(Control::Shutdown(done, timeout)) => {
+                        self.collect();
+                        self.export();
+                        let _ = self.exporter.shutdown_with_timeout(timeout);
+                        let _ = done.send(());
+                        return;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
                 }
-                Ok(Control::Shutdown(done)) => {
-                    drain();
-                    let _ = done.send(());
-                    return;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => return,
             }
         }
+    }
+
+    /// Takes everything queued, exporting each batch as it fills.
+    fn collect(&mut self) {
+        while let Ok(record) = self.records.try_recv() {
+            let span = record.into_span_data(&self.scope);
+            self.push(span);
+        }
+        while let Ok(span) = self.spans.try_recv() {
+            self.push(span);
+        }
+    }
+
+    fn push(&mut self, span: SpanData) {
+        self.batch.push(span);
+        if self.batch.len() >= self.batching.max_batch {
+            self.export();
+        }
+    }
+
+    /// Exports the batch; the exporter's wrapper counts what it delivered or failed.
+    fn export(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batching.max_batch));
+        let _ = futures_executor::block_on(self.exporter.export(batch));
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux `nice` +10): when the program keeps
+/// every core busy, it keeps its CPU, and spans the export thread cannot keep up with are dropped
+/// and counted rather than slowing the program down. An idle core still runs the thread at once.
+fn yield_to_the_program() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `setpriority` reads its integer arguments only; `gettid` has no preconditions.
+    // On Linux a thread id names one thread for PRIO_PROCESS, so only this thread is lowered.
+    unsafe {
+        let thread = libc::gettid() as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, thread, 10);
     }
 }
 
 impl SpanExport {
     /// Asks the export thread for `request` and waits at most `timeout` for its answer.
-    fn ask(&self, request: fn(SyncSender<()>) -> Control, timeout: Duration) -> OTelSdkResult {
-        let (done, answer) = mpsc::sync_channel(1);
+    fn ask(&self, request: Control, answer: Receiver<()>, timeout: Duration) -> OTelSdkResult {
         let sent = self
             .control
             .lock()
             .map_err(|_| OTelSdkError::InternalFailure("span export control poisoned".into()))?
-            .send(request(done));
+            .send(request);
         if sent.is_err() {
             return Err(OTelSdkError::AlreadyShutdown);
         }
@@ -161,28 +231,30 @@ impl SpanProcessor for SpanExport {
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
             self.delivery.submitted(1);
+            // A full queue or a shut-down pipeline loses the span; the report counts it.
+            let _ = self.spans.try_send(span);
+            if wake_now() {
+                self.worker.unpark();
+            }
         }
-        self.batch.on_end(span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.ask(Control::Flush, Duration::from_secs(5))?;
-        self.batch.force_flush()
+        let (done, answer) = mpsc::sync_channel(1);
+        self.ask(Control::Flush(done), answer, FLUSH_TIMEOUT)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let deadline = Instant::now() + timeout;
-        self.ask(Control::Shutdown, timeout)?;
+        let (done, answer) = mpsc::sync_channel(1);
+        self.ask(Control::Shutdown(done, timeout), answer, timeout)?;
         if let Ok(mut handle) = self.handle.lock() {
             if let Some(handle) = handle.take() {
                 let _ = handle.join();
             }
         }
-        self.batch
-            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()))
+        Ok(())
     }
 
-    /// The exporter was given the resource before the batch processor was built: the batch
-    /// processor is shared with the export thread, so it cannot be reached mutably here.
+    /// The exporter was given the resource before the export thread took it.
     fn set_resource(&mut self, _resource: &Resource) {}
 }
