@@ -34,10 +34,23 @@ fn repeat(g: impl Fn(u64) -> u64) -> impl FnMut(u64) {
     }
 }
 
-/// The child process of `main`: this project installed with `OTEL_TRACES_SAMPLER=always_off`.
-fn unsampled_child(calls: u64) {
-    let (telemetry, _exporter) = init_ours("allocations-unsampled");
-    count("ours_unsampled", calls, repeat(ours));
+/// Variants of this project installed with settings from the environment, each run in a child
+/// process of `main` (`init` is process-wide): name, environment.
+const CHILDREN: [(&str, &[(&str, &str)]); 2] = [
+    ("ours_unsampled", &[("OTEL_TRACES_SAMPLER", "always_off")]),
+    (
+        "ours_nothing_recorded",
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ],
+    ),
+];
+
+/// A child process of `main`: the variant `name`, installed with its environment.
+fn child(name: &str, calls: u64) {
+    let (telemetry, _exporter) = init_ours(name);
+    count(name, calls, repeat(ours));
     drop(telemetry);
 }
 
@@ -48,8 +61,10 @@ fn main() {
     } else {
         2_000
     };
-    if std::env::args().any(|arg| arg == "--unsampled-child") {
-        return unsampled_child(calls);
+    if let Some(name) =
+        std::env::args().find_map(|arg| arg.strip_prefix("--child=").map(str::to_owned))
+    {
+        return child(&name, calls);
     }
     println!("allocations per call ({calls} calls after warm-up)");
     println!("{:<34} {:>10} {:>12}", "variant", "caller", "process-wide");
@@ -98,12 +113,13 @@ fn main() {
     count("ours_enabled", calls, repeat(ours));
     drop(telemetry);
 
-    // `init` is process-wide: the unsampled variant runs in a child process of this binary.
-    let status = std::process::Command::new(std::env::current_exe().expect("current exe"))
-        .args(std::env::args().skip(1))
-        .arg("--unsampled-child")
-        .env("OTEL_TRACES_SAMPLER", "always_off")
-        .status()
-        .expect("child process");
-    assert!(status.success(), "unsampled child failed: {status}");
+    for (name, env) in CHILDREN {
+        let status = std::process::Command::new(std::env::current_exe().expect("current exe"))
+            .args(std::env::args().skip(1))
+            .arg(format!("--child={name}"))
+            .envs(env.iter().copied())
+            .status()
+            .expect("child process");
+        assert!(status.success(), "{name} child failed: {status}");
+    }
 }

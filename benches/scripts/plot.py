@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plot ns/call per variant from criterion's estimates, as a hand-written SVG (no matplotlib).
 
-Reads <target>/criterion/{per_call,unsampled}/*/new/estimates.json (median), writes
+Reads <target>/criterion/{per_call,unsampled,nothing_recorded}/*/new/estimates.json (median), writes
 benches/per_call.svg and prints a Markdown table with the ratios the issue's targets use.
 
     python3 benches/scripts/plot.py [TARGET_DIR] [OUT_SVG]
@@ -25,6 +25,7 @@ ORDER = [
     ("per_call", "tracing_instrument_no_subscriber"),
     ("per_call", "ours_disabled_no_init"),
     ("per_call", "ours_disabled_sdk_disabled"),
+    ("nothing_recorded", "ours_nothing_recorded"),
     ("unsampled", "ours_unsampled"),
     ("per_call", "otel_counter_2_attrs"),
     ("per_call", "otel_histogram_2_attrs"),
@@ -111,7 +112,12 @@ def main():
         print(f"| {name} | {value:.1f} | {mad:.1f} |")
     bare = medians.get("bare")
     if bare is not None:
-        for name in ("ours_disabled_no_init", "ours_disabled_sdk_disabled", "ours_unsampled"):
+        for name in (
+            "ours_disabled_no_init",
+            "ours_disabled_sdk_disabled",
+            "ours_nothing_recorded",
+            "ours_unsampled",
+        ):
             if name in medians:
                 print(f"{name} - bare = {medians[name] - bare:+.2f} ns (target <= 1 ns)")
     if "ours_enabled" in medians and "hand_written_equivalent" in medians:

@@ -18,5 +18,6 @@ cargo bench -p factory-observability-benches --bench allocations
 cargo bench -p factory-observability-benches --bench concurrency
 cargo bench -p factory-observability-benches --bench per_call 2>&1 | grep -vE '^\s*$|^Benchmarking|outliers|(high|low) (mild|severe)'
 cargo bench -p factory-observability-benches --bench unsampled 2>&1 | grep -vE '^\s*$|^Benchmarking|outliers|(high|low) (mild|severe)'
+cargo bench -p factory-observability-benches --bench nothing_recorded 2>&1 | grep -vE '^\s*$|^Benchmarking|outliers|(high|low) (mild|severe)'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 benches/scripts/plot.py "$CARGO_TARGET_DIR"

@@ -80,6 +80,8 @@ pub enum Destination {
     Otlp(Protocol),
     /// The embedded default: one OTLP/JSON export request per line in this file.
     File(PathBuf),
+    /// `OTEL_{SIGNAL}_EXPORTER=none`: the signal is not recorded.
+    None,
 }
 
 /// Validated configuration.
@@ -235,10 +237,24 @@ impl Config {
                 None => generic_protocol,
                 Some(value) => parse_protocol(&protocol_var, &value)?,
             };
-            destinations.push(if signal_endpoint.is_some() || generic_endpoint.is_some() {
-                Destination::Otlp(protocol)
-            } else {
-                Destination::File(signal.file_in(&dir))
+            let exporter_var = format!("OTEL_{}_EXPORTER", signal.env_suffix());
+            let exporter = get(&exporter_var);
+            destinations.push(match exporter.as_deref().map(str::trim) {
+                Some("none") => Destination::None,
+                // With no endpoint set, the OTLP exporter's default, http://localhost:4318.
+                Some("otlp") => Destination::Otlp(protocol),
+                Some(_) => {
+                    return Err(InitError::invalid_env(
+                        &exporter_var,
+                        exporter.as_deref().unwrap_or_default(),
+                        "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
+                         default's file)",
+                    ))
+                }
+                None if signal_endpoint.is_some() || generic_endpoint.is_some() => {
+                    Destination::Otlp(protocol)
+                }
+                None => Destination::File(signal.file_in(&dir)),
             });
         }
         let logs = destinations.pop().expect("three signals");
@@ -591,5 +607,53 @@ mod tests {
         );
         let disabled = config(&[("OTEL_SDK_DISABLED", "TRUE")]).unwrap();
         assert!(disabled.sdk_disabled);
+    }
+
+    #[test]
+    fn exporter_variables_choose_otlp_or_nothing_per_signal() {
+        let chosen = config(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", " otlp "),
+        ])
+        .unwrap();
+        assert_eq!(chosen.traces, Destination::None);
+        assert_eq!(chosen.metrics, Destination::Otlp(Protocol::HttpProtobuf));
+        assert_eq!(
+            chosen.logs,
+            Destination::File(PathBuf::from("telemetry/logs.jsonl"))
+        );
+        let error = config(&[("OTEL_LOGS_EXPORTER", "console")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_LOGS_EXPORTER=\"console\" is not valid: expected otlp or none (unset: OTLP when \
+             an endpoint is set, else the embedded default's file)"
+        );
+    }
+
+    #[test]
+    fn batch_settings_are_positive_and_a_batch_fits_the_queue() {
+        let batching = config(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+        ])
+        .unwrap()
+        .batching;
+        assert_eq!(
+            (
+                batching.queue_size,
+                batching.max_batch,
+                batching.schedule_delay
+            ),
+            (100, 100, Duration::from_millis(250))
+        );
+        let defaults = config(&[]).unwrap().batching;
+        assert_eq!((defaults.queue_size, defaults.max_batch), (2048, 512));
+        let error = config(&[("OTEL_BSP_SCHEDULE_DELAY", "0")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_BSP_SCHEDULE_DELAY=\"0\" is not valid: expected a positive whole number of \
+             milliseconds, e.g. 5000"
+        );
     }
 }

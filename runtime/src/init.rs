@@ -16,7 +16,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -164,13 +164,20 @@ impl TelemetryBuilder {
                 self.genai_span_names.unwrap_or(config.genai_span_names)
             };
         let installed = Installed::new(&config, self.span_exporter)?;
-        let pipeline = Pipeline::new(
-            config.sampler.clone(),
-            SpanSink::Deferred(Arc::clone(&installed.records)),
-            &installed.meters,
-        )
-        .configured(Arc::new(pricing), genai_span_names);
-        if !pipeline::install_global(pipeline) {
+        let (sampler, spans) = match &installed.records {
+            Some(records) => (
+                config.sampler.clone(),
+                SpanSink::Deferred(Arc::clone(records)),
+            ),
+            // `OTEL_TRACES_EXPORTER=none`: no call is sampled, none makes a record.
+            None => (Sampler::AlwaysOff, SpanSink::Nowhere),
+        };
+        let pipeline = Pipeline::new(sampler, spans, &installed.meters)
+            .configured(Arc::new(pricing), genai_span_names);
+        // With neither traces nor metrics, the macros have nothing to record: they run the body
+        // alone, as when telemetry is disabled.
+        let record = installed.records.is_some() || config.metrics != Destination::None;
+        if !pipeline::install_global(pipeline, record) {
             return Err(InitError::AlreadyInitialized);
         }
         opentelemetry::global::set_tracer_provider(installed.tracers.clone());
@@ -279,8 +286,8 @@ fn prefixed(text: &str) -> String {
 #[derive(Debug)]
 struct Installed {
     tracers: SdkTracerProvider,
-    /// Where the macros' spans go: the span export thread.
-    records: Arc<RecordQueue>,
+    /// Where the macros' spans go: the span export thread, unless traces are not exported.
+    records: Option<Arc<RecordQueue>>,
     meters: SdkMeterProvider,
     loggers: SdkLoggerProvider,
     deliveries: [Arc<Delivery>; 3],
@@ -300,47 +307,55 @@ impl Installed {
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         let summary = config.summary.then(Arc::<Summary>::default);
 
-        let mut exporter: Box<dyn DynSpanExporter> = match (span_exporter, &config.traces) {
-            (Some(custom), _) => custom,
-            (None, Destination::File(path)) => Box::new(JsonlSpanExporter::new(open(path)?)),
-            (None, Destination::Otlp(protocol)) => Box::new(
+        // `OTEL_TRACES_EXPORTER=none` wins over an exporter given in code, as the environment
+        // does over the builder elsewhere.
+        let exporter: Option<Box<dyn DynSpanExporter>> = match (span_exporter, &config.traces) {
+            (_, Destination::None) => None,
+            (Some(custom), _) => Some(custom),
+            (None, Destination::File(path)) => Some(Box::new(JsonlSpanExporter::new(open(path)?))),
+            (None, Destination::Otlp(protocol)) => Some(Box::new(
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_protocol(otlp_protocol(*protocol))
                     .build()
                     .map_err(|error| exporter_error("traces", error))?,
-            ),
+            )),
         };
-        if let Some(summary) = &summary {
-            // Fed on the export thread, from the batches being exported: no work on the calls.
-            exporter = Box::new(SummaryFeed {
-                inner: exporter,
-                summary: Arc::clone(summary),
-            });
-        }
-        // Given here rather than by the provider: the exporter moves to the span export thread
-        // (see `SpanExport::set_resource`).
-        exporter.set_resource(&resource);
-        let (spans, records) = records::start(
-            Counted {
-                inner: exporter,
-                delivery: Arc::clone(&deliveries[0]),
-            },
-            Arc::clone(&deliveries[0]),
-            config.batching,
-            pipeline::scope(),
-        )
-        .map_err(|error| {
-            exporter_error(
-                "traces",
-                format!("cannot start the span export thread: {error}"),
-            )
-        })?;
-        let tracers = SdkTracerProvider::builder()
-            .with_span_processor(spans)
+        let mut tracers = SdkTracerProvider::builder()
             .with_sampler(config.sampler.clone())
-            .with_resource(resource.clone())
-            .build();
+            .with_resource(resource.clone());
+        let mut records = None;
+        if let Some(mut exporter) = exporter {
+            if let Some(summary) = &summary {
+                // Fed on the export thread, from the batches being exported: no work on the
+                // calls.
+                exporter = Box::new(SummaryFeed {
+                    inner: exporter,
+                    summary: Arc::clone(summary),
+                });
+            }
+            // Given here rather than by the provider: the exporter moves to the span export
+            // thread (see `SpanExport::set_resource`).
+            exporter.set_resource(&resource);
+            let (spans, queue) = records::start(
+                Counted {
+                    inner: exporter,
+                    delivery: Arc::clone(&deliveries[0]),
+                },
+                Arc::clone(&deliveries[0]),
+                config.batching,
+                pipeline::scope(),
+            )
+            .map_err(|error| {
+                exporter_error(
+                    "traces",
+                    format!("cannot start the span export thread: {error}"),
+                )
+            })?;
+            tracers = tracers.with_span_processor(spans);
+            records = Some(queue);
+        }
+        let tracers = tracers.build();
 
         let metric_delivery = Arc::clone(&deliveries[1]);
         let meters = SdkMeterProvider::builder().with_resource(resource.clone());
@@ -364,6 +379,7 @@ impl Installed {
                 })
                 .build(),
             ),
+            Destination::None => meters,
         }
         .build();
 
@@ -376,21 +392,23 @@ impl Installed {
             delivery: Arc::clone(&deliveries[2]),
         };
         let logs = match &config.logs {
-            Destination::File(path) => {
-                log_processor(LogSink::File(JsonlLogExporter::new(open(path)?)))
-            }
-            Destination::Otlp(protocol) => log_processor(LogSink::Otlp(
+            Destination::File(path) => Some(log_processor(LogSink::File(JsonlLogExporter::new(
+                open(path)?,
+            )))),
+            Destination::Otlp(protocol) => Some(log_processor(LogSink::Otlp(
                 opentelemetry_otlp::LogExporter::builder()
                     .with_http()
                     .with_protocol(otlp_protocol(*protocol))
                     .build()
                     .map_err(|error| exporter_error("logs", error))?,
-            )),
+            ))),
+            Destination::None => None,
         };
-        let loggers = SdkLoggerProvider::builder()
-            .with_log_processor(logs)
-            .with_resource(resource)
-            .build();
+        let mut loggers = SdkLoggerProvider::builder().with_resource(resource);
+        if let Some(logs) = logs {
+            loggers = loggers.with_log_processor(logs);
+        }
+        let loggers = loggers.build();
 
         Ok(Installed {
             tracers,
@@ -428,13 +446,16 @@ impl Installed {
                 .with_target("hyper_util", tracing::level_filters::LevelFilter::OFF)
                 .with_target("h2", tracing::level_filters::LevelFilter::OFF)
         };
-        let spans = tracing_opentelemetry::layer()
-            .with_tracer(self.tracers.tracer(SCOPE))
-            .with_filter(not_ourselves());
+        // With `OTEL_TRACES_EXPORTER=none`, `tracing` spans are not built at all.
+        let spans = self.records.is_some().then(|| {
+            tracing_opentelemetry::layer()
+                .with_tracer(self.tracers.tracer(SCOPE))
+                .with_filter(not_ourselves())
+        });
         let events =
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&self.loggers)
                 .with_filter(not_ourselves());
-        Box::new(spans.and_then(events))
+        Box::new(Layer::and_then(spans, events))
     }
 
     /// Shuts the three providers down in parallel, waiting at most the shutdown timeout in all:

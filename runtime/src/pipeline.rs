@@ -158,10 +158,11 @@ static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
 /// Whether any pipeline was ever installed; false means every macro only runs the body.
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the process-wide pipeline; false if one was installed before.
-pub(crate) fn install_global(pipeline: Pipeline) -> bool {
+/// Installs the process-wide pipeline, which the macros record into if `record`; false if one
+/// was installed before.
+pub(crate) fn install_global(pipeline: Pipeline, record: bool) -> bool {
     let installed = GLOBAL.set(pipeline).is_ok();
-    if installed {
+    if installed && record {
         ENABLED.store(true, Ordering::Release);
     }
     installed

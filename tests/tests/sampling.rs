@@ -1,7 +1,8 @@
-//! Sampling: the macros decide it themselves with the sampler `OTEL_TRACES_SAMPLER` selects, as
-//! the SDK tracer would, and their children (the macros' and `tracing` spans alike) follow the
-//! decision. Each scenario runs `init` in a child process of this test binary (the `child` test,
-//! ignored unless run by name) and is read back from the embedded default's files.
+//! What is recorded. Sampling: the macros decide it themselves with the sampler
+//! `OTEL_TRACES_SAMPLER` selects, as the SDK tracer would, and their children (the macros' and
+//! `tracing` spans alike) follow the decision. Signals: `OTEL_{TRACES,METRICS}_EXPORTER=none`.
+//! Each scenario runs `init` in a child process of this test binary (the `child` test, ignored
+//! unless run by name) and is read back from the embedded default's files.
 
 use factory_observability::{pipeline_run, pipeline_stage};
 use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans, JsonSpan};
@@ -157,6 +158,40 @@ fn always_off_exports_no_span_and_still_counts_every_call() {
         );
     }
     assert_eq!(read_logs(&dir.join("logs.jsonl")).len(), 200);
+}
+
+#[test]
+fn traces_exporter_none_records_metrics_only() {
+    let (dir, submitted, delivered) = run_child("runs:200", &[("OTEL_TRACES_EXPORTER", "none")]);
+    assert_eq!((submitted, delivered), (0, 0));
+    assert!(!dir.join("traces.jsonl").exists());
+    assert_eq!(
+        metric_count(
+            &dir,
+            "pipeline.stage.duration",
+            ("stage.name", "inner_stage")
+        ),
+        200
+    );
+    assert_eq!(read_logs(&dir.join("logs.jsonl")).len(), 200);
+}
+
+#[test]
+fn with_neither_traces_nor_metrics_the_macros_record_nothing() {
+    let (dir, submitted, delivered) = run_child(
+        "runs:200",
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ],
+    );
+    assert_eq!((submitted, delivered), (0, 0));
+    assert!(!dir.join("traces.jsonl").exists());
+    assert!(!dir.join("metrics.jsonl").exists());
+    // Logs are still bridged: the user's `tracing` events are not the macros'.
+    let logs = read_logs(&dir.join("logs.jsonl"));
+    assert_eq!(logs.len(), 200);
+    assert!(logs.iter().all(|log| log.trace_id.is_empty()), "{logs:#?}");
 }
 
 #[test]

@@ -221,6 +221,8 @@ pub(crate) enum SpanSink {
         processor: Arc<dyn SpanProcessor>,
         scope: InstrumentationScope,
     },
+    /// `OTEL_TRACES_EXPORTER=none`: the sampler is `always_off`, so no record is ever made.
+    Nowhere,
 }
 
 impl SpanSink {
@@ -230,6 +232,7 @@ impl SpanSink {
             SpanSink::Immediate { processor, scope } => {
                 processor.on_end(record.into_span_data(scope));
             }
+            SpanSink::Nowhere => {}
         }
     }
 }
