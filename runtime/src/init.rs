@@ -65,8 +65,8 @@ impl TelemetryBuilder {
     }
 
     /// Sends spans to `exporter` instead of the destination the environment selects (for a
-    /// backend of your own, or a discarding exporter in benchmarks). Spans still go through the
-    /// batch processor and are counted like any other.
+    /// backend of your own, or a discarding exporter in benchmarks). Spans are still batched by
+    /// the span export thread and counted like any other; `OTEL_TRACES_EXPORTER=none` wins.
     pub fn span_exporter<E>(mut self, exporter: E) -> Self
     where
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
@@ -524,7 +524,7 @@ fn exporter_error(signal: &'static str, error: impl std::fmt::Display) -> InitEr
 }
 
 /// An object-safe [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter): the file, OTLP and
-/// in-code exporters behind one batch processor type.
+/// in-code exporters behind one span export thread type.
 trait DynSpanExporter: Send + Sync + std::fmt::Debug {
     fn export_boxed(
         &self,

@@ -96,6 +96,10 @@ impl CallSpan {
         }
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
+        if sampling.roots_never_sampled && !parent_context.is_sampled() {
+            // The sampler would drop the call, and its children with it: no ids, no sampler.
+            return (CallSpan(None), Placement::AsParent);
+        }
         let parent_is_valid = parent_context.is_valid();
         let ids = RandomIdGenerator::default();
         let trace_id = if parent_is_valid {

@@ -1,6 +1,6 @@
 //! Counting what each signal submitted, delivered and lost, for the shutdown report.
 //!
-//! Spans and log records are counted when they are handed to the batch processor (submitted) and
+//! Spans and log records are counted when they are handed to their export queue (submitted) and
 //! when an export of them succeeds (delivered); the difference is what was dropped by a full
 //! queue, failed to export, or was still queued when shutdown gave up.
 
