@@ -4,9 +4,9 @@
 //! through a second queue and a second thread.
 //!
 //! Callers put spans into bounded channels and never wait: a full channel drops the span
-//! (counted as submitted, never delivered). The thread sleeps until a caller has sent
-//! [`WAKE_EVERY`] records, a flush or shutdown asks for it, or [`IDLE_WAKE`] passes, so that a
-//! call does not pay for waking it (a system call) each time.
+//! (counted as submitted, never delivered). Callers do not wake the thread, which costs a system
+//! call and, on a virtual machine, microseconds: the thread wakes itself, as often as the traffic
+//! asks (see [`Pace`]), and a caller wakes it only when it found a channel full.
 
 use crate::call::span::SpanRecord;
 use crate::config::Batching;
@@ -15,16 +15,14 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
-use std::cell::Cell;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-/// A calling thread wakes the export thread once per this many records it sent.
-const WAKE_EVERY: u32 = 64;
-/// The export thread's longest sleep when no caller wakes it.
-const IDLE_WAKE: Duration = Duration::from_millis(50);
+/// The export thread's shortest and longest sleeps.
+const MIN_SLEEP: Duration = Duration::from_micros(100);
+const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// How long `force_flush` waits for the export thread.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -41,24 +39,35 @@ impl RecordQueue {
     pub fn submit(&self, record: SpanRecord) {
         self.delivery.submitted(1);
         // A full queue or a shut-down pipeline loses the record; the report counts it.
-        let _ = self.sender.try_send(record);
-        if wake_now() {
+        if let Err(TrySendError::Full(_)) = self.sender.try_send(record) {
             self.worker.unpark();
         }
     }
 }
 
-/// Whether the calling thread should wake the export thread: once per [`WAKE_EVERY`] spans it
-/// sent.
-fn wake_now() -> bool {
-    thread_local! {
-        static SENT: Cell<u32> = const { Cell::new(0) };
+/// How long the export thread sleeps between collections: half as long after it found a
+/// channel a quarter full, twice as long after it found little, so that it collects about as
+/// often as the traffic needs, between [`MIN_SLEEP`] and [`MAX_SLEEP`].
+struct Pace {
+    sleep: Duration,
+    capacity: usize,
+}
+
+impl Pace {
+    fn new(capacity: usize) -> Pace {
+        Pace {
+            sleep: MAX_SLEEP,
+            capacity,
+        }
     }
-    SENT.with(|sent| {
-        let count = sent.get().wrapping_add(1);
-        sent.set(count);
-        count % WAKE_EVERY == 0
-    })
+
+    fn collected(&mut self, most_in_one_channel: usize) {
+        if most_in_one_channel >= self.capacity / 4 {
+            self.sleep = (self.sleep / 2).max(MIN_SLEEP);
+        } else if most_in_one_channel < self.capacity / 16 {
+            self.sleep = (self.sleep * 2).min(MAX_SLEEP);
+        }
+    }
 }
 
 enum Control {
@@ -135,14 +144,15 @@ impl<E: SpanExporter> Worker<E> {
     fn run(mut self) {
         yield_to_the_program();
         let mut deadline = Instant::now() + self.batching.schedule_delay;
+        let mut pace = Pace::new(self.batching.queue_size);
         loop {
             let now = Instant::now();
             if now >= deadline {
                 self.export();
                 deadline = now + self.batching.schedule_delay;
             }
-            std::thread::park_timeout(IDLE_WAKE.min(deadline - now));
-            self.collect();
+            std::thread::park_timeout(pace.sleep.min(deadline - now));
+            pace.collected(self.collect());
             loop {
                 match self.requests.try_recv() {
                     // Collected again: spans sent before the request may have arrived since.
@@ -166,15 +176,21 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
-    /// Takes everything queued, exporting each batch as it fills.
-    fn collect(&mut self) {
+    /// Takes everything queued, exporting each batch as it fills; returns the most spans
+    /// taken from one channel.
+    fn collect(&mut self) -> usize {
+        let mut records = 0;
         while let Ok(record) = self.records.try_recv() {
             let span = record.into_span_data(&self.scope);
             self.push(span);
+            records += 1;
         }
+        let mut spans = 0;
         while let Ok(span) = self.spans.try_recv() {
             self.push(span);
+            spans += 1;
         }
+        records.max(spans)
     }
 
     fn push(&mut self, span: SpanData) {
@@ -232,8 +248,7 @@ impl SpanProcessor for SpanExport {
         if span.span_context.is_sampled() {
             self.delivery.submitted(1);
             // A full queue or a shut-down pipeline loses the span; the report counts it.
-            let _ = self.spans.try_send(span);
-            if wake_now() {
+            if let Err(TrySendError::Full(_)) = self.spans.try_send(span) {
                 self.worker.unpark();
             }
         }
