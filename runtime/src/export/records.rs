@@ -4,9 +4,10 @@
 //! through a second queue and a second thread.
 //!
 //! Callers put spans into bounded channels and never wait: a full channel drops the span
-//! (counted as submitted, never delivered). Callers do not wake the thread, which costs a system
-//! call and, on a virtual machine, microseconds: the thread wakes itself, as often as the traffic
-//! asks (see [`Pace`]), and a caller wakes it only when it found a channel full.
+//! (counted as submitted, never delivered). Waking the thread costs the caller a system call and,
+//! on a virtual machine, microseconds: the thread wakes itself, as often as the traffic asks (see
+//! [`Pace`]), and a caller wakes it only once per quarter of the queue it sent, or when it found
+//! a channel full.
 
 use crate::call::span::SpanRecord;
 use crate::config::Batching;
@@ -15,6 +16,7 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
+use std::cell::Cell;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
@@ -32,6 +34,9 @@ pub(crate) struct RecordQueue {
     sender: SyncSender<SpanRecord>,
     worker: Thread,
     delivery: Arc<Delivery>,
+    /// A calling thread wakes the export thread once per this many records it sent (a quarter
+    /// of the queue), in case the thread's pace lags behind a burst.
+    wake_every: u32,
 }
 
 impl RecordQueue {
@@ -39,18 +44,32 @@ impl RecordQueue {
     pub fn submit(&self, record: SpanRecord) {
         self.delivery.submitted(1);
         // A full queue or a shut-down pipeline loses the record; the report counts it.
-        if let Err(TrySendError::Full(_)) = self.sender.try_send(record) {
+        let full = matches!(self.sender.try_send(record), Err(TrySendError::Full(_)));
+        if full || sent_another(self.wake_every) {
             self.worker.unpark();
         }
     }
 }
 
-/// How long the export thread sleeps between collections: half as long after it found a
-/// channel a quarter full, twice as long after it found little, so that it collects about as
-/// often as the traffic needs, between [`MIN_SLEEP`] and [`MAX_SLEEP`].
+/// Counts a record sent by the calling thread; true once per `every`.
+fn sent_another(every: u32) -> bool {
+    thread_local! {
+        static SENT: Cell<u32> = const { Cell::new(0) };
+    }
+    SENT.with(|sent| {
+        let count = sent.get().wrapping_add(1);
+        sent.set(count);
+        count % every == 0
+    })
+}
+
+/// How long the export thread sleeps between collections: from the rate it last saw, long
+/// enough for the fullest channel to fill to an eighth, between [`MIN_SLEEP`] and [`MAX_SLEEP`];
+/// twice as long as before when it found nothing.
 struct Pace {
     sleep: Duration,
     capacity: usize,
+    last: Instant,
 }
 
 impl Pace {
@@ -58,15 +77,22 @@ impl Pace {
         Pace {
             sleep: MAX_SLEEP,
             capacity,
+            last: Instant::now(),
         }
     }
 
     fn collected(&mut self, most_in_one_channel: usize) {
-        if most_in_one_channel >= self.capacity / 4 {
-            self.sleep = (self.sleep / 2).max(MIN_SLEEP);
-        } else if most_in_one_channel < self.capacity / 16 {
-            self.sleep = (self.sleep * 2).min(MAX_SLEEP);
-        }
+        let now = Instant::now();
+        let elapsed = now - self.last;
+        self.last = now;
+        self.sleep = match u32::try_from(most_in_one_channel) {
+            Ok(0) => (self.sleep * 2).min(MAX_SLEEP),
+            Ok(taken) => {
+                let eighth = u32::try_from(self.capacity / 8).unwrap_or(u32::MAX).max(1);
+                (elapsed * eighth / taken).clamp(MIN_SLEEP, MAX_SLEEP)
+            }
+            Err(_) => MIN_SLEEP,
+        };
     }
 }
 
@@ -118,6 +144,9 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         sender: records,
         worker: thread.clone(),
         delivery: Arc::clone(&delivery),
+        wake_every: u32::try_from(batching.queue_size / 4)
+            .unwrap_or(u32::MAX)
+            .max(1),
     });
     let export = SpanExport {
         spans,
