@@ -436,6 +436,9 @@ impl Active {
         self.end(report.into());
     }
 
+    // Not inlined into `start`, which is instantiated for every instrumented function: keeps
+    // their code (and build time) small.
+    #[inline(never)]
     fn open(
         site: &'static CallSite,
         parent: Context,
@@ -495,6 +498,8 @@ impl Active {
         self.own_context.then(|| self.cx.clone().attach())
     }
 
+    // Not inlined into the instrumented functions, for the same reason as `open`.
+    #[inline(never)]
     fn end(mut self, ending: Ending) {
         let end = Instant::now();
         let elapsed = end.saturating_duration_since(self.start);
