@@ -27,7 +27,7 @@ use crate::test_report::TestReport;
 use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
-use span::{CallSpan, Placement, SpanRecord, SpanStart};
+use span::{CallSpan, OpenSpan, Placement, SpanRecord, SpanStart};
 // Durations from the TSC through quanta (a few ns a read instead of ~16 ns for
 // `clock_gettime` on this project's machines); quanta falls back to the OS clock where the TSC
 // is not invariant.
@@ -216,7 +216,7 @@ pub(crate) struct Active {
     pipeline: PipelineRef,
     kind: KindState,
     /// The span, when the call is sampled.
-    span: CallSpan,
+    span: Option<OpenSpan>,
 }
 
 /// What each kind keeps from its start for its end.
@@ -356,7 +356,7 @@ impl Call {
         body: impl FnOnce() -> R,
         completion: K,
     ) -> K::Output {
-        let guard = self.active.as_ref().and_then(Active::attach);
+        let guard = self.active.as_ref().and_then(Active::enter_sync);
         let result = catch_unwind(AssertUnwindSafe(body));
         drop(guard);
         match result {
@@ -395,10 +395,14 @@ impl Call {
         self.active.is_some()
     }
 
+    /// Ends the call. The call's state is ended and dropped where it lies: it is large, and
+    /// moving it costs more than the rest of the ending.
+    #[inline]
     pub(crate) fn finish(mut self, ending: Ending) {
-        if let Some(active) = self.active.take() {
+        if let Some(active) = &mut self.active {
             active.end(ending);
         }
+        self.active = None;
     }
 }
 
@@ -406,7 +410,7 @@ impl Drop for Call {
     // Inline, so that dropping an inert call (nothing installed) costs one test of the option.
     #[inline(always)]
     fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
+        if let Some(active) = &mut self.active {
             active.abandon();
         }
     }
@@ -427,7 +431,7 @@ impl Active {
     /// that bypassed `run_sync`'s catch.
     #[cold]
     #[inline(never)]
-    fn abandon(self) {
+    fn abandon(&mut self) {
         let report = if std::thread::panicking() {
             Report::panic(&"panicked while the call was running")
         } else {
@@ -464,7 +468,7 @@ impl Active {
         // One clock read per end of the call: durations come from the monotonic clock, and the
         // span's wall-clock times are derived from it (see `span::wall_clock`).
         let start = Instant::now();
-        let (span, placement) = CallSpan::start(
+        let (span, placement) = OpenSpan::start(
             &pipeline.sampling,
             SpanStart {
                 name: opening.name,
@@ -492,18 +496,27 @@ impl Active {
         }
     }
 
-    /// Makes the call's context current, when it has one of its own.
+    /// Makes the call's context current for a sync body, when it has one of its own: otherwise
+    /// the caller's context, current already, is the call's.
     #[inline]
-    fn attach(&self) -> Option<ContextGuard> {
+    fn enter_sync(&self) -> Option<ContextGuard> {
         self.own_context.then(|| self.cx.clone().attach())
+    }
+
+    /// Makes the call's context current for one poll of an async body or a stream, which may
+    /// run anywhere (a spawned task, another thread): always attached, so that what the body
+    /// starts sees the call's run and sampling decision.
+    #[inline]
+    fn enter_poll(&self) -> ContextGuard {
+        self.cx.clone().attach()
     }
 
     // Not inlined into the instrumented functions, for the same reason as `open`.
     #[inline(never)]
-    fn end(mut self, ending: Ending) {
+    fn end(&mut self, ending: Ending) {
         let end = Instant::now();
         let elapsed = end.saturating_duration_since(self.start);
-        let mut span = std::mem::take(&mut self.span);
+        let mut span = CallSpan::ending(self.span.take(), &self.cx);
         let Ending { mut report, extra } = ending;
         let outcome = report.outcome;
         match (&self.kind, extra) {
@@ -532,7 +545,7 @@ impl Active {
         }
         let outcome = report.outcome;
         record_status(&mut span, report);
-        if let Some(span) = span.into_open() {
+        if let Some(span) = span.into_ending() {
             let attempt = match self.kind {
                 KindState::Stage { attempt } => attempt,
                 _ => 0,
@@ -653,7 +666,7 @@ where
         let polled = match &this.call.active {
             None => Ok(this.body.poll(task)),
             Some(active) => {
-                let _guard = active.attach();
+                let _guard = active.enter_poll();
                 let body = this.body;
                 catch_unwind(AssertUnwindSafe(|| body.poll(task)))
             }

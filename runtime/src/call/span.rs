@@ -33,17 +33,24 @@ const MAX_ATTRIBUTES: usize = 128;
 const MAX_EVENTS: usize = 128;
 
 /// A sampled call's span while the call runs. Kept small: the call carries it through every
-/// `await`, and moves it with itself.
+/// `await`, and moves it with itself. Its span context is in the call's `Context`.
 #[derive(Debug)]
 pub(crate) struct OpenSpan {
     name: Cow<'static, str>,
     span_kind: SpanKind,
-    span_context: SpanContext,
-    parent_span_id: SpanId,
     parent_span_is_remote: bool,
+    parent_span_id: SpanId,
     /// `fields(...)`, what the call's kind records of its own, `error.type`: empty (and not
     /// allocated) for a stage without fields that succeeds.
     attributes: Vec<KeyValue>,
+}
+
+/// A sampled call's span as the call ends, when what the call's kind reads from the returned
+/// value is added to it.
+#[derive(Debug)]
+pub(crate) struct EndingSpan {
+    open: OpenSpan,
+    span_context: SpanContext,
     events: Vec<Event>,
     status: Status,
 }
@@ -53,7 +60,7 @@ pub(crate) struct OpenSpan {
 /// ...) is derived from the call site when the record is converted, not stored.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
-    pub span: OpenSpan,
+    pub span: EndingSpan,
     pub site: &'static CallSite,
     pub start: Instant,
     pub end: Instant,
@@ -73,10 +80,10 @@ pub(crate) struct SpanStart<'a> {
     pub attributes: Vec<KeyValue>,
 }
 
-/// The span of a running call: `None` when the call is not sampled, so that writing to it costs
+/// The span of an ending call: `None` when the call is not sampled, so that writing to it costs
 /// a test of the option.
 #[derive(Debug, Default)]
-pub(crate) struct CallSpan(Option<OpenSpan>);
+pub(crate) struct CallSpan(Option<EndingSpan>);
 
 /// Whether a call's context must carry a span context of its own.
 pub(crate) enum Placement {
@@ -87,18 +94,18 @@ pub(crate) enum Placement {
     AsParent,
 }
 
-impl CallSpan {
-    /// Decides whether the call is sampled, as the SDK tracer would, and starts its record if so.
-    pub fn start(sampling: &Sampling, start: SpanStart<'_>) -> (CallSpan, Placement) {
+impl OpenSpan {
+    /// Decides whether the call is sampled, as the SDK tracer would, and starts its span if so.
+    pub fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSpan>, Placement) {
         let parent = start.parent;
         if parent.is_telemetry_suppressed() {
-            return (CallSpan(None), Placement::AsParent);
+            return (None, Placement::AsParent);
         }
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
         if sampling.roots_never_sampled && !parent_context.is_sampled() {
             // The sampler would drop the call, and its children with it: no ids, no sampler.
-            return (CallSpan(None), Placement::AsParent);
+            return (None, Placement::AsParent);
         }
         let parent_is_valid = parent_context.is_valid();
         let ids = RandomIdGenerator::default();
@@ -124,7 +131,7 @@ impl CallSpan {
         // so they are treated as dropped.
         if result.decision != SamplingDecision::RecordAndSample {
             if sampling.roots_never_sampled {
-                return (CallSpan(None), Placement::AsParent);
+                return (None, Placement::AsParent);
             }
             let span_context = SpanContext::new(
                 trace_id,
@@ -133,7 +140,7 @@ impl CallSpan {
                 false,
                 result.trace_state,
             );
-            return (CallSpan(None), Placement::Child(span_context));
+            return (None, Placement::Child(span_context));
         }
         let span_context = SpanContext::new(
             trace_id,
@@ -147,7 +154,6 @@ impl CallSpan {
         let span = OpenSpan {
             name: start.name,
             span_kind: start.span_kind,
-            span_context: span_context.clone(),
             parent_span_id: if parent_is_valid {
                 parent_context.span_id()
             } else {
@@ -155,35 +161,43 @@ impl CallSpan {
             },
             parent_span_is_remote: parent_is_valid && parent_context.is_remote(),
             attributes,
+        };
+        (Some(span), Placement::Child(span_context))
+    }
+}
+
+impl CallSpan {
+    /// The span of a call that ends with `cx` as its context.
+    pub fn ending(open: Option<OpenSpan>, cx: &Context) -> CallSpan {
+        CallSpan(open.map(|open| EndingSpan {
+            open,
+            span_context: cx.span().span_context().clone(),
             events: Vec::new(),
             status: Status::Unset,
-        };
-        (CallSpan(Some(span)), Placement::Child(span_context))
+        }))
     }
 
     pub fn set_attribute(&mut self, attribute: KeyValue) {
-        if let Some(record) = &mut self.0 {
-            record.attributes.push(attribute);
+        if let Some(span) = &mut self.0 {
+            span.open.attributes.push(attribute);
         }
     }
 
     pub fn add_event(&mut self, name: &'static str, attributes: Vec<KeyValue>) {
-        if let Some(record) = &mut self.0 {
+        if let Some(span) = &mut self.0 {
             let timestamp = wall_clock(Instant::now());
-            record
-                .events
-                .push(Event::new(name, timestamp, attributes, 0));
+            span.events.push(Event::new(name, timestamp, attributes, 0));
         }
     }
 
     pub fn set_status(&mut self, status: Status) {
-        if let Some(record) = &mut self.0 {
-            record.status = status;
+        if let Some(span) = &mut self.0 {
+            span.status = status;
         }
     }
 
     /// The span, when the call is sampled.
-    pub fn into_open(self) -> Option<OpenSpan> {
+    pub fn into_ending(self) -> Option<EndingSpan> {
         self.0
     }
 }
@@ -245,7 +259,12 @@ impl SpanRecord {
     /// The record as the SDK's exporters take it, with the attributes its kind always has.
     pub fn into_span_data(self, scope: &InstrumentationScope) -> SpanData {
         let site = self.site;
-        let span = self.span;
+        let EndingSpan {
+            open: span,
+            span_context,
+            events: span_events,
+            status,
+        } = self.span;
         let elapsed = self.end.saturating_duration_since(self.start);
         let mut attributes = Vec::with_capacity(6 + span.attributes.len());
         match site.kind {
@@ -275,12 +294,12 @@ impl SpanRecord {
         let dropped_attributes_count = attributes.len().saturating_sub(MAX_ATTRIBUTES);
         attributes.truncate(MAX_ATTRIBUTES);
         let mut events = SpanEvents::default();
-        events.dropped_count = saturating_u32(span.events.len().saturating_sub(MAX_EVENTS));
-        events.events = span.events;
+        events.dropped_count = saturating_u32(span_events.len().saturating_sub(MAX_EVENTS));
+        events.events = span_events;
         events.events.truncate(MAX_EVENTS);
         let start_time = wall_clock(self.start);
         SpanData {
-            span_context: span.span_context,
+            span_context,
             parent_span_id: span.parent_span_id,
             parent_span_is_remote: span.parent_span_is_remote,
             span_kind: span.span_kind,
@@ -291,7 +310,7 @@ impl SpanRecord {
             dropped_attributes_count: saturating_u32(dropped_attributes_count),
             events,
             links: Default::default(),
-            status: span.status,
+            status,
             instrumentation_scope: scope.clone(),
         }
     }

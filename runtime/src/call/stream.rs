@@ -148,7 +148,7 @@ where
         let Some(active) = &this.call.active else {
             return this.inner.poll_next(task);
         };
-        let guard = active.attach();
+        let guard = active.enter_poll();
         let inner = this.inner;
         let polled = catch_unwind(AssertUnwindSafe(|| inner.poll_next(task)));
         drop(guard);
