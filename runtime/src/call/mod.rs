@@ -520,13 +520,13 @@ impl Active {
         let Ending { mut report, extra } = ending;
         let outcome = report.outcome;
         match (&self.kind, extra) {
-            (KindState::Run, _) => run::end(&self, &mut span, outcome, elapsed),
+            (KindState::Run, _) => run::end(self, &mut span, outcome, elapsed),
             (KindState::Stage { attempt }, extra) => {
                 let tests = match extra {
                     Extra::Tests(tests) => Some(tests),
                     _ => None,
                 };
-                stage::end(&self, &mut span, outcome, elapsed, *attempt, tests);
+                stage::end(self, &mut span, outcome, elapsed, *attempt, tests);
             }
             (KindState::Llm(target), extra) => {
                 let response = match extra {
@@ -534,10 +534,10 @@ impl Active {
                     _ => LlmResponse::default(),
                 };
                 let error_type = report.error.as_ref().map(|e| e.type_name.clone());
-                llm::end(&self, &mut span, target, response, error_type, elapsed);
+                llm::end(self, &mut span, target, response, error_type, elapsed);
             }
             (KindState::Adjudicate, Extra::Decision(decision)) => {
-                if let Some(problem) = adjudicate::end(&self, &mut span, decision) {
+                if let Some(problem) = adjudicate::end(self, &mut span, decision) {
                     report = problem;
                 }
             }
