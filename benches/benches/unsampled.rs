@@ -4,27 +4,13 @@
 
 mod common;
 
-use common::*;
-use criterion::Criterion;
-use std::hint::black_box;
-
-fn unsampled(c: &mut Criterion) {
-    // Before init and before any other thread exists.
-    std::env::set_var("OTEL_TRACES_SAMPLER", "always_off");
-    let (telemetry, exporter) = init_ours("unsampled");
-    let mut group = c.benchmark_group("unsampled");
-    group.bench_function("bare", |b| b.iter(|| bare(black_box(7))));
-    group.bench_function("ours_unsampled", |b| b.iter(|| ours(black_box(7))));
-    group.finish();
-    drop(telemetry);
-    eprintln!(
-        "unsampled/ours_unsampled: the exporter received {} spans",
-        exporter.count()
-    );
-}
-
 fn main() {
     let mut c = common::criterion();
-    unsampled(&mut c);
+    common::bare_and_installed(
+        &mut c,
+        "unsampled",
+        "ours_unsampled",
+        &[("OTEL_TRACES_SAMPLER", "always_off")],
+    );
     c.final_summary();
 }

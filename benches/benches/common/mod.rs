@@ -188,6 +188,30 @@ pub fn init_ours(tag: &str) -> (factory_observability::Telemetry, fo_benches::Di
     (telemetry, exporter)
 }
 
+/// Criterion group `group`: the bare function, then `variant`, this project installed with the
+/// environment `env` (set before `init`, which is process-wide: one such group per binary).
+pub fn bare_and_installed(
+    c: &mut criterion::Criterion,
+    group: &str,
+    variant: &str,
+    env: &[(&str, &str)],
+) {
+    // Before init and before any other thread exists.
+    for (name, value) in env {
+        std::env::set_var(name, value);
+    }
+    let (telemetry, exporter) = init_ours(group);
+    let mut timed = c.benchmark_group(group);
+    timed.bench_function("bare", |b| b.iter(|| bare(std::hint::black_box(7))));
+    timed.bench_function(variant, |b| b.iter(|| ours(std::hint::black_box(7))));
+    timed.finish();
+    drop(telemetry);
+    eprintln!(
+        "{group}/{variant}: the exporter received {} spans",
+        exporter.count()
+    );
+}
+
 /// The criterion settings of every timed group, so that figures compared side by side are taken
 /// the same way (700 ms warm-up, 2 s measurement, 40 samples; the command line may override).
 pub fn criterion() -> criterion::Criterion {
