@@ -1,9 +1,10 @@
 //! The span of one call, recorded without the SDK's span object.
 //!
-//! A sampled call keeps its ids, times and attributes in a [`SpanRecord`] while it runs; when it
-//! ends the record is handed to the pipeline's [`SpanSink`] and becomes OpenTelemetry `SpanData`
-//! off the caller's thread (see `export::records`). The caller's thread builds no SDK span, takes
-//! no span mutex and, for static names and attributes, allocates nothing but the `Context`.
+//! A sampled call keeps what its start knows in an [`OpenSpan`] while it runs; when it ends, a
+//! [`SpanRecord`] with its outcome and times is handed to the pipeline's [`SpanSink`] and becomes
+//! OpenTelemetry `SpanData` off the caller's thread (see `export::records`). The caller's thread
+//! builds no SDK span, takes no span mutex and, for static names and attributes, allocates
+//! nothing but the `Context`.
 //!
 //! The call's `SpanContext` is put into the OpenTelemetry [`Context`] the body runs in, as an SDK
 //! span's would be: `tracing` spans, log records, propagators and tasks spawned with
@@ -114,6 +115,7 @@ impl OpenSpan {
         } else {
             ids.new_trace_id()
         };
+        // No attributes: the samplers `OTEL_TRACES_SAMPLER` names do not read them.
         let result = sampling.sampler.should_sample(
             Some(parent),
             trace_id,

@@ -69,7 +69,6 @@ fn sent_another(every: u32) -> bool {
 struct Pace {
     sleep: Duration,
     capacity: usize,
-    last: Instant,
 }
 
 impl Pace {
@@ -77,19 +76,20 @@ impl Pace {
         Pace {
             sleep: MAX_SLEEP,
             capacity,
-            last: Instant::now(),
         }
     }
 
-    fn collected(&mut self, most_in_one_channel: usize) {
-        let now = Instant::now();
-        let elapsed = now - self.last;
-        self.last = now;
+    /// Takes note of a collection that found `most_in_one_channel` spans in one channel,
+    /// `elapsed` after the one before.
+    fn collected(&mut self, most_in_one_channel: usize, elapsed: Duration) {
         self.sleep = match u32::try_from(most_in_one_channel) {
             Ok(0) => (self.sleep * 2).min(MAX_SLEEP),
             Ok(taken) => {
                 let eighth = u32::try_from(self.capacity / 8).unwrap_or(u32::MAX).max(1);
-                (elapsed * eighth / taken).clamp(MIN_SLEEP, MAX_SLEEP)
+                elapsed
+                    .checked_mul(eighth)
+                    .map_or(MAX_SLEEP, |time| time / taken)
+                    .clamp(MIN_SLEEP, MAX_SLEEP)
             }
             Err(_) => MIN_SLEEP,
         };
@@ -174,6 +174,7 @@ impl<E: SpanExporter> Worker<E> {
         yield_to_the_program();
         let mut deadline = Instant::now() + self.batching.schedule_delay;
         let mut pace = Pace::new(self.batching.queue_size);
+        let mut last_collection = Instant::now();
         loop {
             let now = Instant::now();
             if now >= deadline {
@@ -181,7 +182,10 @@ impl<E: SpanExporter> Worker<E> {
                 deadline = now + self.batching.schedule_delay;
             }
             std::thread::park_timeout(pace.sleep.min(deadline - now));
-            pace.collected(self.collect());
+            let collected = self.collect();
+            let now = Instant::now();
+            pace.collected(collected, now - last_collection);
+            last_collection = now;
             loop {
                 match self.requests.try_recv() {
                     // Collected again: spans sent before the request may have arrived since.
@@ -301,4 +305,33 @@ impl SpanProcessor for SpanExport {
 
     /// The exporter was given the resource before the export thread took it.
     fn set_resource(&mut self, _resource: &Resource) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_follows_the_rate_it_saw() {
+        let mut pace = Pace::new(2048);
+        // 1,024 spans in 10 ms: an eighth of the queue (256) arrives in 2.5 ms.
+        pace.collected(1024, Duration::from_millis(10));
+        assert_eq!(pace.sleep, Duration::from_micros(2500));
+        // Nothing: twice as long, up to the longest sleep.
+        pace.collected(0, Duration::from_micros(2500));
+        assert_eq!(pace.sleep, Duration::from_millis(5));
+        for _ in 0..10 {
+            pace.collected(0, Duration::from_millis(50));
+        }
+        assert_eq!(pace.sleep, MAX_SLEEP);
+        // A flood: the shortest sleep.
+        pace.collected(2048, Duration::from_micros(10));
+        assert_eq!(pace.sleep, MIN_SLEEP);
+        // No overflow for a huge queue and a long export.
+        let mut huge = Pace::new(usize::MAX);
+        huge.collected(1, Duration::from_secs(3600));
+        assert_eq!(huge.sleep, MAX_SLEEP);
+        huge.collected(usize::MAX, Duration::from_secs(1));
+        assert_eq!(huge.sleep, MIN_SLEEP);
+    }
 }
