@@ -100,6 +100,11 @@ fn main() {
     let _ = HAND_HISTOGRAM.set(histogram.clone());
     tracing::dispatcher::with_default(&default_subscriber(&equivalent), || {
         count("hand_written_equivalent", calls, repeat(hand_written));
+        count(
+            "hand_written_equivalent_async",
+            calls,
+            repeat(|x| poll_once(hand_written_async(x))),
+        );
     });
     let lean = HandWritten::new();
     tracing::dispatcher::with_default(&lean_subscriber(&lean), || {
@@ -111,6 +116,11 @@ fn main() {
 
     let (telemetry, _exporter) = init_ours("allocations");
     count("ours_enabled", calls, repeat(ours));
+    count(
+        "ours_enabled_async",
+        calls,
+        repeat(|x| poll_once(ours_async(x))),
+    );
     drop(telemetry);
 
     for (name, env) in CHILDREN {

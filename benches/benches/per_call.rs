@@ -69,6 +69,13 @@ fn per_call(c: &mut Criterion) {
         });
     });
     report_drops("hand_written_equivalent", &equivalent);
+    let equivalent_async = HandWritten::new();
+    tracing::dispatcher::with_default(&default_subscriber(&equivalent_async), || {
+        group.bench_function("hand_written_equivalent_async", |b| {
+            b.iter(|| poll_once(hand_written_async(black_box(7))))
+        });
+    });
+    report_drops("hand_written_equivalent_async", &equivalent_async);
 
     let lean = HandWritten::new();
     tracing::dispatcher::with_default(&lean_subscriber(&lean), || {
@@ -87,6 +94,9 @@ fn per_call(c: &mut Criterion) {
 
     let (telemetry, exporter) = init_ours("enabled");
     group.bench_function("ours_enabled", |b| b.iter(|| ours(black_box(7))));
+    group.bench_function("ours_enabled_async", |b| {
+        b.iter(|| poll_once(ours_async(black_box(7))))
+    });
     group.finish();
     let report = telemetry.shutdown();
     eprintln!(

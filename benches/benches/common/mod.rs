@@ -56,6 +56,42 @@ pub fn hand_written(x: u64) -> u64 {
     value
 }
 
+/// The hand-written equivalent on an `async fn` (the span entered at each poll).
+#[tracing::instrument(name = "pipeline.stage", skip_all, fields(stage.name = "work", stage.outcome = tracing::field::Empty))]
+#[inline(never)]
+pub async fn hand_written_async(x: u64) -> u64 {
+    let start = Instant::now();
+    let value = body(x);
+    tracing::Span::current().record("stage.outcome", "success");
+    if let Some(histogram) = HAND_HISTOGRAM.get() {
+        histogram.record(
+            start.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("stage.name", "work"),
+                KeyValue::new("outcome", "success"),
+            ],
+        );
+    }
+    value
+}
+
+/// This project on an `async fn` (the call's context attached at each poll).
+#[factory_observability::pipeline_stage]
+#[inline(never)]
+pub async fn ours_async(x: u64) -> u64 {
+    body(x)
+}
+
+/// Polls a future that is ready at its first poll (the async variants: no executor to measure).
+pub fn poll_once<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut task = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut task) {
+        std::task::Poll::Ready(value) => value,
+        std::task::Poll::Pending => unreachable!("the benched bodies never wait"),
+    }
+}
+
 /// This project: `#[pipeline_stage]` (span `pipeline.stage` with outcome, duration histogram).
 #[factory_observability::pipeline_stage]
 #[inline(never)]
