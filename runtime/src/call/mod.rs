@@ -1,11 +1,12 @@
 //! The expansion core: one instrumented call, shared by every macro and by sync and async bodies.
 //!
 //! A macro expands to `Call::start(site, fields)` followed by either `run_sync(body, classify)` or
-//! `instrument(async_body, classify)`. `start` opens the span (or does nothing when no pipeline is
-//! installed); the body runs with the span's context attached; `classify` turns the returned value
-//! into an [`Ending`] at the macro's call site, where its type is known; the ending decides the
-//! span's status and attributes and the metric points. A panic ends the call with outcome `error`
-//! and keeps unwinding; dropping a call that never finished is a `cancellation`.
+//! `instrument(async_body, classify)`. `start` decides sampling and opens the span (or does
+//! nothing when no pipeline is installed); the body runs with the span's context attached;
+//! `classify` turns the returned value into an [`Ending`] at the macro's call site, where its type
+//! is known; the ending decides the span's status and attributes and the metric points, and hands
+//! the span to the export thread ([`span`]). A panic ends the call with outcome `error` and keeps
+//! unwinding; dropping a call that never finished is a `cancellation`.
 //!
 //! What each kind of call records of its own lives in its module: [`run`], [`stage`], [`llm`],
 //! [`adjudicate`].
@@ -209,7 +210,8 @@ pub(crate) struct Active {
     /// The context the body runs in: the caller's, with the call's span context and the kind's
     /// value when it has them.
     cx: Context,
-    /// Whether `cx` differs from the caller's context and must be attached around the body.
+    /// Whether `cx` differs from the caller's context, so that a sync body must run under it
+    /// (an async body's polls always attach `cx`).
     own_context: bool,
     start: Instant,
     site: &'static CallSite,
