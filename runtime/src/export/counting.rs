@@ -14,28 +14,55 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Counters of one signal; shared between its processor and its exporter.
 #[derive(Debug, Default)]
 pub(crate) struct Delivery {
-    /// Written by every instrumented thread as its spans end: on its own cache line, so that
-    /// the export thread's writes to the counters below do not slow the callers.
-    submitted: CacheLine,
+    /// Written by every instrumented thread as its spans end.
+    submitted: StripedCounter,
     delivered: AtomicU64,
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
+/// A counter that threads add to without sharing a cache line: each thread adds to one of
+/// [`STRIPES`] counters, each on its own line (and apart from the export thread's counters);
+/// reading sums them.
+#[derive(Debug, Default)]
+struct StripedCounter([CacheLine; STRIPES]);
+
+const STRIPES: usize = 16;
+
 #[derive(Debug, Default)]
 #[repr(align(64))]
 struct CacheLine(AtomicU64);
 
+impl StripedCounter {
+    fn add(&self, count: u64) {
+        thread_local! {
+            static STRIPE: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+            };
+        }
+        let stripe = STRIPE.with(|stripe| *stripe);
+        self.0[stripe].0.fetch_add(count, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|line| line.0.load(Ordering::Relaxed))
+            .fold(0, u64::wrapping_add)
+    }
+}
+
 impl Delivery {
     pub(crate) fn submitted(&self, count: u64) {
-        self.submitted.0.fetch_add(count, Ordering::Relaxed);
+        self.submitted.add(count);
     }
 
     fn exported(&self, count: u64, result: &OTelSdkResult) {
@@ -53,7 +80,7 @@ impl Delivery {
     pub fn report(&self, signal: &'static str) -> SignalDelivery {
         SignalDelivery {
             signal,
-            submitted: self.submitted.0.load(Ordering::Relaxed),
+            submitted: self.submitted.sum(),
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
@@ -227,5 +254,24 @@ impl<P: LogProcessor> LogProcessor for LogTap<P> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_striped_counter_sums_what_every_thread_added() {
+        let counter = Arc::new(StripedCounter::default());
+        let threads: Vec<_> = (0..(STRIPES + 3))
+            .map(|_| {
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || (0..1000).for_each(|_| counter.add(1)))
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        counter.add(7);
+        assert_eq!(counter.sum(), (STRIPES as u64 + 3) * 1000 + 7);
     }
 }
