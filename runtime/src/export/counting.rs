@@ -48,7 +48,8 @@ impl StripedCounter {
                 NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
             };
         }
-        let stripe = STRIPE.with(|stripe| *stripe);
+        // A call ending while the thread's locals are being destroyed shares the first stripe.
+        let stripe = STRIPE.try_with(|stripe| *stripe).unwrap_or(0);
         self.0[stripe].0.fetch_add(count, Ordering::Relaxed);
     }
 

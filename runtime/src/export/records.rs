@@ -56,11 +56,14 @@ fn sent_another(every: u32) -> bool {
     thread_local! {
         static SENT: Cell<u32> = const { Cell::new(0) };
     }
-    SENT.with(|sent| {
+    // `try_with`: a call ending while the thread's locals are being destroyed wakes nobody
+    // rather than panicking.
+    SENT.try_with(|sent| {
         let count = sent.get().wrapping_add(1);
         sent.set(count);
         count % every == 0
     })
+    .unwrap_or(false)
 }
 
 /// How long the export thread sleeps between collections: from the rate it last saw, long
