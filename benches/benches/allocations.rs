@@ -116,6 +116,7 @@ fn main() {
 
     let (telemetry, _exporter) = init_ours("allocations");
     count("ours_enabled", calls, repeat(ours));
+    count("ours_enabled_fields", calls, repeat(ours_with_fields));
     count(
         "ours_enabled_async",
         calls,

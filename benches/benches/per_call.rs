@@ -94,6 +94,9 @@ fn per_call(c: &mut Criterion) {
 
     let (telemetry, exporter) = init_ours("enabled");
     group.bench_function("ours_enabled", |b| b.iter(|| ours(black_box(7))));
+    group.bench_function("ours_enabled_fields", |b| {
+        b.iter(|| ours_with_fields(black_box(7)))
+    });
     group.bench_function("ours_enabled_async", |b| {
         b.iter(|| poll_once(ours_async(black_box(7))))
     });

@@ -35,6 +35,7 @@ ORDER = [
     ("per_call", "tracing_otel_default"),
     ("per_call", "hand_written_equivalent"),
     ("per_call", "ours_enabled"),
+    ("per_call", "ours_enabled_fields"),
     ("per_call", "hand_written_equivalent_async"),
     ("per_call", "ours_enabled_async"),
 ]

@@ -444,12 +444,28 @@ fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args)
     let records = args.fields.iter().map(|field| {
         let key = &field.key;
         let value = &field.value;
-        let reference = reference_at(value);
-        let record = call_at(
+        // A string literal is recorded as a `&'static str`: no copy of it at each call.
+        let is_literal = matches!(
             value,
-            quote!(::factory_observability::__private::Fields::record),
-            quote!(#recorder, #key, #reference),
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(_),
+                ..
+            })
         );
+        let record = if is_literal {
+            call_at(
+                value,
+                quote!(::factory_observability::__private::Fields::record_static),
+                quote!(#recorder, #key, #value),
+            )
+        } else {
+            let reference = reference_at(value);
+            call_at(
+                value,
+                quote!(::factory_observability::__private::Fields::record),
+                quote!(#recorder, #key, #reference),
+            )
+        };
         quote!(#record;)
     });
     let run_id = args.run_id.as_ref().map(|value| {

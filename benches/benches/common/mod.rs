@@ -93,6 +93,13 @@ pub fn ours(x: u64) -> u64 {
     body(x)
 }
 
+/// This project with two `fields(...)` (an integer and a static string).
+#[factory_observability::pipeline_stage(fields(input = x, shard = "eu-1"))]
+#[inline(never)]
+pub fn ours_with_fields(x: u64) -> u64 {
+    body(x)
+}
+
 /// fastrace `#[trace]` (runs under a root set by the caller).
 #[fastrace::trace]
 #[inline(never)]

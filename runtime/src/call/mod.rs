@@ -121,6 +121,12 @@ impl Fields {
             .push(KeyValue::new(Key::from_static_str(key), value.to_value()));
     }
 
+    /// Records `fields(key = "literal")`, without copying the literal.
+    pub fn record_static(&mut self, key: &'static str, value: &'static str) {
+        self.attributes
+            .push(KeyValue::new(Key::from_static_str(key), value));
+    }
+
     /// Records `#[pipeline_run(run_id = value)]`.
     pub fn run_id<V: Display + ?Sized>(&mut self, value: &V) {
         self.run_id = Some(StringValue::from(value.to_string()));
@@ -465,7 +471,12 @@ impl Active {
             CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
             CallKind::Adjudicate => adjudicate::open(),
         };
-        attributes.extend(user_attributes);
+        if attributes.is_empty() {
+            // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
+            attributes = user_attributes;
+        } else {
+            attributes.extend(user_attributes);
+        }
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
         // span's wall-clock times are derived from it (see `span::wall_clock`).
