@@ -361,7 +361,6 @@ pub struct ReceivedLog {
 enum Section {
     /// Attribute lines here are not collected (descriptors, events, links, ...).
     Other,
-    Resource,
     Item,
     /// A span's events: their `Name` lines are collected.
     Events,
@@ -412,29 +411,64 @@ fn resource_header(line: &str) -> Option<Signal> {
     }
 }
 
-/// The spans in a collector's detailed debug dump, in the order they were printed.
-pub fn parse_spans(output: &str) -> Vec<ReceivedSpan> {
-    let mut spans = Vec::new();
+/// What [`walk_signal`] hands a parser.
+enum Step<'a> {
+    /// A `Resource... #n` header: what the parser was reading is complete.
+    NewResource,
+    /// A line of the wanted signal, neither a resource header nor a resource attribute.
+    Line(&'a str),
+}
+
+/// Walks a collector's dump for the parsers: keeps track of which signal each line belongs to
+/// and of the current resource's attributes, and hands `parse` the lines of `wanted` with them.
+fn walk_signal<'a>(
+    output: &'a str,
+    wanted: Signal,
+    mut parse: impl FnMut(Step<'a>, &BTreeMap<String, String>),
+) {
     let mut signal = Signal::None;
-    let mut section = Section::Other;
     let mut resource = BTreeMap::new();
-    let mut scope = String::new();
-    let mut current: Option<ReceivedSpan> = None;
+    let mut in_resource_attributes = false;
     for line in output.lines() {
         if let Some(next) = resource_header(line) {
-            spans.extend(current.take());
             signal = next;
-            section = Section::Other;
             resource.clear();
-            scope.clear();
+            in_resource_attributes = false;
+            parse(Step::NewResource, &resource);
             continue;
         }
-        if signal != Signal::Traces {
+        if signal != wanted {
             continue;
         }
         if line == "Resource attributes:" {
-            section = Section::Resource;
-        } else if line.starts_with("ScopeSpans #") {
+            in_resource_attributes = true;
+            continue;
+        }
+        if in_resource_attributes {
+            if let Some((key, value)) = attribute_line(line) {
+                resource.insert(key.to_owned(), value.to_owned());
+                continue;
+            }
+            in_resource_attributes = false;
+        }
+        parse(Step::Line(line), &resource);
+    }
+}
+
+/// The spans in a collector's detailed debug dump, in the order they were printed.
+pub fn parse_spans(output: &str) -> Vec<ReceivedSpan> {
+    let mut spans = Vec::new();
+    let mut section = Section::Other;
+    let mut scope = String::new();
+    let mut current: Option<ReceivedSpan> = None;
+    walk_signal(output, Signal::Traces, |step, resource| {
+        let Step::Line(line) = step else {
+            spans.extend(current.take());
+            section = Section::Other;
+            scope.clear();
+            return;
+        };
+        if line.starts_with("ScopeSpans #") {
             spans.extend(current.take());
             section = Section::Other;
         } else if let Some(text) = line.strip_prefix("InstrumentationScope ") {
@@ -449,9 +483,6 @@ pub fn parse_spans(output: &str) -> Vec<ReceivedSpan> {
             });
         } else if let Some((key, value)) = attribute_line(line) {
             match (section, current.as_mut()) {
-                (Section::Resource, _) => {
-                    resource.insert(key.to_owned(), value.to_owned());
-                }
                 (Section::Item, Some(span)) => {
                     span.attributes.insert(key.to_owned(), value.to_owned());
                 }
@@ -487,7 +518,7 @@ pub fn parse_spans(output: &str) -> Vec<ReceivedSpan> {
                 }
             }
         }
-    }
+    });
     spans.extend(current.take());
     spans
 }
@@ -495,26 +526,17 @@ pub fn parse_spans(output: &str) -> Vec<ReceivedSpan> {
 /// The metric data points in a collector's detailed debug dump, in the order they were printed.
 pub fn parse_metrics(output: &str) -> Vec<ReceivedMetricPoint> {
     let mut points = Vec::new();
-    let mut signal = Signal::None;
     let mut section = Section::Other;
-    let mut resource = BTreeMap::new();
     let mut name = String::new();
     let mut data_type = String::new();
     let mut current: Option<ReceivedMetricPoint> = None;
-    for line in output.lines() {
-        if let Some(next) = resource_header(line) {
+    walk_signal(output, Signal::Metrics, |step, resource| {
+        let Step::Line(line) = step else {
             points.extend(current.take());
-            signal = next;
             section = Section::Other;
-            resource.clear();
-            continue;
-        }
-        if signal != Signal::Metrics {
-            continue;
-        }
-        if line == "Resource attributes:" {
-            section = Section::Resource;
-        } else if line.starts_with("ScopeMetrics #") || line.starts_with("Metric #") {
+            return;
+        };
+        if line.starts_with("ScopeMetrics #") || line.starts_with("Metric #") {
             points.extend(current.take());
             section = Section::Other;
             name.clear();
@@ -534,9 +556,6 @@ pub fn parse_metrics(output: &str) -> Vec<ReceivedMetricPoint> {
             section = Section::Item;
         } else if let Some((key, value)) = attribute_line(line) {
             match (section, current.as_mut()) {
-                (Section::Resource, _) => {
-                    resource.insert(key.to_owned(), value.to_owned());
-                }
                 (Section::Item, Some(point)) => {
                     point.attributes.insert(key.to_owned(), value.to_owned());
                 }
@@ -556,7 +575,7 @@ pub fn parse_metrics(output: &str) -> Vec<ReceivedMetricPoint> {
                 section = Section::Other;
             }
         }
-    }
+    });
     points.extend(current.take());
     points
 }
@@ -564,24 +583,15 @@ pub fn parse_metrics(output: &str) -> Vec<ReceivedMetricPoint> {
 /// The log records in a collector's detailed debug dump, in the order they were printed.
 pub fn parse_logs(output: &str) -> Vec<ReceivedLog> {
     let mut logs = Vec::new();
-    let mut signal = Signal::None;
     let mut section = Section::Other;
-    let mut resource = BTreeMap::new();
     let mut current: Option<ReceivedLog> = None;
-    for line in output.lines() {
-        if let Some(next) = resource_header(line) {
+    walk_signal(output, Signal::Logs, |step, resource| {
+        let Step::Line(line) = step else {
             logs.extend(current.take());
-            signal = next;
             section = Section::Other;
-            resource.clear();
-            continue;
-        }
-        if signal != Signal::Logs {
-            continue;
-        }
-        if line == "Resource attributes:" {
-            section = Section::Resource;
-        } else if line.starts_with("ScopeLogs #") {
+            return;
+        };
+        if line.starts_with("ScopeLogs #") {
             logs.extend(current.take());
             section = Section::Other;
         } else if line.starts_with("LogRecord #") {
@@ -592,19 +602,13 @@ pub fn parse_logs(output: &str) -> Vec<ReceivedLog> {
                 ..ReceivedLog::default()
             });
         } else if let Some((key, value)) = attribute_line(line) {
-            match (section, current.as_mut()) {
-                (Section::Resource, _) => {
-                    resource.insert(key.to_owned(), value.to_owned());
-                }
-                (Section::Item, Some(log)) => {
-                    log.attributes.insert(key.to_owned(), value.to_owned());
-                }
-                _ => {}
+            if let (Section::Item, Some(log)) = (section, current.as_mut()) {
+                log.attributes.insert(key.to_owned(), value.to_owned());
             }
         } else if let Some(log) = current.as_mut() {
             if line == "Attributes:" {
                 section = Section::Item;
-                continue;
+                return;
             }
             section = Section::Other;
             if let Some(value) = plain_field(line, "Body") {
@@ -621,7 +625,7 @@ pub fn parse_logs(output: &str) -> Vec<ReceivedLog> {
                 }
             }
         }
-    }
+    });
     logs.extend(current.take());
     logs
 }
