@@ -39,6 +39,7 @@ pub mod names;
 mod outcome;
 mod pipeline;
 pub mod pricing;
+pub mod propagation;
 mod retry;
 mod summary;
 mod test_report;
