@@ -106,19 +106,24 @@ fn reason_of(error: &(dyn StdError + 'static), url: &str) -> String {
     parts.join(": ")
 }
 
-/// The rustls error somewhere in `error`'s causes, if the failure was a TLS one.
+/// The rustls error somewhere in `error`'s causes, if the failure was a TLS one. The connector
+/// wraps it in I/O errors (two deep with reqwest 0.13), whose `source` skips the wrapped error:
+/// each is unwrapped too.
 pub(crate) fn tls_reason(error: &(dyn StdError + 'static)) -> Option<String> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(cause) = current {
-        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
-        }
-        if let Some(tls) = cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(tls.to_string());
+        let mut candidate: &(dyn StdError + 'static) = cause;
+        loop {
+            if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                return Some(tls.to_string());
+            }
+            match candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => candidate = inner,
+                None => break,
+            }
         }
         current = cause.source();
     }
