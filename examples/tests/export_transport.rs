@@ -67,6 +67,41 @@ fn a_generic_endpoint_ending_in_a_signal_path_is_warned_about_and_the_404_names_
 }
 
 #[test]
+fn gzip_and_json_requests_reach_the_real_collector_intact() {
+    let collector = Collector::start();
+    let run = run_pipeline(
+        "gzip-json",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json".into()),
+            ("OTEL_SERVICE_NAME", "factory-gzip".into()),
+            ("FACTORY_OBS_SUMMARY", "1".into()),
+        ],
+    );
+    assert!(
+        run.stderr
+            .contains("traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"),
+        "{}",
+        run.describe()
+    );
+    collector.expect(
+        "19 spans, the run metric and 3 log records",
+        |output| {
+            parse_spans(output).len() == 19
+                && parse_metrics(output)
+                    .iter()
+                    .any(|point| point.name == "pipeline.runs.total")
+                && parse_logs(output).len() == 3
+        },
+        RECEIVE_TIMEOUT,
+    );
+    assert!(collector
+        .output()
+        .contains("service.name: Str(factory-gzip)"));
+}
+
+#[test]
 fn per_signal_endpoints_are_used_as_written() {
     let collector = Collector::start();
     let base = collector.endpoint();
@@ -113,7 +148,8 @@ fn per_signal_endpoints_are_used_as_written() {
 }
 
 /// A collector that answers each path's first request `503 Service Unavailable` with
-/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status}` per request.
+/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}`
+/// per request.
 const FLAKY_COLLECTOR: &str = r#"
 import http.server, sys
 seen = set()
@@ -131,7 +167,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", self.headers.get("Content-Type", ""))
         self.send_header("Content-Length", "0")
         self.end_headers()
-        print(f"POST {self.path} {503 if first else 200}", flush=True)
+        encoding = self.headers.get("Content-Encoding", "identity")
+        print(f"POST {self.path} {503 if first else 200} {encoding}", flush=True)
     def log_message(self, *args):
         pass
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -185,7 +222,7 @@ impl Drop for Flaky {
 }
 
 #[test]
-fn a_503_is_retried_after_retry_after_and_nothing_is_lost() {
+fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
     let flaky = Flaky::start();
     let run = run_pipeline(
         "retry",
@@ -194,6 +231,7 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost() {
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 format!("http://127.0.0.1:{}", flaky.port),
             ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
@@ -208,12 +246,12 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost() {
     assert_eq!(
         requests,
         [
-            "POST /v1/logs 200",
-            "POST /v1/logs 503",
-            "POST /v1/metrics 200",
-            "POST /v1/metrics 503",
-            "POST /v1/traces 200",
-            "POST /v1/traces 503",
+            "POST /v1/logs 200 gzip",
+            "POST /v1/logs 503 gzip",
+            "POST /v1/metrics 200 gzip",
+            "POST /v1/metrics 503 gzip",
+            "POST /v1/traces 200 gzip",
+            "POST /v1/traces 503 gzip",
         ],
         "{}",
         run.describe()

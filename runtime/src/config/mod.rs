@@ -562,4 +562,86 @@ mod tests {
              client key together with its certificate in OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
         );
     }
+
+    /// Every variable `from_lookup` reads.
+    fn every_variable() -> Vec<String> {
+        use crate::names::otlp_env;
+        let mut names: Vec<String> = [
+            "OTEL_SDK_DISABLED",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_SAMPLER_ARG",
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_LOGS_EXPORTER",
+            factory_env::FACTORY_OBS_DIR,
+            factory_env::FACTORY_OBS_SUMMARY,
+            factory_env::FACTORY_OBS_PRICING,
+            factory_env::FACTORY_OBS_GENAI_SPAN_NAMES,
+        ]
+        .map(str::to_owned)
+        .into();
+        for generic in [
+            otlp_env::ENDPOINT,
+            otlp_env::PROTOCOL,
+            otlp_env::HEADERS,
+            otlp_env::TIMEOUT,
+            otlp_env::COMPRESSION,
+            otlp_env::CERTIFICATE,
+            otlp_env::CLIENT_CERTIFICATE,
+            otlp_env::CLIENT_KEY,
+        ] {
+            names.push(generic.to_owned());
+            for signal in Signal::ALL {
+                names.push(otlp_env::per_signal(generic, signal.env_suffix()));
+            }
+        }
+        names
+    }
+
+    /// Values that hit the parsers' edges: valid ones, near misses, and anything at all.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(String::new()),
+            Just("   ".to_owned()),
+            Just("http://localhost:4318/v1/traces".to_owned()),
+            Just("https://[::1".to_owned()),
+            Just("grpc".to_owned()),
+            Just("gzip".to_owned()),
+            Just("a=%zz,b".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            Just("0".to_owned()),
+            "[a-z0-9=,%:/._ -]{0,24}",
+            any::<String>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_environment_is_accepted_or_refused_naming_a_variable_that_was_set(
+            values in proptest::collection::vec(proptest::option::of(value()), every_variable().len())
+        ) {
+            let vars: HashMap<String, String> = every_variable()
+                .into_iter()
+                .zip(values)
+                .filter_map(|(name, value)| value.map(|value| (name, value)))
+                .collect();
+            match Config::from_lookup("factory", |name| vars.get(name).cloned()) {
+                Ok(config) => {
+                    for signal in Signal::ALL {
+                        proptest::prop_assert!(config.otlp(signal).endpoint.starts_with("http"));
+                    }
+                }
+                Err(InitError::InvalidEnv { name, .. }) => {
+                    proptest::prop_assert!(vars.contains_key(&name), "{name} was not set");
+                }
+                Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),
+            }
+        }
+    }
 }
