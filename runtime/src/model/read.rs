@@ -322,10 +322,12 @@ struct ExportLine {
 /// A line's batch, and the spans of it that were skipped (ids of the wrong length).
 fn parse_line(line: &[u8]) -> Result<(Batch, Vec<String>), String> {
     let request: ExportLine = serde_json::from_slice(line).map_err(|error| {
-        if error.is_eof() {
-            format!("truncated JSON: {error}")
-        } else {
-            format!("not an OTLP/JSON export request: {error}")
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Eof => format!("truncated JSON: {error}"),
+            Category::Syntax | Category::Io => format!("not JSON: {error}"),
+            // Wrong types, bad hex ids, numbers that are not numbers.
+            Category::Data => format!("malformed export request: {error}"),
         }
     })?;
     if request.resource_spans.is_empty()
@@ -570,10 +572,10 @@ mod tests {
             at,
             [
                 (2, "truncated JSON"),
-                (3, "not an OTLP/JSON export request"),
+                (3, "malformed export request"),
                 (4, "span \"pipeline.stage\" skipped"),
                 (5, "not an OTLP/JSON export request"),
-                (7, "not an OTLP/JSON export request"),
+                (7, "malformed export request"),
             ]
         );
         assert_eq!(
