@@ -73,7 +73,16 @@ fn table(id: &str, headers: &[&str], rows: &[(Vec<String>, bool)]) -> String {
             "<tr>"
         });
         for cell in cells {
-            out.push_str(&format!("<td>{}</td>", esc(cell)));
+            // Numbers (counts, durations, costs, ratios) right-aligned, words left.
+            let numeric = cell
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || matches!(c, '$' | '-' | '+'));
+            if numeric {
+                out.push_str(&format!("<td>{}</td>", esc(cell)));
+            } else {
+                out.push_str(&format!("<td class=\"text\">{}</td>", esc(cell)));
+            }
         }
         out.push_str("</tr>\n");
     }
@@ -95,7 +104,7 @@ fn bar_chart(id: &str, bars: &[(String, f64, String)], color: &str) -> String {
     let mut out = format!(
         "<svg id=\"{id}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" \
          height=\"{height}\" font-family=\"sans-serif\">\n",
-        LABEL + WIDTH + 120
+        LABEL + WIDTH + 220
     );
     for (index, (label, value, text)) in bars.iter().enumerate() {
         let y = index * ROW + 5;
@@ -239,7 +248,7 @@ pub fn page(report: &Report, runs: &[RunRow], waterfalls: &[Waterfall]) -> Strin
                         f.count.to_string(),
                         f.top_messages
                             .iter()
-                            .map(|(m, n)| format!("{n}x {m}"))
+                            .map(|(m, n)| format!("{m} ({n}x)"))
                             .collect::<Vec<_>>()
                             .join("; "),
                     ],
