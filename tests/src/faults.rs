@@ -68,44 +68,74 @@ impl std::fmt::Display for ChildRun {
     }
 }
 
-/// Runs `scenario` in a child process: this test binary again, running only its ignored test
-/// named `child`, with `env`. Panics (with the child's output) when the child fails; prints the
-/// figures on stderr, where `cargo test -- --nocapture` shows them.
+/// The command that runs `scenario` in a child process: this test binary again, running only
+/// its ignored test named `child`, with `env`.
+pub fn child_command(scenario: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([
+            "child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO_ENV, scenario)
+        .envs(env.iter().copied());
+    command
+}
+
+/// Runs `scenario` in a child process ([`child_command`]). Panics (with the child's output)
+/// when the child fails; prints the figures on stderr, where `cargo test -- --nocapture` shows
+/// them.
 ///
 /// One child at a time per test binary: the scenarios measure memory and delay, and load of
 /// their own would blur both (and lose spans a quieter machine would not).
 pub fn run_child(scenario: &str, env: &[(&str, &str)]) -> ChildRun {
+    let (run, success) = run_child_to_end(scenario, env);
+    assert!(success, "scenario {scenario} failed:\n{run}");
+    run
+}
+
+/// Like [`run_child`], for a scenario that must fail (a panic that unwinds out of the test).
+pub fn run_failing_child(scenario: &str, env: &[(&str, &str)]) -> ChildRun {
+    let (run, success) = run_child_to_end(scenario, env);
+    assert!(!success, "scenario {scenario} was expected to fail:\n{run}");
+    run
+}
+
+fn run_child_to_end(scenario: &str, env: &[(&str, &str)]) -> (ChildRun, bool) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = lock(&ONE_AT_A_TIME);
-    let output = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(SCENARIO_ENV, scenario)
-        .envs(env.iter().copied())
+    let output = child_command(scenario, env)
         .output()
         .expect("run the child process");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let figures = stdout
-        .lines()
-        // The test harness prints `test child ... ` before the first line of output.
-        .filter_map(|line| {
-            let at = line.find(FIGURE_PREFIX)?;
-            line[at + FIGURE_PREFIX.len()..].split_once('=')
-        })
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .collect();
-    let run = ChildRun {
-        stdout,
-        stderr,
-        figures,
-    };
-    assert!(
-        output.status.success(),
-        "scenario {scenario} failed ({}):\n{run}",
-        output.status
+    let run = ChildRun::from_output(
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
     );
     eprintln!("{scenario}: {}", run.figures_line());
-    run
+    (run, output.status.success())
+}
+
+impl ChildRun {
+    /// Reads the figures a child printed.
+    pub fn from_output(stdout: String, stderr: String) -> ChildRun {
+        let figures = stdout
+            .lines()
+            // The test harness prints `test child ... ` before the first line of output.
+            .filter_map(|line| {
+                let at = line.find(FIGURE_PREFIX)?;
+                line[at + FIGURE_PREFIX.len()..].split_once('=')
+            })
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
+        ChildRun {
+            stdout,
+            stderr,
+            figures,
+        }
+    }
 }
 
 /// The scenario this child process runs.
@@ -176,6 +206,13 @@ pub enum Behaviour {
         status: u16,
         retry_after: Option<u64>,
     },
+    /// Trace requests: `status` (with `Retry-After: seconds` when given) the first `times`,
+    /// then `200 OK`; other requests: `200 OK`.
+    RefuseTraces {
+        status: u16,
+        retry_after: Option<u64>,
+        times: u32,
+    },
     /// `200 OK` after `delay`; counted as received when answered.
     Slow(Duration),
     /// Reads every request and never answers.
@@ -191,8 +228,11 @@ pub struct SeenRequest {
     pub path: String,
     /// The status answered; `None` when it was never answered.
     pub status: Option<u16>,
-    /// Spans or log records in it (0 for metrics or what could not be decoded).
+    /// Spans or log records in it, counted when accepted (0 for metrics, refused requests and
+    /// what could not be decoded).
     pub items: u64,
+    /// The size of its body: a retried request has the size of the one it repeats.
+    pub body_len: usize,
 }
 
 #[derive(Debug)]
@@ -200,6 +240,8 @@ struct Shared {
     started: Instant,
     behaviour: Mutex<Behaviour>,
     requests: Mutex<Vec<SeenRequest>>,
+    /// Trace requests refused so far under [`Behaviour::RefuseTraces`].
+    traces_refused: AtomicU64,
     spans: AtomicU64,
     logs: AtomicU64,
 }
@@ -222,6 +264,7 @@ impl FaultyCollector {
             started: Instant::now(),
             behaviour: Mutex::new(behaviour),
             requests: Mutex::new(Vec::new()),
+            traces_refused: AtomicU64::new(0),
             spans: AtomicU64::new(0),
             logs: AtomicU64::new(0),
         });
@@ -275,7 +318,9 @@ impl FaultyCollector {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Serves one connection: HTTP/1.1 requests with a `Content-Length` body, kept alive.
@@ -293,6 +338,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 path: path.clone(),
                 status: None,
                 items: 0,
+                body_len: body.len(),
             });
             requests.len() - 1
         };
@@ -304,6 +350,21 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 return;
             }
             Behaviour::Accept => (200, String::new()),
+            Behaviour::RefuseTraces {
+                status,
+                retry_after,
+                times,
+            } if path == "/v1/traces"
+                && shared.traces_refused.fetch_add(1, Ordering::SeqCst) < u64::from(times) =>
+            {
+                (
+                    status,
+                    retry_after
+                        .map(|seconds| format!("Retry-After: {seconds}\r\n"))
+                        .unwrap_or_default(),
+                )
+            }
+            Behaviour::RefuseTraces { .. } => (200, String::new()),
             Behaviour::Slow(delay) => {
                 thread::sleep(delay);
                 (200, String::new())
@@ -318,9 +379,14 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     .unwrap_or_default(),
             ),
         };
-        let items = if status == 200 { count(&path, &body, shared) } else { 0 };
+        let items = if status == 200 {
+            count(&path, &body, shared)
+        } else {
+            0
+        };
         let reason = match status {
             200 => "OK",
+            400 => "Bad Request",
             429 => "Too Many Requests",
             503 => "Service Unavailable",
             _ => "Error",

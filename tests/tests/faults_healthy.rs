@@ -170,7 +170,9 @@ fn child() {
                 .unwrap();
             runtime.block_on(async {
                 let tasks: Vec<_> = (0..WORKERS)
-                    .map(|worker| tokio::spawn(task_run(worker, pace.clone(), Arc::clone(&slowest))))
+                    .map(|worker| {
+                        tokio::spawn(task_run(worker, pace.clone(), Arc::clone(&slowest)))
+                    })
                     .collect();
                 let mut sums = Vec::new();
                 for task in tasks {
@@ -221,7 +223,10 @@ fn child() {
     assert_eq!(logs.submitted, received.logs + logs.undelivered());
     if paced {
         assert_eq!(received.spans, spans, "paced: nothing is lost: {report}");
-        assert_eq!(received.logs, log_records, "paced: nothing is lost: {report}");
+        assert_eq!(
+            received.logs, log_records,
+            "paced: nothing is lost: {report}"
+        );
     }
 
     // Metrics do not go through the span queue: every stage is in the duration histogram.

@@ -264,10 +264,79 @@ fn misbehaving_then_healthy(fault: Behaviour) {
     );
 }
 
+#[pipeline_run(name = "retried")]
+fn small_run(slowest: &SlowestCall) -> u64 {
+    (0..300).map(|n| slowest.time(|| double(n)).unwrap()).sum()
+}
+
+/// One batch meets a collector that refuses its trace requests `times` with `status` and then
+/// accepts: the exporter retries what the OTLP specification calls retryable (429, 502, 503,
+/// 504), waiting at least `Retry-After`, within its timeout (default 10 s).
+fn refused_then_retried(status: u16, retry_after: Option<u64>, times: u32, retried: bool) {
+    let collector = FaultyCollector::start(Behaviour::RefuseTraces {
+        status,
+        retry_after,
+        times,
+    });
+    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint());
+    std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "100");
+    let telemetry = factory_observability::Telemetry::builder("faults-retry")
+        .shutdown_timeout(Duration::from_secs(10))
+        .init()
+        .expect("init");
+    let slowest = SlowestCall::default();
+    assert_eq!(small_run(&slowest), 300 * 299);
+    // Until the batch was accepted (retried), or for three seconds (not retried: a retry after
+    // `Retry-After` or the backoff would have come by then).
+    let patience = if retried {
+        Duration::from_secs(15)
+    } else {
+        Duration::from_secs(3)
+    };
+    let deadline = Instant::now() + patience;
+    while collector.spans() < 301 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let requests = collector.requests_to("/v1/traces");
+    let gaps: Vec<u128> = requests
+        .windows(2)
+        .map(|pair| (pair[1].at - pair[0].at).as_millis())
+        .collect();
+    figure("trace_requests", requests.len());
+    figure(
+        "statuses",
+        requests
+            .iter()
+            .map(|r| r.status.map_or("none".into(), |s| s.to_string()))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    figure(
+        "gaps_ms",
+        gaps.iter()
+            .map(u128::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    figure(
+        "same_body",
+        requests.windows(2).all(|p| p[0].body_len == p[1].body_len),
+    );
+    figure("slowest_call_us", slowest.get().as_micros());
+    let report = telemetry.shutdown();
+    figure("spans_sent", report.signals[0].submitted);
+    figure("spans_received", collector.spans());
+    figure("spans_lost_counted", report.signals[0].undelivered());
+    assert_eq!(collector.spans(), report.signals[0].delivered, "{report}");
+}
+
 #[test]
 #[ignore = "a scenario run in a child process by the other tests of this file"]
 fn child() {
     match scenario().as_str() {
+        "retried_503" => refused_then_retried(503, Some(1), 2, true),
+        "retried_429" => refused_then_retried(429, Some(1), 1, true),
+        "not_retried_400" => refused_then_retried(400, None, 1, false),
         "absent_then_started" => absent_then_started(),
         "killed_and_restarted" => killed_and_restarted(),
         "never_answers" => misbehaving_then_healthy(Behaviour::Silent),
@@ -335,4 +404,48 @@ fn a_collector_answering_429_holds_up_nothing() {
 fn a_collector_answering_slowly_holds_up_nothing() {
     let run = run_child("answers_slowly", &[]);
     reported_once(&run);
+}
+
+/// The retries of one refused batch: how many requests, and the gaps between them.
+fn retries(run: &ChildRun) -> (usize, Vec<f64>) {
+    let gaps = run.figures["gaps_ms"]
+        .split(',')
+        .filter(|gap| !gap.is_empty())
+        .map(|gap| gap.parse().unwrap())
+        .collect();
+    (run.number("trace_requests") as usize, gaps)
+}
+
+#[test]
+fn a_503_with_retry_after_is_retried_with_backoff_and_nothing_is_lost() {
+    let run = run_child("retried_503", &[]);
+    let (requests, gaps) = retries(&run);
+    assert_eq!(requests, 3, "{run}");
+    assert_eq!(run.figures["statuses"], "503,503,200");
+    assert_eq!(run.figures["same_body"], "true");
+    // At least `Retry-After: 1` each time, and backing off: the second wait is longer.
+    assert!(gaps[0] >= 1_000.0 && gaps[1] >= 1_000.0, "{gaps:?}");
+    assert!(gaps[1] > gaps[0], "{gaps:?}");
+    assert_eq!(run.number("spans_lost_counted"), 0.0);
+    assert_eq!(run.number("spans_received"), 301.0);
+}
+
+#[test]
+fn a_429_with_retry_after_is_retried_and_nothing_is_lost() {
+    let run = run_child("retried_429", &[]);
+    let (requests, gaps) = retries(&run);
+    assert_eq!(requests, 2, "{run}");
+    assert_eq!(run.figures["statuses"], "429,200");
+    assert!(gaps[0] >= 1_000.0, "{gaps:?}");
+    assert_eq!(run.number("spans_lost_counted"), 0.0);
+}
+
+#[test]
+fn a_400_is_not_retried_and_its_batch_is_counted_lost() {
+    let run = run_child("not_retried_400", &[]);
+    let (requests, _) = retries(&run);
+    assert_eq!(requests, 1, "{run}");
+    assert_eq!(run.figures["statuses"], "400");
+    assert_eq!(run.number("spans_lost_counted"), 301.0);
+    assert_eq!(run.number("spans_received"), 0.0);
 }
