@@ -142,6 +142,8 @@ fn child() {
         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
         format!("{}/v1/metrics", metrics_collector.endpoint()),
     );
+    // Partial batches go out after 200 ms rather than 5 s: a paced worker waits for them.
+    std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "200");
     let telemetry = factory_observability::Telemetry::builder("faults-healthy")
         .shutdown_timeout(Duration::from_secs(20))
         .init()
