@@ -449,3 +449,17 @@ fn a_400_is_not_retried_and_its_batch_is_counted_lost() {
     assert_eq!(run.number("spans_lost_counted"), 301.0);
     assert_eq!(run.number("spans_received"), 0.0);
 }
+
+#[test]
+#[ignore = "reason: queue drops during an outage have no counted cause: never_answers lost \
+            4,936 spans of which only 656 are `failed` (the batches whose export failed); the \
+            4,280 dropped by the full queue show only as the difference (issue 10: count queue \
+            drops as drops; export-health: adapt to its drop counter)"]
+fn every_span_lost_in_an_outage_has_a_counted_cause() {
+    let run = run_child("never_answers", &[]);
+    assert_eq!(
+        run.number("spans_failed"),
+        run.number("spans_lost_counted"),
+        "{run}"
+    );
+}

@@ -74,6 +74,14 @@ fn shut_down(telemetry: factory_observability::Telemetry) {
     figure("spans_sent", report.signals[0].submitted);
     figure("spans_delivered", report.signals[0].delivered);
     figure("spans_lost_counted", report.signals[0].undelivered());
+    figure(
+        "traces_error",
+        report.signals[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("none")
+            .replace(' ', "_"),
+    );
 }
 
 /// The recipe of README "Reliability": on SIGTERM or Ctrl-C the work is dropped (its spans end
@@ -264,4 +272,20 @@ fn a_signal_handler_flushes_the_interrupted_run() {
         .iter()
         .filter(|s| s.name == "pipeline.stage")
         .all(|s| s.parent_id == root.span_id));
+}
+
+#[test]
+#[ignore = "reason: the report names no cause: a collector that never answers ends with \
+            `traces 0/301 delivered (301 lost); ...; shutdown timed out` and last_error None \
+            (issue 10: say that the export timed out; export-health)"]
+fn shutdown_with_a_collector_that_never_answers_says_the_export_timed_out() {
+    let run = down(
+        "collector_never_answers",
+        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "30000")],
+    );
+    let error = &run.figures["traces_error"];
+    assert!(
+        error.contains("timed_out") || error.contains("timeout"),
+        "{error}"
+    );
 }
