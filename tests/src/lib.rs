@@ -6,10 +6,16 @@
 //! - [`otlp_json`] reads the OTLP/JSON files the embedded default writes.
 //! - [`faults`] serves the fault suite: a collector that answers 503, 429, slowly or never,
 //!   the measurements of the README "Reliability" table, and the child-process runner.
+//! - [`tls`] generates a private CA and certificates; [`nginx`] terminates TLS in front of a
+//!   collector.
+//! - [`program`] runs an example with a clean `OTEL_*` environment, bounded in time.
 
 pub mod collector;
 pub mod faults;
+pub mod nginx;
 pub mod otlp_json;
+pub mod program;
+pub mod tls;
 
 pub use collector::{
     parse_logs, parse_metrics, parse_spans, received_counts, Collector, Dump, ReceivedCounts,
