@@ -15,7 +15,6 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 use std::path::{Path, PathBuf};
@@ -182,7 +181,7 @@ impl TelemetryBuilder {
         }
         opentelemetry::global::set_tracer_provider(installed.tracers.clone());
         opentelemetry::global::set_meter_provider(installed.meters.clone());
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        opentelemetry::global::set_text_map_propagator(crate::propagation::propagator());
         Ok(Telemetry {
             dir: config.uses_files().then(|| config.dir.clone()),
             installed: Some(installed),

@@ -15,8 +15,9 @@ use super::{millis, CallKind, CallSite};
 use crate::export::records::RecordQueue;
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
+use crate::propagation::trace_context::RANDOM_TRACE_ID;
 use opentelemetry::trace::{
-    Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{
@@ -127,7 +128,9 @@ impl OpenSpan {
         let flags = if parent_is_valid {
             parent_context.trace_flags()
         } else {
-            TraceFlags::default()
+            // A trace id of ours is random in all its bytes: Level 2 of W3C Trace Context says
+            // so with the `random` flag, which children and receivers keep.
+            RANDOM_TRACE_ID
         };
         // `RecordOnly` spans are never exported (the batch processor keeps sampled spans only),
         // so they are treated as dropped.
