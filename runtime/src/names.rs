@@ -221,3 +221,15 @@ pub mod env {
     /// `true` names LLM spans `{operation} {model}`, the GenAI way.
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
 }
+
+/// Environment variables of OpenTelemetry's environment-variable carrier (specification
+/// `context/env-carriers.md`): a child process's parent, read by [`crate::init`] and written by
+/// [`crate::propagation::CommandExt`].
+pub mod env_carrier {
+    /// W3C `traceparent` of the span that started the process.
+    pub const TRACEPARENT: &str = "TRACEPARENT";
+    /// W3C `tracestate` that goes with it.
+    pub const TRACESTATE: &str = "TRACESTATE";
+    /// W3C `baggage`.
+    pub const BAGGAGE: &str = "BAGGAGE";
+}

@@ -137,6 +137,13 @@ impl Pipeline {
         }
     }
 
+    /// Calls that would start a trace continue `parent`'s instead (the context this process was
+    /// started under).
+    pub fn with_process_parent(mut self, parent: Option<opentelemetry::Context>) -> Self {
+        self.sampling.process_parent = parent;
+        self
+    }
+
     /// The same sampling, spans and instruments, with other LLM pricing and span naming.
     pub fn configured(self, pricing: Arc<Pricing>, genai_span_names: bool) -> Self {
         Pipeline {

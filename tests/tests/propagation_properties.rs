@@ -91,3 +91,74 @@ proptest! {
         let _ = parse_tracestate([text.as_str(), text.as_str()]);
     }
 }
+
+// ---- the environment-variable carrier ------------------------------------------------------
+
+use factory_observability::propagation::env::{
+    context_env, env_name, EnvExtractor, EnvInjector, MAX_VALUE_LEN,
+};
+use opentelemetry::propagation::{Injector as _, TextMapPropagator as _};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn env_names_are_portable(key in "\\PC{0,40}") {
+        let name = env_name(&key);
+        prop_assert_eq!(name.chars().count(), key.chars().count());
+        prop_assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
+    }
+
+    #[test]
+    fn values_are_cut_at_whole_entries(
+        entries in proptest::collection::vec(
+            ("[a-z]{1,8}", 0usize..3000).prop_map(|(key, len)| format!("{key}={}", "v".repeat(len))),
+            1..12,
+        ),
+    ) {
+        let value = entries.join(",");
+        let mut injector = EnvInjector::default();
+        injector.set("baggage", value.clone());
+        match injector.vars.as_slice() {
+            [] => prop_assert!(entries[0].len() > MAX_VALUE_LEN),
+            [(name, kept)] => {
+                prop_assert_eq!(name.as_str(), "BAGGAGE");
+                prop_assert!(kept.len() <= MAX_VALUE_LEN);
+                let kept: Vec<&str> = kept.split(',').collect();
+                let sent: Vec<&str> = entries.iter().map(String::as_str).collect();
+                prop_assert_eq!(&kept[..], &sent[..kept.len()]);
+                prop_assert!(kept.len() == entries.len() || value.len() > MAX_VALUE_LEN);
+            }
+            more => prop_assert!(false, "one variable expected, got {:?}", more.len()),
+        }
+    }
+
+    #[test]
+    fn a_context_survives_the_environment(
+        trace in 1u128..,
+        span in 1u64..,
+        flags in 0u8..4,
+        vendor in proptest::option::of("[a-z][a-z0-9_]{0,10}=[a-zA-Z0-9]{1,20}"),
+    ) {
+        opentelemetry::global::set_text_map_propagator(
+            factory_observability::propagation::propagator(),
+        );
+        let state: TraceState = vendor.as_deref().unwrap_or("").parse().unwrap();
+        let sent = SpanContext::new(TraceId::from(trace), SpanId::from(span), TraceFlags::new(flags), true, state);
+        let vars = context_env(&opentelemetry::Context::new().with_remote_span_context(sent.clone()));
+        let received = factory_observability::propagation::TraceContextPropagator::new()
+            .extract(&EnvExtractor::from_vars(vars));
+        let span = received.span();
+        prop_assert_eq!(span.span_context(), &sent);
+    }
+
+    #[test]
+    fn arbitrary_environments_never_panic(
+        parent in "\\PC{0,70}",
+        state in "\\PC{0,70}",
+    ) {
+        let extractor = EnvExtractor::from_vars([("TRACEPARENT", parent), ("TRACESTATE", state)]);
+        let _ = factory_observability::propagation::TraceContextPropagator::new().extract(&extractor);
+    }
+}

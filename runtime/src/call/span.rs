@@ -99,9 +99,14 @@ pub(crate) enum Placement {
 impl OpenSpan {
     /// Decides whether the call is sampled, as the SDK tracer would, and starts its span if so.
     pub fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSpan>, Placement) {
-        let parent = start.parent;
+        let mut parent = start.parent;
         if parent.is_telemetry_suppressed() {
             return (None, Placement::AsParent);
+        }
+        if let Some(process_parent) = &sampling.process_parent {
+            if !parent.span().span_context().is_valid() {
+                parent = process_parent;
+            }
         }
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
@@ -214,6 +219,9 @@ pub(crate) struct Sampling {
     /// The sampler drops every root, even the one whose trace id is the easiest to sample:
     /// `always_off`, `parentbased_always_off`, a ratio of 0.
     pub roots_never_sampled: bool,
+    /// The parent this process was started under (`TRACEPARENT`, read by `init`): calls that
+    /// would be roots are its children instead, on every thread and task.
+    pub process_parent: Option<Context>,
 }
 
 impl Sampling {
@@ -229,6 +237,7 @@ impl Sampling {
         Sampling {
             roots_never_sampled: easiest.decision == SamplingDecision::Drop,
             sampler,
+            process_parent: None,
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Trace context across process boundaries: HTTP headers and child processes.
+//! Trace context across process boundaries: HTTP headers ([`http`]) and child processes
+//! ([`env`]).
 //!
 //! Every helper here goes through the process-wide OpenTelemetry propagator that [`crate::init`]
 //! installs ([`propagator`]: W3C Trace Context Level 2 and W3C Baggage), so a user who installs
 //! another propagator with `opentelemetry::global::set_text_map_propagator` gets it everywhere.
 
+pub mod env;
 pub mod http;
 pub mod trace_context;
 
+pub use self::env::CommandExt;
 pub use self::http::{extract_from_headers, inject_into_headers, HeaderExtractor, HeaderInjector};
 pub use self::trace_context::TraceContextPropagator;
 
