@@ -32,6 +32,7 @@ pub(crate) struct Instruments {
     pub adjudication_margin: Histogram<f64>,
     pub test_pass_rate: Histogram<f64>,
     pub test_flaky: Counter<u64>,
+    pub http_client_duration: Histogram<f64>,
 }
 
 impl Instruments {
@@ -109,6 +110,12 @@ impl Instruments {
             test_flaky: meter
                 .u64_counter(metric::TEST_FLAKY_TOTAL)
                 .with_description("Flaky tests, per stage")
+                .build(),
+            http_client_duration: meter
+                .f64_histogram(crate::names::http_client::HTTP_CLIENT_REQUEST_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("Duration of HTTP client requests")
+                .with_boundaries(crate::names::http_client::DURATION_BUCKETS_S.to_vec())
                 .build(),
         }
     }

@@ -299,11 +299,14 @@ impl SpanRecord {
             CallKind::Adjudicate => {
                 attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
             }
+            CallKind::HttpClient => {}
         }
         if let Some(run_id) = self.run_id {
             attributes.push(KeyValue::new(attr::RUN_ID, run_id));
         }
-        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        if !site.function.is_empty() {
+            attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        }
         attributes.extend(span.attributes);
         let dropped_attributes_count = attributes.len().saturating_sub(MAX_ATTRIBUTES);
         attributes.truncate(MAX_ATTRIBUTES);

@@ -7,10 +7,14 @@
 
 pub mod env;
 pub mod http;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 pub mod trace_context;
 
 pub use self::env::CommandExt;
 pub use self::http::{extract_from_headers, inject_into_headers, HeaderExtractor, HeaderInjector};
+#[cfg(feature = "reqwest")]
+pub use self::reqwest::RequestBuilderExt;
 pub use self::trace_context::TraceContextPropagator;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
