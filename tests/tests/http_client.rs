@@ -94,10 +94,7 @@ async fn one_trace_from_the_stage_through_the_request_into_the_product() {
     let cx = capture
         .context()
         .with_baggage([KeyValue::new("tenant", "acme")]);
-    let (status, body) = smoke(reqwest::Client::new(), url)
-        .with_context(cx)
-        .await
-        .unwrap();
+    let (status, body) = smoke(client(), url).with_context(cx).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(body["tenant"], "acme", "baggage travels with the request");
 
@@ -141,7 +138,7 @@ async fn parent_ids_are_exact_and_a_404_is_a_client_error() {
     install_propagator();
     let capture = Arc::new(Capture::new());
     let address = product(Arc::clone(&capture)).await;
-    let client = reqwest::Client::new();
+    let client = client();
     let ok = format!("http://127.0.0.1:{}/tasks/1", address.port());
     let missing = format!("http://127.0.0.1:{}/tasks/2", address.port());
     capture
@@ -234,7 +231,7 @@ async fn a_5xx_and_a_refused_connection_are_errors() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = client();
     capture
         .run_async(async {
             let broken = format!("http://127.0.0.1:{}/broken", address.port());
@@ -288,7 +285,7 @@ async fn without_a_pipeline_the_current_context_is_still_sent() {
     );
     let cx = Context::new().with_remote_span_context(remote);
     let url = format!("http://127.0.0.1:{}/tasks/1", address.port());
-    let response = reqwest::Client::new()
+    let response = client()
         .get(url)
         .send_traced()
         .with_context(cx)
@@ -301,4 +298,11 @@ async fn without_a_pipeline_the_current_context_is_still_sent() {
         "4bf92f3577b34da6a3ce929d0e0e4736"
     );
     assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+}
+
+/// A client for loopback HTTP. The workspace builds reqwest with rustls and no crypto provider
+/// of its own (the OTLP exporters bring theirs), so one is installed before the first client.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

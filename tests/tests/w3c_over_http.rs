@@ -80,7 +80,7 @@ async fn headers_as_http_delivers_them() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/service", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let client = reqwest::Client::new();
+    let client = client();
     let valid = format!("00-{TRACE}-{PARENT}-03");
 
     // Continued: trace id, parent id and both flags as sent; the tracestate headers combined.
@@ -171,4 +171,11 @@ async fn headers_as_http_delivers_them() {
         .iter()
         .all(|s| s.parent_span_id.to_string() == PARENT));
     server.abort();
+}
+
+/// A client for loopback HTTP. The workspace builds reqwest with rustls and no crypto provider
+/// of its own (the OTLP exporters bring theirs), so one is installed before the first client.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -6,7 +6,7 @@
 
 use opentelemetry::logs::LogRecord as _;
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -71,7 +71,11 @@ impl Delivery {
             Ok(()) => self.delivered.fetch_add(count, Ordering::Relaxed),
             Err(error) => {
                 if let Ok(mut last) = self.last_error.lock() {
-                    *last = Some(error.to_string());
+                    // An exporter's own reason, without the SDK's "Operation failed: ".
+                    *last = Some(match error {
+                        OTelSdkError::InternalFailure(reason) => reason.clone(),
+                        other => other.to_string(),
+                    });
                 }
                 self.failed.fetch_add(count, Ordering::Relaxed)
             }
