@@ -82,6 +82,7 @@ pub const fn reserved_key(kind: CallKind, key: &str) -> bool {
                 || same_namespace(key, attr::GEN_AI_OPERATION_NAME)
         }
         CallKind::Adjudicate => same_namespace(key, attr::ADJUDICATION_PREFIX),
+        CallKind::HttpClient => false,
     }
 }
 

@@ -16,7 +16,6 @@ use crate::summary::{Summary, SummaryFeed};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
 use std::path::{Path, PathBuf};
@@ -176,8 +175,12 @@ impl TelemetryBuilder {
             // `OTEL_TRACES_EXPORTER=none`: no call is sampled, none makes a record.
             None => (Sampler::AlwaysOff, SpanSink::Nowhere),
         };
+        // Our propagator first: the parent this process was started under is read through it.
+        opentelemetry::global::set_text_map_propagator(crate::propagation::propagator());
+        let process_parent = crate::propagation::env::parent_from_environment();
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
-            .configured(Arc::new(pricing), genai_span_names);
+            .configured(Arc::new(pricing), genai_span_names)
+            .with_process_parent(process_parent);
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
@@ -186,7 +189,6 @@ impl TelemetryBuilder {
         }
         opentelemetry::global::set_tracer_provider(installed.tracers.clone());
         opentelemetry::global::set_meter_provider(installed.meters.clone());
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         Ok(Telemetry {
             dir: config.uses_files().then(|| config.dir.clone()),
             installed: Some(installed),

@@ -235,6 +235,75 @@ pub mod env {
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
 }
 
+/// Environment variables of OpenTelemetry's environment-variable carrier (specification
+/// `context/env-carriers.md`): a child process's parent, read by [`crate::init`] and written by
+/// [`crate::propagation::CommandExt`].
+pub mod env_carrier {
+    /// W3C `traceparent` of the span that started the process.
+    pub const TRACEPARENT: &str = "TRACEPARENT";
+    /// W3C `tracestate` that goes with it.
+    pub const TRACESTATE: &str = "TRACESTATE";
+    /// W3C `baggage`.
+    pub const BAGGAGE: &str = "BAGGAGE";
+}
+
+/// HTTP client calls made with the `reqwest` feature's `send_traced` (OpenTelemetry HTTP
+/// semantic conventions, stable): span names, attributes and the duration metric. The server
+/// side has its own block.
+pub mod http_client {
+    /// Span name when the method is not a known one (the method itself otherwise: `GET`).
+    pub const SPAN_NAME_OTHER_METHOD: &str = "HTTP";
+    /// `GET`, `POST`, ..., or [`OTHER_METHOD`].
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// The method as sent, when `http.request.method` is [`OTHER_METHOD`].
+    pub const HTTP_REQUEST_METHOD_ORIGINAL: &str = "http.request.method_original";
+    /// `http.request.method` of a method outside the convention's list.
+    pub const OTHER_METHOD: &str = "_OTHER";
+    /// Host of the URL (name or address).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Port of the URL, or the scheme's default.
+    pub const SERVER_PORT: &str = "server.port";
+    /// The URL without credentials (`REDACTED:REDACTED@`) and with the values of sensitive
+    /// query parameters replaced by `REDACTED`.
+    pub const URL_FULL: &str = "url.full";
+    /// `http` or `https`.
+    pub const URL_SCHEME: &str = "url.scheme";
+    /// The response's status code.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// What replaces credentials and secret query values in `url.full`.
+    pub const REDACTED: &str = "REDACTED";
+    /// Query parameters whose values never appear in `url.full` (compared without case): the
+    /// convention's list and the usual names of tokens and keys.
+    pub const SENSITIVE_QUERY_KEYS: &[&str] = &[
+        "awsaccesskeyid",
+        "signature",
+        "sig",
+        "x-goog-signature",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "auth",
+        "code",
+    ];
+    /// Histogram of request durations, seconds, from sending the request to the response
+    /// headers {`http.request.method`, `server.address`, `server.port`, `url.scheme`,
+    /// `http.response.status_code`, `error.type`}.
+    pub const HTTP_CLIENT_REQUEST_DURATION: &str = "http.client.request.duration";
+    /// Bucket boundaries the convention advises for the request duration, seconds.
+    pub const DURATION_BUCKETS_S: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ];
+}
+
 /// The OTLP exporter's transport variables, as the OpenTelemetry specification names them. Each
 /// also exists per signal, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{suffix}` (see
 /// [`otlp_env::per_signal`]), which wins over the generic one.

@@ -32,6 +32,7 @@ pub(crate) struct Instruments {
     pub adjudication_margin: Histogram<f64>,
     pub test_pass_rate: Histogram<f64>,
     pub test_flaky: Counter<u64>,
+    pub http_client_duration: Histogram<f64>,
 }
 
 impl Instruments {
@@ -110,6 +111,12 @@ impl Instruments {
                 .u64_counter(metric::TEST_FLAKY_TOTAL)
                 .with_description("Flaky tests, per stage")
                 .build(),
+            http_client_duration: meter
+                .f64_histogram(crate::names::http_client::HTTP_CLIENT_REQUEST_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("Duration of HTTP client requests")
+                .with_boundaries(crate::names::http_client::DURATION_BUCKETS_S.to_vec())
+                .build(),
         }
     }
 }
@@ -135,6 +142,13 @@ impl Pipeline {
             pricing: Arc::new(Pricing::bundled()),
             genai_span_names: false,
         }
+    }
+
+    /// Calls that would start a trace continue `parent`'s instead (the context this process was
+    /// started under).
+    pub fn with_process_parent(mut self, parent: Option<opentelemetry::Context>) -> Self {
+        self.sampling.process_parent = parent;
+        self
     }
 
     /// The same sampling, spans and instruments, with other LLM pricing and span naming.

@@ -12,6 +12,7 @@
 //! [`adjudicate`].
 
 pub(crate) mod adjudicate;
+pub(crate) mod http_client;
 pub(crate) mod llm;
 pub(crate) mod run;
 pub(crate) mod span;
@@ -53,6 +54,8 @@ pub enum CallKind {
     LlmCall,
     /// `#[adjudicate]`: span `pipeline.adjudicate`.
     Adjudicate,
+    /// An HTTP request sent with the `reqwest` feature: span `{method}`, kind CLIENT.
+    HttpClient,
 }
 
 /// Everything a macro knows at compile time about the function it instruments.
@@ -112,6 +115,7 @@ pub struct Fields {
     attributes: Vec<KeyValue>,
     run_id: Option<StringValue>,
     llm: Option<llm::Target>,
+    http: Option<http_client::HttpTarget>,
 }
 
 impl Fields {
@@ -141,6 +145,11 @@ impl Fields {
         });
     }
 
+    /// Records what an HTTP client call is sent to.
+    pub fn http_target(&mut self, target: http_client::HttpTarget) {
+        self.http = Some(target);
+    }
+
     /// Records `#[llm_call(prompt = argument)]`.
     pub fn prompt<P: PromptText + ?Sized>(&mut self, prompt: &P) {
         if let Some(target) = &mut self.llm {
@@ -166,6 +175,7 @@ pub enum Extra {
     Llm(LlmResponse),
     Decision(Decision),
     Tests(TestReport),
+    Http(http_client::HttpResponse),
 }
 
 impl From<Report> for Ending {
@@ -189,6 +199,12 @@ impl<X: Into<Extra>> From<(Report, X)> for Ending {
 impl From<LlmResponse> for Extra {
     fn from(response: LlmResponse) -> Self {
         Extra::Llm(response)
+    }
+}
+
+impl From<http_client::HttpResponse> for Extra {
+    fn from(response: http_client::HttpResponse) -> Self {
+        Extra::Http(response)
     }
 }
 
@@ -233,6 +249,7 @@ pub(crate) enum KindState {
     Stage { attempt: u32 },
     Llm(llm::Target),
     Adjudicate,
+    HttpClient(Box<http_client::HttpTarget>),
 }
 
 /// What a kind's start contributes to the span, besides the attributes it pushes.
@@ -461,6 +478,7 @@ impl Active {
             attributes: user_attributes,
             run_id,
             llm: llm_target,
+            http: http_target,
         } = fields;
         // Empty for a stage or an adjudication: what they always record is derived from the call
         // site when the span is exported (see `span::SpanRecord`).
@@ -470,6 +488,18 @@ impl Active {
             CallKind::Stage => stage::open(&parent),
             CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
             CallKind::Adjudicate => adjudicate::open(),
+            CallKind::HttpClient => http_client::open(
+                http_target.unwrap_or_else(|| {
+                    http_client::HttpTarget::new(
+                        "GET",
+                        String::new(),
+                        0,
+                        String::new(),
+                        String::new(),
+                    )
+                }),
+                &mut attributes,
+            ),
         };
         if attributes.is_empty() {
             // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
@@ -555,9 +585,20 @@ impl Active {
                 }
             }
             (KindState::Adjudicate, _) => {}
+            (KindState::HttpClient(target), extra) => {
+                let response = match extra {
+                    Extra::Http(response) => response,
+                    _ => http_client::HttpResponse::default(),
+                };
+                let error_type = report.error.as_ref().map(|e| e.type_name.clone());
+                http_client::end(self, &mut span, target, &response, error_type, elapsed);
+            }
         }
         let outcome = report.outcome;
         record_status(&mut span, report);
+        if let KindState::HttpClient(_) = self.kind {
+            http_client::settle_status(&mut span, outcome);
+        }
         if let Some(span) = span.into_ending() {
             let attempt = match self.kind {
                 KindState::Stage { attempt } => attempt,

@@ -15,8 +15,9 @@ use super::{millis, CallKind, CallSite};
 use crate::export::records::RecordQueue;
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
+use crate::propagation::trace_context::RANDOM_TRACE_ID;
 use opentelemetry::trace::{
-    Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{
@@ -98,9 +99,14 @@ pub(crate) enum Placement {
 impl OpenSpan {
     /// Decides whether the call is sampled, as the SDK tracer would, and starts its span if so.
     pub fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSpan>, Placement) {
-        let parent = start.parent;
+        let mut parent = start.parent;
         if parent.is_telemetry_suppressed() {
             return (None, Placement::AsParent);
+        }
+        if let Some(process_parent) = &sampling.process_parent {
+            if !parent.span().span_context().is_valid() {
+                parent = process_parent;
+            }
         }
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
@@ -127,7 +133,9 @@ impl OpenSpan {
         let flags = if parent_is_valid {
             parent_context.trace_flags()
         } else {
-            TraceFlags::default()
+            // A trace id of ours is random in all its bytes: Level 2 of W3C Trace Context says
+            // so with the `random` flag, which children and receivers keep.
+            RANDOM_TRACE_ID
         };
         // `RecordOnly` spans are never exported (the batch processor keeps sampled spans only),
         // so they are treated as dropped.
@@ -211,6 +219,9 @@ pub(crate) struct Sampling {
     /// The sampler drops every root, even the one whose trace id is the easiest to sample:
     /// `always_off`, `parentbased_always_off`, a ratio of 0.
     pub roots_never_sampled: bool,
+    /// The parent this process was started under (`TRACEPARENT`, read by `init`): calls that
+    /// would be roots are its children instead, on every thread and task.
+    pub process_parent: Option<Context>,
 }
 
 impl Sampling {
@@ -226,6 +237,7 @@ impl Sampling {
         Sampling {
             roots_never_sampled: easiest.decision == SamplingDecision::Drop,
             sampler,
+            process_parent: None,
         }
     }
 }
@@ -287,11 +299,14 @@ impl SpanRecord {
             CallKind::Adjudicate => {
                 attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
             }
+            CallKind::HttpClient => {}
         }
         if let Some(run_id) = self.run_id {
             attributes.push(KeyValue::new(attr::RUN_ID, run_id));
         }
-        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        if !site.function.is_empty() {
+            attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        }
         attributes.extend(span.attributes);
         let dropped_attributes_count = attributes.len().saturating_sub(MAX_ATTRIBUTES);
         attributes.truncate(MAX_ATTRIBUTES);

@@ -1,0 +1,249 @@
+//! Child processes: OpenTelemetry's environment-variable carrier
+//! (specification `context/env-carriers.md`).
+//!
+//! A parent prepares a child's `Command` with the current context ([`CommandExt`]); the child's
+//! [`crate::init`] reads it back ([`parent_from_environment`]), so the child's first spans are
+//! children of the parent's stage. The carrier's keys are the propagator's field names in the
+//! environment's form: `traceparent` → `TRACEPARENT`, `tracestate` → `TRACESTATE`, `baggage`
+//! → `BAGGAGE` (upper case; any character other than a letter, digit or `_` becomes `_`).
+//! Values longer than [`MAX_VALUE_LEN`] bytes lose whole list entries from their end, as the
+//! specification asks ("Size Limitations"), never part of one.
+
+use crate::names::env_carrier;
+use crate::propagation::trace_context::parse_traceparent;
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::Context;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+
+/// The longest value the carrier writes, in bytes: W3C Baggage's limit for a whole `baggage`
+/// value (8192), far above the 512 bytes W3C Trace Context asks `tracestate` carriers to keep,
+/// and well within every platform's environment limits (32,767 characters on Windows).
+pub const MAX_VALUE_LEN: usize = 8192;
+
+/// The environment variable that carries the propagator field `key`.
+pub fn env_name(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `value` cut to at most [`MAX_VALUE_LEN`] bytes by dropping whole comma-separated entries
+/// from its end; `None` when not even the first entry fits.
+fn truncated(value: String) -> Option<String> {
+    if value.len() <= MAX_VALUE_LEN {
+        return Some(value);
+    }
+    let mut end = 0;
+    for (at, _) in value.match_indices(',') {
+        if at > MAX_VALUE_LEN {
+            break;
+        }
+        end = at;
+    }
+    (end > 0).then(|| value[..end].to_owned())
+}
+
+/// Reads propagation fields from a snapshot of environment variables.
+#[derive(Clone, Debug, Default)]
+pub struct EnvExtractor {
+    vars: HashMap<String, String>,
+}
+
+impl EnvExtractor {
+    /// The process's environment as it is now (variables that are not valid UTF-8 are left out).
+    pub fn from_process() -> Self {
+        EnvExtractor {
+            vars: std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    Some((name.into_string().ok()?, value.into_string().ok()?))
+                })
+                .collect(),
+        }
+    }
+
+    /// Given variables, for tests and for environments built by hand.
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        EnvExtractor {
+            vars: vars
+                .into_iter()
+                .map(|(name, value)| (name.into(), value.into()))
+                .collect(),
+        }
+    }
+}
+
+impl Extractor for EnvExtractor {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(&env_name(key)).map(String::as_str)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.vars.keys().map(String::as_str).collect()
+    }
+}
+
+/// Collects the variables a propagator writes, named and truncated for the environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvInjector {
+    /// `(NAME, value)` in the order the propagator wrote them.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Injector for EnvInjector {
+    fn set(&mut self, key: &str, value: String) {
+        let name = env_name(key);
+        self.vars.retain(|(existing, _)| *existing != name);
+        if let Some(value) = truncated(value) {
+            self.vars.push((name, value));
+        }
+    }
+}
+
+/// The environment variables that carry `cx` (trace context and baggage) through the global
+/// propagator; empty when `cx` has no valid span context and no baggage.
+pub fn context_env(cx: &Context) -> Vec<(String, String)> {
+    let mut injector = EnvInjector::default();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(cx, &mut injector)
+    });
+    injector.vars
+}
+
+/// The names of every variable the global propagator may write (`TRACEPARENT`, `TRACESTATE`,
+/// `BAGGAGE` with the propagator `init` installs).
+fn carrier_names() -> Vec<String> {
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.fields().map(env_name).collect()
+    })
+}
+
+/// Where [`CommandExt`] writes: a `std` or a `tokio` command.
+trait EnvTarget {
+    fn set_var(&mut self, name: &OsStr, value: &OsStr);
+    fn remove_var(&mut self, name: &OsStr);
+}
+
+impl EnvTarget for std::process::Command {
+    fn set_var(&mut self, name: &OsStr, value: &OsStr) {
+        self.env(name, value);
+    }
+    fn remove_var(&mut self, name: &OsStr) {
+        self.env_remove(name);
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl EnvTarget for tokio::process::Command {
+    fn set_var(&mut self, name: &OsStr, value: &OsStr) {
+        self.env(name, value);
+    }
+    fn remove_var(&mut self, name: &OsStr) {
+        self.env_remove(name);
+    }
+}
+
+/// Sets `cx` on `command`. When `cx` carries something, every carrier variable the child would
+/// otherwise inherit is removed first, so that a `TRACESTATE` or `BAGGAGE` of this process's
+/// own parent never travels with a `TRACEPARENT` of ours. When it carries nothing, the command
+/// is left alone: the child inherits this process's own parent, if it had one.
+fn prepare(command: &mut impl EnvTarget, cx: &Context) {
+    let vars = context_env(cx);
+    if vars.is_empty() {
+        return;
+    }
+    for name in carrier_names() {
+        command.remove_var(OsStr::new(&name));
+    }
+    for (name, value) in &vars {
+        command.set_var(OsStr::new(name), OsStr::new(value));
+    }
+}
+
+/// Starts child processes in the current trace: `Command::new("cargo").arg("test")
+/// .with_trace_context()`. A child that calls [`crate::init`] (or any OpenTelemetry SDK that
+/// reads `TRACEPARENT`) makes its first spans children of the span current here.
+pub trait CommandExt {
+    /// Sets `TRACEPARENT`, `TRACESTATE` and `BAGGAGE` from `Context::current()`.
+    fn with_trace_context(&mut self) -> &mut Self;
+    /// Sets them from `cx`.
+    fn with_context(&mut self, cx: &Context) -> &mut Self;
+}
+
+impl CommandExt for std::process::Command {
+    fn with_trace_context(&mut self) -> &mut Self {
+        self.with_context(&Context::current())
+    }
+    fn with_context(&mut self, cx: &Context) -> &mut Self {
+        prepare(self, cx);
+        self
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl CommandExt for tokio::process::Command {
+    fn with_trace_context(&mut self) -> &mut Self {
+        self.with_context(&Context::current())
+    }
+    fn with_context(&mut self, cx: &Context) -> &mut Self {
+        prepare(self, cx);
+        self
+    }
+}
+
+/// What this process's environment says about its parent, read by [`crate::init`]: the context
+/// `TRACEPARENT` (with `TRACESTATE` and `BAGGAGE`) carries, through the global propagator.
+/// `None` when `TRACEPARENT` is unset or empty; when it is malformed, also `None`, with one
+/// warning on stderr naming the variable and what is wrong (never its value): the process
+/// then starts a trace of its own.
+pub(crate) fn parent_from_environment() -> Option<Context> {
+    let environment = EnvExtractor::from_process();
+    let name = env_carrier::TRACEPARENT;
+    let value = environment.vars.get(name)?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    if let Err(problem) = parse_traceparent(value) {
+        eprintln!(
+            "factory-observability: ignoring {name}: {problem}; accepted: a W3C traceparent such as \
+             00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01. This process starts a new trace."
+        );
+        return None;
+    }
+    let cx = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract_with_context(&Context::new(), &environment)
+    });
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_upper_case_with_underscores() {
+        assert_eq!(env_name("traceparent"), env_carrier::TRACEPARENT);
+        assert_eq!(env_name("tracestate"), env_carrier::TRACESTATE);
+        assert_eq!(env_name("baggage"), env_carrier::BAGGAGE);
+        assert_eq!(env_name("x-b3-traceid"), "X_B3_TRACEID");
+        assert_eq!(env_name("ot.baggage"), "OT_BAGGAGE");
+    }
+
+    #[test]
+    fn long_values_lose_whole_entries_from_the_end() {
+        let entry = format!("k={}", "v".repeat(998)); // 1000 bytes
+        let list = vec![entry.clone(); 10].join(",");
+        let cut = truncated(list).unwrap();
+        assert_eq!(cut, vec![entry; 8].join(","));
+        assert!(truncated("x".repeat(MAX_VALUE_LEN + 1)).is_none());
+    }
+}
