@@ -14,3 +14,5 @@ echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'v
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace
+# OTLP/gRPC is a cargo feature: its end-to-end test needs it on.
+cargo test -p factory-observability-examples --features grpc --test export_grpc
