@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the collector and nginx first; needs only cargo, python3 and apt-get.
+# and doc tests. Installs the real peers first (collector, nginx, chromium, ...); needs only cargo,
+# python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,11 @@ export ROTEL_AGENT
 NGINX="$(scripts/install-nginx.sh)"
 export NGINX
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
+
+# The browser test of `factory-obs report --html` loads the page in Debian's chromium.
+CHROMIUM="$(scripts/install-chromium.sh)"
+export CHROMIUM
+echo "chromium: $CHROMIUM"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace

@@ -210,6 +210,19 @@ pub mod metric {
     ];
 }
 
+/// Attributes of a product's spans that the telemetry model reads (`factory_observability::model`,
+/// `factory-obs`): OpenTelemetry HTTP and resource semantic conventions.
+pub mod product {
+    /// `http.route`: the matched route template; a SERVER span with it is a product request.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// `http.request.method`.
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// `http.response.status_code`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// Resource attribute `service.name`.
+    pub const SERVICE_NAME: &str = "service.name";
+}
+
 /// Environment variables read by [`crate::init`] besides the standard `OTEL_*` ones.
 pub mod env {
     /// Directory of the embedded default's OTLP/JSON files (default `./telemetry`).
