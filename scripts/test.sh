@@ -20,3 +20,5 @@ echo "chromium: $CHROMIUM"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace
+# OTLP/gRPC is a cargo feature: its end-to-end test needs it on.
+cargo test -p factory-observability-examples --features grpc --test export_grpc

@@ -392,9 +392,9 @@ impl Installed {
             Destination::File(path) => Some(log_processor(LogSink::File(JsonlLogExporter::new(
                 open(path)?,
             )))),
-            Destination::Otlp(_) => Some(log_processor(LogSink::Otlp(otlp::log_exporter(
-                config.otlp(Signal::Logs),
-            )?))),
+            Destination::Otlp(_) => Some(log_processor(LogSink::Otlp(Box::new(
+                otlp::log_exporter(config.otlp(Signal::Logs))?,
+            )))),
             Destination::None => None,
         };
         let mut loggers = SdkLoggerProvider::builder().with_resource(resource);
@@ -438,6 +438,9 @@ impl Installed {
                 .with_target("hyper", tracing::level_filters::LevelFilter::OFF)
                 .with_target("hyper_util", tracing::level_filters::LevelFilter::OFF)
                 .with_target("h2", tracing::level_filters::LevelFilter::OFF)
+                // The gRPC exporter's stack (the `grpc` feature).
+                .with_target("tonic", tracing::level_filters::LevelFilter::OFF)
+                .with_target("tower", tracing::level_filters::LevelFilter::OFF)
         };
         // With `OTEL_TRACES_EXPORTER=none`, `tracing` spans are not built at all.
         let spans = self.records.is_some().then(|| {
@@ -561,7 +564,8 @@ impl opentelemetry_sdk::trace::SpanExporter for Box<dyn DynSpanExporter> {
 #[derive(Debug)]
 enum LogSink {
     File(JsonlLogExporter),
-    Otlp(Explained<opentelemetry_otlp::LogExporter>),
+    /// Boxed: with the `grpc` feature the OTLP exporter is several times the file's size.
+    Otlp(Box<Explained<opentelemetry_otlp::LogExporter>>),
 }
 
 impl opentelemetry_sdk::logs::LogExporter for LogSink {

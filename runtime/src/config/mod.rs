@@ -348,7 +348,7 @@ mod tests {
     fn malformed_values_name_the_variable_and_the_accepted_values() {
         let cases = [
             (("OTEL_SDK_DISABLED", "yes"), "OTEL_SDK_DISABLED=\"yes\" is not valid: expected true or false"),
-            (("OTEL_EXPORTER_OTLP_PROTOCOL", "smoke"), "OTEL_EXPORTER_OTLP_PROTOCOL=\"smoke\" is not valid: expected http/protobuf or http/json"),
+            (("OTEL_EXPORTER_OTLP_PROTOCOL", "smoke"), "OTEL_EXPORTER_OTLP_PROTOCOL=\"smoke\" is not valid: expected http/protobuf, http/json or grpc"),
             (("OTEL_TRACES_SAMPLER", "sometimes"), "OTEL_TRACES_SAMPLER=\"sometimes\" is not valid: expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio"),
             (("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"), "OTEL_EXPORTER_OTLP_ENDPOINT=\"localhost:4318\" is not valid: expected an http:// or https:// URL, e.g. http://localhost:4318"),
             (("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"), "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is not valid: expected a whole number of milliseconds, e.g. 10000"),
@@ -643,5 +643,42 @@ mod tests {
                 Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),
             }
         }
+    }
+
+    #[cfg(not(feature = "grpc"))]
+    #[test]
+    fn grpc_without_the_feature_says_to_enable_it() {
+        let error = config(&[("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=\"grpc\" is not valid: expected http/protobuf \
+             or http/json: grpc needs the `grpc` feature of factory-observability \
+             (features = [\"grpc\"] in Cargo.toml)"
+        );
+    }
+
+    #[cfg(feature = "grpc")]
+    #[test]
+    fn grpc_uses_the_generic_endpoint_as_written_and_defaults_to_4317() {
+        let config = config(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otlp.example:4317"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+        ])
+        .unwrap();
+        assert_eq!(config.traces, Destination::Otlp(Protocol::Grpc));
+        assert_eq!(
+            config.otlp(Signal::Traces).endpoint,
+            "https://otlp.example:4317"
+        );
+        assert_eq!(
+            config.otlp(Signal::Logs).endpoint,
+            "https://otlp.example:4317/v1/logs"
+        );
+        let defaults = self::config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap();
+        assert_eq!(
+            defaults.otlp(Signal::Metrics).endpoint,
+            "http://localhost:4317"
+        );
     }
 }

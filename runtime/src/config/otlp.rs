@@ -20,6 +20,8 @@ pub enum Protocol {
     HttpProtobuf,
     /// `http/json`.
     HttpJson,
+    /// `grpc` (the runtime crate's `grpc` feature).
+    Grpc,
 }
 
 /// Compression of export requests.
@@ -72,6 +74,7 @@ pub struct OtlpTransport {
 /// The OTLP exporter's default timeout of one export.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
+const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 
 /// The per-signal variable of `generic` if set, else `generic`: the winning variable's name and
 /// value.
@@ -112,6 +115,12 @@ pub(super) fn transports(get: Lookup<'_>) -> Result<([OtlpTransport; 3], Vec<Str
                 check_endpoint(&endpoint_var, &endpoint)?;
                 endpoint.trim().to_owned()
             }
+            // gRPC has no per-signal path: the service name says which signal it is.
+            None if protocol == Protocol::Grpc => generic_endpoint
+                .as_deref()
+                .unwrap_or(DEFAULT_GRPC_ENDPOINT)
+                .trim()
+                .to_owned(),
             None => with_signal_path(
                 generic_endpoint.as_deref().unwrap_or(DEFAULT_HTTP_ENDPOINT),
                 signal,
@@ -191,15 +200,19 @@ fn parse_protocol(name: &str, value: &str) -> Result<Protocol, InitError> {
     match value.trim() {
         "http/protobuf" => Ok(Protocol::HttpProtobuf),
         "http/json" => Ok(Protocol::HttpJson),
+        #[cfg(feature = "grpc")]
+        "grpc" => Ok(Protocol::Grpc),
+        #[cfg(not(feature = "grpc"))]
         "grpc" => Err(InitError::invalid_env(
             name,
             value,
-            "http/protobuf or http/json (grpc is not built into this release)",
+            "http/protobuf or http/json: grpc needs the `grpc` feature of factory-observability \
+             (features = [\"grpc\"] in Cargo.toml)",
         )),
         _ => Err(InitError::invalid_env(
             name,
             value,
-            "http/protobuf or http/json",
+            "http/protobuf, http/json or grpc",
         )),
     }
 }

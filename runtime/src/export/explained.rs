@@ -5,6 +5,7 @@
 //! the exporter's error, so the delivery report says e.g.
 //! `POST http://localhost:4318/v1/traces/v1/traces: 404 Not Found`.
 
+use super::runner::Runner;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
@@ -130,11 +131,13 @@ pub(crate) fn tls_reason(error: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
-/// An exporter whose errors are replaced by its client's note of what went wrong.
+/// An exporter whose errors are replaced by its client's note of what went wrong, and whose
+/// exports run where its transport needs them to ([`Runner`]).
 #[derive(Debug)]
 pub(crate) struct Explained<E> {
     pub inner: E,
     pub failure: Arc<LastFailure>,
+    pub runner: Runner,
 }
 
 impl<E> Explained<E> {
@@ -150,12 +153,13 @@ impl<E> Explained<E> {
 
 impl<E: SpanExporter> SpanExporter for Explained<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let result = self.inner.export(batch).await;
+        let result = self.runner.run(self.inner.export(batch)).await;
         self.explain(result)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
+        self.runner
+            .entered(|| self.inner.shutdown_with_timeout(timeout))
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -169,7 +173,7 @@ impl<E: SpanExporter> SpanExporter for Explained<E> {
 
 impl<E: PushMetricExporter + std::fmt::Debug> PushMetricExporter for Explained<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let result = self.inner.export(metrics).await;
+        let result = self.runner.run(self.inner.export(metrics)).await;
         self.explain(result)
     }
 
@@ -188,7 +192,7 @@ impl<E: PushMetricExporter + std::fmt::Debug> PushMetricExporter for Explained<E
 
 impl<E: LogExporter> LogExporter for Explained<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let result = self.inner.export(batch).await;
+        let result = self.runner.run(self.inner.export(batch)).await;
         self.explain(result)
     }
 

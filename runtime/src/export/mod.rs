@@ -3,9 +3,12 @@
 
 pub(crate) mod counting;
 pub(crate) mod explained;
+#[cfg(feature = "grpc")]
+pub(crate) mod grpc;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;
 pub(crate) mod records;
+pub(crate) mod runner;
 pub(crate) mod tls;
 
 pub use counting::{DeliveryReport, SignalDelivery};

@@ -8,6 +8,7 @@
 //! honouring `Retry-After`, within the export timeout.
 
 use super::explained::{Explained, ExplainingClient, LastFailure};
+use super::runner::Runner;
 use crate::config::{Compression, OtlpTransport, Protocol, Signal};
 use crate::error::InitError;
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
@@ -19,6 +20,10 @@ use std::sync::Arc;
 pub(crate) fn span_exporter(
     transport: &OtlpTransport,
 ) -> Result<Explained<opentelemetry_otlp::SpanExporter>, InitError> {
+    #[cfg(feature = "grpc")]
+    if transport.protocol == Protocol::Grpc {
+        return super::grpc::span_exporter(transport);
+    }
     let (client, failure) = http_client(Signal::Traces, transport)?;
     let builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -36,6 +41,7 @@ pub(crate) fn span_exporter(
             .build()
             .map_err(|error| exporter_error(Signal::Traces, error))?,
         failure,
+        runner: Runner::inline(),
     })
 }
 
@@ -43,6 +49,10 @@ pub(crate) fn span_exporter(
 pub(crate) fn metric_exporter(
     transport: &OtlpTransport,
 ) -> Result<Explained<opentelemetry_otlp::MetricExporter>, InitError> {
+    #[cfg(feature = "grpc")]
+    if transport.protocol == Protocol::Grpc {
+        return super::grpc::metric_exporter(transport);
+    }
     let (client, failure) = http_client(Signal::Metrics, transport)?;
     let builder = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
@@ -61,6 +71,7 @@ pub(crate) fn metric_exporter(
             .build()
             .map_err(|error| exporter_error(Signal::Metrics, error))?,
         failure,
+        runner: Runner::inline(),
     })
 }
 
@@ -68,6 +79,10 @@ pub(crate) fn metric_exporter(
 pub(crate) fn log_exporter(
     transport: &OtlpTransport,
 ) -> Result<Explained<opentelemetry_otlp::LogExporter>, InitError> {
+    #[cfg(feature = "grpc")]
+    if transport.protocol == Protocol::Grpc {
+        return super::grpc::log_exporter(transport);
+    }
     let (client, failure) = http_client(Signal::Logs, transport)?;
     let builder = opentelemetry_otlp::LogExporter::builder()
         .with_http()
@@ -85,6 +100,7 @@ pub(crate) fn log_exporter(
             .build()
             .map_err(|error| exporter_error(Signal::Logs, error))?,
         failure,
+        runner: Runner::inline(),
     })
 }
 
@@ -127,6 +143,8 @@ fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
     match protocol {
         Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        // Not reached: gRPC exporters are built by `export::grpc`.
+        Protocol::Grpc => opentelemetry_otlp::Protocol::HttpBinary,
     }
 }
 
