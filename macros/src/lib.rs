@@ -8,6 +8,7 @@
 //! unchanged item.
 
 mod attr;
+mod capture;
 mod expand;
 mod impl_block;
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct TelemetryBuilder {
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     pricing: Option<Pricing>,
     genai_span_names: Option<bool>,
+    /// Content capture (`crate::capture`, where its builder methods are).
+    pub(crate) capture: crate::capture::CaptureBuilder,
 }
 
 impl TelemetryBuilder {
@@ -173,7 +175,8 @@ impl TelemetryBuilder {
             None => (Sampler::AlwaysOff, SpanSink::Nowhere),
         };
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
-            .configured(Arc::new(pricing), genai_span_names);
+            .configured(Arc::new(pricing), genai_span_names)
+            .with_capture(self.capture.policy(&config.capture));
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
@@ -210,6 +213,7 @@ impl Telemetry {
             span_exporter: None,
             pricing: None,
             genai_span_names: None,
+            capture: Default::default(),
         }
     }
 

@@ -28,6 +28,7 @@
 mod adjudication;
 mod attribute;
 mod call;
+pub mod capture;
 mod checks;
 mod classify;
 pub mod config;
