@@ -34,6 +34,8 @@ mod classify;
 pub mod config;
 mod error;
 pub mod export;
+#[cfg(test)]
+mod fuzz;
 mod init;
 mod llm;
 pub mod names;

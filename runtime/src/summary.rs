@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// At most this many spans are kept for the summary; later ones are counted, not kept.
@@ -149,7 +149,9 @@ impl Summary {
                 _ => None,
             },
         };
-        if let Ok(mut guard) = self.records.lock() {
+        // A panic elsewhere while the lock was held leaves the records whole: keep using them.
+        {
+            let mut guard = self.records.lock().unwrap_or_else(PoisonError::into_inner);
             let (records, overflow) = &mut *guard;
             // A run ends after its stages: keep it whatever the cap, or its kept stages would
             // never be shown.
@@ -163,9 +165,7 @@ impl Summary {
 
     /// The summary text: one block per run, stages in start order, then LLM usage per model.
     pub fn render(&self) -> String {
-        let Ok(guard) = self.records.lock() else {
-            return String::new();
-        };
+        let guard = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         let (records, overflow) = &*guard;
         let mut runs: Vec<&Record> = records.iter().filter(|r| r.kind == Kind::Run).collect();
         runs.sort_by_key(|r| r.start);
@@ -304,6 +304,35 @@ mod tests {
             status: Status::Ok,
             instrumentation_scope: InstrumentationScope::builder("test").build(),
         }
+    }
+
+    /// Regression (issue 10): a panic while the lock was held poisoned it, and every later span
+    /// was silently left out of the summary (and the summary was empty).
+    #[test]
+    fn a_poisoned_lock_loses_nothing() {
+        let summary = std::sync::Arc::new(Summary::default());
+        let poisoner = std::sync::Arc::clone(&summary);
+        let poisoned = std::thread::spawn(move || {
+            let _guard = poisoner.records.lock().unwrap();
+            panic!("a panic while the summary's lock is held");
+        })
+        .join();
+        assert!(poisoned.is_err());
+        assert!(summary.records.is_poisoned());
+        summary.observe(&span(
+            span_name::PIPELINE_RUN,
+            vec![
+                KeyValue::new(attr::PIPELINE_NAME, "after"),
+                KeyValue::new(attr::RUN_ID, "run-2"),
+                KeyValue::new(attr::RUN_OUTCOME, "success"),
+            ],
+            0,
+        ));
+        assert_eq!(
+            summary.render(),
+            "run run-2 after: success in 2 ms
+"
+        );
     }
 
     /// Regression: past the cap, the run (which ends after its stages) used to be the record

@@ -20,7 +20,7 @@ pub const CUT_MARK: char = '…';
 /// use factory_observability::capture::cut;
 ///
 /// assert_eq!(cut("données", 4), "don…");
-/// assert_eq!(cut(r#"[{"content":"a long prompt"}]"#, 22), r#"[{"content":"a long…"}]"#);
+/// assert_eq!(cut(r#"[{"content":"a long prompt"}]"#, 22), r#"[{"content":"a lon…"}]"#);
 /// assert_eq!(cut("short", 80), "short");
 /// ```
 pub fn cut(text: &str, max_chars: usize) -> Cow<'_, str> {

@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Counters of one signal; shared between its processor and its exporter.
@@ -70,9 +70,10 @@ impl Delivery {
         match result {
             Ok(()) => self.delivered.fetch_add(count, Ordering::Relaxed),
             Err(error) => {
-                if let Ok(mut last) = self.last_error.lock() {
-                    *last = Some(error.to_string());
-                }
+                *self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
                 self.failed.fetch_add(count, Ordering::Relaxed)
             }
         };
@@ -84,7 +85,11 @@ impl Delivery {
             submitted: self.submitted.sum(),
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
-            last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 }
