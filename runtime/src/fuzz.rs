@@ -1,6 +1,6 @@
 //! Bounded fuzzing (proptest, a few hundred cases each, seconds in CI) of what reads outside
-//! input or handles captured text: the pricing file parser (TOML and JSON), secret redaction
-//! and the length cut. Properties: never a panic; the output is whole UTF-8 (a `String`);
+//! input or handles captured text: the environment (`Config::from_lookup`), the pricing file
+//! parser (TOML and JSON), secret redaction and the length cut. Properties: never a panic; the output is whole UTF-8 (a `String`);
 //! JSON stays JSON; a planted secret never survives redaction.
 
 use crate::capture::{cut, redact_secrets, ContentPolicy};
@@ -113,8 +113,65 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
+/// Every variable `Config::from_lookup` reads.
+const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_METRICS_EXPORTER",
+    "FACTORY_OBS_DIR",
+    "FACTORY_OBS_SUMMARY",
+    "FACTORY_OBS_PRICING",
+    "FACTORY_OBS_GENAI_SPAN_NAMES",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "FACTORY_OBS_CAPTURE_MAX_CHARS",
+];
+
+/// A value as people write them by mistake: numbers out of range, odd cases, lists, anything.
+fn env_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,40}",
+        "[0-9]{1,25}",
+        "-[0-9]{1,5}",
+        "(true|false|TRUE|yes|0|1| )",
+        "([a-z%]{1,6}=[^,]{0,10},?){0,4}",
+        "https?://[a-z0-9.:/]{0,20}",
+    ]
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn the_environment_never_panics_and_errors_name_the_variable(
+        values in prop::collection::btree_map(prop::sample::select(VARIABLES), env_value(), 1..6),
+    ) {
+        let result = crate::config::Config::from_lookup("fuzz", |name| values.get(name).cloned());
+        if let Err(error) = result {
+            let text = error.to_string();
+            prop_assert!(
+                values.keys().any(|name| text.starts_with(&format!("{name}="))),
+                "{text} names none of {values:?}"
+            );
+            // Header values are never repeated: they may hold secrets.
+            for (name, value) in &values {
+                if name.ends_with("_HEADERS") && value.trim().len() >= 6 && text.starts_with(name) {
+                    prop_assert!(!text.contains(value.trim()), "{text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn pricing_toml_never_panics_and_accepts_only_usable_prices(text in toml_file()) {
