@@ -38,6 +38,7 @@ pub mod export;
 mod fuzz;
 mod init;
 mod llm;
+pub mod model;
 pub mod names;
 mod outcome;
 mod pipeline;

@@ -6,7 +6,7 @@
 
 use opentelemetry::logs::LogRecord as _;
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -70,10 +70,14 @@ impl Delivery {
         match result {
             Ok(()) => self.delivered.fetch_add(count, Ordering::Relaxed),
             Err(error) => {
+                // An exporter's own reason, without the SDK's "Operation failed: ".
                 *self
                     .last_error
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+                    .unwrap_or_else(PoisonError::into_inner) = Some(match error {
+                    OTelSdkError::InternalFailure(reason) => reason.clone(),
+                    other => other.to_string(),
+                });
                 self.failed.fetch_add(count, Ordering::Relaxed)
             }
         };

@@ -2,7 +2,10 @@
 //! that what was submitted, delivered and lost is counted.
 
 pub(crate) mod counting;
+pub(crate) mod explained;
 pub(crate) mod jsonl;
+pub(crate) mod otlp;
 pub(crate) mod records;
+pub(crate) mod tls;
 
 pub use counting::{DeliveryReport, SignalDelivery};
