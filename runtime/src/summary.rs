@@ -247,7 +247,9 @@ mod tests {
             0,
         ));
         assert!(
-            summary.render().starts_with("run run-2 after: success in 2 ms"),
+            summary
+                .render()
+                .starts_with("run run-2 after: success in 2 ms"),
             "{}",
             summary.render()
         );
