@@ -38,8 +38,8 @@ impl Macro {
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Macro::PipelineRun => &["name", "run_id", "fields"],
-            Macro::PipelineStage => &["name", "fields"],
+            Macro::PipelineRun => &["name", "run_id", "fields", "capture"],
+            Macro::PipelineStage => &["name", "fields", "capture"],
             Macro::LlmCall => &[
                 "provider",
                 "model",
@@ -48,8 +48,10 @@ impl Macro {
                 "usage",
                 "stream",
                 "fields",
+                "capture",
+                "capture_content",
             ],
-            Macro::Adjudicate => &["name", "fields"],
+            Macro::Adjudicate => &["name", "fields", "capture"],
         }
     }
 
@@ -73,6 +75,8 @@ fn example(key: &str) -> &'static str {
         "operation" => "operation = \"chat\"",
         "usage" => "usage = |reply: &Reply| reply.usage",
         "stream" => "stream",
+        "capture" => "capture(args = [spec, files])",
+        "capture_content" => "capture_content",
         _ => "fields(file_count = files.len())",
     }
 }
@@ -104,6 +108,10 @@ pub struct Args {
     pub usage: Option<Expr>,
     /// `#[llm_call(stream)]`: the function returns a stream of chunks.
     pub stream: Option<Ident>,
+    /// `capture(args = [...])`: arguments whose `Debug` text is captured (see `capture.rs`).
+    pub capture: crate::capture::CaptureArgs,
+    /// `#[llm_call(capture_content)]` or `capture_content = false`.
+    pub capture_content: Option<bool>,
     /// The `impl` block's type, passed by `#[pipeline]` to a method's own `#[pipeline_stage]`.
     pub owner: Option<String>,
 }
@@ -310,6 +318,21 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
             ("stream", _) => errors.push(syn::Error::new(
                 key.span(),
                 "`stream` takes no value: write `#[llm_call(..., stream)]` on a function returning `impl Stream`",
+            )),
+            ("capture", RawArg::List(_, tokens)) => {
+                args.capture = crate::capture::parse_capture(tokens, &mut errors);
+            }
+            ("capture", _) => errors.push(syn::Error::new(
+                key.span(),
+                "`capture` takes a list, e.g. `capture(args = [spec, files])`",
+            )),
+            ("capture_content", RawArg::Bare(_)) => args.capture_content = Some(true),
+            ("capture_content", RawArg::Value(_, Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(on), .. }))) => {
+                args.capture_content = Some(on.value);
+            }
+            ("capture_content", _) => errors.push(syn::Error::new(
+                key.span(),
+                "`capture_content` takes no value (capture this call's prompt and completion) or `= false` (never capture them here, whatever the process-wide setting)",
             )),
             ("fields", RawArg::List(_, tokens)) => args.fields = parse_fields(tokens, &mut errors),
             ("fields", _) => errors.push(syn::Error::new(

@@ -83,19 +83,25 @@ pub fn instrument(
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
+    let captures =
+        crate::capture::records(&args.capture, args.capture_content, &item.sig, &mut errors);
     let own = own_parts(which, args, &item.sig, &fn_name).map_err(|error| errors.push(error));
     let completion = own
         .as_ref()
         .ok()
         .map(|own| completion(own, args, &item.sig).map_err(|error| errors.push(error)));
     errors.finish()?;
-    let (Ok(own), Some(Ok(completion)), Some(block)) = (own, completion, item.block.take()) else {
+    let (Ok(mut own), Some(Ok(completion)), Some(block)) = (own, completion, item.block.take())
+    else {
         // Unreachable: each missing part reported an error above.
         return Err(syn::Error::new(
             item.sig.ident.span(),
             "internal error in factory-observability's macros; please report it",
         ));
     };
+    // What the call may capture is recorded first: a site's `capture_content` decides its prompt.
+    let own_records = std::mem::take(&mut own.records);
+    own.records = quote!(#captures #own_records);
     let start = start_call(which, &own, &function, args);
     let fake_return = fake_return(&item.sig.output);
 
@@ -186,7 +192,11 @@ fn check_field_values(args: &Args, sig: &Signature, errors: &mut Errors) {
 }
 
 /// The error for `name` (written as `used`) when it is none of `sig`'s arguments.
-fn no_such_argument(name: &syn::Ident, used: &str, sig: &Signature) -> Option<syn::Error> {
+pub(crate) fn no_such_argument(
+    name: &syn::Ident,
+    used: &str,
+    sig: &Signature,
+) -> Option<syn::Error> {
     let arguments = argument_names(sig);
     if arguments.iter().any(|argument| argument == name) {
         return None;
@@ -309,7 +319,11 @@ fn first_last(tokens: &dyn ToTokens) -> (Span, Span) {
 
 /// `function(argument)`, reported on all of `at` when the argument does not fit the function.
 /// `function` must be a path that resolves anywhere (`::crate::...`): it takes `at`'s span.
-fn call_at(at: &dyn ToTokens, function: TokenStream, argument: TokenStream) -> TokenStream {
+pub(crate) fn call_at(
+    at: &dyn ToTokens,
+    function: TokenStream,
+    argument: TokenStream,
+) -> TokenStream {
     let (first, last) = first_last(at);
     let function = respan(function, first);
     let argument = quote_spanned!(last=> (#argument));

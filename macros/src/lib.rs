@@ -8,6 +8,7 @@
 //! unchanged item.
 
 mod attr;
+mod capture;
 mod expand;
 mod impl_block;
 #[cfg(test)]
@@ -77,7 +78,10 @@ pub fn pipeline_stage(args: TokenStream, item: TokenStream) -> TokenStream {
 /// keeps the call open until the returned `impl Stream` (or `Result<impl Stream, E>`) ends.
 /// Records the seed `llm.*` and the GenAI `gen_ai.*` attributes, the cost when the model is
 /// priced, and the token, duration, time-to-first-chunk and cost metrics; adds to the run's
-/// totals.
+/// totals. `capture_content` captures this call's prompt and completion (redacted and cut) as
+/// `gen_ai.input.messages` and `gen_ai.output.messages` unless capture is off process-wide;
+/// `capture_content = false` never does, whatever the process-wide setting. Every macro also
+/// takes `capture(args = [name, ...])`: those arguments' `Debug` text, as `argument.<name>`.
 #[proc_macro_attribute]
 pub fn llm_call(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::LlmCall, args.into(), item.into()).into()

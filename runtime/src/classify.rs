@@ -13,6 +13,7 @@
 //! The type must be known where the macro expands; inside a generic fn, a generic `T` is
 //! classified by its bounds, not by what it is instantiated with.
 
+use crate::call::faults::guarded_text;
 use crate::outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
@@ -55,15 +56,15 @@ macro_rules! result_level {
 }
 
 result_level!(ViaResultOutcomeDisplay, &&&&&&&Classify<'_, Result<T, E>>,
-    [: Outcome, E: Display], Report::of_outcome, |e| e.to_string());
+    [: Outcome, E: Display], Report::of_outcome, |e| guarded_text("Display", || e.to_string()));
 result_level!(ViaResultOutcomeDebug, &&&&&&Classify<'_, Result<T, E>>,
-    [: Outcome, E: Debug], Report::of_outcome, |e| format!("{e:?}"));
+    [: Outcome, E: Debug], Report::of_outcome, |e| guarded_text("Debug", || format!("{e:?}")));
 result_level!(ViaResultOutcome, &&&&&Classify<'_, Result<T, E>>,
     [: Outcome, E], Report::of_outcome, |_| String::new());
 result_level!(ViaResultDisplay, &&&&Classify<'_, Result<T, E>>,
-    [, E: Display], |_| Report::of(OutcomeKind::Success), |e| e.to_string());
+    [, E: Display], |_| Report::of(OutcomeKind::Success), |e| guarded_text("Display", || e.to_string()));
 result_level!(ViaResultDebug, &&&Classify<'_, Result<T, E>>,
-    [, E: Debug], |_| Report::of(OutcomeKind::Success), |e| format!("{e:?}"));
+    [, E: Debug], |_| Report::of(OutcomeKind::Success), |e| guarded_text("Debug", || format!("{e:?}")));
 result_level!(ViaResult, &&Classify<'_, Result<T, E>>,
     [, E], |_| Report::of(OutcomeKind::Success), |_| String::new());
 

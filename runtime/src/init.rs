@@ -47,6 +47,8 @@ pub struct TelemetryBuilder {
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     pricing: Option<Pricing>,
     genai_span_names: Option<bool>,
+    /// Content capture (`crate::capture`, where its builder methods are).
+    pub(crate) capture: crate::capture::CaptureBuilder,
 }
 
 impl TelemetryBuilder {
@@ -180,7 +182,8 @@ impl TelemetryBuilder {
         let process_parent = crate::propagation::env::parent_from_environment();
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
-            .with_process_parent(process_parent);
+            .with_process_parent(process_parent)
+            .with_capture(self.capture.policy(&config.capture));
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
@@ -216,6 +219,7 @@ impl Telemetry {
             span_exporter: None,
             pricing: None,
             genai_span_names: None,
+            capture: Default::default(),
         }
     }
 

@@ -28,11 +28,14 @@
 mod adjudication;
 mod attribute;
 mod call;
+pub mod capture;
 mod checks;
 mod classify;
 pub mod config;
 mod error;
 pub mod export;
+#[cfg(test)]
+mod fuzz;
 mod init;
 mod llm;
 pub mod model;

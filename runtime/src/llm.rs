@@ -1,5 +1,8 @@
 //! What `#[llm_call]` learns from a response: token usage, finish reason, response model and id.
 
+use crate::capture::{ChatMessage, Messages};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 /// Token counts of one LLM response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -84,6 +87,13 @@ pub trait TokenUsage {
     fn response_id(&self) -> Option<&str> {
         None
     }
+
+    /// The completion's text, recorded as `gen_ai.output.messages` only when the call captures
+    /// content (see [`crate::capture`]); of a streamed call, the text of each chunk, joined.
+    /// Read only when the call captures content.
+    fn output_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl TokenUsage for Usage {
@@ -105,6 +115,9 @@ impl<T: TokenUsage, E> TokenUsage for Result<T, E> {
     fn response_id(&self) -> Option<&str> {
         self.as_ref().ok().and_then(T::response_id)
     }
+    fn output_text(&self) -> Option<&str> {
+        self.as_ref().ok().and_then(T::output_text)
+    }
 }
 
 impl<T: TokenUsage> TokenUsage for Option<T> {
@@ -119,6 +132,9 @@ impl<T: TokenUsage> TokenUsage for Option<T> {
     }
     fn response_id(&self) -> Option<&str> {
         self.as_ref().and_then(T::response_id)
+    }
+    fn output_text(&self) -> Option<&str> {
+        self.as_ref().and_then(T::output_text)
     }
 }
 
@@ -137,6 +153,9 @@ macro_rules! forward_token_usage {
             fn response_id(&self) -> Option<&str> {
                 (**self).response_id()
             }
+            fn output_text(&self) -> Option<&str> {
+                (**self).output_text()
+            }
         }
     )*};
 }
@@ -151,11 +170,22 @@ forward_token_usage!(Box<T>, &T);
 pub trait PromptText {
     /// Number of characters of the prompt.
     fn prompt_chars(&self) -> usize;
+
+    /// Writes the prompt's text into `messages`, for `gen_ai.input.messages` and
+    /// `gen_ai.system_instructions`; called only when the call captures content (see
+    /// [`crate::capture`]). Text is a user message; a [`ChatMessage`] keeps its role. A type of
+    /// your own that does not implement this method captures nothing.
+    fn prompt_messages(&self, messages: &mut Messages) {
+        let _ = messages;
+    }
 }
 
 impl PromptText for str {
     fn prompt_chars(&self) -> usize {
         self.chars().count()
+    }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        messages.user(self);
     }
 }
 
@@ -163,11 +193,28 @@ impl PromptText for String {
     fn prompt_chars(&self) -> usize {
         self.as_str().prompt_chars()
     }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        messages.user(self);
+    }
+}
+
+impl PromptText for ChatMessage {
+    fn prompt_chars(&self) -> usize {
+        self.content.prompt_chars()
+    }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        messages.push(self.role, &self.content);
+    }
 }
 
 impl<T: PromptText> PromptText for [T] {
     fn prompt_chars(&self) -> usize {
         self.iter().map(PromptText::prompt_chars).sum()
+    }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        for item in self {
+            item.prompt_messages(messages);
+        }
     }
 }
 
@@ -175,11 +222,17 @@ impl<T: PromptText> PromptText for Vec<T> {
     fn prompt_chars(&self) -> usize {
         self.as_slice().prompt_chars()
     }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        self.as_slice().prompt_messages(messages);
+    }
 }
 
 impl<T: PromptText + ?Sized> PromptText for &T {
     fn prompt_chars(&self) -> usize {
         (**self).prompt_chars()
+    }
+    fn prompt_messages(&self, messages: &mut Messages) {
+        (**self).prompt_messages(messages);
     }
 }
 
@@ -200,17 +253,31 @@ pub struct LlmResponse {
     pub response_id: Option<String>,
     /// For streamed responses: from the start of the call to the first chunk.
     pub time_to_first_chunk: Option<std::time::Duration>,
+    /// The completion's text (`TokenUsage::output_text`).
+    pub output_text: Option<String>,
+}
+
+/// `read(value)`, or `None` when it panics: a `TokenUsage` implementation is the program's code,
+/// and a bug in it loses what it would have said, never the call or its span.
+pub(crate) fn guarded<T: ?Sized, R>(value: &T, read: impl FnOnce(&T) -> Option<R>) -> Option<R> {
+    catch_unwind(AssertUnwindSafe(|| read(value))).unwrap_or(None)
 }
 
 impl LlmResponse {
-    /// Reads a `TokenUsage` value.
+    /// Reads a `TokenUsage` value; what a panicking method would have said is left out.
     pub fn of<T: TokenUsage + ?Sized>(value: &T) -> Self {
         LlmResponse {
-            usage: value.usage(),
-            finish_reason: value.finish_reason().map(str::to_owned),
-            response_model: value.response_model().map(str::to_owned),
-            response_id: value.response_id().map(str::to_owned),
+            usage: guarded(value, T::usage),
+            finish_reason: guarded(value, |v| v.finish_reason().map(str::to_owned)),
+            response_model: guarded(value, |v| v.response_model().map(str::to_owned)),
+            response_id: guarded(value, |v| v.response_id().map(str::to_owned)),
             time_to_first_chunk: None,
+            // Copied only when the call captures its completion.
+            output_text: if crate::call::faults::capturing_output() {
+                guarded(value, |v| v.output_text().map(str::to_owned))
+            } else {
+                None
+            },
         }
     }
 
@@ -220,7 +287,7 @@ impl LlmResponse {
         read: impl FnOnce(&R) -> U,
     ) -> Self {
         LlmResponse {
-            usage: read(value).into(),
+            usage: catch_unwind(AssertUnwindSafe(|| read(value).into())).unwrap_or(None),
             ..LlmResponse::default()
         }
     }

@@ -145,6 +145,17 @@ pub mod attr {
     pub const TEST_PASS_RATE: &str = "test.pass_rate";
     /// Flaky tests found by this attempt.
     pub const TEST_FLAKY: &str = "test.flaky";
+
+    // Captured content (off by default, see `crate::capture`): JSON strings shaped as the
+    // GenAI conventions say, and opted-in arguments, all redacted and cut.
+    /// GenAI: the prompt's messages, `[{"role":...,"parts":[{"type":"text","content":...}]}]`.
+    pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// GenAI: the completion, `[{"role":"assistant","parts":[...],"finish_reason":...}]`.
+    pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// GenAI: the prompt's system instructions, `[{"type":"text","content":...}]`.
+    pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+    /// Prefix of `argument.<name>`: the `Debug` text of an argument named in `capture(args = [...])`.
+    pub const ARGUMENT_PREFIX: &str = "argument.";
 }
 
 /// Span event names.
@@ -233,6 +244,14 @@ pub mod env {
     pub const FACTORY_OBS_PRICING: &str = "FACTORY_OBS_PRICING";
     /// `true` names LLM spans `{operation} {model}`, the GenAI way.
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
+
+    // Content capture (see `crate::capture`).
+    /// `true`/`false`: capture prompts and completions everywhere / nowhere (GenAI conventions'
+    /// variable); unset: only at sites with `capture_content`.
+    pub const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+    /// Longest captured text, in characters (default 8192).
+    pub const FACTORY_OBS_CAPTURE_MAX_CHARS: &str = "FACTORY_OBS_CAPTURE_MAX_CHARS";
 }
 
 /// Environment variables of OpenTelemetry's environment-variable carrier (specification

@@ -131,6 +131,8 @@ pub(crate) struct Pipeline {
     pub pricing: Arc<Pricing>,
     /// Name LLM spans `{operation} {model}` instead of `llm.call`.
     pub genai_span_names: bool,
+    /// What calls capture of their content, and how it is redacted and cut.
+    pub capture: Arc<crate::capture::ContentPolicy>,
 }
 
 impl Pipeline {
@@ -141,6 +143,15 @@ impl Pipeline {
             instruments: Instruments::new(&meters.meter_with_scope(scope())),
             pricing: Arc::new(Pricing::bundled()),
             genai_span_names: false,
+            capture: Arc::default(),
+        }
+    }
+
+    /// The same pipeline, capturing content as `policy` says.
+    pub fn with_capture(self, policy: crate::capture::ContentPolicy) -> Self {
+        Pipeline {
+            capture: Arc::new(policy),
+            ..self
         }
     }
 

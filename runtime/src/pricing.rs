@@ -166,7 +166,7 @@ impl Pricing {
     /// output = 0.06
     /// cached_input = 0.0075    # optional
     /// ```
-    pub fn with_file(mut self, path: &Path) -> Result<Self, PricingError> {
+    pub fn with_file(self, path: &Path) -> Result<Self, PricingError> {
         let text = std::fs::read_to_string(path).map_err(|error| PricingError {
             path: path.to_owned(),
             message: error.to_string(),
@@ -174,18 +174,45 @@ impl Pricing {
         let is_json = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+        self.with_text(&text, is_json, path)
+    }
+
+    /// [`Pricing::with_file`] of the file's `text` (JSON if `is_json`, else TOML).
+    pub(crate) fn with_text(
+        mut self,
+        text: &str,
+        is_json: bool,
+        path: &Path,
+    ) -> Result<Self, PricingError> {
         let file: PricingFile = if is_json {
-            serde_json::from_str(&text).map_err(|error| PricingError {
+            serde_json::from_str(text).map_err(|error| PricingError {
                 path: path.to_owned(),
                 message: error.to_string(),
             })?
         } else {
-            toml::from_str(&text).map_err(|error| PricingError {
+            toml::from_str(text).map_err(|error| PricingError {
                 path: path.to_owned(),
                 message: error.to_string().trim_end().to_owned(),
             })?
         };
         for (model, entry) in file.models {
+            // A negative or infinite price (TOML writes `-inf` and `nan`) would record a wrong
+            // cost on every call: refused, naming the model and the field.
+            for (field, price) in [
+                ("input", entry.input),
+                ("output", entry.output),
+                ("cached_input", entry.cached_input),
+                ("reasoning_output", entry.reasoning_output),
+            ] {
+                if let Some(price) = price.filter(|p| !p.is_finite() || *p < 0.0) {
+                    return Err(PricingError {
+                        path: path.to_owned(),
+                        message: format!(
+                            "model `{model}`: `{field}` is {price}; prices are USD per 1,000 tokens, a finite number of at least 0"
+                        ),
+                    });
+                }
+            }
             let price = ModelPrice {
                 input: entry.input,
                 output: entry.output,
@@ -195,6 +222,12 @@ impl Pricing {
             self.overrides.insert((entry.provider, model), price);
         }
         Ok(self)
+    }
+
+    /// The prices set in code or by a file.
+    #[cfg(test)]
+    pub(crate) fn override_prices(&self) -> impl Iterator<Item = &ModelPrice> {
+        self.overrides.values()
     }
 
     /// Decodes the bundled price data on a background thread, so that the first LLM call does not
@@ -233,8 +266,8 @@ impl Pricing {
     pub(crate) fn first_warning(&self, provider: &str, model: &str) -> bool {
         self.warned
             .lock()
-            .map(|mut warned| warned.insert(format!("{provider}/{model}")))
-            .unwrap_or(false)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(format!("{provider}/{model}"))
     }
 }
 
@@ -295,6 +328,36 @@ impl std::error::Error for PricingError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (issue 10): `input = -1` or TOML's `nan` was accepted, and every call
+    /// of the model then recorded a negative or NaN cost.
+    #[test]
+    fn negative_and_non_finite_prices_are_refused() {
+        let path = Path::new("prices.toml");
+        for (text, shown) in [
+            (
+                "[models.m]\ninput = -1.5\noutput = 0.06\n",
+                "`input` is -1.5",
+            ),
+            (
+                "[models.m]\ninput = 0.03\noutput = nan\n",
+                "`output` is NaN",
+            ),
+            (
+                "[models.m]\ninput = 0.03\noutput = 0.06\ncached_input = inf\n",
+                "`cached_input` is inf",
+            ),
+        ] {
+            let error = Pricing::empty().with_text(text, false, path).unwrap_err();
+            assert_eq!(
+                error.message,
+                format!("model `m`: {shown}; prices are USD per 1,000 tokens, a finite number of at least 0")
+            );
+        }
+        assert!(Pricing::empty()
+            .with_text(r#"{"models":{"m":{"input":0,"output":0.5}}}"#, true, path)
+            .is_ok());
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12

@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// At most this many spans are kept for the summary; later ones are counted, not kept.
@@ -76,7 +76,9 @@ impl Summary {
         if matches!(role, Role::Other | Role::Request) {
             return;
         }
-        if let Ok(mut kept) = self.kept.lock() {
+        // A panic elsewhere while the lock was held leaves what was kept whole: keep using it.
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
             // A run ends after its stages: keep it whatever the cap, or its kept stages would
             // never be shown.
             if kept.count < MAX_RECORDS || role == Role::Run {
@@ -90,9 +92,7 @@ impl Summary {
 
     /// The summary text: one block per run, stages in start order, then LLM usage per model.
     pub fn render(&self) -> String {
-        let Ok(kept) = self.kept.lock() else {
-            return String::new();
-        };
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         let model = kept.model.clone().finish();
         let mut out = String::new();
         for run in &model.runs {
@@ -222,6 +222,37 @@ mod tests {
             status: Status::Ok,
             instrumentation_scope: InstrumentationScope::builder("test").build(),
         }
+    }
+
+    /// Regression (issue 10): a panic while the lock was held poisoned it, and every later span
+    /// was silently left out of the summary (and the summary was empty).
+    #[test]
+    fn a_poisoned_lock_loses_nothing() {
+        let summary = std::sync::Arc::new(Summary::default());
+        let poisoner = std::sync::Arc::clone(&summary);
+        let poisoned = std::thread::spawn(move || {
+            let _guard = poisoner.kept.lock().unwrap();
+            panic!("a panic while the summary's lock is held");
+        })
+        .join();
+        assert!(poisoned.is_err());
+        assert!(summary.kept.is_poisoned());
+        summary.observe(&span(
+            span_name::PIPELINE_RUN,
+            vec![
+                KeyValue::new(attr::PIPELINE_NAME, "after"),
+                KeyValue::new(attr::RUN_ID, "run-2"),
+                KeyValue::new(attr::RUN_OUTCOME, "success"),
+            ],
+            0,
+        ));
+        assert!(
+            summary
+                .render()
+                .starts_with("run run-2 after: success in 2 ms"),
+            "{}",
+            summary.render()
+        );
     }
 
     /// Regression: past the cap, the run (which ends after its stages) used to be the record

@@ -102,6 +102,24 @@ impl Capture {
         self
     }
 
+    /// Captures content as `TelemetryBuilder::capture_content` would (`On` or `Off`; the default
+    /// is `SitesOptIn`), cut at `max_chars` characters: to test what your program's captured
+    /// prompts, completions and arguments look like once redacted.
+    pub fn with_content_capture(
+        mut self,
+        mode: crate::capture::ContentCapture,
+        max_chars: usize,
+    ) -> Capture {
+        let current = Pipeline::clone(&self.scoped.0);
+        let policy = crate::capture::ContentPolicy {
+            mode,
+            max_chars: Some(max_chars),
+            ..crate::capture::ContentPolicy::default()
+        };
+        self.scoped = ScopedPipeline::new(current.with_capture(policy));
+        self
+    }
+
     /// The context under which calls record into this capture; attach it, or pass it to
     /// `opentelemetry::context::FutureExt::with_context` for a spawned task.
     pub fn context(&self) -> Context {

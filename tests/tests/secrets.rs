@@ -44,3 +44,95 @@ fn header_values_never_appear_in_debug_output_or_reports() {
         "nothing listens on port {port}"
     );
 }
+
+/// The secret of [`child_program`]'s headers: a bearer token, and a custom header's value.
+const BEARER: &str = "sk-top-secret-4242-bearer";
+const API_KEY_HEADER: &str = "k3y-in-a-custom-header";
+
+/// Runs in a child process only (`FO_SECRETS_CHILD` set): `init` with its `tracing` subscriber
+/// at `RUST_LOG=trace`, the summary forced on, exports failing against a closed port, and an
+/// `init` refused for a malformed header list, so that everything this crate and its
+/// dependencies print is on the child's stderr.
+#[test]
+fn child_program() {
+    if std::env::var_os("FO_SECRETS_CHILD").is_none() {
+        return;
+    }
+    #[factory_observability::pipeline_run]
+    fn run() -> Result<(), String> {
+        tracing::warn!("a warning inside the run");
+        Err("the run failed".into())
+    }
+    let telemetry = factory_observability::Telemetry::builder("secrets-child")
+        .shutdown_timeout(std::time::Duration::from_secs(2))
+        .init()
+        .expect("init");
+    println!("debug of the guard: {telemetry:?}");
+    let _ = run();
+    let report = telemetry.shutdown();
+    println!("report: {report} / {report:?}");
+    // A second, malformed header list: its error is printed too.
+    std::env::set_var(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        format!("authorization=Bearer {BEARER},broken"),
+    );
+    let error = factory_observability::init("again").unwrap_err();
+    println!("error: {error} / {error:?}");
+}
+
+#[test]
+fn header_values_never_appear_in_logs_errors_or_the_summary() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .args([
+            "--exact",
+            "child_program",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FO_SECRETS_CHILD", "1")
+        .env("RUST_LOG", "trace")
+        .env("FACTORY_OBS_SUMMARY", "1")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            format!("authorization=Bearer%20{BEARER},x-api-key={API_KEY_HEADER}"),
+        )
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "300")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the child program");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // What was printed is there: the guard, the report with its loss, the summary, the error.
+    assert!(stdout.contains("debug of the guard: Telemetry"), "{stdout}");
+    assert!(stdout.contains("report: traces 0/1 delivered"), "{stdout}");
+    assert!(
+        stderr.contains("WARN secrets: a warning inside the run"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("factory-observability: traces 0/1 delivered (1 lost"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("OTEL_EXPORTER_OTLP_HEADERS=\"<not shown: headers may hold secrets>\""),
+        "{stdout}"
+    );
+    for secret in [BEARER, API_KEY_HEADER, "top-secret"] {
+        assert!(!stdout.contains(secret), "{secret} on stdout:\n{stdout}");
+        assert!(!stderr.contains(secret), "{secret} on stderr:\n{stderr}");
+    }
+}

@@ -19,6 +19,8 @@ pub(crate) struct Target {
     pub provider: StringValue,
     pub model: StringValue,
     pub prompt_chars: Option<usize>,
+    /// Whether the completion is captured (`gen_ai.output.messages`), see `crate::capture`.
+    pub capture_output: bool,
 }
 
 pub(crate) fn open(
@@ -31,6 +33,7 @@ pub(crate) fn open(
         provider: StringValue::from("unknown"),
         model: StringValue::from("unknown"),
         prompt_chars: None,
+        capture_output: false,
     });
     let operation = site.name;
     let name = if pipeline.genai_span_names {
@@ -123,6 +126,15 @@ pub(crate) fn end(
     }
     if let Some(id) = &response.response_id {
         span.set_attribute(KeyValue::new(attr::GEN_AI_RESPONSE_ID, id.clone()));
+    }
+    if target.capture_output {
+        if let Some(text) = &response.output_text {
+            let messages = active
+                .pipeline
+                .capture
+                .output_messages(text, response.finish_reason.as_deref());
+            span.set_attribute(KeyValue::new(attr::GEN_AI_OUTPUT_MESSAGES, messages));
+        }
     }
     if let Some(first) = response.time_to_first_chunk {
         span.set_attribute(KeyValue::new(
@@ -232,5 +244,15 @@ pub(crate) fn end(
     if let Some(run) = active.cx.get::<super::run::RunState>() {
         let tokens = usage.map(|u| (u.input_tokens, u.output_tokens));
         run.totals.add_llm_call(tokens, cost);
+    }
+}
+
+impl super::Call {
+    /// Whether the call captures its completion (a streamed call collects the chunks' text).
+    pub(crate) fn captures_output(&self) -> bool {
+        matches!(
+            &self.active,
+            Some(super::Active { kind: KindState::Llm(target), .. }) if target.capture_output
+        )
     }
 }

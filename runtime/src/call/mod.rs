@@ -13,6 +13,7 @@
 
 pub(crate) mod adjudicate;
 pub(crate) mod http_client;
+pub(crate) mod faults;
 pub(crate) mod llm;
 pub(crate) mod run;
 pub(crate) mod span;
@@ -116,6 +117,8 @@ pub struct Fields {
     run_id: Option<StringValue>,
     llm: Option<llm::Target>,
     http: Option<http_client::HttpTarget>,
+    /// Content the call captures (prompts, arguments), see `crate::capture`.
+    pub(crate) captured: crate::capture::Captured,
 }
 
 impl Fields {
@@ -142,6 +145,7 @@ impl Fields {
             provider,
             model,
             prompt_chars: None,
+            capture_output: false,
         });
     }
 
@@ -155,6 +159,7 @@ impl Fields {
         if let Some(target) = &mut self.llm {
             target.prompt_chars = Some(prompt.prompt_chars());
         }
+        self.capture_prompt(prompt);
     }
 }
 
@@ -448,6 +453,7 @@ impl Active {
         let pipeline = PipelineRef::current(&parent)?;
         // No allocation here unless `fields(...)` records something.
         let mut recorded = Fields::default();
+        recorded.captured.mode = pipeline.capture.mode;
         fields(&mut recorded);
         Some(Active::open(site, parent, pipeline, recorded))
     }
@@ -479,11 +485,12 @@ impl Active {
             run_id,
             llm: llm_target,
             http: http_target,
+            captured,
         } = fields;
         // Empty for a stage or an adjudication: what they always record is derived from the call
         // site when the span is exported (see `span::SpanRecord`).
         let mut attributes = Vec::new();
-        let opening = match site.kind {
+        let mut opening = match site.kind {
             CallKind::Run => run::open(run_id, &mut attributes),
             CallKind::Stage => stage::open(&parent),
             CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
@@ -506,6 +513,10 @@ impl Active {
             attributes = user_attributes;
         } else {
             attributes.extend(user_attributes);
+        }
+        let capture_output = captured.record(&pipeline.capture, &mut attributes);
+        if let KindState::Llm(target) = &mut opening.state {
+            target.capture_output = capture_output;
         }
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
@@ -687,7 +698,8 @@ where
     #[inline(always)]
     fn complete(self, call: Call, value: T) -> T {
         if call.is_recording() {
-            call.finish((self.0)(&value).into());
+            let ending = call.classify(&value, self.0);
+            call.finish(ending);
         } else {
             // An inert call holds nothing: forgotten rather than dropped, so that the disabled
             // path makes no out-of-line call to the drop glue of the call's state.

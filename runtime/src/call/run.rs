@@ -27,9 +27,10 @@ impl RunState {
     /// Counts the tests of `report` that failed in an earlier attempt of `stage` in this run and
     /// pass now (each counted once), and remembers the ones that fail now.
     pub fn flaky_tests(&self, stage: &'static str, report: &TestReport) -> u64 {
-        let Ok(mut failing) = self.failing_tests.lock() else {
-            return 0;
-        };
+        let mut failing = self
+            .failing_tests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let failing = failing.entry(stage).or_default();
         let recovered = report
             .passed_names()

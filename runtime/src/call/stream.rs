@@ -83,7 +83,12 @@ struct StreamState {
     started: Option<Instant>,
     response: LlmResponse,
     failure: Option<Report>,
+    /// Whether the chunks' text is collected for `gen_ai.output.messages`.
+    capture_output: bool,
 }
+
+/// Most bytes of a streamed completion collected for capture: beyond the longest cut.
+const MAX_CAPTURED_OUTPUT: usize = 4 * *crate::capture::MAX_CHARS_RANGE.end();
 
 impl StreamState {
     fn observe<T: TokenUsage>(&mut self, chunk: &T) {
@@ -111,6 +116,14 @@ impl StreamState {
         if response.response_id.is_none() {
             response.response_id = chunk.response_id().map(str::to_owned);
         }
+        if self.capture_output {
+            if let Some(text) = chunk.output_text() {
+                let collected = response.output_text.get_or_insert_with(String::new);
+                if collected.len() + text.len() <= MAX_CAPTURED_OUTPUT {
+                    collected.push_str(text);
+                }
+            }
+        }
     }
 
     fn ending(self, report: Report) -> Ending {
@@ -127,6 +140,7 @@ impl<S, C> LlmStream<S, C> {
             inner,
             state: StreamState {
                 started: call.active.as_ref().map(|active| active.start),
+                capture_output: call.captures_output(),
                 ..StreamState::default()
             },
             call,
@@ -155,8 +169,14 @@ where
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Some(chunk))) => {
-                this.state.observe(&chunk);
-                let report = (this.classify)(&chunk);
+                let (state, classify) = (&mut *this.state, &mut *this.classify);
+                // The chunk's `TokenUsage` and `Display` are the program's code: a panic in them
+                // fails the call, never the stream's consumer.
+                let report = catch_unwind(AssertUnwindSafe(|| {
+                    state.observe(&chunk);
+                    classify(&chunk)
+                }))
+                .unwrap_or_else(|payload| super::faults::unreadable(&*payload));
                 if report.outcome.is_error() && this.state.failure.is_none() {
                     this.state.failure = Some(report);
                 }

@@ -123,6 +123,8 @@ pub struct Config {
     pub pricing_file: Option<PathBuf>,
     /// `FACTORY_OBS_GENAI_SPAN_NAMES`: name LLM spans `{operation} {model}`.
     pub genai_span_names: bool,
+    /// Content capture's variables (see `crate::capture`).
+    pub(crate) capture: crate::capture::CaptureSettings,
 }
 
 impl Config {
@@ -177,7 +179,10 @@ impl Config {
             Some(value) => parse_bool(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES, &value)?,
         };
 
+        let capture = crate::capture::CaptureSettings::from_lookup(get)?;
+
         Ok(Config {
+            capture,
             pricing_file: get(factory_env::FACTORY_OBS_PRICING).map(PathBuf::from),
             genai_span_names,
             sdk_disabled,

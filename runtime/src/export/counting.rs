@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Counters of one signal; shared between its processor and its exporter.
@@ -70,13 +70,14 @@ impl Delivery {
         match result {
             Ok(()) => self.delivered.fetch_add(count, Ordering::Relaxed),
             Err(error) => {
-                if let Ok(mut last) = self.last_error.lock() {
-                    // An exporter's own reason, without the SDK's "Operation failed: ".
-                    *last = Some(match error {
-                        OTelSdkError::InternalFailure(reason) => reason.clone(),
-                        other => other.to_string(),
-                    });
-                }
+                // An exporter's own reason, without the SDK's "Operation failed: ".
+                *self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(match error {
+                    OTelSdkError::InternalFailure(reason) => reason.clone(),
+                    other => other.to_string(),
+                });
                 self.failed.fetch_add(count, Ordering::Relaxed)
             }
         };
@@ -88,7 +89,11 @@ impl Delivery {
             submitted: self.submitted.sum(),
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
-            last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 }

@@ -47,10 +47,12 @@ impl JsonlFile {
         let mut line = serde_json::to_vec(request)
             .map_err(|error| OTelSdkError::InternalFailure(error.to_string()))?;
         line.push(b'\n');
+        // A panic while another export held the file cannot leave half a line (one write per
+        // request): go on writing rather than failing every later export.
         let mut file = self
             .file
             .lock()
-            .map_err(|_| OTelSdkError::InternalFailure("file writer poisoned".into()))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // One write per request, in append mode: a line is either whole in the file or absent.
         file.write_all(&line).map_err(|error| {
             OTelSdkError::InternalFailure(format!("{}: {error}", self.path.display()))

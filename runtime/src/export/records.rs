@@ -17,6 +17,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
@@ -242,7 +243,13 @@ impl<E: SpanExporter> Worker<E> {
             return;
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batching.max_batch));
-        let _ = futures_executor::block_on(self.exporter.export(batch));
+        // The exporter may be the program's own (`TelemetryBuilder::span_exporter`): a panic in
+        // it loses this batch (counted as undelivered), not the export thread with every later
+        // span.
+        let exporter = &mut self.exporter;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            futures_executor::block_on(exporter.export(batch))
+        }));
     }
 }
 
@@ -265,7 +272,7 @@ impl SpanExport {
         let sent = self
             .control
             .lock()
-            .map_err(|_| OTelSdkError::InternalFailure("span export control poisoned".into()))?
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .send(request);
         if sent.is_err() {
             return Err(OTelSdkError::AlreadyShutdown);
@@ -298,10 +305,13 @@ impl SpanProcessor for SpanExport {
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let (done, answer) = mpsc::sync_channel(1);
         self.ask(Control::Shutdown(done, timeout), answer, timeout)?;
-        if let Ok(mut handle) = self.handle.lock() {
-            if let Some(handle) = handle.take() {
-                let _ = handle.join();
-            }
+        let handle = self
+            .handle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
         }
         Ok(())
     }

@@ -1,0 +1,71 @@
+//! Faults of the program's own code that the instrumentation calls: a `Display`, `Debug`,
+//! `Outcome`, `TokenUsage` or `Adjudication` implementation that panics while a call reads its
+//! returned value. The function already returned: its value goes back to its caller untouched,
+//! and its span is still recorded, without the piece that failed.
+//!
+//! Pieces are guarded where they are read (the error's message in `classify`, each `TokenUsage`
+//! method in `llm`); [`Call::classify`] is the last guard around the whole reading.
+
+use super::{Call, Ending};
+use crate::outcome::{ErrorDetails, OutcomeKind, Report};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// `error.type` of a call whose returned value could not be read.
+pub(crate) const UNREADABLE: &str = "factory_observability.unreadable_return_value";
+
+thread_local! {
+    /// Whether the call whose value is being read captures its completion.
+    static CAPTURING_OUTPUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the call whose returned value is being read on this thread captures its completion:
+/// `TokenUsage::output_text` is read only then.
+pub(crate) fn capturing_output() -> bool {
+    CAPTURING_OUTPUT.try_with(Cell::get).unwrap_or(false)
+}
+
+impl Call {
+    /// The call's ending, read from `value` by `classify`. A panic in the program's code that
+    /// `classify` runs ends the call as `error` with `error.type` [`UNREADABLE`]; it does not
+    /// reach the caller, which gets its value.
+    #[inline]
+    pub(crate) fn classify<T, E: Into<Ending>>(
+        &self,
+        value: &T,
+        classify: impl FnOnce(&T) -> E,
+    ) -> Ending {
+        let capturing = self.captures_output();
+        if capturing {
+            let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(true));
+        }
+        let read = catch_unwind(AssertUnwindSafe(|| classify(value).into()));
+        if capturing {
+            let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(false));
+        }
+        read.unwrap_or_else(|payload| unreadable(&*payload).into())
+    }
+}
+
+/// The report of a value whose reading panicked.
+pub(crate) fn unreadable(payload: &(dyn std::any::Any + Send)) -> Report {
+    let Report { error, .. } = Report::panic(payload);
+    let panic = error.map(|error| error.message).unwrap_or_default();
+    Report {
+        outcome: OutcomeKind::Error,
+        error: Some(ErrorDetails {
+            type_name: Cow::Borrowed(UNREADABLE),
+            message: format!(
+                "the function returned, but reading its value panicked in the program's code: {panic}"
+            ),
+        }),
+        message: None,
+    }
+}
+
+/// `text()`, or a placeholder saying that the program's `Display` or `Debug` panicked.
+pub(crate) fn guarded_text(what: &str, text: impl FnOnce() -> String) -> String {
+    catch_unwind(AssertUnwindSafe(text))
+        .unwrap_or_else(|_| format!("<the error's {what} implementation panicked>"))
+}

@@ -1,0 +1,240 @@
+//! Bounded fuzzing (proptest, a few hundred cases each, seconds in CI) of what reads outside
+//! input or handles captured text: the environment (`Config::from_lookup`), the pricing file
+//! parser (TOML and JSON), secret redaction and the length cut. Properties: never a panic; the output is whole UTF-8 (a `String`);
+//! JSON stays JSON; a planted secret never survives redaction.
+
+use crate::capture::{cut, redact_secrets, ContentPolicy};
+use crate::pricing::Pricing;
+use proptest::prelude::*;
+use std::path::Path;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 256,
+        // Failures are reported with their input; nothing is written next to the sources.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// A price as a TOML/JSON number: ordinary, zero, negative, huge, or TOML's special values.
+fn price() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0.0f64..10.0).prop_map(|p| format!("{p:?}")),
+        Just("0".to_owned()),
+        (-10.0f64..-0.001).prop_map(|p| format!("{p:?}")),
+        Just("1e308".to_owned()),
+        Just("inf".to_owned()),
+        Just("-inf".to_owned()),
+        Just("nan".to_owned()),
+        Just("\"0.03\"".to_owned()),
+    ]
+}
+
+fn model_name() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9._/ \\-\"é]{0,20}"
+}
+
+fn toml_file() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            model_name(),
+            price(),
+            price(),
+            prop::option::of(price()),
+            prop::option::of("[a-z]{1,8}"),
+        ),
+        0..4,
+    )
+    .prop_map(|models| {
+        let mut text = String::new();
+        for (name, input, output, cached, provider) in models {
+            text.push_str(&format!(
+                "[models.{:?}]\ninput = {input}\noutput = {output}\n",
+                name
+            ));
+            if let Some(cached) = cached {
+                text.push_str(&format!("cached_input = {cached}\n"));
+            }
+            if let Some(provider) = provider {
+                text.push_str(&format!("provider = \"{provider}\"\n"));
+            }
+        }
+        text
+    })
+}
+
+/// A secret of each shape the redaction knows, with random characters.
+fn secret() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9_\\-]{20,60}".prop_map(|s| format!("sk-ant-api03-{s}")),
+        "[A-Za-z0-9_\\-]{20,60}".prop_map(|s| format!("sk-proj-{s}")),
+        "[A-Za-z0-9]{32,48}".prop_map(|s| format!("sk-{s}")),
+        "[A-Z0-9]{16}".prop_map(|s| format!("AKIA{s}")),
+        "[A-Z0-9]{16}".prop_map(|s| format!("ASIA{s}")),
+        "[A-Za-z0-9]{36}".prop_map(|s| format!("ghp_{s}")),
+        "[A-Za-z0-9_]{40,82}".prop_map(|s| format!("github_pat_{s}")),
+        "[0-9]{10}-[A-Za-z0-9]{24}".prop_map(|s| format!("xoxb-{s}")),
+        (
+            "[A-Za-z0-9_\\-]{10,40}",
+            "[A-Za-z0-9_\\-]{10,80}",
+            "[A-Za-z0-9_\\-]{20,43}"
+        )
+            .prop_map(|(h, p, s)| format!("eyJ{h}.{p}.{s}")),
+        "[A-Za-z0-9+/]{40,200}"
+            .prop_map(|s| format!("-----BEGIN PRIVATE KEY-----\n{s}\n-----END PRIVATE KEY-----")),
+    ]
+}
+
+/// Text between secrets: anything, including other scripts and control characters.
+fn text() -> impl Strategy<Value = String> {
+    ".{0,40}"
+}
+
+/// What separates a secret from the text around it (secrets are tokens, not inside words).
+fn separator() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![" ", "\n", "=", ": ", "\"", "'", "(", ", ", "\t"])
+}
+
+/// A JSON document of small depth.
+fn json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        ".{0,60}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+            prop::collection::btree_map("[a-z]{1,6}", inner, 0..6)
+                .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every variable `Config::from_lookup` reads.
+const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_METRICS_EXPORTER",
+    "FACTORY_OBS_DIR",
+    "FACTORY_OBS_SUMMARY",
+    "FACTORY_OBS_PRICING",
+    "FACTORY_OBS_GENAI_SPAN_NAMES",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "FACTORY_OBS_CAPTURE_MAX_CHARS",
+];
+
+/// A value as people write them by mistake: numbers out of range, odd cases, lists, anything.
+fn env_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,40}",
+        "[0-9]{1,25}",
+        "-[0-9]{1,5}",
+        "(true|false|TRUE|yes|0|1| )",
+        "([a-z%]{1,6}=[^,]{0,10},?){0,4}",
+        "https?://[a-z0-9.:/]{0,20}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_environment_never_panics_and_errors_name_the_variable(
+        values in prop::collection::btree_map(prop::sample::select(VARIABLES), env_value(), 1..6),
+    ) {
+        let result = crate::config::Config::from_lookup("fuzz", |name| values.get(name).cloned());
+        if let Err(error) = result {
+            let text = error.to_string();
+            prop_assert!(
+                values.keys().any(|name| text.starts_with(&format!("{name}="))),
+                "{text} names none of {values:?}"
+            );
+            // Header values are never repeated: they may hold secrets.
+            for (name, value) in &values {
+                if name.ends_with("_HEADERS") && value.trim().len() >= 6 && text.starts_with(name) {
+                    prop_assert!(!text.contains(value.trim()), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pricing_toml_never_panics_and_accepts_only_usable_prices(text in toml_file()) {
+        if let Ok(pricing) = Pricing::empty().with_text(&text, false, Path::new("p.toml")) {
+            for price in pricing.override_prices() {
+                for p in [price.input, price.output, price.cached_input].into_iter().flatten() {
+                    prop_assert!(p.is_finite() && p >= 0.0, "{p} accepted from {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pricing_files_of_any_bytes_never_panic(text in ".{0,200}", is_json in any::<bool>()) {
+        let _ = Pricing::empty().with_text(&text, is_json, Path::new("p"));
+    }
+
+    #[test]
+    fn pricing_json_never_panics(document in json()) {
+        let text = serde_json::json!({ "models": { "m": document } }).to_string();
+        let _ = Pricing::empty().with_text(&text, true, Path::new("p.json"));
+    }
+
+    #[test]
+    fn a_planted_secret_never_survives(
+        before in text(),
+        after in text(),
+        secret in secret(),
+        left in separator(),
+        right in separator(),
+    ) {
+        let planted = format!("{before}{left}{secret}{right}{after}");
+        let redacted = redact_secrets(&planted);
+        prop_assert!(!redacted.contains(&secret), "{secret:?} survived in {redacted:?}");
+        // And through the whole capture path, at any cut.
+        let policy = ContentPolicy { max_chars: Some(64), ..ContentPolicy::default() };
+        prop_assert!(!policy.prepare(&planted).contains(&secret));
+    }
+
+    #[test]
+    fn redaction_of_any_text_never_panics(text in ".{0,300}") {
+        let once = redact_secrets(&text).into_owned();
+        // Masks are not masked again.
+        prop_assert_eq!(redact_secrets(&once).into_owned(), once);
+    }
+
+    #[test]
+    fn the_cut_keeps_whole_characters_within_the_bound(text in ".{0,300}", max in 0usize..120) {
+        let out = cut(&text, max);
+        prop_assert!(out.chars().count() <= max);
+        if text.chars().count() <= max {
+            prop_assert_eq!(out.as_ref(), text.as_str());
+        }
+    }
+
+    #[test]
+    fn json_stays_json(document in json(), max in 16usize..400) {
+        let text = document.to_string();
+        let out = cut(&text, max);
+        prop_assert!(out.chars().count() <= max, "{out}");
+        if matches!(document, serde_json::Value::Array(_) | serde_json::Value::Object(_)) {
+            let parsed: Result<serde_json::Value, _> = serde_json::from_str(&out);
+            prop_assert!(parsed.is_ok(), "{text} cut to {out}");
+        }
+    }
+}
