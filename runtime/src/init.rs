@@ -309,6 +309,7 @@ impl Installed {
 
         // `OTEL_TRACES_EXPORTER=none` wins over an exporter given in code, as the environment
         // does over the builder elsewhere.
+        let custom_spans = span_exporter.is_some();
         let exporter: Option<Box<dyn DynSpanExporter>> = match (span_exporter, &config.traces) {
             (_, Destination::None) => None,
             (Some(custom), _) => Some(custom),
@@ -382,6 +383,7 @@ impl Installed {
             Destination::None => meters,
         }
         .build();
+        install_health(config, &deliveries, records.as_ref(), custom_spans, &meters);
 
         let log_processor = |exporter| LogTap {
             inner: BatchLogProcessor::builder(Counted {
@@ -500,6 +502,63 @@ impl Installed {
             completed_in_time: completed == 3,
         }
     }
+}
+
+/// The exporter's own health as metrics (see `export::health`), and the OTLP exporters'
+/// timeouts, so that an export failing after its timeout is counted as timed out. The global
+/// meter provider is set here, before the log processor is built, so that the SDK's batch log
+/// processor records its own `otel.sdk.processor.log.*` metrics on it.
+fn install_health(
+    config: &Config,
+    deliveries: &[Arc<Delivery>; 3],
+    records: Option<&Arc<RecordQueue>>,
+    custom_spans: bool,
+    meters: &SdkMeterProvider,
+) {
+    use crate::config::Signal;
+    use crate::names::health as names;
+    let destinations = [&config.traces, &config.metrics, &config.logs];
+    let kinds = [
+        [
+            names::OTLP_HTTP_SPAN_EXPORTER,
+            names::OTLP_HTTP_JSON_SPAN_EXPORTER,
+            names::FILE_SPAN_EXPORTER,
+        ],
+        [
+            names::OTLP_HTTP_METRIC_EXPORTER,
+            names::OTLP_HTTP_JSON_METRIC_EXPORTER,
+            names::FILE_METRIC_EXPORTER,
+        ],
+        [
+            names::OTLP_HTTP_LOG_EXPORTER,
+            names::OTLP_HTTP_JSON_LOG_EXPORTER,
+            names::FILE_LOG_EXPORTER,
+        ],
+    ];
+    let mut exporters = [None; 3];
+    for (index, signal) in Signal::ALL.into_iter().enumerate() {
+        exporters[index] = match destinations[index] {
+            Destination::Otlp(protocol) => {
+                deliveries[index].set_export_timeout(crate::export::health::otlp_timeout(signal));
+                Some(match protocol {
+                    Protocol::HttpProtobuf => kinds[index][0],
+                    Protocol::HttpJson => kinds[index][1],
+                })
+            }
+            Destination::File(_) => Some(kinds[index][2]),
+            _ => None,
+        };
+    }
+    if custom_spans && records.is_some() {
+        exporters[0] = Some(names::CUSTOM_SPAN_EXPORTER);
+    }
+    crate::export::health::Health {
+        deliveries: deliveries.clone(),
+        slots: records.map(|queue| Arc::clone(queue.slots())),
+        exporters,
+    }
+    .install(meters);
+    opentelemetry::global::set_meter_provider(meters.clone());
 }
 
 fn open(path: &Path) -> Result<JsonlFile, InitError> {

@@ -221,3 +221,182 @@ pub mod env {
     /// `true` names LLM spans `{operation} {model}`, the GenAI way.
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exporter health (issue 14): the exporter's own metrics, and the Prometheus names of every
+// metric. Kept apart from the blocks above so that parallel changes merge cleanly.
+// ---------------------------------------------------------------------------------------------
+
+/// The exporter's own health, as the OpenTelemetry SDK self-observability semantic conventions
+/// name it (`otel.sdk.*`, "Development" status): what each signal handed to its pipeline, what
+/// the exporters confirmed, what a full queue dropped and what failed, with the reason as
+/// `error.type`. Read from the counters the shutdown report reads, by observable instruments:
+/// nothing is added to an instrumented call.
+pub mod health {
+    /// One health metric: name, unit, description, and whether it is a monotonic counter.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HealthMetric {
+        /// Instrument name.
+        pub name: &'static str,
+        /// UCUM unit.
+        pub unit: &'static str,
+        /// Instrument description.
+        pub description: &'static str,
+        /// Monotonic counter (`_total` in Prometheus); otherwise an up-down counter or a
+        /// histogram.
+        pub is_counter: bool,
+    }
+
+    /// Spans handed to the exporter (no `error.type`) or dropped by the full queue
+    /// (`error.type` = `queue_full`).
+    pub const PROCESSOR_SPAN_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.processed",
+        unit: "{span}",
+        description:
+            "The number of spans for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans waiting in the span queue (with this crate's queue: also the sampled calls still
+    /// running, which hold their slot from their start, see README "Exporter health").
+    pub const PROCESSOR_SPAN_QUEUE_SIZE: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.size",
+        unit: "{span}",
+        description:
+            "The number of spans in the queue of a given instance of an SDK span processor",
+        is_counter: false,
+    };
+    /// The span queue's bound, `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_SPAN_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.capacity",
+        unit: "{span}",
+        description: "The maximum number of spans the queue of a given instance of an SDK span processor can hold",
+        is_counter: false,
+    };
+    /// Spans the exporter confirmed (no `error.type`) or failed to export (`error.type` =
+    /// `timeout`, `transport`, `rejected` or `_OTHER`).
+    pub const EXPORTER_SPAN_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.exported",
+        unit: "{span}",
+        description:
+            "The number of spans for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans in an export still waiting for its answer.
+    pub const EXPORTER_SPAN_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.inflight",
+        unit: "{span}",
+        description: "The number of spans which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Log records emitted by the program (`tracing` events bridged to logs); recorded by the
+    /// SDK's logger itself, on the meter `otel.sdk`.
+    pub const LOG_CREATED: HealthMetric = HealthMetric {
+        name: "otel.sdk.log.created",
+        unit: "{log_record}",
+        description: "The number of log records submitted to the SDK.",
+        is_counter: true,
+    };
+    /// Log records the exporter confirmed or failed to export (`error.type` as for spans).
+    pub const EXPORTER_LOG_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.exported",
+        unit: "{log_record}",
+        description: "The number of log records for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Log records in an export still waiting for its answer.
+    pub const EXPORTER_LOG_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.inflight",
+        unit: "{log_record}",
+        description: "The number of log records which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Recorded by the SDK's batch log processor itself (handed to the exporter, or
+    /// `error.type` = `queue_full`), on the meter `otel.sdk`.
+    pub const PROCESSOR_LOG_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.processed",
+        unit: "{log_record}",
+        description: "The number of log records for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Recorded by the SDK's batch log processor itself: `OTEL_BLRP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_LOG_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.queue.capacity",
+        unit: "{log_record}",
+        description: "The maximum number of log records the queue of a given instance of an SDK Log Record processor can hold",
+        is_counter: false,
+    };
+    /// Metric data points the push exporter confirmed or failed to export (`error.type` as for
+    /// spans). Not recorded with the Prometheus pull exporter, which exports nothing.
+    pub const EXPORTER_METRIC_DATA_POINT_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.metric_data_point.exported",
+        unit: "{data_point}",
+        description: "The number of metric data points for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Duration of every export of every signal, with `error.type` when it failed.
+    pub const EXPORTER_OPERATION_DURATION: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.operation.duration",
+        unit: "s",
+        description: "The duration of exporting a batch of telemetry records",
+        is_counter: false,
+    };
+
+    /// Every health metric this crate records or has the SDK record.
+    pub const ALL: &[HealthMetric] = &[
+        PROCESSOR_SPAN_PROCESSED,
+        PROCESSOR_SPAN_QUEUE_SIZE,
+        PROCESSOR_SPAN_QUEUE_CAPACITY,
+        EXPORTER_SPAN_EXPORTED,
+        EXPORTER_SPAN_INFLIGHT,
+        LOG_CREATED,
+        EXPORTER_LOG_EXPORTED,
+        EXPORTER_LOG_INFLIGHT,
+        PROCESSOR_LOG_PROCESSED,
+        PROCESSOR_LOG_QUEUE_CAPACITY,
+        EXPORTER_METRIC_DATA_POINT_EXPORTED,
+        EXPORTER_OPERATION_DURATION,
+    ];
+
+    /// Bucket boundaries of `otel.sdk.exporter.operation.duration`, seconds.
+    pub const OPERATION_DURATION_BUCKETS_S: &[f64] = &[
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+
+    /// `otel.component.type`: which component a point is about.
+    pub const OTEL_COMPONENT_TYPE: &str = "otel.component.type";
+    /// `otel.component.name`: `{type}/{instance}`, unique in the process.
+    pub const OTEL_COMPONENT_NAME: &str = "otel.component.name";
+    /// Component type of the span export thread (a batching span processor).
+    pub const SPAN_PROCESSOR: &str = "batching_span_processor";
+    /// Component types of the exporters, by destination.
+    pub const OTLP_HTTP_SPAN_EXPORTER: &str = "otlp_http_span_exporter";
+    /// OTLP/HTTP JSON spans.
+    pub const OTLP_HTTP_JSON_SPAN_EXPORTER: &str = "otlp_http_json_span_exporter";
+    /// OTLP/HTTP protobuf log records.
+    pub const OTLP_HTTP_LOG_EXPORTER: &str = "otlp_http_log_exporter";
+    /// OTLP/HTTP JSON log records.
+    pub const OTLP_HTTP_JSON_LOG_EXPORTER: &str = "otlp_http_json_log_exporter";
+    /// OTLP/HTTP protobuf metrics.
+    pub const OTLP_HTTP_METRIC_EXPORTER: &str = "otlp_http_metric_exporter";
+    /// OTLP/HTTP JSON metrics.
+    pub const OTLP_HTTP_JSON_METRIC_EXPORTER: &str = "otlp_http_json_metric_exporter";
+    /// The embedded default's files, and an exporter given in code (not in the conventions).
+    pub const FILE_SPAN_EXPORTER: &str = "factory_observability.file_span_exporter";
+    /// The embedded default's log file.
+    pub const FILE_LOG_EXPORTER: &str = "factory_observability.file_log_exporter";
+    /// The embedded default's metric file.
+    pub const FILE_METRIC_EXPORTER: &str = "factory_observability.file_metric_exporter";
+    /// A span exporter given with `TelemetryBuilder::span_exporter`.
+    pub const CUSTOM_SPAN_EXPORTER: &str = "factory_observability.custom_span_exporter";
+
+    /// `error.type`: dropped because the queue was full.
+    pub const ERROR_QUEUE_FULL: &str = "queue_full";
+    /// `error.type`: no answer within the exporter's timeout.
+    pub const ERROR_TIMEOUT: &str = "timeout";
+    /// `error.type`: the connection failed (refused, reset, TLS).
+    pub const ERROR_TRANSPORT: &str = "transport";
+    /// `error.type`: the backend answered with an error status.
+    pub const ERROR_REJECTED: &str = "rejected";
+    /// `error.type`: anything else, as the conventions spell it.
+    pub const ERROR_OTHER: &str = "_OTHER";
+}

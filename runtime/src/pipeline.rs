@@ -129,7 +129,7 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     pub fn new(sampler: Sampler, spans: SpanSink, meters: &SdkMeterProvider) -> Self {
         Pipeline {
-            sampling: Sampling::new(sampler),
+            sampling: Sampling::new(sampler, spans.slots()),
             spans,
             instruments: Instruments::new(&meters.meter_with_scope(scope())),
             pricing: Arc::new(Pricing::bundled()),

@@ -2,6 +2,7 @@
 //! that what was submitted, delivered and lost is counted.
 
 pub(crate) mod counting;
+pub(crate) mod health;
 pub(crate) mod jsonl;
 pub(crate) mod records;
 
