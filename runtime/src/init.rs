@@ -213,6 +213,17 @@ impl Telemetry {
         }
     }
 
+    /// The address `/metrics` is served on, with `OTEL_METRICS_EXPORTER=prometheus` (the port
+    /// chosen by the system when `OTEL_EXPORTER_PROMETHEUS_PORT=0`).
+    #[cfg(feature = "prometheus")]
+    pub fn prometheus_address(&self) -> Option<std::net::SocketAddr> {
+        let installed = self.installed.as_ref()?;
+        installed
+            .metrics_endpoint
+            .as_ref()
+            .map(MetricsEndpoint::address)
+    }
+
     /// Whether telemetry is recorded (false with `OTEL_SDK_DISABLED=true`).
     pub fn is_enabled(&self) -> bool {
         self.installed.is_some()
@@ -293,6 +304,9 @@ struct Installed {
     deliveries: [Arc<Delivery>; 3],
     summary: Option<Arc<Summary>>,
     shutdown_timeout: Duration,
+    /// `/metrics`, with `OTEL_METRICS_EXPORTER=prometheus`; stops when dropped.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    metrics_endpoint: Option<MetricsEndpoint>,
 }
 
 impl Installed {
@@ -311,7 +325,8 @@ impl Installed {
         // does over the builder elsewhere.
         let custom_spans = span_exporter.is_some();
         let exporter: Option<Box<dyn DynSpanExporter>> = match (span_exporter, &config.traces) {
-            (_, Destination::None) => None,
+            // `Prometheus` is for metrics only (see `config`).
+            (_, Destination::None | Destination::Prometheus(_)) => None,
             (Some(custom), _) => Some(custom),
             (None, Destination::File(path)) => Some(Box::new(JsonlSpanExporter::new(open(path)?))),
             (None, Destination::Otlp(protocol)) => Some(Box::new(
@@ -359,6 +374,7 @@ impl Installed {
         let tracers = tracers.build();
 
         let metric_delivery = Arc::clone(&deliveries[1]);
+        let mut metrics_endpoint = None;
         let meters = SdkMeterProvider::builder().with_resource(resource.clone());
         let meters = match &config.metrics {
             Destination::File(path) => meters.with_reader(
@@ -380,6 +396,11 @@ impl Installed {
                 })
                 .build(),
             ),
+            Destination::Prometheus(endpoint) => {
+                let (reader, server) = serve_prometheus(endpoint)?;
+                metrics_endpoint = server;
+                meters.with_reader(reader)
+            }
             Destination::None => meters,
         }
         .build();
@@ -404,7 +425,7 @@ impl Installed {
                     .build()
                     .map_err(|error| exporter_error("logs", error))?,
             ))),
-            Destination::None => None,
+            Destination::None | Destination::Prometheus(_) => None,
         };
         let mut loggers = SdkLoggerProvider::builder().with_resource(resource);
         if let Some(logs) = logs {
@@ -420,6 +441,7 @@ impl Installed {
             deliveries,
             summary,
             shutdown_timeout: config.shutdown_timeout,
+            metrics_endpoint,
         })
     }
 
@@ -559,6 +581,34 @@ fn install_health(
     }
     .install(meters);
     opentelemetry::global::set_meter_provider(meters.clone());
+}
+
+#[cfg(feature = "prometheus")]
+type MetricsEndpoint = crate::export::prometheus::MetricsEndpoint;
+/// Never built without the `prometheus` feature (the configuration refuses the exporter).
+#[cfg(not(feature = "prometheus"))]
+#[derive(Debug)]
+enum MetricsEndpoint {}
+
+#[cfg(feature = "prometheus")]
+fn serve_prometheus(
+    endpoint: &crate::config::PrometheusEndpoint,
+) -> Result<
+    (
+        opentelemetry_prometheus::PrometheusExporter,
+        Option<MetricsEndpoint>,
+    ),
+    InitError,
+> {
+    let (reader, server) = crate::export::prometheus::serve(endpoint)?;
+    Ok((reader, Some(server)))
+}
+
+#[cfg(not(feature = "prometheus"))]
+fn serve_prometheus(
+    _endpoint: &crate::config::PrometheusEndpoint,
+) -> Result<(PeriodicReader<JsonlMetricExporter>, Option<MetricsEndpoint>), InitError> {
+    unreachable!("the configuration refuses OTEL_METRICS_EXPORTER=prometheus without the feature")
 }
 
 fn open(path: &Path) -> Result<JsonlFile, InitError> {

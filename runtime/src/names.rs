@@ -220,6 +220,11 @@ pub mod env {
     pub const FACTORY_OBS_PRICING: &str = "FACTORY_OBS_PRICING";
     /// `true` names LLM spans `{operation} {model}`, the GenAI way.
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
+    /// Host `/metrics` is served on with `OTEL_METRICS_EXPORTER=prometheus` (default
+    /// `localhost`), as the OpenTelemetry environment specification names it.
+    pub const OTEL_EXPORTER_PROMETHEUS_HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
+    /// Port `/metrics` is served on (default 9464).
+    pub const OTEL_EXPORTER_PROMETHEUS_PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,4 +404,238 @@ pub mod health {
     pub const ERROR_REJECTED: &str = "rejected";
     /// `error.type`: anything else, as the conventions spell it.
     pub const ERROR_OTHER: &str = "_OTHER";
+}
+
+/// The names Prometheus stores each metric under, when scraped from `/metrics`
+/// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
+/// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
+pub mod prometheus {
+    use super::{health, metric};
+
+    /// What kind of instrument a metric is, which decides its Prometheus type and series.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// A monotonic counter: one series, `{name}_total`.
+        Counter,
+        /// An up-down counter or gauge: one series, `{name}`.
+        Gauge,
+        /// A histogram: `{name}_bucket` (with `le`), `{name}_sum`, `{name}_count`.
+        Histogram,
+    }
+
+    /// One metric this crate records: OpenTelemetry name, unit, kind.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Entry {
+        /// OpenTelemetry instrument name.
+        pub name: &'static str,
+        /// UCUM unit (empty when the instrument has none).
+        pub unit: &'static str,
+        /// Instrument kind.
+        pub kind: Kind,
+    }
+
+    const fn entry(name: &'static str, unit: &'static str, kind: Kind) -> Entry {
+        Entry { name, unit, kind }
+    }
+
+    const fn from_health(metric: health::HealthMetric, kind: Kind) -> Entry {
+        Entry {
+            name: metric.name,
+            unit: metric.unit,
+            kind,
+        }
+    }
+
+    /// Every metric the macros and the exporter health record.
+    pub const CATALOGUE: &[Entry] = &[
+        entry(metric::PIPELINE_RUNS_TOTAL, "", Kind::Counter),
+        entry(
+            metric::PIPELINE_RUN_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::PIPELINE_STAGE_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::PIPELINE_STAGE_RETRIES_TOTAL, "", Kind::Counter),
+        entry(
+            metric::LLM_TOKENS_TOTAL,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(metric::LLM_COST_USD, "", Kind::Counter),
+        entry(
+            metric::GEN_AI_CLIENT_TOKEN_USAGE,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::ADJUDICATION_SELECTED_TOTAL, "", Kind::Counter),
+        entry(metric::ADJUDICATION_SCORE, "", Kind::Histogram),
+        entry(metric::ADJUDICATION_MARGIN, "", Kind::Histogram),
+        entry(metric::TEST_PASS_RATE, "", Kind::Histogram),
+        entry(metric::TEST_FLAKY_TOTAL, "", Kind::Counter),
+        from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),
+        from_health(health::PROCESSOR_SPAN_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_SPAN_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_SPAN_INFLIGHT, Kind::Gauge),
+        from_health(health::LOG_CREATED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_INFLIGHT, Kind::Gauge),
+        from_health(health::PROCESSOR_LOG_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_LOG_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_METRIC_DATA_POINT_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_OPERATION_DURATION, Kind::Histogram),
+    ];
+
+    /// The Prometheus metric name of an OpenTelemetry metric, as `opentelemetry-prometheus`
+    /// 0.33 serves it (and as the OpenTelemetry "Prometheus and OpenMetrics compatibility"
+    /// specification translates): every character outside `[a-zA-Z0-9_:]` becomes `_`, the
+    /// unit's suffix is appended (`s` → `_seconds`, `By` → `_bytes`, `1` → `_ratio`, `m/s` →
+    /// `_meters_per_second`; annotations such as `{token}` add nothing), then `_total` for a
+    /// monotonic counter, even when the name already ends in `total`:
+    /// `pipeline.runs.total` → `pipeline_runs_total_total`.
+    pub fn prometheus_name(name: &str, unit: &str, is_counter: bool) -> String {
+        let mut out: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.is_ascii_alphanumeric() && !(i == 0 && c.is_ascii_digit())
+                    || c == '_'
+                    || c == ':'
+                {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(0, '_');
+            out.replace_range(1..2, &name[..1]);
+        }
+        if let Some(suffix) = unit_suffix(unit) {
+            out.push('_');
+            out.push_str(&suffix);
+        }
+        if is_counter {
+            out.push_str("_total");
+        }
+        out
+    }
+
+    /// The series Prometheus stores for `entry`: one name, or a histogram's three.
+    pub fn series(entry: &Entry) -> Vec<String> {
+        let name = prometheus_name(entry.name, entry.unit, entry.kind == Kind::Counter);
+        match entry.kind {
+            Kind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{name}{suffix}"))
+                .collect(),
+            _ => vec![name],
+        }
+    }
+
+    fn unit_suffix(unit: &str) -> Option<String> {
+        if unit.is_empty() {
+            return None;
+        }
+        if let Some(known) = unit_word(unit) {
+            return Some(known.to_owned());
+        }
+        let (first, second) = unit.split_once('/')?;
+        let per = per_unit_word(second)?;
+        const NOT_BEFORE_PER: [&str; 8] = ["1", "d", "h", "min", "s", "ms", "us", "ns"];
+        match unit_word(first) {
+            Some(first) if !NOT_BEFORE_PER.contains(&unit.split_once('/')?.0) => {
+                Some(format!("{first}_per_{per}"))
+            }
+            _ => Some(format!("per_{per}")),
+        }
+    }
+
+    fn unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "d" => "days",
+            "h" => "hours",
+            "min" => "minutes",
+            "s" => "seconds",
+            "ms" => "milliseconds",
+            "us" => "microseconds",
+            "ns" => "nanoseconds",
+            "By" | "B" => "bytes",
+            "KiBy" => "kibibytes",
+            "MiBy" => "mebibytes",
+            "GiBy" => "gibibytes",
+            "TiBy" => "tibibytes",
+            "KBy" | "KB" => "kilobytes",
+            "MBy" | "MB" => "megabytes",
+            "GBy" | "GB" => "gigabytes",
+            "TBy" | "TB" => "terabytes",
+            "m" => "meters",
+            "V" => "volts",
+            "A" => "amperes",
+            "J" => "joules",
+            "W" => "watts",
+            "g" => "grams",
+            "Cel" => "celsius",
+            "Hz" => "hertz",
+            "1" => "ratio",
+            "%" => "percent",
+            _ => return None,
+        })
+    }
+
+    fn per_unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "s" => "second",
+            "m" => "minute",
+            "h" => "hour",
+            "d" => "day",
+            "w" => "week",
+            "mo" => "month",
+            "y" => "year",
+            _ => return None,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_translate_as_prometheus_stores_them() {
+            assert_eq!(
+                prometheus_name("pipeline.runs.total", "", true),
+                "pipeline_runs_total_total"
+            );
+            assert_eq!(
+                prometheus_name("pipeline.stage.duration", "s", false),
+                "pipeline_stage_duration_seconds"
+            );
+            assert_eq!(
+                prometheus_name("otel.sdk.processor.span.processed", "{span}", true),
+                "otel_sdk_processor_span_processed_total"
+            );
+            assert_eq!(prometheus_name("a.rate", "1", false), "a_rate_ratio");
+            assert_eq!(
+                prometheus_name("speed", "m/s", false),
+                "speed_meters_per_second"
+            );
+            assert_eq!(prometheus_name("hits", "1/s", false), "hits_per_second");
+            assert_eq!(prometheus_name("9lives", "", false), "_9lives");
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub(crate) struct Instruments {
 }
 
 impl Instruments {
-    fn new(meter: &Meter) -> Self {
+    pub(crate) fn new(meter: &Meter) -> Self {
         let duration = |name: &'static str, description: &'static str| {
             meter
                 .f64_histogram(name)

@@ -160,7 +160,7 @@ impl Delivery {
         let _ = self.operation_duration.set((histogram, attributes));
     }
 
-    fn exporting(&self, count: u64) -> Instant {
+    pub(crate) fn exporting(&self, count: u64) -> Instant {
         let started = Instant::now();
         if let Ok(mut in_flight) = self.in_flight.lock() {
             *in_flight = Some((count, started));
@@ -168,7 +168,12 @@ impl Delivery {
         started
     }
 
-    fn exported(&self, count: u64, started: Instant, result: &OTelSdkResult) -> Option<Failure> {
+    pub(crate) fn exported(
+        &self,
+        count: u64,
+        started: Instant,
+        result: &OTelSdkResult,
+    ) -> Option<Failure> {
         let elapsed = started.elapsed();
         if let Ok(mut in_flight) = self.in_flight.lock() {
             *in_flight = None;

@@ -4,6 +4,8 @@
 pub(crate) mod counting;
 pub(crate) mod health;
 pub(crate) mod jsonl;
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus;
 pub(crate) mod records;
 
 pub use counting::{DeliveryReport, SignalDelivery};

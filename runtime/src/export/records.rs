@@ -76,7 +76,7 @@ pub(crate) struct Slots {
 struct CacheAligned<T>(T);
 
 impl Slots {
-    fn new(capacity: usize, delivery: Arc<Delivery>) -> Slots {
+    pub(crate) fn new(capacity: usize, delivery: Arc<Delivery>) -> Slots {
         Slots {
             taken: CacheAligned(AtomicUsize::new(0)),
             capacity,
