@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the collector first; needs only cargo and python3.
+# and doc tests. Installs the collector and Prometheus first; needs cargo, python3 and apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
+
+# The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
+PROMETHEUS="$(scripts/install-prometheus.sh)"
+export PROMETHEUS
+echo "prometheus: $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -n 1))"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace
