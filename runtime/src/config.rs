@@ -385,11 +385,11 @@ impl Limit {
 }
 
 /// The most spans the span queue may hold: a queue costs memory only as it fills (about
-/// 0.6 KiB a waiting span, see README "Configuration"), so the bound is what a full queue may
-/// cost, about 650 MiB here.
+/// 0.9 KiB a held span, see BENCHMARKS.md "Queue memory"), so the bound is what a full queue may
+/// cost, about 800 MiB here.
 pub const MAX_QUEUE_SIZE: u64 = 1 << 20;
 /// The default span queue: room for a factory's burst (thousands of stages and LLM calls ended
-/// within one export) without loss, and at most about 20 MiB when full (see README).
+/// within one export) without loss, and about 25 MiB when full (see README "The span queue").
 pub const DEFAULT_QUEUE_SIZE: u64 = 32_768;
 /// The longest schedule delay accepted: an hour.
 const MAX_SCHEDULE_DELAY_MS: u64 = 3_600_000;
