@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the collector and Prometheus first; needs cargo, python3 and apt.
+# and doc tests. Installs the real peers first (collector, nginx, chromium, Prometheus, ...); needs
+# only cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
+# nginx terminates TLS in front of the collector in the HTTPS export tests (examples/tests/export_https.rs).
+NGINX="$(scripts/install-nginx.sh)"
+export NGINX
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
+
+# The browser test of `factory-obs report --html` loads the page in Debian's chromium.
+CHROMIUM="$(scripts/install-chromium.sh)"
+export CHROMIUM
+echo "chromium: $CHROMIUM"
 
 # The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
 PROMETHEUS="$(scripts/install-prometheus.sh)"

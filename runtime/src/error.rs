@@ -30,6 +30,15 @@ pub enum InitError {
         /// The exporter's own message.
         message: String,
     },
+    /// A certificate or key file named by a TLS variable cannot be used.
+    TlsFile {
+        /// The variable, e.g. `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+        variable: String,
+        /// The file it names.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The pricing file named by `FACTORY_OBS_PRICING` could not be read.
     Pricing(crate::pricing::PricingError),
     /// `/metrics` could not be served (`OTEL_METRICS_EXPORTER=prometheus`): the port is in
@@ -68,6 +77,11 @@ impl fmt::Display for InitError {
             InitError::Exporter { signal, message } => {
                 write!(f, "cannot build the OTLP {signal} exporter: {message}")
             }
+            InitError::TlsFile {
+                variable,
+                path,
+                reason,
+            } => write!(f, "{variable}: the file {} {reason}", path.display()),
             InitError::Pricing(error) => write!(f, "FACTORY_OBS_PRICING: {error}"),
             InitError::Prometheus { address, reason } => write!(
                 f,

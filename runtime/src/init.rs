@@ -1,10 +1,12 @@
 //! One-call installation of traces, metrics and logs, and the guard that flushes them.
 
 use crate::call::span::SpanSink;
-use crate::config::{Config, Destination, Protocol};
+use crate::config::{Config, Destination, Signal};
 use crate::error::InitError;
 use crate::export::counting::{Counted, Delivery, LogTap};
+use crate::export::explained::Explained;
 use crate::export::jsonl::{JsonlFile, JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter};
+use crate::export::otlp;
 use crate::export::records::{self, RecordQueue};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
@@ -12,9 +14,8 @@ use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use crate::summary::{Summary, SummaryFeed};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
@@ -164,6 +165,9 @@ impl TelemetryBuilder {
                 self.genai_span_names.unwrap_or(config.genai_span_names)
             };
         let installed = Installed::new(&config, self.span_exporter)?;
+        for warning in &config.warnings {
+            eprintln!("factory-observability: warning: {warning}");
+        }
         let (sampler, spans) = match &installed.records {
             Some(records) => (
                 config.sampler.clone(),
@@ -329,13 +333,9 @@ impl Installed {
             (_, Destination::None | Destination::Prometheus(_)) => None,
             (Some(custom), _) => Some(custom),
             (None, Destination::File(path)) => Some(Box::new(JsonlSpanExporter::new(open(path)?))),
-            (None, Destination::Otlp(protocol)) => Some(Box::new(
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(otlp_protocol(*protocol))
-                    .build()
-                    .map_err(|error| exporter_error("traces", error))?,
-            )),
+            (None, Destination::Otlp(_)) => {
+                Some(Box::new(otlp::span_exporter(config.otlp(Signal::Traces))?))
+            }
         };
         let mut tracers = SdkTracerProvider::builder()
             .with_sampler(config.sampler.clone())
@@ -384,14 +384,9 @@ impl Installed {
                 })
                 .build(),
             ),
-            Destination::Otlp(protocol) => meters.with_reader(
+            Destination::Otlp(_) => meters.with_reader(
                 PeriodicReader::builder(Counted {
-                    inner: opentelemetry_otlp::MetricExporter::builder()
-                        .with_http()
-                        .with_protocol(otlp_protocol(*protocol))
-                        .with_temporality(Temporality::Cumulative)
-                        .build()
-                        .map_err(|error| exporter_error("metrics", error))?,
+                    inner: otlp::metric_exporter(config.otlp(Signal::Metrics))?,
                     delivery: metric_delivery,
                 })
                 .build(),
@@ -418,13 +413,9 @@ impl Installed {
             Destination::File(path) => Some(log_processor(LogSink::File(JsonlLogExporter::new(
                 open(path)?,
             )))),
-            Destination::Otlp(protocol) => Some(log_processor(LogSink::Otlp(
-                opentelemetry_otlp::LogExporter::builder()
-                    .with_http()
-                    .with_protocol(otlp_protocol(*protocol))
-                    .build()
-                    .map_err(|error| exporter_error("logs", error))?,
-            ))),
+            Destination::Otlp(_) => Some(log_processor(LogSink::Otlp(otlp::log_exporter(
+                config.otlp(Signal::Logs),
+            )?))),
             Destination::None | Destination::Prometheus(_) => None,
         };
         let mut loggers = SdkLoggerProvider::builder().with_resource(resource);
@@ -537,7 +528,7 @@ fn install_health(
     custom_spans: bool,
     meters: &SdkMeterProvider,
 ) {
-    use crate::config::Signal;
+    use crate::config::{Protocol, Signal};
     use crate::names::health as names;
     let destinations = [&config.traces, &config.metrics, &config.logs];
     let kinds = [
@@ -618,13 +609,6 @@ fn open(path: &Path) -> Result<JsonlFile, InitError> {
     })
 }
 
-fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
-    match protocol {
-        Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
-        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
-    }
-}
-
 fn exporter_error(signal: &'static str, error: impl std::fmt::Display) -> InitError {
     InitError::Exporter {
         signal,
@@ -684,7 +668,7 @@ impl opentelemetry_sdk::trace::SpanExporter for Box<dyn DynSpanExporter> {
 #[derive(Debug)]
 enum LogSink {
     File(JsonlLogExporter),
-    Otlp(opentelemetry_otlp::LogExporter),
+    Otlp(Explained<opentelemetry_otlp::LogExporter>),
 }
 
 impl opentelemetry_sdk::logs::LogExporter for LogSink {

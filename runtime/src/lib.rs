@@ -35,6 +35,7 @@ mod error;
 pub mod export;
 mod init;
 mod llm;
+pub mod model;
 pub mod names;
 mod outcome;
 mod pipeline;

@@ -210,6 +210,19 @@ pub mod metric {
     ];
 }
 
+/// Attributes of a product's spans that the telemetry model reads (`factory_observability::model`,
+/// `factory-obs`): OpenTelemetry HTTP and resource semantic conventions.
+pub mod product {
+    /// `http.route`: the matched route template; a SERVER span with it is a product request.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// `http.request.method`.
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// `http.response.status_code`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// Resource attribute `service.name`.
+    pub const SERVICE_NAME: &str = "service.name";
+}
+
 /// Environment variables read by [`crate::init`] besides the standard `OTEL_*` ones.
 pub mod env {
     /// Directory of the embedded default's OTLP/JSON files (default `./telemetry`).
@@ -637,5 +650,37 @@ pub mod prometheus {
             assert_eq!(prometheus_name("hits", "1/s", false), "hits_per_second");
             assert_eq!(prometheus_name("9lives", "", false), "_9lives");
         }
+    }
+}
+
+/// The OTLP exporter's transport variables, as the OpenTelemetry specification names them. Each
+/// also exists per signal, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{suffix}` (see
+/// [`otlp_env::per_signal`]), which wins over the generic one.
+pub mod otlp_env {
+    /// Base URL of every signal (`/v1/{signal}` is appended for OTLP/HTTP).
+    pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// `http/protobuf` (default), `http/json` or `grpc`.
+    pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    /// `key=value,...` request headers (values are secrets: never printed).
+    pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    /// Milliseconds one export may take, retries included (default 10000).
+    pub const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+    /// `gzip` or `none` (default).
+    pub const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+    /// PEM file of the CA(s) that sign the collector's certificate, trusted besides the
+    /// platform's roots.
+    pub const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+    /// PEM file of the client certificate (chain) for mutual TLS.
+    pub const CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+    /// PEM file of the client certificate's private key for mutual TLS.
+    pub const CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+
+    /// The per-signal form of a generic variable: `OTEL_EXPORTER_OTLP_ENDPOINT` and `TRACES`
+    /// give `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+    pub fn per_signal(generic: &str, signal_suffix: &str) -> String {
+        let suffix = generic
+            .strip_prefix("OTEL_EXPORTER_OTLP_")
+            .unwrap_or(generic);
+        format!("OTEL_EXPORTER_OTLP_{signal_suffix}_{suffix}")
     }
 }

@@ -1,43 +1,19 @@
 //! The human summary printed at shutdown: each run with its stages (duration, outcome, attempt,
 //! error) and its LLM usage and cost per model.
+//!
+//! Exported spans feed the same [`crate::model`] the `factory-obs` tool builds from files.
 
-use crate::names::{attr, span as span_name};
-use opentelemetry::trace::Status;
-use opentelemetry::Value;
+use crate::model::{ModelBuilder, Role, Span, SpanKind};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// At most this many spans are kept for the summary; later ones are counted, not kept.
 const MAX_RECORDS: usize = 10_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Run,
-    Stage,
-    Llm,
-    Adjudicate,
-}
-
-#[derive(Clone, Debug)]
-struct Record {
-    kind: Kind,
-    /// Pipeline or stage name, or `provider/model`.
-    name: String,
-    run_id: String,
-    outcome: String,
-    attempt: i64,
-    start: SystemTime,
-    duration: Duration,
-    error: Option<String>,
-    input_tokens: i64,
-    output_tokens: i64,
-    cost_usd: Option<f64>,
-}
 
 /// A span exporter wrapper that shows every exported batch to the summary, on the export thread.
 #[derive(Debug)]
@@ -67,134 +43,74 @@ impl<E: SpanExporter> SpanExporter for SummaryFeed<E> {
     }
 }
 
-/// Keeps the run, stage and LLM spans that were exported, for the summary.
-#[derive(Debug, Default)]
-pub(crate) struct Summary {
-    records: Mutex<(Vec<Record>, usize)>,
+/// The spans kept so far, how many, and how many were past the cap.
+#[derive(Default)]
+struct Kept {
+    model: ModelBuilder,
+    count: usize,
+    overflow: usize,
 }
 
-fn find<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
+/// Keeps the run, stage, adjudication and LLM spans that were exported, for the summary.
+#[derive(Default)]
+pub(crate) struct Summary {
+    kept: Mutex<Kept>,
+}
+
+impl std::fmt::Debug for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Summary").finish_non_exhaustive()
+    }
 }
 
 impl Summary {
     /// Called for every exported span; returns at once for spans of no interest.
     pub fn observe(&self, span: &SpanData) {
-        let kind = if span.name == span_name::PIPELINE_RUN {
-            Kind::Run
-        } else if span.name == span_name::PIPELINE_STAGE {
-            Kind::Stage
-        } else if span.name == span_name::PIPELINE_ADJUDICATE {
-            Kind::Adjudicate
-        } else if find(span, attr::LLM_PROVIDER).is_some() {
-            Kind::Llm
-        } else {
+        let kind = match span.span_kind {
+            opentelemetry::trace::SpanKind::Server => SpanKind::Server,
+            _ => SpanKind::Internal,
+        };
+        let role = Role::classify(&span.name, kind, |key| {
+            span.attributes.iter().any(|kv| kv.key.as_str() == key)
+        });
+        if matches!(role, Role::Other | Role::Request) {
             return;
-        };
-        let text = |key: &str| find(span, key).map(Value::to_string).unwrap_or_default();
-        let int = |key: &str| match find(span, key) {
-            Some(Value::I64(n)) => *n,
-            _ => 0,
-        };
-        let (name, outcome) = match kind {
-            Kind::Run => (text(attr::PIPELINE_NAME), text(attr::RUN_OUTCOME)),
-            Kind::Stage => (text(attr::STAGE_NAME), text(attr::STAGE_OUTCOME)),
-            Kind::Llm => (
-                format!("{}/{}", text(attr::LLM_PROVIDER), text(attr::LLM_MODEL)),
-                String::new(),
-            ),
-            // For an adjudication, the outcome column holds the selected candidate.
-            Kind::Adjudicate => (
-                text(attr::ADJUDICATION_NAME),
-                text(attr::ADJUDICATION_SELECTED),
-            ),
-        };
-        let (input_tokens, output_tokens) = match kind {
-            Kind::Run => (int(attr::RUN_TOKENS_INPUT), int(attr::RUN_TOKENS_OUTPUT)),
-            Kind::Adjudicate => (int(attr::ADJUDICATION_CANDIDATES), 0),
-            _ => (
-                int(attr::LLM_PROMPT_TOKENS),
-                int(attr::LLM_COMPLETION_TOKENS),
-            ),
-        };
-        let cost_key = match kind {
-            Kind::Run => attr::RUN_COST_USD,
-            Kind::Adjudicate => attr::ADJUDICATION_MARGIN,
-            _ => attr::LLM_COST_USD,
-        };
-        let record = Record {
-            kind,
-            name,
-            run_id: text(attr::RUN_ID),
-            outcome,
-            attempt: int(attr::STAGE_ATTEMPT).max(1),
-            start: span.start_time,
-            duration: span
-                .end_time
-                .duration_since(span.start_time)
-                .unwrap_or_default(),
-            error: match &span.status {
-                Status::Error { description } if !description.is_empty() => {
-                    Some(description.to_string())
-                }
-                _ => None,
-            },
-            input_tokens,
-            output_tokens,
-            cost_usd: match find(span, cost_key) {
-                Some(Value::F64(usd)) => Some(*usd),
-                _ => None,
-            },
-        };
-        if let Ok(mut guard) = self.records.lock() {
-            let (records, overflow) = &mut *guard;
+        }
+        if let Ok(mut kept) = self.kept.lock() {
             // A run ends after its stages: keep it whatever the cap, or its kept stages would
             // never be shown.
-            if records.len() < MAX_RECORDS || kind == Kind::Run {
-                records.push(record);
+            if kept.count < MAX_RECORDS || role == Role::Run {
+                kept.count += 1;
+                kept.model.observe(&Span::from_sdk(span));
             } else {
-                *overflow += 1;
+                kept.overflow += 1;
             }
         }
     }
 
     /// The summary text: one block per run, stages in start order, then LLM usage per model.
     pub fn render(&self) -> String {
-        let Ok(guard) = self.records.lock() else {
+        let Ok(kept) = self.kept.lock() else {
             return String::new();
         };
-        let (records, overflow) = &*guard;
-        let mut runs: Vec<&Record> = records.iter().filter(|r| r.kind == Kind::Run).collect();
-        runs.sort_by_key(|r| r.start);
+        let model = kept.model.clone().finish();
         let mut out = String::new();
-        for run in runs {
+        for run in &model.runs {
             let _ = writeln!(
                 out,
                 "run {} {}: {} in {}",
                 run.run_id,
-                run.name,
+                run.pipeline,
                 run.outcome,
-                format_duration(run.duration)
+                format_duration(Duration::from_nanos(run.duration_nanos))
             );
-            let of_run = |kind: Kind| {
-                let mut found: Vec<&Record> = records
-                    .iter()
-                    .filter(|r| r.kind == kind && r.run_id == run.run_id)
-                    .collect();
-                found.sort_by_key(|r| r.start);
-                found
-            };
-            let stages = of_run(Kind::Stage);
-            let width = stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
-            for stage in stages {
+            let width = run.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for stage in &run.stages {
                 let mut line = format!(
                     "  {:width$}  {:8} {:>8}",
                     stage.name,
                     stage.outcome,
-                    format_duration(stage.duration)
+                    format_duration(Duration::from_nanos(stage.duration_nanos))
                 );
                 if stage.attempt > 1 {
                     let _ = write!(line, "  attempt {}", stage.attempt);
@@ -204,12 +120,12 @@ impl Summary {
                 }
                 let _ = writeln!(out, "{}", line.trim_end());
             }
-            for decision in of_run(Kind::Adjudicate) {
+            for decision in &run.adjudications {
                 let mut line = format!(
                     "  adjudicate {}: {} selected among {} candidates",
-                    decision.name, decision.outcome, decision.input_tokens
+                    decision.name, decision.selected, decision.candidates
                 );
-                if let Some(margin) = decision.cost_usd {
+                if let Some(margin) = decision.margin {
                     let _ = write!(line, ", margin {margin:.4}");
                 }
                 if let Some(error) = &decision.error {
@@ -217,7 +133,7 @@ impl Summary {
                 }
                 let _ = writeln!(out, "{line}");
             }
-            let calls = of_run(Kind::Llm);
+            let calls = &run.calls;
             if !calls.is_empty() {
                 let _ = writeln!(
                     out,
@@ -227,10 +143,10 @@ impl Summary {
                     run.output_tokens,
                     format_cost(run.cost_usd, calls.iter().any(|c| c.cost_usd.is_none()))
                 );
-                let mut per_model: BTreeMap<&str, (usize, i64, i64, Option<f64>, bool)> =
+                let mut per_model: BTreeMap<String, (usize, i64, i64, Option<f64>, bool)> =
                     BTreeMap::new();
-                for call in &calls {
-                    let entry = per_model.entry(&call.name).or_default();
+                for call in calls {
+                    let entry = per_model.entry(call.provider_model()).or_default();
                     entry.0 += 1;
                     entry.1 += call.input_tokens;
                     entry.2 += call.output_tokens;
@@ -251,8 +167,8 @@ impl Summary {
                 }
             }
         }
-        if *overflow > 0 {
-            let _ = writeln!(out, "({overflow} more spans not summarised)");
+        if kept.overflow > 0 {
+            let _ = writeln!(out, "({} more spans not summarised)", kept.overflow);
         }
         out
     }
@@ -277,10 +193,12 @@ fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::{attr, span as span_name};
+    use opentelemetry::trace::Status;
     use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
     use opentelemetry::{InstrumentationScope, KeyValue};
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn span(name: &'static str, attributes: Vec<KeyValue>, start_ms: u64) -> SpanData {
         SpanData {

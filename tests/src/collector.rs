@@ -41,6 +41,27 @@ pub struct Collector {
     grpc_port: u16,
 }
 
+/// How much of what it receives the collector prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dump {
+    /// Every span, metric point and log record, for [`parse_spans`], [`parse_metrics`] and
+    /// [`parse_logs`].
+    #[default]
+    Detailed,
+    /// One line per batch it received, with its counts, for [`received_counts`]: a run of
+    /// 100,000 spans prints a few hundred lines rather than millions.
+    Basic,
+}
+
+impl Dump {
+    fn verbosity(self) -> &'static str {
+        match self {
+            Dump::Detailed => "detailed",
+            Dump::Basic => "basic",
+        }
+    }
+}
+
 impl Collector {
     /// Starts a collector and waits (at most 10 s) until it accepts connections.
     ///
@@ -49,10 +70,15 @@ impl Collector {
     /// When `rotel-agent` cannot be found (run `scripts/test.sh`, which installs it), cannot be
     /// started, or does not become ready in time; the message carries its output so far.
     pub fn start() -> Collector {
+        Collector::start_with(Dump::Detailed)
+    }
+
+    /// Starts a collector printing `dump` on free local ports; see [`Collector::start`].
+    pub fn start_with(dump: Dump) -> Collector {
         let agent = find_rotel_agent();
         let mut last_failure = String::new();
         for _ in 0..START_ATTEMPTS {
-            match Collector::try_start(&agent) {
+            match Collector::try_start(&agent, two_free_ports(), dump) {
                 Ok(collector) => return collector,
                 Err(failure) => last_failure = failure,
             }
@@ -63,9 +89,51 @@ impl Collector {
         );
     }
 
+    /// Starts a collector on the given ports (OTLP/HTTP, OTLP/gRPC): one that comes up where a
+    /// program already sends, or comes back where a killed one was. Retries for at most 10 s
+    /// while the ports are still taken (e.g. by the process being replaced).
+    ///
+    /// # Panics
+    ///
+    /// As [`Collector::start`], when it is not up on these ports within 10 s.
+    pub fn start_on(http_port: u16, grpc_port: u16, dump: Dump) -> Collector {
+        let agent = find_rotel_agent();
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            match Collector::try_start(&agent, (http_port, grpc_port), dump) {
+                Ok(collector) => return collector,
+                Err(failure) if Instant::now() >= deadline => panic!(
+                    "the collector {} did not start on ports {http_port}/{grpc_port} within \
+                     {READY_TIMEOUT:?}: {failure}",
+                    agent.display()
+                ),
+                Err(_) => thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Two ports that were free a moment ago, to start a collector on later with
+    /// [`Collector::start_on`] (a program can be pointed at them before anything listens).
+    pub fn free_ports() -> (u16, u16) {
+        two_free_ports()
+    }
+
+    /// The OTLP/HTTP and OTLP/gRPC ports it listens on.
+    pub fn ports(&self) -> (u16, u16) {
+        (self.http_port, self.grpc_port)
+    }
+
+    /// Kills the collector at once (SIGKILL: no flush, no goodbye), as a crash would, and waits
+    /// until it is gone. What it printed stays readable through [`Collector::output`].
+    pub fn kill(&self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// One attempt: `Err` when the process exited before being ready (e.g. a port was taken).
-    fn try_start(agent: &PathBuf) -> Result<Collector, String> {
-        let (http_port, grpc_port) = two_free_ports();
+    fn try_start(agent: &PathBuf, ports: (u16, u16), dump: Dump) -> Result<Collector, String> {
+        let (http_port, grpc_port) = ports;
         let mut child = Command::new(agent)
             .args(["start", "--exporter", "blackhole"])
             .arg("--otlp-http-endpoint")
@@ -80,7 +148,7 @@ impl Collector {
                 "--debug-log",
                 "logs",
             ])
-            .args(["--debug-log-verbosity", "detailed"])
+            .args(["--debug-log-verbosity", dump.verbosity()])
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -288,6 +356,39 @@ fn spawn_reader(name: &str, source: impl Read + Send + 'static, output: Arc<Mute
             }
         })
         .expect("spawn a reader thread");
+}
+
+/// What a collector printing [`Dump::Basic`] received, summed over its batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceivedCounts {
+    /// Spans in all `Received traces.` lines.
+    pub spans: u64,
+    /// Log records in all `Received logs.` lines.
+    pub logs: u64,
+    /// Metric export requests (`Received metrics.` lines).
+    pub metric_requests: u64,
+}
+
+/// Sums the counts of a basic dump's `Received traces. ... spans=2` and `Received logs. ...
+/// logs=1` lines, and counts its `Received metrics.` lines.
+pub fn received_counts(output: &str) -> ReceivedCounts {
+    let mut counts = ReceivedCounts::default();
+    let field = |line: &str, key: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    for line in output.lines() {
+        if line.contains("Received traces.") {
+            counts.spans += field(line, "spans");
+        } else if line.contains("Received logs.") {
+            counts.logs += field(line, "logs");
+        } else if line.contains("Received metrics.") {
+            counts.metric_requests += 1;
+        }
+    }
+    counts
 }
 
 /// A span as the collector printed it.
@@ -827,6 +928,24 @@ Flags: 0
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn sums_the_counts_of_a_basic_dump() {
+        let dump = "\
+2026-12-02T01:28:03.432466Z  INFO Starting Rotel. grpc_endpoint=\"127.0.0.1:14998\" http_endpoint=\"127.0.0.1:14999\"
+2026-12-02T01:28:07.039686Z  INFO Received traces. data_type=\"traces\" resource_spans=1 spans=2
+2026-12-02T01:28:07.091290Z  INFO Received logs. data_type=\"logs\" resource_logs=1 logs=1
+2026-12-02T01:28:07.139686Z  INFO Received traces. data_type=\"traces\" resource_spans=3 spans=510
+";
+        assert_eq!(
+            received_counts(dump),
+            ReceivedCounts {
+                spans: 512,
+                logs: 1,
+                metric_requests: 0
+            }
+        );
     }
 
     #[test]

@@ -4,11 +4,20 @@
 //!   `scripts/test.sh`) on free local ports and parses its debug dump of the spans, metric
 //!   points and log records it received.
 //! - [`otlp_json`] reads the OTLP/JSON files the embedded default writes.
+//! - [`tls`] generates a private CA and certificates; [`nginx`] terminates TLS in front of a
+//!   collector.
+//! - [`program`] runs an example with a clean `OTEL_*` environment, bounded in time.
+//! - [`faults`] serves the fault suite: a collector that answers 503, 429, slowly or never,
+//!   the measurements of the README "Reliability" table, and the child-process runner.
 
 pub mod collector;
+pub mod faults;
+pub mod nginx;
 pub mod otlp_json;
+pub mod program;
+pub mod tls;
 
 pub use collector::{
-    parse_logs, parse_metrics, parse_spans, Collector, ReceivedLog, ReceivedMetricPoint,
-    ReceivedSpan,
+    parse_logs, parse_metrics, parse_spans, received_counts, Collector, Dump, ReceivedCounts,
+    ReceivedLog, ReceivedMetricPoint, ReceivedSpan,
 };

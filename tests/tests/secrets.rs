@@ -1,5 +1,6 @@
 //! Secrets in `OTEL_EXPORTER_OTLP_HEADERS` are sent, never shown: not in `Debug` output of the
-//! guard, nor in the delivery report. One test: `init` installs process-wide state.
+//! guard, nor in the delivery report, also over the HTTPS client (whose TLS failures are
+//! reported with their reason). One test: `init` installs process-wide state.
 
 #[test]
 fn header_values_never_appear_in_debug_output_or_reports() {
@@ -9,7 +10,7 @@ fn header_values_never_appear_in_debug_output_or_reports() {
     // Set before any thread of this test binary reads the environment.
     std::env::set_var(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
-        format!("http://127.0.0.1:{port}"),
+        format!("https://127.0.0.1:{port}"),
     );
     std::env::set_var(
         "OTEL_EXPORTER_OTLP_HEADERS",
@@ -31,6 +32,12 @@ fn header_values_never_appear_in_debug_output_or_reports() {
     let report = telemetry.shutdown();
     let shown = format!("{report} {report:?}");
     assert!(!shown.contains("sk-top-secret-42"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "POST https://127.0.0.1:{port}/v1/traces: error sending request"
+        )),
+        "the report names the URL and the reason: {shown}"
+    );
     assert_eq!(report.signals[0].submitted, 1);
     assert_eq!(
         report.signals[0].delivered, 0,

@@ -187,11 +187,16 @@ impl Delivery {
                 let timeout = self.export_timeout.lock().ok().and_then(|t| *t);
                 let failure = Failure::of(error, elapsed, timeout);
                 if let Ok(mut last) = self.last_error.lock() {
+                    // An exporter's own reason, without the SDK's "Operation failed: ".
+                    let reason = match error {
+                        OTelSdkError::InternalFailure(reason) => reason.clone(),
+                        other => other.to_string(),
+                    };
                     *last = Some(match failure {
                         Failure::Timeout => {
-                            format!("export timed out after {elapsed:.1?}: {error}")
+                            format!("export timed out after {elapsed:.1?}: {reason}")
                         }
-                        _ => error.to_string(),
+                        _ => reason,
                     });
                 }
                 self.failed[failure as usize].fetch_add(count, Ordering::Relaxed);

@@ -2,10 +2,13 @@
 //! that what was submitted, delivered and lost is counted.
 
 pub(crate) mod counting;
+pub(crate) mod explained;
 pub(crate) mod health;
 pub(crate) mod jsonl;
+pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]
 pub(crate) mod prometheus;
 pub(crate) mod records;
+pub(crate) mod tls;
 
 pub use counting::{DeliveryReport, SignalDelivery};

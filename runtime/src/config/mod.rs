@@ -2,6 +2,21 @@
 //!
 //! Every malformed value is an [`InitError::InvalidEnv`] naming the variable and the accepted
 //! values. Values of header variables are never repeated in errors: they may hold secrets.
+//!
+//! One module per concern: [`batching`] (`OTEL_BSP_*`), [`otlp`] (endpoints, protocol, headers,
+//! timeout, compression per signal), [`tls`] (certificate files), `resource` (service name and
+//! resource attributes), `sampler`, and `values` (the shared value syntaxes).
+
+mod batching;
+pub mod otlp;
+mod resource;
+mod sampler;
+pub mod tls;
+mod values;
+
+pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
+pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
+pub use tls::{TlsFile, TlsFiles};
 
 use crate::error::InitError;
 use crate::names::env as factory_env;
@@ -9,18 +24,10 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::Sampler;
 use std::path::PathBuf;
 use std::time::Duration;
+use values::{is_set, parse_bool};
 
-/// How spans are batched: the OpenTelemetry batch span processor's settings (`OTEL_BSP_*`).
-#[derive(Clone, Copy, Debug)]
-pub struct Batching {
-    /// Spans waiting for export at most, in each of the two queues (the macros' records, SDK
-    /// spans).
-    pub queue_size: usize,
-    /// Spans per export at most.
-    pub max_batch: usize,
-    /// The longest a span waits for its batch to fill before it is exported.
-    pub schedule_delay: Duration,
-}
+/// How the parsers read a variable: its value, or `None` when it is unset or blank.
+pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// How long shutdown waits for undelivered telemetry unless told otherwise.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,29 +61,28 @@ impl Signal {
         dir.join(format!("{}.jsonl", self.as_str()))
     }
 
-    fn env_suffix(self) -> &'static str {
+    /// `TRACES`, `METRICS` or `LOGS`, as in the per-signal variables' names.
+    pub(crate) fn env_suffix(self) -> &'static str {
         match self {
             Signal::Traces => "TRACES",
             Signal::Metrics => "METRICS",
             Signal::Logs => "LOGS",
         }
     }
-}
 
-/// OTLP transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// `http/protobuf`, the default.
-    HttpProtobuf,
-    /// `http/json`.
-    HttpJson,
+    const fn index(self) -> usize {
+        match self {
+            Signal::Traces => 0,
+            Signal::Metrics => 1,
+            Signal::Logs => 2,
+        }
+    }
 }
 
 /// Where one signal goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
-    /// OTLP to the endpoint in the environment (the exporter reads the endpoint, headers,
-    /// timeout and compression variables itself, after they were validated here).
+    /// OTLP with this protocol, sent as [`Config::otlp`] of the signal says.
     Otlp(Protocol),
     /// The embedded default: one OTLP/JSON export request per line in this file.
     File(PathBuf),
@@ -153,6 +159,10 @@ pub struct Config {
     pub metrics: Destination,
     /// Destination of logs.
     pub logs: Destination,
+    /// How each signal's OTLP exporter sends (traces, metrics, logs; see [`Config::otlp`]).
+    pub otlp_transports: [OtlpTransport; 3],
+    /// Advice printed once at `init`: a configuration that is valid but almost surely not meant.
+    pub warnings: Vec<String>,
     /// Print the run summary at shutdown.
     pub summary: bool,
     /// Directory of the embedded default.
@@ -177,128 +187,31 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, InitError> {
         let get = |name: &str| lookup(name).filter(|value| is_set(value));
+        let get: Lookup<'_> = &get;
 
         let sdk_disabled = match get("OTEL_SDK_DISABLED") {
             None => false,
             Some(value) => parse_bool("OTEL_SDK_DISABLED", &value)?,
         };
-        let resource_pairs = match get("OTEL_RESOURCE_ATTRIBUTES") {
-            None => Vec::new(),
-            Some(value) => parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &value, true)?,
-        };
-        // OTEL_SERVICE_NAME wins over `service.name` in OTEL_RESOURCE_ATTRIBUTES, which wins over
-        // the name given in code.
-        let service_name = get("OTEL_SERVICE_NAME")
-            .or_else(|| {
-                resource_pairs
-                    .iter()
-                    .find(|(key, _)| key == "service.name")
-                    .map(|(_, value)| value.clone())
-            })
-            .unwrap_or_else(|| default_service_name.to_owned())
-            .trim()
-            .to_owned();
-        let resource_attributes = resource_pairs
-            .into_iter()
-            .map(|(key, value)| KeyValue::new(key, value))
-            .collect();
-        let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
-        let batching = parse_batching(&get)?;
+        let (service_name, resource_attributes) =
+            resource::service_and_resource(get, default_service_name)?;
+        let sampler =
+            sampler::parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
+        let batching = Batching::from_lookup(get)?;
         // Read by the SDK's batch log processor itself, which allocates its whole queue and
         // batch up front: out-of-range values are refused here, before it can abort the process.
-        for (name, limit) in BLRP_LIMITS {
+        for (name, limit) in batching::BLRP_LIMITS {
             if let Some(value) = get(name) {
                 limit.parse(name, &value)?;
             }
         }
-
-        for name in ["OTEL_EXPORTER_OTLP_HEADERS"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(
-                Signal::ALL
-                    .iter()
-                    .map(|s| format!("OTEL_EXPORTER_OTLP_{}_HEADERS", s.env_suffix())),
-            )
-        {
-            if let Some(value) = get(&name) {
-                parse_key_values(&name, &value, false)?;
-            }
-        }
-        for name in ["OTEL_EXPORTER_OTLP_TIMEOUT"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(
-                Signal::ALL
-                    .iter()
-                    .map(|s| format!("OTEL_EXPORTER_OTLP_{}_TIMEOUT", s.env_suffix())),
-            )
-        {
-            if let Some(value) = get(&name) {
-                value.trim().parse::<u64>().map_err(|_| {
-                    InitError::invalid_env(
-                        &name,
-                        &value,
-                        "a whole number of milliseconds, e.g. 10000",
-                    )
-                })?;
-            }
-        }
+        let (otlp_transports, warnings) = otlp::transports(get)?;
 
         let dir =
             PathBuf::from(get(factory_env::FACTORY_OBS_DIR).unwrap_or_else(|| "telemetry".into()));
-        let generic_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT");
-        if let Some(endpoint) = &generic_endpoint {
-            check_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)?;
-        }
-        let generic_protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL") {
-            None => Protocol::HttpProtobuf,
-            Some(value) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &value)?,
-        };
-        let mut destinations = Vec::with_capacity(3);
-        for signal in Signal::ALL {
-            let endpoint_var = format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.env_suffix());
-            let signal_endpoint = get(&endpoint_var);
-            if let Some(endpoint) = &signal_endpoint {
-                check_endpoint(&endpoint_var, endpoint)?;
-            }
-            let protocol_var = format!("OTEL_EXPORTER_OTLP_{}_PROTOCOL", signal.env_suffix());
-            let protocol = match get(&protocol_var) {
-                None => generic_protocol,
-                Some(value) => parse_protocol(&protocol_var, &value)?,
-            };
-            let exporter_var = format!("OTEL_{}_EXPORTER", signal.env_suffix());
-            let exporter = get(&exporter_var);
-            destinations.push(match exporter.as_deref().map(str::trim) {
-                Some("none") => Destination::None,
-                // With no endpoint set, the OTLP exporter's default, http://localhost:4318.
-                Some("otlp") => Destination::Otlp(protocol),
-                Some("prometheus") if signal == Signal::Metrics => {
-                    Destination::Prometheus(PrometheusEndpoint::from_lookup(&get)?)
-                }
-                Some(_) => {
-                    let accepted = if signal == Signal::Metrics {
-                        "otlp, prometheus or none (unset: OTLP when an endpoint is set, else the \
-                         embedded default's file)"
-                    } else {
-                        "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
-                         default's file)"
-                    };
-                    return Err(InitError::invalid_env(
-                        &exporter_var,
-                        exporter.as_deref().unwrap_or_default(),
-                        accepted,
-                    ));
-                }
-                None if signal_endpoint.is_some() || generic_endpoint.is_some() => {
-                    Destination::Otlp(protocol)
-                }
-                None => Destination::File(signal.file_in(&dir)),
-            });
-        }
-        let logs = destinations.pop().expect("three signals");
-        let metrics = destinations.pop().expect("three signals");
-        let traces = destinations.pop().expect("three signals");
+        let [traces, metrics, logs] = Signal::ALL
+            .map(|signal| destination(get, signal, &otlp_transports[signal.index()], &dir));
+        let (traces, metrics, logs) = (traces?, metrics?, logs?);
 
         let embedded = matches!(traces, Destination::File(_));
         let summary = match get(factory_env::FACTORY_OBS_SUMMARY) {
@@ -332,10 +245,26 @@ impl Config {
             traces,
             metrics,
             logs,
+            otlp_transports,
+            warnings,
             summary,
             dir,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         })
+    }
+
+    /// How `signal`'s OTLP exporter sends.
+    pub fn otlp(&self, signal: Signal) -> &OtlpTransport {
+        &self.otlp_transports[signal.index()]
+    }
+
+    /// Where `signal` goes.
+    pub fn destination(&self, signal: Signal) -> &Destination {
+        match signal {
+            Signal::Traces => &self.traces,
+            Signal::Metrics => &self.metrics,
+            Signal::Logs => &self.logs,
+        }
     }
 
     /// Moves the embedded default's files into `dir`.
@@ -359,264 +288,51 @@ impl Config {
     }
 }
 
-/// The accepted range of one whole-number variable, and its unit in error messages.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Limit {
-    pub min: u64,
-    pub max: u64,
-    pub unit: &'static str,
-}
-
-impl Limit {
-    /// The value of `name`, or an error naming the variable and the accepted range.
-    pub(crate) fn parse(&self, name: &str, value: &str) -> Result<u64, InitError> {
-        match value.trim().parse::<u64>() {
-            Ok(n) if (self.min..=self.max).contains(&n) => Ok(n),
-            _ => Err(InitError::invalid_env(
-                name,
-                value,
-                &format!(
-                    "a whole number of {} from {} to {}",
-                    self.unit, self.min, self.max
-                ),
-            )),
+/// `OTEL_{SIGNAL}_EXPORTER`: OTLP, nothing, or (unset, with no endpoint) the embedded default.
+fn destination(
+    get: Lookup<'_>,
+    signal: Signal,
+    transport: &OtlpTransport,
+    dir: &std::path::Path,
+) -> Result<Destination, InitError> {
+    let exporter_var = format!("OTEL_{}_EXPORTER", signal.env_suffix());
+    let exporter = get(&exporter_var);
+    let endpoint_set = get(crate::names::otlp_env::ENDPOINT).is_some()
+        || get(&crate::names::otlp_env::per_signal(
+            crate::names::otlp_env::ENDPOINT,
+            signal.env_suffix(),
+        ))
+        .is_some();
+    Ok(match exporter.as_deref().map(str::trim) {
+        Some("none") => Destination::None,
+        // With no endpoint set, the OTLP exporter's default, http://localhost:4318.
+        Some("otlp") => Destination::Otlp(transport.protocol),
+        Some("prometheus") if signal == Signal::Metrics => {
+            Destination::Prometheus(PrometheusEndpoint::from_lookup(&get)?)
         }
-    }
-}
-
-/// The most spans the span queue may hold: a queue costs memory only as it fills (about
-/// 0.9 KiB a held span, see BENCHMARKS.md "Queue memory"), so the bound is what a full queue may
-/// cost, about 800 MiB here.
-pub const MAX_QUEUE_SIZE: u64 = 1 << 20;
-/// The default span queue: room for a factory's burst (thousands of stages and LLM calls ended
-/// within one export) without loss, and about 25 MiB when full (see README "The span queue").
-pub const DEFAULT_QUEUE_SIZE: u64 = 32_768;
-/// The longest schedule delay accepted: an hour.
-const MAX_SCHEDULE_DELAY_MS: u64 = 3_600_000;
-
-/// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`: ranges.
-pub(crate) const BSP_LIMITS: [(&str, Limit); 3] = [
-    (
-        "OTEL_BSP_MAX_QUEUE_SIZE",
-        Limit {
-            min: 1,
-            max: MAX_QUEUE_SIZE,
-            unit: "spans",
-        },
-    ),
-    (
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        Limit {
-            min: 1,
-            max: MAX_QUEUE_SIZE,
-            unit: "spans",
-        },
-    ),
-    (
-        "OTEL_BSP_SCHEDULE_DELAY",
-        Limit {
-            min: 1,
-            max: MAX_SCHEDULE_DELAY_MS,
-            unit: "milliseconds",
-        },
-    ),
-];
-
-/// The same for the log processor's `OTEL_BLRP_*` (its queue of boxed records is allocated
-/// whole, 8 bytes a slot, and so is its batch).
-pub(crate) const BLRP_LIMITS: [(&str, Limit); 3] = [
-    (
-        "OTEL_BLRP_MAX_QUEUE_SIZE",
-        Limit {
-            min: 1,
-            max: MAX_QUEUE_SIZE,
-            unit: "log records",
-        },
-    ),
-    (
-        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
-        Limit {
-            min: 1,
-            max: MAX_QUEUE_SIZE,
-            unit: "log records",
-        },
-    ),
-    (
-        "OTEL_BLRP_SCHEDULE_DELAY",
-        Limit {
-            min: 1,
-            max: MAX_SCHEDULE_DELAY_MS,
-            unit: "milliseconds",
-        },
-    ),
-];
-
-/// The span queue's settings, each within its range.
-fn parse_batching(get: &impl Fn(&str) -> Option<String>) -> Result<Batching, InitError> {
-    let defaults = [DEFAULT_QUEUE_SIZE, 512, 5000];
-    let mut values = [0u64; 3];
-    for ((value, default), (name, limit)) in values.iter_mut().zip(defaults).zip(BSP_LIMITS) {
-        *value = match get(name) {
-            None => default,
-            Some(text) => limit.parse(name, &text)?,
-        };
-    }
-    let [queue_size, max_batch, schedule_delay] = values;
-    // In range, so they fit a usize on every platform with 32-bit or wider pointers.
-    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    Ok(Batching {
-        queue_size: size(queue_size),
-        // As the SDK: a batch larger than the queue is the queue.
-        max_batch: size(max_batch.min(queue_size)),
-        schedule_delay: Duration::from_millis(schedule_delay),
+        Some(_) => {
+            let accepted = if signal == Signal::Metrics {
+                "otlp, prometheus or none (unset: OTLP when an endpoint is set, else the \
+                 embedded default's file)"
+            } else {
+                "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
+                 default's file)"
+            };
+            return Err(InitError::invalid_env(
+                &exporter_var,
+                exporter.as_deref().unwrap_or_default(),
+                accepted,
+            ));
+        }
+        None if endpoint_set => Destination::Otlp(transport.protocol),
+        None => Destination::File(signal.file_in(dir)),
     })
-}
-
-/// A variable set to an empty or blank value counts as unset, as the OpenTelemetry specification
-/// asks of SDK configuration.
-fn is_set(value: &str) -> bool {
-    !value.trim().is_empty()
 }
 
 /// Whether the process environment sets `name` (to a non-blank value): then it wins over the
 /// value given in code.
 pub(crate) fn env_is_set(name: &str) -> bool {
     std::env::var(name).is_ok_and(|value| is_set(&value))
-}
-
-fn parse_bool(name: &str, value: &str) -> Result<bool, InitError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(InitError::invalid_env(name, value, "true or false")),
-    }
-}
-
-fn parse_protocol(name: &str, value: &str) -> Result<Protocol, InitError> {
-    match value.trim() {
-        "http/protobuf" => Ok(Protocol::HttpProtobuf),
-        "http/json" => Ok(Protocol::HttpJson),
-        "grpc" => Err(InitError::invalid_env(
-            name,
-            value,
-            "http/protobuf or http/json (grpc is not built into this release)",
-        )),
-        _ => Err(InitError::invalid_env(
-            name,
-            value,
-            "http/protobuf or http/json",
-        )),
-    }
-}
-
-fn check_endpoint(name: &str, value: &str) -> Result<(), InitError> {
-    let value = value.trim();
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"));
-    match rest {
-        Some(host)
-            if !host.is_empty()
-                && !host.starts_with('/')
-                && !host.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(InitError::invalid_env(
-            name,
-            value,
-            "an http:// or https:// URL, e.g. http://localhost:4318",
-        )),
-    }
-}
-
-fn parse_sampler(name: Option<String>, arg: Option<String>) -> Result<Sampler, InitError> {
-    const ACCEPTED: &str = "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio";
-    let ratio = || -> Result<f64, InitError> {
-        match &arg {
-            None => Ok(1.0),
-            Some(value) => match value.trim().parse::<f64>() {
-                Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
-                _ => Err(InitError::invalid_env(
-                    "OTEL_TRACES_SAMPLER_ARG",
-                    value,
-                    "a number from 0 to 1, e.g. 0.25",
-                )),
-            },
-        }
-    };
-    let Some(name) = name else {
-        return Ok(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
-    };
-    Ok(match name.trim() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
-        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        "parentbased_traceidratio" => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
-        }
-        _ => {
-            return Err(InitError::invalid_env(
-                "OTEL_TRACES_SAMPLER",
-                &name,
-                ACCEPTED,
-            ))
-        }
-    })
-}
-
-/// Parses the W3C-baggage-like `key=value,key=value` lists of `OTEL_RESOURCE_ATTRIBUTES` and
-/// `OTEL_EXPORTER_OTLP_HEADERS`, percent-decoding keys and values. `show_value` is false for
-/// headers, whose values are never put into an error.
-fn parse_key_values(
-    name: &str,
-    value: &str,
-    show_value: bool,
-) -> Result<Vec<(String, String)>, InitError> {
-    let shown = if show_value {
-        value
-    } else {
-        "<not shown: headers may hold secrets>"
-    };
-    let mut pairs = Vec::new();
-    for (index, entry) in value.split(',').enumerate() {
-        if entry.trim().is_empty() {
-            continue;
-        }
-        let accepted = format!(
-            "a comma-separated list of key=value pairs (entry {} is not)",
-            index + 1
-        );
-        let Some((key, val)) = entry.split_once('=') else {
-            return Err(InitError::invalid_env(name, shown, &accepted));
-        };
-        let key = percent_decode(key.trim());
-        let val = percent_decode(val.trim());
-        match (key, val) {
-            (Some(key), Some(val)) if !key.is_empty() => pairs.push((key, val)),
-            _ => return Err(InitError::invalid_env(name, shown, &accepted)),
-        }
-    }
-    Ok(pairs)
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = text.get(index + 1..index + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -891,5 +607,191 @@ mod tests {
         let largest = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "1048576")]).unwrap();
         assert_eq!(largest.batching.queue_size, 1 << 20);
         config(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "4096")]).unwrap();
+    }
+
+    #[test]
+    fn endpoints_follow_the_specification_and_a_signal_path_on_the_generic_one_is_warned_about() {
+        let config = config(&[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://otlp.example:4318/v1/traces",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "https://logs.example/custom",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.otlp(Signal::Traces).endpoint,
+            "https://otlp.example:4318/v1/traces/v1/traces"
+        );
+        assert_eq!(
+            config.otlp(Signal::Metrics).endpoint,
+            "https://otlp.example:4318/v1/traces/v1/metrics"
+        );
+        assert_eq!(
+            config.otlp(Signal::Logs).endpoint,
+            "https://logs.example/custom"
+        );
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert!(config.warnings[0].starts_with(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=https://otlp.example:4318/v1/traces ends in /v1/traces"
+        ));
+        assert!(config.warnings[0]
+            .contains("set OTEL_EXPORTER_OTLP_ENDPOINT=https://otlp.example:4318,"));
+        let defaults = self::config(&[]).unwrap();
+        assert_eq!(
+            defaults.otlp(Signal::Metrics).endpoint,
+            "http://localhost:4318/v1/metrics"
+        );
+        assert!(defaults.warnings.is_empty());
+    }
+
+    #[test]
+    fn per_signal_transport_settings_win_over_the_generic_ones() {
+        let config = config(&[
+            ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20a"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-team=factory"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "700"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/etc/logs-ca.pem"),
+        ])
+        .unwrap();
+        let traces = config.otlp(Signal::Traces);
+        assert_eq!(traces.headers.names().collect::<Vec<_>>(), ["x-team"]);
+        assert_eq!(traces.timeout, Duration::from_millis(2000));
+        assert_eq!(traces.compression, Compression::Gzip);
+        assert_eq!(
+            traces.tls.certificate,
+            Some(TlsFile {
+                variable: "OTEL_EXPORTER_OTLP_CERTIFICATE".into(),
+                path: "/etc/ca.pem".into()
+            })
+        );
+        let metrics = config.otlp(Signal::Metrics);
+        assert_eq!(
+            metrics.headers.0,
+            [("authorization".to_owned(), "Bearer a".to_owned())]
+        );
+        assert_eq!(metrics.compression, Compression::None);
+        let logs = config.otlp(Signal::Logs);
+        assert_eq!(logs.timeout, Duration::from_millis(700));
+        assert_eq!(
+            logs.tls
+                .certificate
+                .as_ref()
+                .map(|file| file.variable.as_str()),
+            Some("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE")
+        );
+        assert!(!format!("{config:?}").contains("Bearer a"));
+    }
+
+    #[test]
+    fn compression_and_client_certificates_are_validated() {
+        let error = config(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=\"zstd\" is not valid: expected gzip or none"
+        );
+        let error =
+            config(&[("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/client.pem")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=\"/etc/client.pem\" is not valid: expected a \
+             client certificate together with its key in OTEL_EXPORTER_OTLP_CLIENT_KEY"
+        );
+        let error =
+            config(&[("OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "/etc/key.pem")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY=\"/etc/key.pem\" is not valid: expected a \
+             client key together with its certificate in OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+        );
+    }
+
+    /// Every variable `from_lookup` reads.
+    fn every_variable() -> Vec<String> {
+        use crate::names::otlp_env;
+        let mut names: Vec<String> = [
+            "OTEL_SDK_DISABLED",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_SAMPLER_ARG",
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_LOGS_EXPORTER",
+            factory_env::FACTORY_OBS_DIR,
+            factory_env::FACTORY_OBS_SUMMARY,
+            factory_env::FACTORY_OBS_PRICING,
+            factory_env::FACTORY_OBS_GENAI_SPAN_NAMES,
+        ]
+        .map(str::to_owned)
+        .into();
+        for generic in [
+            otlp_env::ENDPOINT,
+            otlp_env::PROTOCOL,
+            otlp_env::HEADERS,
+            otlp_env::TIMEOUT,
+            otlp_env::COMPRESSION,
+            otlp_env::CERTIFICATE,
+            otlp_env::CLIENT_CERTIFICATE,
+            otlp_env::CLIENT_KEY,
+        ] {
+            names.push(generic.to_owned());
+            for signal in Signal::ALL {
+                names.push(otlp_env::per_signal(generic, signal.env_suffix()));
+            }
+        }
+        names
+    }
+
+    /// Values that hit the parsers' edges: valid ones, near misses, and anything at all.
+    fn value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(String::new()),
+            Just("   ".to_owned()),
+            Just("http://localhost:4318/v1/traces".to_owned()),
+            Just("https://[::1".to_owned()),
+            Just("grpc".to_owned()),
+            Just("gzip".to_owned()),
+            Just("a=%zz,b".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            Just("0".to_owned()),
+            "[a-z0-9=,%:/._ -]{0,24}",
+            any::<String>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_environment_is_accepted_or_refused_naming_a_variable_that_was_set(
+            values in proptest::collection::vec(proptest::option::of(value()), every_variable().len())
+        ) {
+            let vars: HashMap<String, String> = every_variable()
+                .into_iter()
+                .zip(values)
+                .filter_map(|(name, value)| value.map(|value| (name, value)))
+                .collect();
+            match Config::from_lookup("factory", |name| vars.get(name).cloned()) {
+                Ok(config) => {
+                    for signal in Signal::ALL {
+                        proptest::prop_assert!(config.otlp(signal).endpoint.starts_with("http"));
+                    }
+                }
+                Err(InitError::InvalidEnv { name, .. }) => {
+                    proptest::prop_assert!(vars.contains_key(&name), "{name} was not set");
+                }
+                Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),
+            }
+        }
     }
 }

@@ -1,0 +1,107 @@
+//! `--pipeline`, `--stage`, `--since`, `--outcome`.
+
+use crate::args::Common;
+use crate::error::CliError;
+use factory_observability::model::Model;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The filters of a command, parsed.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub pipeline: Option<String>,
+    pub stage: Option<String>,
+    /// Unix nanoseconds.
+    pub since: Option<u64>,
+    pub outcome: Option<String>,
+}
+
+impl Filters {
+    /// Parses `--since` (RFC 3339 or a duration ago).
+    pub fn from_args(common: &Common) -> Result<Filters, CliError> {
+        let since = match &common.since {
+            None => None,
+            Some(text) => Some(parse_since(text, SystemTime::now())?),
+        };
+        Ok(Filters {
+            pipeline: common.pipeline.clone(),
+            stage: common.stage.clone(),
+            since,
+            outcome: common.outcome.clone(),
+        })
+    }
+
+    /// Whether any filter is set.
+    pub fn any(&self) -> bool {
+        self.pipeline.is_some()
+            || self.stage.is_some()
+            || self.since.is_some()
+            || self.outcome.is_some()
+    }
+
+    /// Keeps the runs (and requests) that match; with `--stage`, each run keeps only those
+    /// stages and runs without one are dropped.
+    pub fn apply(&self, model: &mut Model) {
+        model.runs.retain(|run| {
+            self.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
+                && self.outcome.as_ref().is_none_or(|o| &run.outcome == o)
+                && self.since.is_none_or(|since| run.start_unix_nano >= since)
+        });
+        if let Some(stage) = &self.stage {
+            for run in &mut model.runs {
+                run.stages.retain(|s| &s.name == stage);
+            }
+            model.runs.retain(|run| !run.stages.is_empty());
+        }
+        if let Some(since) = self.since {
+            model.requests.retain(|r| r.start_unix_nano >= since);
+        }
+        if self.pipeline.is_some() || self.outcome.is_some() || self.stage.is_some() {
+            // Requests belong to no pipeline: keep those of the runs' traces.
+            let traces: std::collections::HashSet<[u8; 16]> =
+                model.runs.iter().map(|r| r.trace_id).collect();
+            model.requests.retain(|r| traces.contains(&r.trace_id));
+        }
+    }
+}
+
+/// `--since`: an RFC 3339 time, or a duration before `now` (`2h`, `30min`, `7days`).
+pub fn parse_since(text: &str, now: SystemTime) -> Result<u64, CliError> {
+    let time = match humantime::parse_rfc3339_weak(text) {
+        Ok(time) => time,
+        Err(_) => match humantime::parse_duration(text) {
+            Ok(ago) => now.checked_sub(ago).unwrap_or(UNIX_EPOCH),
+            Err(_) => {
+                return Err(CliError::usage(format!(
+                    "--since {text:?}: expected an RFC 3339 time (2026-01-31T12:00:00Z) or a \
+                     duration ago (2h, 30min, 7days)"
+                )))
+            }
+        },
+    };
+    Ok(time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos()
+        .try_into()
+        .unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_time_or_a_duration_ago() {
+        let now = UNIX_EPOCH + Duration::from_secs(10_000);
+        assert_eq!(parse_since("2h", now).unwrap(), 2_800 * 1_000_000_000);
+        assert_eq!(
+            parse_since("1970-01-01T00:00:10Z", now).unwrap(),
+            10 * 1_000_000_000
+        );
+        let error = parse_since("yesterday", now).unwrap_err();
+        assert_eq!(error.code, 2);
+        assert!(error
+            .message
+            .starts_with("--since \"yesterday\": expected an RFC 3339 time"));
+    }
+}

@@ -1,0 +1,107 @@
+//! `factory-obs runs`: one line per run, and finding a run by its id or a prefix.
+
+use crate::error::CliError;
+use crate::format::{self, millis, table, Align};
+use factory_observability::model::{hex, Model, Run};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub pipeline: String,
+    /// RFC 3339, UTC.
+    pub start: String,
+    pub duration_ms: f64,
+    pub outcome: String,
+    pub cost_usd: Option<f64>,
+    pub llm_calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub trace_id: String,
+}
+
+impl RunRow {
+    pub fn of(run: &Run) -> RunRow {
+        RunRow {
+            run_id: run.run_id.clone(),
+            pipeline: run.pipeline.clone(),
+            start: format::timestamp(run.start_unix_nano),
+            duration_ms: millis(run.duration_nanos),
+            outcome: run.outcome.clone(),
+            cost_usd: run.cost_usd,
+            llm_calls: run.llm_calls,
+            input_tokens: run.input_tokens,
+            output_tokens: run.output_tokens,
+            trace_id: hex(&run.trace_id),
+        }
+    }
+}
+
+/// The runs in start order.
+pub fn rows(model: &Model) -> Vec<RunRow> {
+    model.runs.iter().map(RunRow::of).collect()
+}
+
+/// The rows as a table.
+pub fn render(model: &Model) -> String {
+    use Align::{Left, Right};
+    table(
+        &[
+            ("run", Left),
+            ("pipeline", Left),
+            ("start", Left),
+            ("duration", Right),
+            ("outcome", Left),
+            ("cost", Right),
+            ("LLM calls", Right),
+        ],
+        &model
+            .runs
+            .iter()
+            .map(|run| {
+                vec![
+                    run.run_id.clone(),
+                    run.pipeline.clone(),
+                    format::timestamp(run.start_unix_nano),
+                    format::duration(run.duration_nanos),
+                    run.outcome.clone(),
+                    format::cost(run.cost_usd),
+                    run.llm_calls.to_string(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The run whose id is `id` or starts with it; an unknown or ambiguous id is an error naming
+/// the candidates.
+pub fn find<'a>(model: &'a Model, id: &str) -> Result<&'a Run, CliError> {
+    if id.is_empty() {
+        return Err(CliError::usage(
+            "the run id is empty: give an id or a prefix of one",
+        ));
+    }
+    if let Some(run) = model.runs.iter().find(|r| r.run_id == id) {
+        return Ok(run);
+    }
+    let matching: Vec<&Run> = model
+        .runs
+        .iter()
+        .filter(|r| r.run_id.starts_with(id))
+        .collect();
+    match matching.as_slice() {
+        [run] => Ok(run),
+        [] => Err(CliError::no_data(format!(
+            "no run {id:?} among the {} runs read (see `factory-obs runs`)",
+            model.runs.len()
+        ))),
+        several => Err(CliError::no_data(format!(
+            "run id prefix {id:?} is ambiguous: {}",
+            several
+                .iter()
+                .map(|r| r.run_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}

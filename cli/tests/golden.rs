@@ -1,0 +1,322 @@
+//! `factory-obs` run as a child process on recorded and generated telemetry; its output compared
+//! with `tests/golden/*`. `UPDATE_GOLDEN=1 cargo test -p factory-obs --test golden` rewrites the
+//! files (read every changed line before committing them).
+//!
+//! - `fixtures/recorded`: three runs of `cargo run --bin factory_pipeline` (a retried stage and a
+//!   failing test stage each).
+//! - generated: `factory_obs::synthetic` (two pipelines, failing runs, retries, product routes
+//!   joined to the trace, a 500).
+//! - `fixtures/malformed`: the recorded first run's line, then broken lines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary in `cli/tests` (so relative paths in messages are stable).
+fn obs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_factory-obs"))
+        .args(args)
+        .current_dir(manifest().join("tests"))
+        .output()
+        .expect("factory-obs runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// Compares with `tests/golden/{name}` (or writes it with `UPDATE_GOLDEN=1`).
+fn golden(name: &str, actual: &str) {
+    let path = manifest().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from line {}:\n--- expected\n{}\n--- actual\n{}",
+            path.display(),
+            first + 1,
+            expected
+                .lines()
+                .skip(first)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            actual
+                .lines()
+                .skip(first)
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+}
+
+/// Succeeds, prints nothing on stderr, and its stdout is the golden file.
+fn ok_golden(args: &[&str], name: &str) -> String {
+    let output = obs(args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    assert_eq!(text(&output.stderr), "");
+    let stdout = text(&output.stdout);
+    golden(name, &stdout);
+    stdout
+}
+
+/// Generated telemetry of `runs` runs, in a directory of its own.
+fn synthetic(runs: u64) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("factory-obs-golden-{}-{runs}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = std::fs::File::create(dir.join("traces.jsonl")).unwrap();
+    factory_obs::synthetic::write_runs(&mut file, runs, u64::MAX).unwrap();
+    dir
+}
+
+const RUN_1: &str = "01a23474-0b22-757e-b755-e390a7e43f5c";
+const RUN_2: &str = "01a23474-157a-76d6-a72c-111676eaafb6";
+
+#[test]
+fn report_of_recorded_runs() {
+    let stdout = ok_golden(&["report", "fixtures/recorded"], "recorded_report.txt");
+    assert!(stdout.starts_with("3 runs from 3 files (9 lines, 57 spans, 0 malformed lines)\n"));
+    assert!(stdout.contains(
+        "implement: 3 of 6 attempts failed\n  3x compile error: expected `;` at src/main.rs:12\n"
+    ));
+}
+
+#[test]
+fn runs_of_recorded_runs() {
+    let stdout = ok_golden(&["runs", "fixtures/recorded"], "recorded_runs.txt");
+    assert_eq!(stdout.lines().count(), 4);
+}
+
+#[test]
+fn waterfall_of_a_recorded_run_by_prefix() {
+    let stdout = ok_golden(
+        &["trace", &RUN_1[..12], "fixtures/recorded"],
+        "recorded_trace.txt",
+    );
+    let labels: Vec<&str> = stdout
+        .lines()
+        .skip(2)
+        .map(|l| l.split("  |").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(
+        labels[..4],
+        [
+            "run new_product",
+            "  plan",
+            "    llm anthropic/claude-opus-4-5",
+            "  implement"
+        ]
+    );
+    assert!(stdout.contains("retry 2"));
+    assert!(stdout.contains("x failed: 1 of 16 tests failed: complete task: undo"));
+}
+
+#[test]
+fn compare_two_recorded_runs() {
+    ok_golden(
+        &["compare", RUN_1, RUN_2, "fixtures/recorded"],
+        "recorded_compare.txt",
+    );
+}
+
+#[test]
+fn report_of_generated_runs_with_failures_retries_and_product_routes() {
+    let dir = synthetic(12);
+    let dir = dir.to_str().unwrap();
+    let stdout = ok_golden(&["report", dir], "synthetic_report.txt");
+    assert!(stdout.contains("todo-api  POST /tasks"));
+    ok_golden(&["report", "--json", dir], "synthetic_report.json");
+    ok_golden(
+        &["runs", "--pipeline", "bugfix", "--outcome", "failure", dir],
+        "synthetic_runs_filtered.txt",
+    );
+    ok_golden(
+        &["report", "--stage", "implement", dir],
+        "synthetic_report_implement.txt",
+    );
+    ok_golden(
+        &["compare", "run-000000", "run-000002", dir],
+        "synthetic_compare.txt",
+    );
+    ok_golden(
+        &["compare", "--json", "run-000000", "run-000002", dir],
+        "synthetic_compare.json",
+    );
+}
+
+#[test]
+fn waterfall_of_a_generated_run_joins_the_products_spans_and_writes_svg() {
+    let dir = synthetic(4);
+    let svg = dir.join("run-3.svg");
+    let output = obs(&[
+        "trace",
+        "run-000003",
+        dir.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    golden("synthetic_trace.txt", &stdout);
+    assert!(stdout.contains("    [todo-api] POST /tasks"));
+    assert!(stdout.contains("x failed: 500"));
+    assert_eq!(
+        text(&output.stderr),
+        format!("factory-obs: waterfall written to {}\n", svg.display())
+    );
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    golden("synthetic_trace.svg", &picture);
+    assert_eq!(picture.matches("<g class=\"span failed\">").count(), 3);
+    ok_golden(
+        &["trace", "--json", "run-000003", dir.to_str().unwrap()],
+        "synthetic_trace.json",
+    );
+}
+
+#[test]
+fn malformed_lines_are_reported_with_file_and_line_and_the_rest_is_read() {
+    let output = obs(&["runs", "fixtures/malformed/traces.jsonl"]);
+    assert_eq!(output.status.code(), Some(0));
+    golden("malformed_stderr.txt", &text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with(
+        "warning: fixtures/malformed/traces.jsonl:2: truncated JSON: EOF while parsing"
+    ));
+    assert_eq!(
+        text(&output.stdout).lines().count(),
+        4,
+        "the three runs are still read"
+    );
+}
+
+#[test]
+fn missing_and_empty_inputs_and_unknown_runs_exit_1_with_a_message() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["report", "fixtures/nowhere"],
+            "factory-obs: fixtures/nowhere: no such file or directory (run the factory with the \
+             embedded default to create ./telemetry, or give the directory or files to read)\n",
+        ),
+        (
+            &["report", "golden/empty"],
+            "factory-obs: golden/empty: no telemetry files in this directory (expected \
+             traces.jsonl, metrics.jsonl, logs.jsonl, rotated or .gz variants, or *.json)\n",
+        ),
+        (
+            &["trace", "01a23474", "fixtures/recorded"],
+            "factory-obs: run id prefix \"01a23474\" is ambiguous: 01a23474-0b22-757e-b755-e390a7e43f5c, \
+             01a23474-157a-76d6-a72c-111676eaafb6, 01a23474-207f-7761-bfdf-d8d1161b167f\n",
+        ),
+        (
+            &["runs", "--outcome", "failure", "fixtures/recorded"],
+            "factory-obs: no run matches the filters (3 runs read)\n",
+        ),
+    ];
+    let _ = std::fs::create_dir_all(manifest().join("tests/golden/empty"));
+    for (args, message) in cases {
+        let output = obs(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&output.stderr), message, "{args:?}");
+        assert_eq!(text(&output.stdout), "", "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["bogus"][..],
+        &["report", "--since", "yesterday", "fixtures/recorded"][..],
+        &["trace"][..],
+    ] {
+        let output = obs(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    let output = obs(&["report", "--since", "yesterday", "fixtures/recorded"]);
+    assert!(text(&output.stderr)
+        .starts_with("factory-obs: --since \"yesterday\": expected an RFC 3339 time"));
+}
+
+#[test]
+fn gzip_and_rotated_files_read_like_plain_ones() {
+    use std::io::Write;
+    let dir = synthetic(6);
+    let lines = std::fs::read_to_string(dir.join("traces.jsonl")).unwrap();
+    let (old, new): (Vec<&str>, Vec<&str>) =
+        lines.lines().enumerate().partition_map_by(|(i, _)| *i < 3);
+    std::fs::write(dir.join("traces.jsonl"), new.join("\n") + "\n").unwrap();
+    let mut gz = flate2_writer(&dir.join("traces-2026-01-01T00-00-00.000.jsonl.gz"));
+    gz.write_all((old.join("\n") + "\n").as_bytes()).unwrap();
+    drop(gz);
+    let output = obs(&["runs", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let ids: Vec<String> = text(&output.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "run-000000",
+            "run-000001",
+            "run-000002",
+            "run-000003",
+            "run-000004",
+            "run-000005"
+        ]
+    );
+}
+
+/// Splits lines by a predicate on (index, line).
+trait PartitionBy<'a> {
+    fn partition_map_by(
+        self,
+        keep_left: impl Fn(&(usize, &'a str)) -> bool,
+    ) -> (Vec<&'a str>, Vec<&'a str>);
+}
+
+impl<'a, I: Iterator<Item = (usize, &'a str)>> PartitionBy<'a> for I {
+    fn partition_map_by(
+        self,
+        keep_left: impl Fn(&(usize, &'a str)) -> bool,
+    ) -> (Vec<&'a str>, Vec<&'a str>) {
+        let (left, right): (Vec<_>, Vec<_>) = self.partition(|item| keep_left(item));
+        (
+            left.into_iter().map(|(_, l)| l).collect(),
+            right.into_iter().map(|(_, l)| l).collect(),
+        )
+    }
+}
+
+/// A gzip writer (flate2, as the reader uses).
+fn flate2_writer(path: &Path) -> impl std::io::Write {
+    flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    )
+}

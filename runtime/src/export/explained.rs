@@ -1,0 +1,202 @@
+//! Export failures that explain themselves. The OTLP exporter reports a rejected export as
+//! "HTTP export failed with status code: 404" and any transport failure as "network error": the
+//! URL, and the TLS reason of a refused handshake, are lost. Our HTTP client ([`ExplainingClient`])
+//! notes what really happened to the last request, and [`Explained`] puts that note in place of
+//! the exporter's error, so the delivery report says e.g.
+//! `POST http://localhost:4318/v1/traces/v1/traces: 404 Not Found`.
+
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use std::error::Error as StdError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What went wrong with a signal's last request, written by its client and read by its
+/// exporter wrapper (both run on the signal's export thread, one export at a time).
+#[derive(Debug, Default)]
+pub(crate) struct LastFailure(Mutex<Option<String>>);
+
+impl LastFailure {
+    fn set(&self, text: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(text);
+        }
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// A reqwest blocking client that notes the URL and the reason of every failed request. It
+/// never sees more of a request than its method and URL: header values are not read.
+#[derive(Debug)]
+pub(crate) struct ExplainingClient {
+    pub inner: reqwest::blocking::Client,
+    pub failure: Arc<LastFailure>,
+    /// The signal, for the one TLS warning.
+    pub signal: &'static str,
+    tls_warned: AtomicBool,
+}
+
+impl ExplainingClient {
+    pub(crate) fn new(
+        inner: reqwest::blocking::Client,
+        failure: Arc<LastFailure>,
+        signal: &'static str,
+    ) -> Self {
+        ExplainingClient {
+            inner,
+            failure,
+            signal,
+            tls_warned: AtomicBool::new(false),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for ExplainingClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let target = format!("{} {}", request.method(), request.uri());
+        let url = request.uri().to_string();
+        match self.inner.send_bytes(request).await {
+            Ok(response) => {
+                if !response.status().is_success() {
+                    self.failure.set(format!("{target}: {}", response.status()));
+                }
+                Ok(response)
+            }
+            Err(error) => {
+                let reason = reason_of(error.as_ref(), &url);
+                if let Some(tls) = tls_reason(error.as_ref()) {
+                    if !self.tls_warned.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "factory-observability: warning: TLS with {url} failed: {tls}; {} \
+                             are counted as lost until it succeeds",
+                            self.signal
+                        );
+                    }
+                }
+                self.failure.set(format!("{target}: {reason}"));
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The causes of `error`, outermost first, without repeats and without reqwest's
+/// "for url (...)" (the URL is already said).
+fn reason_of(error: &(dyn StdError + 'static), url: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(cause) = current {
+        let text = cause.to_string().replace(&format!(" for url ({url})"), "");
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        current = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// The rustls error somewhere in `error`'s causes, if the failure was a TLS one. The connector
+/// wraps it in I/O errors (two deep with reqwest 0.13), whose `source` skips the wrapped error:
+/// each is unwrapped too.
+pub(crate) fn tls_reason(error: &(dyn StdError + 'static)) -> Option<String> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(cause) = current {
+        let mut candidate: &(dyn StdError + 'static) = cause;
+        loop {
+            if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                return Some(tls.to_string());
+            }
+            match candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => candidate = inner,
+                None => break,
+            }
+        }
+        current = cause.source();
+    }
+    None
+}
+
+/// An exporter whose errors are replaced by its client's note of what went wrong.
+#[derive(Debug)]
+pub(crate) struct Explained<E> {
+    pub inner: E,
+    pub failure: Arc<LastFailure>,
+}
+
+impl<E> Explained<E> {
+    fn explain(&self, result: OTelSdkResult) -> OTelSdkResult {
+        // Taken on success too, so that a note never outlives its export.
+        let note = self.failure.take();
+        result.map_err(|error| match (note, error) {
+            (Some(note), OTelSdkError::InternalFailure(_)) => OTelSdkError::InternalFailure(note),
+            (_, error) => error,
+        })
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for Explained<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let result = self.inner.export(batch).await;
+        self.explain(result)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: PushMetricExporter + std::fmt::Debug> PushMetricExporter for Explained<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let result = self.inner.export(metrics).await;
+        self.explain(result)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+impl<E: LogExporter> LogExporter for Explained<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let result = self.inner.export(batch).await;
+        self.explain(result)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

@@ -1,0 +1,138 @@
+//! The one place that builds the OTLP span, metric and log exporters from the configuration:
+//! our own HTTP client (reqwest, rustls with the signal's certificates), the endpoint exactly as
+//! resolved by `config::otlp`, headers, timeout and compression. Each exporter is wrapped so that
+//! a failed export names the URL and the reason ([`Explained`]).
+//!
+//! Retries are the exporter's own (`opentelemetry-otlp`'s recommended policy): HTTP 429, 502,
+//! 503 and 504 and failures without a response are retried with exponential backoff and jitter,
+//! honouring `Retry-After`, within the export timeout.
+
+use super::explained::{Explained, ExplainingClient, LastFailure};
+use crate::config::{Compression, OtlpTransport, Protocol, Signal};
+use crate::error::InitError;
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::metrics::Temporality;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The OTLP span exporter of `transport`.
+pub(crate) fn span_exporter(
+    transport: &OtlpTransport,
+) -> Result<Explained<opentelemetry_otlp::SpanExporter>, InitError> {
+    let (client, failure) = http_client(Signal::Traces, transport)?;
+    let builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_protocol(otlp_protocol(transport.protocol))
+        .with_endpoint(&transport.endpoint)
+        .with_timeout(transport.timeout)
+        .with_headers(headers(transport));
+    let builder = match transport.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
+    };
+    Ok(Explained {
+        inner: builder
+            .build()
+            .map_err(|error| exporter_error(Signal::Traces, error))?,
+        failure,
+    })
+}
+
+/// The OTLP metric exporter of `transport` (cumulative temporality).
+pub(crate) fn metric_exporter(
+    transport: &OtlpTransport,
+) -> Result<Explained<opentelemetry_otlp::MetricExporter>, InitError> {
+    let (client, failure) = http_client(Signal::Metrics, transport)?;
+    let builder = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_protocol(otlp_protocol(transport.protocol))
+        .with_endpoint(&transport.endpoint)
+        .with_timeout(transport.timeout)
+        .with_headers(headers(transport));
+    let builder = match transport.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
+    };
+    Ok(Explained {
+        inner: builder
+            .with_temporality(Temporality::Cumulative)
+            .build()
+            .map_err(|error| exporter_error(Signal::Metrics, error))?,
+        failure,
+    })
+}
+
+/// The OTLP log exporter of `transport`.
+pub(crate) fn log_exporter(
+    transport: &OtlpTransport,
+) -> Result<Explained<opentelemetry_otlp::LogExporter>, InitError> {
+    let (client, failure) = http_client(Signal::Logs, transport)?;
+    let builder = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_http_client(client)
+        .with_protocol(otlp_protocol(transport.protocol))
+        .with_endpoint(&transport.endpoint)
+        .with_timeout(transport.timeout)
+        .with_headers(headers(transport));
+    let builder = match transport.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
+    };
+    Ok(Explained {
+        inner: builder
+            .build()
+            .map_err(|error| exporter_error(Signal::Logs, error))?,
+        failure,
+    })
+}
+
+/// The signal's HTTP client: TLS as its certificate variables say, the export timeout per
+/// request. Built on a thread of its own, as the OTLP exporter does: reqwest's blocking client
+/// must not be built inside an async runtime, and `init` may be called from one.
+fn http_client(
+    signal: Signal,
+    transport: &OtlpTransport,
+) -> Result<(ExplainingClient, Arc<LastFailure>), InitError> {
+    let https = transport.endpoint.trim_start().starts_with("https://");
+    let tls = super::tls::client_config(signal.as_str(), &transport.tls, https)?;
+    let timeout = transport.timeout;
+    let client = std::thread::Builder::new()
+        .name("factory-obs-http-client".into())
+        .spawn(move || {
+            reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                .tls_backend_preconfigured(tls)
+                .build()
+        })
+        .map_err(|error| exporter_error(signal, format!("cannot start a thread: {error}")))?
+        .join()
+        .map_err(|_| exporter_error(signal, "building the HTTP client panicked"))?
+        .map_err(|error| {
+            exporter_error(signal, format!("cannot build the HTTP client: {error}"))
+        })?;
+    let failure = Arc::new(LastFailure::default());
+    Ok((
+        ExplainingClient::new(client, Arc::clone(&failure), signal.as_str()),
+        failure,
+    ))
+}
+
+fn headers(transport: &OtlpTransport) -> HashMap<String, String> {
+    transport.headers.0.iter().cloned().collect()
+}
+
+fn otlp_protocol(protocol: Protocol) -> opentelemetry_otlp::Protocol {
+    match protocol {
+        Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+    }
+}
+
+fn exporter_error(signal: Signal, error: impl std::fmt::Display) -> InitError {
+    InitError::Exporter {
+        signal: signal.as_str(),
+        message: error.to_string(),
+    }
+}
