@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the real peers first (collector, nginx, chromium, ...); needs only cargo,
-# python3 and apt-get.
+# and doc tests. Installs the real peers first (collector, nginx, chromium, Prometheus, ...); needs
+# only cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,11 @@ echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'v
 CHROMIUM="$(scripts/install-chromium.sh)"
 export CHROMIUM
 echo "chromium: $CHROMIUM"
+
+# The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
+PROMETHEUS="$(scripts/install-prometheus.sh)"
+export PROMETHEUS
+echo "prometheus: $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -n 1))"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace

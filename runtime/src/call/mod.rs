@@ -12,8 +12,8 @@
 //! [`adjudicate`].
 
 pub(crate) mod adjudicate;
-pub(crate) mod http_client;
 pub(crate) mod faults;
+pub(crate) mod http_client;
 pub(crate) mod llm;
 pub(crate) mod run;
 pub(crate) mod span;
@@ -529,6 +529,7 @@ impl Active {
                 span_kind: opening.span_kind,
                 parent: &parent,
                 attributes,
+                is_run: site.kind == CallKind::Run,
             },
         );
         let (mut cx, mut own_context) = match placement {

@@ -14,7 +14,7 @@ mod sampler;
 pub mod tls;
 mod values;
 
-pub use batching::Batching;
+pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
 pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
 pub use tls::{TlsFile, TlsFiles};
 
@@ -88,6 +88,56 @@ pub enum Destination {
     File(PathBuf),
     /// `OTEL_{SIGNAL}_EXPORTER=none`: the signal is not recorded.
     None,
+    /// `OTEL_METRICS_EXPORTER=prometheus` (metrics only, the `prometheus` feature): served on
+    /// `/metrics` for Prometheus to scrape.
+    Prometheus(PrometheusEndpoint),
+}
+
+/// Where `/metrics` is served: `OTEL_EXPORTER_PROMETHEUS_HOST` (default `localhost`) and
+/// `OTEL_EXPORTER_PROMETHEUS_PORT` (default 9464), as the OpenTelemetry environment
+/// specification defines them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrometheusEndpoint {
+    /// Host name or address to listen on.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl PrometheusEndpoint {
+    /// Reads and validates `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`; without the
+    /// `prometheus` feature, says which feature to enable.
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
+        use crate::names::env::{OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT};
+        if !cfg!(feature = "prometheus") {
+            return Err(InitError::invalid_env(
+                "OTEL_METRICS_EXPORTER",
+                "prometheus",
+                "otlp or none: the Prometheus exporter needs the cargo feature `prometheus` of \
+                 factory-observability (features = [\"prometheus\"] in Cargo.toml)",
+            ));
+        }
+        let host = get(OTEL_EXPORTER_PROMETHEUS_HOST)
+            .map_or_else(|| "localhost".to_owned(), |host| host.trim().to_owned());
+        if host.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(InitError::invalid_env(
+                OTEL_EXPORTER_PROMETHEUS_HOST,
+                &host,
+                "a host name or IP address to listen on, e.g. localhost or 0.0.0.0",
+            ));
+        }
+        let port = match get(OTEL_EXPORTER_PROMETHEUS_PORT) {
+            None => 9464,
+            Some(value) => value.trim().parse::<u16>().map_err(|_| {
+                InitError::invalid_env(
+                    OTEL_EXPORTER_PROMETHEUS_PORT,
+                    &value,
+                    "a TCP port from 0 to 65535, e.g. 9464",
+                )
+            })?,
+        };
+        Ok(PrometheusEndpoint { host, port })
+    }
 }
 
 /// Validated configuration.
@@ -150,6 +200,13 @@ impl Config {
         let sampler =
             sampler::parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
         let batching = Batching::from_lookup(get)?;
+        // Read by the SDK's batch log processor itself, which allocates its whole queue and
+        // batch up front: out-of-range values are refused here, before it can abort the process.
+        for (name, limit) in batching::BLRP_LIMITS {
+            if let Some(value) = get(name) {
+                limit.parse(name, &value)?;
+            }
+        }
         let (otlp_transports, warnings) = otlp::transports(get)?;
 
         let dir =
@@ -255,13 +312,22 @@ fn destination(
         Some("none") => Destination::None,
         // With no endpoint set, the OTLP exporter's default, http://localhost:4318.
         Some("otlp") => Destination::Otlp(transport.protocol),
+        Some("prometheus") if signal == Signal::Metrics => {
+            Destination::Prometheus(PrometheusEndpoint::from_lookup(&get)?)
+        }
         Some(_) => {
+            let accepted = if signal == Signal::Metrics {
+                "otlp, prometheus or none (unset: OTLP when an endpoint is set, else the \
+                 embedded default's file)"
+            } else {
+                "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
+                 default's file)"
+            };
             return Err(InitError::invalid_env(
                 &exporter_var,
                 exporter.as_deref().unwrap_or_default(),
-                "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
-                 default's file)",
-            ))
+                accepted,
+            ));
         }
         None if endpoint_set => Destination::Otlp(transport.protocol),
         None => Destination::File(signal.file_in(dir)),
@@ -455,13 +521,97 @@ mod tests {
             (100, 100, Duration::from_millis(250))
         );
         let defaults = config(&[]).unwrap().batching;
-        assert_eq!((defaults.queue_size, defaults.max_batch), (2048, 512));
-        let error = config(&[("OTEL_BSP_SCHEDULE_DELAY", "0")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_BSP_SCHEDULE_DELAY=\"0\" is not valid: expected a positive whole number of \
-             milliseconds, e.g. 5000"
-        );
+        assert_eq!((defaults.queue_size, defaults.max_batch), (32_768, 512));
+    }
+
+    #[test]
+    fn the_prometheus_exporter_reads_its_host_and_port_or_names_the_feature() {
+        let result = config(&[("OTEL_METRICS_EXPORTER", "prometheus")]);
+        if cfg!(feature = "prometheus") {
+            let endpoint = PrometheusEndpoint {
+                host: "localhost".into(),
+                port: 9464,
+            };
+            assert_eq!(result.unwrap().metrics, Destination::Prometheus(endpoint));
+            let error = config(&[
+                ("OTEL_METRICS_EXPORTER", "prometheus"),
+                ("OTEL_EXPORTER_PROMETHEUS_PORT", "70000"),
+            ])
+            .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "OTEL_EXPORTER_PROMETHEUS_PORT=\"70000\" is not valid: expected a TCP port from 0 \
+                 to 65535, e.g. 9464"
+            );
+        } else {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                "OTEL_METRICS_EXPORTER=\"prometheus\" is not valid: expected otlp or none: the \
+                 Prometheus exporter needs the cargo feature `prometheus` of factory-observability \
+                 (features = [\"prometheus\"] in Cargo.toml)"
+            );
+        }
+        let error = config(&[("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
+        assert!(error.to_string().ends_with("expected otlp or none (unset: OTLP when an endpoint is set, else the embedded default's file)"), "{error}");
+    }
+
+    /// Issue 10: `1000000000` aborted in `init` (the queue was allocated whole) and
+    /// `18446744073709551615` panicked with "capacity overflow".
+    #[test]
+    fn queue_settings_out_of_range_name_the_variable_and_the_range() {
+        let cases = [
+            (
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "1000000000",
+                "spans from 1 to 1048576",
+            ),
+            (
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "18446744073709551615",
+                "spans from 1 to 1048576",
+            ),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0", "spans from 1 to 1048576"),
+            (
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                "99999999999",
+                "spans from 1 to 1048576",
+            ),
+            (
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "0",
+                "milliseconds from 1 to 3600000",
+            ),
+            (
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "18446744073709551615",
+                "milliseconds from 1 to 3600000",
+            ),
+            (
+                "OTEL_BLRP_MAX_QUEUE_SIZE",
+                "1000000000",
+                "log records from 1 to 1048576",
+            ),
+            (
+                "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                "-1",
+                "log records from 1 to 1048576",
+            ),
+            (
+                "OTEL_BLRP_SCHEDULE_DELAY",
+                "soon",
+                "milliseconds from 1 to 3600000",
+            ),
+        ];
+        for (name, value, range) in cases {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{name}={value:?} is not valid: expected a whole number of {range}")
+            );
+        }
+        let largest = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "1048576")]).unwrap();
+        assert_eq!(largest.batching.queue_size, 1 << 20);
+        config(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "4096")]).unwrap();
     }
 
     #[test]

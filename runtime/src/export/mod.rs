@@ -5,8 +5,11 @@ pub(crate) mod counting;
 pub(crate) mod explained;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc;
+pub(crate) mod health;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus;
 pub(crate) mod records;
 pub(crate) mod runner;
 pub(crate) mod tls;
