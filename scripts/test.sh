@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the collector first; needs only cargo and python3.
+# and doc tests. Installs the collector and the Prometheus tools first; needs cargo, python3 and
+# apt (Debian's prometheus and prometheus-alertmanager).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
+
+# promtool, amtool and prometheus for the deploy kit's tests (tests/tests/deploy_*.rs).
+prometheus_tools="$(scripts/install-prometheus-tools.sh)"
+PROMTOOL="$(sed -n 1p <<<"$prometheus_tools")"
+AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
+PROMETHEUS="$(sed -n 3p <<<"$prometheus_tools")"
+export PROMTOOL AMTOOL PROMETHEUS
+echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace
