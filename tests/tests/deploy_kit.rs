@@ -111,7 +111,11 @@ fn every_collector_component_is_listed_with_its_release() {
         listed.len() >= 10,
         "COMPONENTS.md table not found: {listed:?}"
     );
-    for file in ["collector/config.yaml", "collector/auth.yaml"] {
+    for file in [
+        "collector/config.yaml",
+        "collector/auth.yaml",
+        "collector/gateway.yaml",
+    ] {
         let config = kit::yaml(file);
         for (section, kind) in [
             ("receivers", "receiver"),
@@ -151,7 +155,12 @@ fn removed_collector_components_are_not_used() {
 
 #[test]
 fn collector_pipelines_use_only_defined_components_and_all_of_them() {
-    let config = collector();
+    for file in ["collector/config.yaml", "collector/gateway.yaml"] {
+        pipelines_use_only_defined_components_and_all_of_them(file, &kit::yaml(file));
+    }
+}
+
+fn pipelines_use_only_defined_components_and_all_of_them(file: &str, config: &Value) {
     let service = &config["service"];
     let mut used: BTreeSet<String> = strings(&service["extensions"]).into_iter().collect();
     let connectors: BTreeSet<String> = keys(&config["connectors"]).into_iter().collect();
@@ -165,7 +174,10 @@ fn collector_pipelines_use_only_defined_components_and_all_of_them() {
         ] {
             for id in strings(&pipeline[role]) {
                 let defined = keys(&config[section]).contains(&id) || connectors.contains(&id);
-                assert!(defined, "pipeline {name}: {role} `{id}` is not defined");
+                assert!(
+                    defined,
+                    "{file}: pipeline {name}: {role} `{id}` is not defined"
+                );
                 used.insert(id);
             }
         }
@@ -174,7 +186,7 @@ fn collector_pipelines_use_only_defined_components_and_all_of_them() {
             assert_eq!(
                 strings(&pipeline["processors"]).first().map(String::as_str),
                 Some("memory_limiter"),
-                "pipeline {name}: memory_limiter must come first"
+                "{file}: pipeline {name}: memory_limiter must come first"
             );
         }
     }
