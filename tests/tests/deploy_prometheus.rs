@@ -5,26 +5,11 @@
 //! expression parses.
 
 use factory_observability_tests::deploy::kit;
+use factory_observability_tests::deploy::kit::tool;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The path of a tool: `$PROMTOOL`/`$AMTOOL`, else on the PATH. Missing is a failure that
-/// says how to install it, never a skip.
-fn tool(name: &str) -> PathBuf {
-    let variable = name.to_ascii_uppercase();
-    if let Some(path) = std::env::var_os(&variable) {
-        return PathBuf::from(path);
-    }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("`{name}` not found (set ${variable} or run scripts/install-prometheus-tools.sh)");
-}
 
 /// Runs `tool args`, in `deploy/`, and returns its output; fails with the output when the tool does.
 fn run(name: &str, args: &[&str]) -> String {

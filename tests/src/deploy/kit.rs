@@ -2,6 +2,23 @@
 
 use std::path::{Path, PathBuf};
 
+/// The path of a tool of the Prometheus packages (`promtool`, `amtool`, `prometheus`):
+/// `$PROMTOOL`/`$AMTOOL`/`$PROMETHEUS`, else on the PATH. Missing is a failure that says how to
+/// install it, never a skip.
+pub fn tool(name: &str) -> PathBuf {
+    let variable = name.to_ascii_uppercase();
+    if let Some(path) = std::env::var_os(&variable) {
+        return PathBuf::from(path);
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("`{name}` not found (set ${variable} or run scripts/install-prometheus-tools.sh)");
+}
+
 /// The repository's `deploy/` directory.
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")

@@ -108,6 +108,13 @@ const HANDLER: &str = "handler (issue 13): #[handler], OpenTelemetry HTTP server
 
 /// Names the kit already uses that land with other branches (semantic-convention names).
 pub const PENDING: &[Pending] = &[
+    // Recorded by opentelemetry_sdk 0.33's log pipeline itself (already in metrics.jsonl on main).
+    pending(
+        "otel.sdk.log.created",
+        Kind::Counter,
+        "{log_record}",
+        EXPORT_HEALTH,
+    ),
     pending(
         "otel.sdk.processor.span.processed",
         Kind::Counter,
@@ -205,13 +212,18 @@ pub fn unit_suffix(unit: &str) -> Option<&'static str> {
 
 /// The base Prometheus name of an instrument: sanitized, unit suffix, `_total` for counters.
 pub fn base_name(instrument: &Instrument) -> String {
-    let mut name = sanitize(instrument.name);
-    if let Some(suffix) = unit_suffix(instrument.unit) {
+    translate(instrument.name, instrument.kind, instrument.unit)
+}
+
+/// The base Prometheus name of the metric `name` of `kind` in `unit`.
+pub fn translate(name: &str, kind: Kind, unit: &str) -> String {
+    let mut name = sanitize(name);
+    if let Some(suffix) = unit_suffix(unit) {
         if !name.ends_with(&format!("_{suffix}")) {
             name = format!("{name}_{suffix}");
         }
     }
-    if instrument.kind == Kind::Counter && !name.ends_with("_total") {
+    if kind == Kind::Counter && !name.ends_with("_total") {
         name.push_str("_total");
     }
     name
