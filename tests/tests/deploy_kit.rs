@@ -368,6 +368,38 @@ fn ports_agree_between_compose_collector_and_prometheus() {
         .collect();
     assert!(urls.contains(&"http://prometheus:9090"), "{urls:?}");
     assert!(urls.contains(&"http://jaeger:16686"), "{urls:?}");
+    // The dashboards name the Prometheus datasource by its provisioned uid.
+    let prometheus_uid = datasources["datasources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == "prometheus")
+        .and_then(|d| d["uid"].as_str())
+        .expect("a Prometheus datasource with a uid");
+    for (path, dashboard) in kit::dashboards() {
+        for panel in kit::panels(&dashboard) {
+            if panel["type"] != "row" {
+                assert_eq!(
+                    panel["datasource"]["uid"],
+                    prometheus_uid,
+                    "{}: {}",
+                    path.display(),
+                    panel["title"]
+                );
+            }
+        }
+    }
+    let provider = kit::yaml("grafana/provisioning/dashboards/dashboards.yml");
+    let mounted = strings(&compose["services"]["grafana"]["volumes"]);
+    let path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap();
+    assert!(
+        mounted
+            .iter()
+            .any(|v| v == &format!("./grafana/dashboards:{path}:ro")),
+        "Grafana loads dashboards from {path}, which compose does not mount: {mounted:?}"
+    );
 }
 
 #[test]
