@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Installs the real Prometheus tools the deploy kit's tests run: Debian's `prometheus` (2.42: the
-# server and `promtool`) and `prometheus-alertmanager` (0.25: `amtool`). Idempotent: when both
-# commands exist it only prints their paths, one per line (promtool, amtool, prometheus).
-# The packages' services are not needed: the tests start their own Prometheus on loopback.
+# Installs the Prometheus tools the deploy kit's tests run besides the server
+# (scripts/install-prometheus.sh installs Debian's `prometheus` 2.42, which brings `promtool`):
+# `amtool` from Debian's `prometheus-alertmanager` (0.25). Idempotent: when both commands exist
+# it only prints their paths, one per line (promtool, amtool). The packages' services are not
+# used: the tests run their own Prometheus on loopback.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
-  || ! command -v prometheus >/dev/null; then
+scripts/install-prometheus.sh >/dev/null
+if ! command -v amtool >/dev/null; then
   sudo_=""
   if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  install() {
-    flock /tmp/apt.lock $sudo_ apt-get install -y --no-install-recommends \
-      prometheus prometheus-alertmanager >&2
-  }
-  if ! install; then
+  if ! apt-cache show prometheus-alertmanager >/dev/null 2>&1; then
     flock /tmp/apt.lock $sudo_ apt-get update >&2
-    install
   fi
+  DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock $sudo_ apt-get install -y \
+    --no-install-recommends prometheus-alertmanager >&2
 fi
-command -v promtool
-command -v amtool
-command -v prometheus
+for tool in promtool amtool; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "install-prometheus-tools.sh: $tool is missing after the install" >&2
+    exit 1
+  fi
+  command -v "$tool"
+done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the collector and the Prometheus tools first; needs cargo, python3 and
-# apt (Debian's prometheus and prometheus-alertmanager).
+# and doc tests. Installs the collector, Prometheus and the Prometheus tools first; needs cargo,
+# python3 and apt (Debian's prometheus and prometheus-alertmanager).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +10,16 @@ ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
-# promtool, amtool and prometheus for the deploy kit's tests (tests/tests/deploy_*.rs).
+# The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
+PROMETHEUS="$(scripts/install-prometheus.sh)"
+export PROMETHEUS
+echo "prometheus: $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -n 1))"
+
+# promtool and amtool for the deploy kit's tests (tests/tests/deploy_*.rs, examples/tests/deploy_live.rs).
 prometheus_tools="$(scripts/install-prometheus-tools.sh)"
 PROMTOOL="$(sed -n 1p <<<"$prometheus_tools")"
 AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
-PROMETHEUS="$(sed -n 3p <<<"$prometheus_tools")"
-export PROMTOOL AMTOOL PROMETHEUS
+export PROMTOOL AMTOOL
 echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
 cargo test -p factory-observability-benches --benches

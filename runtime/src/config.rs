@@ -82,6 +82,56 @@ pub enum Destination {
     File(PathBuf),
     /// `OTEL_{SIGNAL}_EXPORTER=none`: the signal is not recorded.
     None,
+    /// `OTEL_METRICS_EXPORTER=prometheus` (metrics only, the `prometheus` feature): served on
+    /// `/metrics` for Prometheus to scrape.
+    Prometheus(PrometheusEndpoint),
+}
+
+/// Where `/metrics` is served: `OTEL_EXPORTER_PROMETHEUS_HOST` (default `localhost`) and
+/// `OTEL_EXPORTER_PROMETHEUS_PORT` (default 9464), as the OpenTelemetry environment
+/// specification defines them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrometheusEndpoint {
+    /// Host name or address to listen on.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl PrometheusEndpoint {
+    /// Reads and validates `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`; without the
+    /// `prometheus` feature, says which feature to enable.
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
+        use crate::names::env::{OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT};
+        if !cfg!(feature = "prometheus") {
+            return Err(InitError::invalid_env(
+                "OTEL_METRICS_EXPORTER",
+                "prometheus",
+                "otlp or none: the Prometheus exporter needs the cargo feature `prometheus` of \
+                 factory-observability (features = [\"prometheus\"] in Cargo.toml)",
+            ));
+        }
+        let host = get(OTEL_EXPORTER_PROMETHEUS_HOST)
+            .map_or_else(|| "localhost".to_owned(), |host| host.trim().to_owned());
+        if host.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(InitError::invalid_env(
+                OTEL_EXPORTER_PROMETHEUS_HOST,
+                &host,
+                "a host name or IP address to listen on, e.g. localhost or 0.0.0.0",
+            ));
+        }
+        let port = match get(OTEL_EXPORTER_PROMETHEUS_PORT) {
+            None => 9464,
+            Some(value) => value.trim().parse::<u16>().map_err(|_| {
+                InitError::invalid_env(
+                    OTEL_EXPORTER_PROMETHEUS_PORT,
+                    &value,
+                    "a TCP port from 0 to 65535, e.g. 9464",
+                )
+            })?,
+        };
+        Ok(PrometheusEndpoint { host, port })
+    }
 }
 
 /// Validated configuration.
@@ -153,34 +203,14 @@ impl Config {
             .map(|(key, value)| KeyValue::new(key, value))
             .collect();
         let sampler = parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
-        let positive = |name: &str, default: u64, accepted: &str| match get(name) {
-            None => Ok(default),
-            Some(value) => match value.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(InitError::invalid_env(name, &value, accepted)),
-            },
-        };
-        let queue_size = positive(
-            "OTEL_BSP_MAX_QUEUE_SIZE",
-            2048,
-            "a positive whole number of spans, e.g. 2048",
-        )?;
-        let max_batch = positive(
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-            512,
-            "a positive whole number of spans, e.g. 512",
-        )?;
-        let schedule_delay = positive(
-            "OTEL_BSP_SCHEDULE_DELAY",
-            5000,
-            "a positive whole number of milliseconds, e.g. 5000",
-        )?;
-        let batching = Batching {
-            queue_size: usize::try_from(queue_size).unwrap_or(usize::MAX),
-            // As the SDK: a batch larger than the queue is the queue.
-            max_batch: usize::try_from(max_batch.min(queue_size)).unwrap_or(usize::MAX),
-            schedule_delay: Duration::from_millis(schedule_delay),
-        };
+        let batching = parse_batching(&get)?;
+        // Read by the SDK's batch log processor itself, which allocates its whole queue and
+        // batch up front: out-of-range values are refused here, before it can abort the process.
+        for (name, limit) in BLRP_LIMITS {
+            if let Some(value) = get(name) {
+                limit.parse(name, &value)?;
+            }
+        }
 
         for name in ["OTEL_EXPORTER_OTLP_HEADERS"]
             .into_iter()
@@ -243,13 +273,22 @@ impl Config {
                 Some("none") => Destination::None,
                 // With no endpoint set, the OTLP exporter's default, http://localhost:4318.
                 Some("otlp") => Destination::Otlp(protocol),
+                Some("prometheus") if signal == Signal::Metrics => {
+                    Destination::Prometheus(PrometheusEndpoint::from_lookup(&get)?)
+                }
                 Some(_) => {
+                    let accepted = if signal == Signal::Metrics {
+                        "otlp, prometheus or none (unset: OTLP when an endpoint is set, else the \
+                         embedded default's file)"
+                    } else {
+                        "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
+                         default's file)"
+                    };
                     return Err(InitError::invalid_env(
                         &exporter_var,
                         exporter.as_deref().unwrap_or_default(),
-                        "otlp or none (unset: OTLP when an endpoint is set, else the embedded \
-                         default's file)",
-                    ))
+                        accepted,
+                    ));
                 }
                 None if signal_endpoint.is_some() || generic_endpoint.is_some() => {
                     Destination::Otlp(protocol)
@@ -318,6 +357,119 @@ impl Config {
             .iter()
             .any(|destination| matches!(destination, Destination::File(_)))
     }
+}
+
+/// The accepted range of one whole-number variable, and its unit in error messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit {
+    pub min: u64,
+    pub max: u64,
+    pub unit: &'static str,
+}
+
+impl Limit {
+    /// The value of `name`, or an error naming the variable and the accepted range.
+    pub(crate) fn parse(&self, name: &str, value: &str) -> Result<u64, InitError> {
+        match value.trim().parse::<u64>() {
+            Ok(n) if (self.min..=self.max).contains(&n) => Ok(n),
+            _ => Err(InitError::invalid_env(
+                name,
+                value,
+                &format!(
+                    "a whole number of {} from {} to {}",
+                    self.unit, self.min, self.max
+                ),
+            )),
+        }
+    }
+}
+
+/// The most spans the span queue may hold: a queue costs memory only as it fills (about
+/// 0.6 KiB a waiting span, see README "Configuration"), so the bound is what a full queue may
+/// cost, about 650 MiB here.
+pub const MAX_QUEUE_SIZE: u64 = 1 << 20;
+/// The default span queue: room for a factory's burst (thousands of stages and LLM calls ended
+/// within one export) without loss, and at most about 20 MiB when full (see README).
+pub const DEFAULT_QUEUE_SIZE: u64 = 32_768;
+/// The longest schedule delay accepted: an hour.
+const MAX_SCHEDULE_DELAY_MS: u64 = 3_600_000;
+
+/// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`: ranges.
+pub(crate) const BSP_LIMITS: [(&str, Limit); 3] = [
+    (
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        Limit {
+            min: 1,
+            max: MAX_QUEUE_SIZE,
+            unit: "spans",
+        },
+    ),
+    (
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        Limit {
+            min: 1,
+            max: MAX_QUEUE_SIZE,
+            unit: "spans",
+        },
+    ),
+    (
+        "OTEL_BSP_SCHEDULE_DELAY",
+        Limit {
+            min: 1,
+            max: MAX_SCHEDULE_DELAY_MS,
+            unit: "milliseconds",
+        },
+    ),
+];
+
+/// The same for the log processor's `OTEL_BLRP_*` (its queue of boxed records is allocated
+/// whole, 8 bytes a slot, and so is its batch).
+pub(crate) const BLRP_LIMITS: [(&str, Limit); 3] = [
+    (
+        "OTEL_BLRP_MAX_QUEUE_SIZE",
+        Limit {
+            min: 1,
+            max: MAX_QUEUE_SIZE,
+            unit: "log records",
+        },
+    ),
+    (
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+        Limit {
+            min: 1,
+            max: MAX_QUEUE_SIZE,
+            unit: "log records",
+        },
+    ),
+    (
+        "OTEL_BLRP_SCHEDULE_DELAY",
+        Limit {
+            min: 1,
+            max: MAX_SCHEDULE_DELAY_MS,
+            unit: "milliseconds",
+        },
+    ),
+];
+
+/// The span queue's settings, each within its range.
+fn parse_batching(get: &impl Fn(&str) -> Option<String>) -> Result<Batching, InitError> {
+    let defaults = [DEFAULT_QUEUE_SIZE, 512, 5000];
+    let mut values = [0u64; 3];
+    for ((value, default), (name, limit)) in values.iter_mut().zip(defaults).zip(BSP_LIMITS) {
+        *value = match get(name) {
+            None => default,
+            Some(text) => limit.parse(name, &text)?,
+        };
+    }
+    let [queue_size, max_batch, schedule_delay] = values;
+    // In range, so they fit a usize on every platform with 32-bit or wider pointers.
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(Batching {
+        queue_size: size(queue_size),
+        // As the SDK: a batch larger than the queue is the queue.
+        max_batch: size(max_batch.min(queue_size)),
+        schedule_delay: Duration::from_millis(schedule_delay),
+    })
 }
 
 /// A variable set to an empty or blank value counts as unset, as the OpenTelemetry specification
@@ -648,12 +800,96 @@ mod tests {
             (100, 100, Duration::from_millis(250))
         );
         let defaults = config(&[]).unwrap().batching;
-        assert_eq!((defaults.queue_size, defaults.max_batch), (2048, 512));
-        let error = config(&[("OTEL_BSP_SCHEDULE_DELAY", "0")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_BSP_SCHEDULE_DELAY=\"0\" is not valid: expected a positive whole number of \
-             milliseconds, e.g. 5000"
-        );
+        assert_eq!((defaults.queue_size, defaults.max_batch), (32_768, 512));
+    }
+
+    #[test]
+    fn the_prometheus_exporter_reads_its_host_and_port_or_names_the_feature() {
+        let result = config(&[("OTEL_METRICS_EXPORTER", "prometheus")]);
+        if cfg!(feature = "prometheus") {
+            let endpoint = PrometheusEndpoint {
+                host: "localhost".into(),
+                port: 9464,
+            };
+            assert_eq!(result.unwrap().metrics, Destination::Prometheus(endpoint));
+            let error = config(&[
+                ("OTEL_METRICS_EXPORTER", "prometheus"),
+                ("OTEL_EXPORTER_PROMETHEUS_PORT", "70000"),
+            ])
+            .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "OTEL_EXPORTER_PROMETHEUS_PORT=\"70000\" is not valid: expected a TCP port from 0 \
+                 to 65535, e.g. 9464"
+            );
+        } else {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                "OTEL_METRICS_EXPORTER=\"prometheus\" is not valid: expected otlp or none: the \
+                 Prometheus exporter needs the cargo feature `prometheus` of factory-observability \
+                 (features = [\"prometheus\"] in Cargo.toml)"
+            );
+        }
+        let error = config(&[("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
+        assert!(error.to_string().ends_with("expected otlp or none (unset: OTLP when an endpoint is set, else the embedded default's file)"), "{error}");
+    }
+
+    /// Issue 10: `1000000000` aborted in `init` (the queue was allocated whole) and
+    /// `18446744073709551615` panicked with "capacity overflow".
+    #[test]
+    fn queue_settings_out_of_range_name_the_variable_and_the_range() {
+        let cases = [
+            (
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "1000000000",
+                "spans from 1 to 1048576",
+            ),
+            (
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "18446744073709551615",
+                "spans from 1 to 1048576",
+            ),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0", "spans from 1 to 1048576"),
+            (
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                "99999999999",
+                "spans from 1 to 1048576",
+            ),
+            (
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "0",
+                "milliseconds from 1 to 3600000",
+            ),
+            (
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "18446744073709551615",
+                "milliseconds from 1 to 3600000",
+            ),
+            (
+                "OTEL_BLRP_MAX_QUEUE_SIZE",
+                "1000000000",
+                "log records from 1 to 1048576",
+            ),
+            (
+                "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                "-1",
+                "log records from 1 to 1048576",
+            ),
+            (
+                "OTEL_BLRP_SCHEDULE_DELAY",
+                "soon",
+                "milliseconds from 1 to 3600000",
+            ),
+        ];
+        for (name, value, range) in cases {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{name}={value:?} is not valid: expected a whole number of {range}")
+            );
+        }
+        let largest = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "1048576")]).unwrap();
+        assert_eq!(largest.batching.queue_size, 1 << 20);
+        config(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "4096")]).unwrap();
     }
 }

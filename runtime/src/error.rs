@@ -32,6 +32,14 @@ pub enum InitError {
     },
     /// The pricing file named by `FACTORY_OBS_PRICING` could not be read.
     Pricing(crate::pricing::PricingError),
+    /// `/metrics` could not be served (`OTEL_METRICS_EXPORTER=prometheus`): the port is in
+    /// use, or the host cannot be resolved.
+    Prometheus {
+        /// `OTEL_EXPORTER_PROMETHEUS_HOST`:`OTEL_EXPORTER_PROMETHEUS_PORT`.
+        address: String,
+        /// Why.
+        reason: String,
+    },
     /// Telemetry was already installed in this process.
     AlreadyInitialized,
 }
@@ -61,6 +69,11 @@ impl fmt::Display for InitError {
                 write!(f, "cannot build the OTLP {signal} exporter: {message}")
             }
             InitError::Pricing(error) => write!(f, "FACTORY_OBS_PRICING: {error}"),
+            InitError::Prometheus { address, reason } => write!(
+                f,
+                "cannot serve Prometheus metrics on {address} \
+                 (OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT): {reason}"
+            ),
             InitError::AlreadyInitialized => f.write_str(
                 "factory_observability::init was already called in this process; keep the first Telemetry guard alive instead",
             ),

@@ -213,6 +213,17 @@ impl Telemetry {
         }
     }
 
+    /// The address `/metrics` is served on, with `OTEL_METRICS_EXPORTER=prometheus` (the port
+    /// chosen by the system when `OTEL_EXPORTER_PROMETHEUS_PORT=0`).
+    #[cfg(feature = "prometheus")]
+    pub fn prometheus_address(&self) -> Option<std::net::SocketAddr> {
+        let installed = self.installed.as_ref()?;
+        installed
+            .metrics_endpoint
+            .as_ref()
+            .map(MetricsEndpoint::address)
+    }
+
     /// Whether telemetry is recorded (false with `OTEL_SDK_DISABLED=true`).
     pub fn is_enabled(&self) -> bool {
         self.installed.is_some()
@@ -293,6 +304,9 @@ struct Installed {
     deliveries: [Arc<Delivery>; 3],
     summary: Option<Arc<Summary>>,
     shutdown_timeout: Duration,
+    /// `/metrics`, with `OTEL_METRICS_EXPORTER=prometheus`; stops when dropped.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    metrics_endpoint: Option<MetricsEndpoint>,
 }
 
 impl Installed {
@@ -309,8 +323,10 @@ impl Installed {
 
         // `OTEL_TRACES_EXPORTER=none` wins over an exporter given in code, as the environment
         // does over the builder elsewhere.
+        let custom_spans = span_exporter.is_some();
         let exporter: Option<Box<dyn DynSpanExporter>> = match (span_exporter, &config.traces) {
-            (_, Destination::None) => None,
+            // `Prometheus` is for metrics only (see `config`).
+            (_, Destination::None | Destination::Prometheus(_)) => None,
             (Some(custom), _) => Some(custom),
             (None, Destination::File(path)) => Some(Box::new(JsonlSpanExporter::new(open(path)?))),
             (None, Destination::Otlp(protocol)) => Some(Box::new(
@@ -358,6 +374,7 @@ impl Installed {
         let tracers = tracers.build();
 
         let metric_delivery = Arc::clone(&deliveries[1]);
+        let mut metrics_endpoint = None;
         let meters = SdkMeterProvider::builder().with_resource(resource.clone());
         let meters = match &config.metrics {
             Destination::File(path) => meters.with_reader(
@@ -379,9 +396,15 @@ impl Installed {
                 })
                 .build(),
             ),
+            Destination::Prometheus(endpoint) => {
+                let (reader, server) = serve_prometheus(endpoint)?;
+                metrics_endpoint = server;
+                meters.with_reader(reader)
+            }
             Destination::None => meters,
         }
         .build();
+        install_health(config, &deliveries, records.as_ref(), custom_spans, &meters);
 
         let log_processor = |exporter| LogTap {
             inner: BatchLogProcessor::builder(Counted {
@@ -402,7 +425,7 @@ impl Installed {
                     .build()
                     .map_err(|error| exporter_error("logs", error))?,
             ))),
-            Destination::None => None,
+            Destination::None | Destination::Prometheus(_) => None,
         };
         let mut loggers = SdkLoggerProvider::builder().with_resource(resource);
         if let Some(logs) = logs {
@@ -418,6 +441,7 @@ impl Installed {
             deliveries,
             summary,
             shutdown_timeout: config.shutdown_timeout,
+            metrics_endpoint,
         })
     }
 
@@ -500,6 +524,91 @@ impl Installed {
             completed_in_time: completed == 3,
         }
     }
+}
+
+/// The exporter's own health as metrics (see `export::health`), and the OTLP exporters'
+/// timeouts, so that an export failing after its timeout is counted as timed out. The global
+/// meter provider is set here, before the log processor is built, so that the SDK's batch log
+/// processor records its own `otel.sdk.processor.log.*` metrics on it.
+fn install_health(
+    config: &Config,
+    deliveries: &[Arc<Delivery>; 3],
+    records: Option<&Arc<RecordQueue>>,
+    custom_spans: bool,
+    meters: &SdkMeterProvider,
+) {
+    use crate::config::Signal;
+    use crate::names::health as names;
+    let destinations = [&config.traces, &config.metrics, &config.logs];
+    let kinds = [
+        [
+            names::OTLP_HTTP_SPAN_EXPORTER,
+            names::OTLP_HTTP_JSON_SPAN_EXPORTER,
+            names::FILE_SPAN_EXPORTER,
+        ],
+        [
+            names::OTLP_HTTP_METRIC_EXPORTER,
+            names::OTLP_HTTP_JSON_METRIC_EXPORTER,
+            names::FILE_METRIC_EXPORTER,
+        ],
+        [
+            names::OTLP_HTTP_LOG_EXPORTER,
+            names::OTLP_HTTP_JSON_LOG_EXPORTER,
+            names::FILE_LOG_EXPORTER,
+        ],
+    ];
+    let mut exporters = [None; 3];
+    for (index, signal) in Signal::ALL.into_iter().enumerate() {
+        exporters[index] = match destinations[index] {
+            Destination::Otlp(protocol) => {
+                deliveries[index].set_export_timeout(crate::export::health::otlp_timeout(signal));
+                Some(match protocol {
+                    Protocol::HttpProtobuf => kinds[index][0],
+                    Protocol::HttpJson => kinds[index][1],
+                })
+            }
+            Destination::File(_) => Some(kinds[index][2]),
+            _ => None,
+        };
+    }
+    if custom_spans && records.is_some() {
+        exporters[0] = Some(names::CUSTOM_SPAN_EXPORTER);
+    }
+    crate::export::health::Health {
+        deliveries: deliveries.clone(),
+        slots: records.map(|queue| Arc::clone(queue.slots())),
+        exporters,
+    }
+    .install(meters);
+    opentelemetry::global::set_meter_provider(meters.clone());
+}
+
+#[cfg(feature = "prometheus")]
+type MetricsEndpoint = crate::export::prometheus::MetricsEndpoint;
+/// Never built without the `prometheus` feature (the configuration refuses the exporter).
+#[cfg(not(feature = "prometheus"))]
+#[derive(Debug)]
+enum MetricsEndpoint {}
+
+#[cfg(feature = "prometheus")]
+fn serve_prometheus(
+    endpoint: &crate::config::PrometheusEndpoint,
+) -> Result<
+    (
+        opentelemetry_prometheus::PrometheusExporter,
+        Option<MetricsEndpoint>,
+    ),
+    InitError,
+> {
+    let (reader, server) = crate::export::prometheus::serve(endpoint)?;
+    Ok((reader, Some(server)))
+}
+
+#[cfg(not(feature = "prometheus"))]
+fn serve_prometheus(
+    _endpoint: &crate::config::PrometheusEndpoint,
+) -> Result<(PeriodicReader<JsonlMetricExporter>, Option<MetricsEndpoint>), InitError> {
+    unreachable!("the configuration refuses OTEL_METRICS_EXPORTER=prometheus without the feature")
 }
 
 fn open(path: &Path) -> Result<JsonlFile, InitError> {

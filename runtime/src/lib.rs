@@ -49,6 +49,7 @@ pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;
 pub use call::stream::LlmStream;
 pub use error::InitError;
+pub use export::{DeliveryReport, SignalDelivery};
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};

@@ -220,4 +220,422 @@ pub mod env {
     pub const FACTORY_OBS_PRICING: &str = "FACTORY_OBS_PRICING";
     /// `true` names LLM spans `{operation} {model}`, the GenAI way.
     pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
+    /// Host `/metrics` is served on with `OTEL_METRICS_EXPORTER=prometheus` (default
+    /// `localhost`), as the OpenTelemetry environment specification names it.
+    pub const OTEL_EXPORTER_PROMETHEUS_HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
+    /// Port `/metrics` is served on (default 9464).
+    pub const OTEL_EXPORTER_PROMETHEUS_PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exporter health (issue 14): the exporter's own metrics, and the Prometheus names of every
+// metric. Kept apart from the blocks above so that parallel changes merge cleanly.
+// ---------------------------------------------------------------------------------------------
+
+/// The exporter's own health, as the OpenTelemetry SDK self-observability semantic conventions
+/// name it (`otel.sdk.*`, "Development" status): what each signal handed to its pipeline, what
+/// the exporters confirmed, what a full queue dropped and what failed, with the reason as
+/// `error.type`. Read from the counters the shutdown report reads, by observable instruments:
+/// nothing is added to an instrumented call.
+pub mod health {
+    /// One health metric: name, unit, description, and whether it is a monotonic counter.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HealthMetric {
+        /// Instrument name.
+        pub name: &'static str,
+        /// UCUM unit.
+        pub unit: &'static str,
+        /// Instrument description.
+        pub description: &'static str,
+        /// Monotonic counter (`_total` in Prometheus); otherwise an up-down counter or a
+        /// histogram.
+        pub is_counter: bool,
+    }
+
+    /// Spans handed to the exporter (no `error.type`) or dropped by the full queue
+    /// (`error.type` = `queue_full`).
+    pub const PROCESSOR_SPAN_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.processed",
+        unit: "{span}",
+        description:
+            "The number of spans for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans waiting in the span queue (with this crate's queue: also the sampled calls still
+    /// running, which hold their slot from their start, see README "Exporter health").
+    pub const PROCESSOR_SPAN_QUEUE_SIZE: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.size",
+        unit: "{span}",
+        description:
+            "The number of spans in the queue of a given instance of an SDK span processor",
+        is_counter: false,
+    };
+    /// The span queue's bound, `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_SPAN_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.capacity",
+        unit: "{span}",
+        description: "The maximum number of spans the queue of a given instance of an SDK span processor can hold",
+        is_counter: false,
+    };
+    /// Spans the exporter confirmed (no `error.type`) or failed to export (`error.type` =
+    /// `timeout`, `transport`, `rejected` or `_OTHER`).
+    pub const EXPORTER_SPAN_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.exported",
+        unit: "{span}",
+        description:
+            "The number of spans for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans in an export still waiting for its answer.
+    pub const EXPORTER_SPAN_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.inflight",
+        unit: "{span}",
+        description: "The number of spans which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Log records emitted by the program (`tracing` events bridged to logs); recorded by the
+    /// SDK's logger itself, on the meter `otel.sdk`.
+    pub const LOG_CREATED: HealthMetric = HealthMetric {
+        name: "otel.sdk.log.created",
+        unit: "{log_record}",
+        description: "The number of log records submitted to the SDK.",
+        is_counter: true,
+    };
+    /// Log records the exporter confirmed or failed to export (`error.type` as for spans).
+    pub const EXPORTER_LOG_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.exported",
+        unit: "{log_record}",
+        description: "The number of log records for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Log records in an export still waiting for its answer.
+    pub const EXPORTER_LOG_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.inflight",
+        unit: "{log_record}",
+        description: "The number of log records which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Recorded by the SDK's batch log processor itself (handed to the exporter, or
+    /// `error.type` = `queue_full`), on the meter `otel.sdk`.
+    pub const PROCESSOR_LOG_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.processed",
+        unit: "{log_record}",
+        description: "The number of log records for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Recorded by the SDK's batch log processor itself: `OTEL_BLRP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_LOG_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.queue.capacity",
+        unit: "{log_record}",
+        description: "The maximum number of log records the queue of a given instance of an SDK Log Record processor can hold",
+        is_counter: false,
+    };
+    /// Metric data points the push exporter confirmed or failed to export (`error.type` as for
+    /// spans). Not recorded with the Prometheus pull exporter, which exports nothing.
+    pub const EXPORTER_METRIC_DATA_POINT_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.metric_data_point.exported",
+        unit: "{data_point}",
+        description: "The number of metric data points for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Duration of every export of every signal, with `error.type` when it failed.
+    pub const EXPORTER_OPERATION_DURATION: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.operation.duration",
+        unit: "s",
+        description: "The duration of exporting a batch of telemetry records",
+        is_counter: false,
+    };
+
+    /// Every health metric this crate records or has the SDK record.
+    pub const ALL: &[HealthMetric] = &[
+        PROCESSOR_SPAN_PROCESSED,
+        PROCESSOR_SPAN_QUEUE_SIZE,
+        PROCESSOR_SPAN_QUEUE_CAPACITY,
+        EXPORTER_SPAN_EXPORTED,
+        EXPORTER_SPAN_INFLIGHT,
+        LOG_CREATED,
+        EXPORTER_LOG_EXPORTED,
+        EXPORTER_LOG_INFLIGHT,
+        PROCESSOR_LOG_PROCESSED,
+        PROCESSOR_LOG_QUEUE_CAPACITY,
+        EXPORTER_METRIC_DATA_POINT_EXPORTED,
+        EXPORTER_OPERATION_DURATION,
+    ];
+
+    /// Bucket boundaries of `otel.sdk.exporter.operation.duration`, seconds.
+    pub const OPERATION_DURATION_BUCKETS_S: &[f64] = &[
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+
+    /// `otel.component.type`: which component a point is about.
+    pub const OTEL_COMPONENT_TYPE: &str = "otel.component.type";
+    /// `otel.component.name`: `{type}/{instance}`, unique in the process.
+    pub const OTEL_COMPONENT_NAME: &str = "otel.component.name";
+    /// Component type of the span export thread (a batching span processor).
+    pub const SPAN_PROCESSOR: &str = "batching_span_processor";
+    /// Component types of the exporters, by destination.
+    pub const OTLP_HTTP_SPAN_EXPORTER: &str = "otlp_http_span_exporter";
+    /// OTLP/HTTP JSON spans.
+    pub const OTLP_HTTP_JSON_SPAN_EXPORTER: &str = "otlp_http_json_span_exporter";
+    /// OTLP/HTTP protobuf log records.
+    pub const OTLP_HTTP_LOG_EXPORTER: &str = "otlp_http_log_exporter";
+    /// OTLP/HTTP JSON log records.
+    pub const OTLP_HTTP_JSON_LOG_EXPORTER: &str = "otlp_http_json_log_exporter";
+    /// OTLP/HTTP protobuf metrics.
+    pub const OTLP_HTTP_METRIC_EXPORTER: &str = "otlp_http_metric_exporter";
+    /// OTLP/HTTP JSON metrics.
+    pub const OTLP_HTTP_JSON_METRIC_EXPORTER: &str = "otlp_http_json_metric_exporter";
+    /// The embedded default's files, and an exporter given in code (not in the conventions).
+    pub const FILE_SPAN_EXPORTER: &str = "factory_observability.file_span_exporter";
+    /// The embedded default's log file.
+    pub const FILE_LOG_EXPORTER: &str = "factory_observability.file_log_exporter";
+    /// The embedded default's metric file.
+    pub const FILE_METRIC_EXPORTER: &str = "factory_observability.file_metric_exporter";
+    /// A span exporter given with `TelemetryBuilder::span_exporter`.
+    pub const CUSTOM_SPAN_EXPORTER: &str = "factory_observability.custom_span_exporter";
+
+    /// `error.type`: dropped because the queue was full.
+    pub const ERROR_QUEUE_FULL: &str = "queue_full";
+    /// `error.type`: no answer within the exporter's timeout.
+    pub const ERROR_TIMEOUT: &str = "timeout";
+    /// `error.type`: the connection failed (refused, reset, TLS).
+    pub const ERROR_TRANSPORT: &str = "transport";
+    /// `error.type`: the backend answered with an error status.
+    pub const ERROR_REJECTED: &str = "rejected";
+    /// `error.type`: anything else, as the conventions spell it.
+    pub const ERROR_OTHER: &str = "_OTHER";
+}
+
+/// The names Prometheus stores each metric under, when scraped from `/metrics`
+/// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
+/// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
+pub mod prometheus {
+    use super::{health, metric};
+
+    /// What kind of instrument a metric is, which decides its Prometheus type and series.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// A monotonic counter: one series, `{name}_total`.
+        Counter,
+        /// An up-down counter or gauge: one series, `{name}`.
+        Gauge,
+        /// A histogram: `{name}_bucket` (with `le`), `{name}_sum`, `{name}_count`.
+        Histogram,
+    }
+
+    /// One metric this crate records: OpenTelemetry name, unit, kind.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Entry {
+        /// OpenTelemetry instrument name.
+        pub name: &'static str,
+        /// UCUM unit (empty when the instrument has none).
+        pub unit: &'static str,
+        /// Instrument kind.
+        pub kind: Kind,
+    }
+
+    const fn entry(name: &'static str, unit: &'static str, kind: Kind) -> Entry {
+        Entry { name, unit, kind }
+    }
+
+    const fn from_health(metric: health::HealthMetric, kind: Kind) -> Entry {
+        Entry {
+            name: metric.name,
+            unit: metric.unit,
+            kind,
+        }
+    }
+
+    /// Every metric the macros and the exporter health record.
+    pub const CATALOGUE: &[Entry] = &[
+        entry(metric::PIPELINE_RUNS_TOTAL, "", Kind::Counter),
+        entry(
+            metric::PIPELINE_RUN_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::PIPELINE_STAGE_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::PIPELINE_STAGE_RETRIES_TOTAL, "", Kind::Counter),
+        entry(
+            metric::LLM_TOKENS_TOTAL,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(metric::LLM_COST_USD, "", Kind::Counter),
+        entry(
+            metric::GEN_AI_CLIENT_TOKEN_USAGE,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::ADJUDICATION_SELECTED_TOTAL, "", Kind::Counter),
+        entry(metric::ADJUDICATION_SCORE, "", Kind::Histogram),
+        entry(metric::ADJUDICATION_MARGIN, "", Kind::Histogram),
+        entry(metric::TEST_PASS_RATE, "", Kind::Histogram),
+        entry(metric::TEST_FLAKY_TOTAL, "", Kind::Counter),
+        from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),
+        from_health(health::PROCESSOR_SPAN_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_SPAN_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_SPAN_INFLIGHT, Kind::Gauge),
+        from_health(health::LOG_CREATED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_INFLIGHT, Kind::Gauge),
+        from_health(health::PROCESSOR_LOG_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_LOG_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_METRIC_DATA_POINT_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_OPERATION_DURATION, Kind::Histogram),
+    ];
+
+    /// The Prometheus metric name of an OpenTelemetry metric, as `opentelemetry-prometheus`
+    /// 0.33 serves it (and as the OpenTelemetry "Prometheus and OpenMetrics compatibility"
+    /// specification translates): every character outside `[a-zA-Z0-9_:]` becomes `_`, the
+    /// unit's suffix is appended (`s` → `_seconds`, `By` → `_bytes`, `1` → `_ratio`, `m/s` →
+    /// `_meters_per_second`; annotations such as `{token}` add nothing), then `_total` for a
+    /// monotonic counter, even when the name already ends in `total`:
+    /// `pipeline.runs.total` → `pipeline_runs_total_total`.
+    pub fn prometheus_name(name: &str, unit: &str, is_counter: bool) -> String {
+        let mut out: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.is_ascii_alphanumeric() && !(i == 0 && c.is_ascii_digit())
+                    || c == '_'
+                    || c == ':'
+                {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(0, '_');
+            out.replace_range(1..2, &name[..1]);
+        }
+        if let Some(suffix) = unit_suffix(unit) {
+            out.push('_');
+            out.push_str(&suffix);
+        }
+        if is_counter {
+            out.push_str("_total");
+        }
+        out
+    }
+
+    /// The series Prometheus stores for `entry`: one name, or a histogram's three.
+    pub fn series(entry: &Entry) -> Vec<String> {
+        let name = prometheus_name(entry.name, entry.unit, entry.kind == Kind::Counter);
+        match entry.kind {
+            Kind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{name}{suffix}"))
+                .collect(),
+            _ => vec![name],
+        }
+    }
+
+    fn unit_suffix(unit: &str) -> Option<String> {
+        if unit.is_empty() {
+            return None;
+        }
+        if let Some(known) = unit_word(unit) {
+            return Some(known.to_owned());
+        }
+        let (first, second) = unit.split_once('/')?;
+        let per = per_unit_word(second)?;
+        const NOT_BEFORE_PER: [&str; 8] = ["1", "d", "h", "min", "s", "ms", "us", "ns"];
+        match unit_word(first) {
+            Some(first) if !NOT_BEFORE_PER.contains(&unit.split_once('/')?.0) => {
+                Some(format!("{first}_per_{per}"))
+            }
+            _ => Some(format!("per_{per}")),
+        }
+    }
+
+    fn unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "d" => "days",
+            "h" => "hours",
+            "min" => "minutes",
+            "s" => "seconds",
+            "ms" => "milliseconds",
+            "us" => "microseconds",
+            "ns" => "nanoseconds",
+            "By" | "B" => "bytes",
+            "KiBy" => "kibibytes",
+            "MiBy" => "mebibytes",
+            "GiBy" => "gibibytes",
+            "TiBy" => "tibibytes",
+            "KBy" | "KB" => "kilobytes",
+            "MBy" | "MB" => "megabytes",
+            "GBy" | "GB" => "gigabytes",
+            "TBy" | "TB" => "terabytes",
+            "m" => "meters",
+            "V" => "volts",
+            "A" => "amperes",
+            "J" => "joules",
+            "W" => "watts",
+            "g" => "grams",
+            "Cel" => "celsius",
+            "Hz" => "hertz",
+            "1" => "ratio",
+            "%" => "percent",
+            _ => return None,
+        })
+    }
+
+    fn per_unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "s" => "second",
+            "m" => "minute",
+            "h" => "hour",
+            "d" => "day",
+            "w" => "week",
+            "mo" => "month",
+            "y" => "year",
+            _ => return None,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_translate_as_prometheus_stores_them() {
+            assert_eq!(
+                prometheus_name("pipeline.runs.total", "", true),
+                "pipeline_runs_total_total"
+            );
+            assert_eq!(
+                prometheus_name("pipeline.stage.duration", "s", false),
+                "pipeline_stage_duration_seconds"
+            );
+            assert_eq!(
+                prometheus_name("otel.sdk.processor.span.processed", "{span}", true),
+                "otel_sdk_processor_span_processed_total"
+            );
+            assert_eq!(prometheus_name("a.rate", "1", false), "a_rate_ratio");
+            assert_eq!(
+                prometheus_name("speed", "m/s", false),
+                "speed_meters_per_second"
+            );
+            assert_eq!(prometheus_name("hits", "1/s", false), "hits_per_second");
+            assert_eq!(prometheus_name("9lives", "", false), "_9lives");
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub(crate) struct Instruments {
 }
 
 impl Instruments {
-    fn new(meter: &Meter) -> Self {
+    pub(crate) fn new(meter: &Meter) -> Self {
         let duration = |name: &'static str, description: &'static str| {
             meter
                 .f64_histogram(name)
@@ -129,7 +129,7 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     pub fn new(sampler: Sampler, spans: SpanSink, meters: &SdkMeterProvider) -> Self {
         Pipeline {
-            sampling: Sampling::new(sampler),
+            sampling: Sampling::new(sampler, spans.slots()),
             spans,
             instruments: Instruments::new(&meters.meter_with_scope(scope())),
             pricing: Arc::new(Pricing::bundled()),

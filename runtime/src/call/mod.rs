@@ -488,6 +488,7 @@ impl Active {
                 span_kind: opening.span_kind,
                 parent: &parent,
                 attributes,
+                is_run: site.kind == CallKind::Run,
             },
         );
         let (mut cx, mut own_context) = match placement {

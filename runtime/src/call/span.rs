@@ -12,7 +12,7 @@
 //! the call's span through `Context::current().span()`.
 
 use super::{millis, CallKind, CallSite};
-use crate::export::records::RecordQueue;
+use crate::export::records::{RecordQueue, Slots};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use opentelemetry::trace::{
@@ -79,6 +79,8 @@ pub(crate) struct SpanStart<'a> {
     pub parent: &'a Context,
     /// What the call's kind and `fields(...)` record at the start.
     pub attributes: Vec<KeyValue>,
+    /// A `#[pipeline_run]`: may take the room of the span queue kept for runs.
+    pub is_run: bool,
 }
 
 /// The span of an ending call: `None` when the call is not sampled, so that writing to it costs
@@ -109,6 +111,13 @@ impl OpenSpan {
             return (None, Placement::AsParent);
         }
         let parent_is_valid = parent_context.is_valid();
+        if parent_is_valid && !parent_context.is_remote() && !parent_context.is_sampled() {
+            // A local parent that is not sampled: every sampler `OTEL_TRACES_SAMPLER` names
+            // decides the same for its children (always_on never leaves a local span
+            // unsampled, a ratio decides by the trace id they share), except for a parent shed
+            // by a full queue, whose children must not be orphans (see `export::records`).
+            return (None, Placement::AsParent);
+        }
         let ids = RandomIdGenerator::default();
         let trace_id = if parent_is_valid {
             parent_context.trace_id()
@@ -144,13 +153,22 @@ impl OpenSpan {
             );
             return (None, Placement::Child(span_context));
         }
+        // The queue's room is taken as the span starts, so that its end always finds it (see
+        // `export::records`); a span that finds the queue full is shed with its subtree.
+        let admitted = sampling
+            .slots
+            .as_ref()
+            .is_none_or(|slots| slots.take(start.is_run));
         let span_context = SpanContext::new(
             trace_id,
             ids.new_span_id(),
-            flags.with_sampled(true),
+            flags.with_sampled(admitted),
             false,
             result.trace_state,
         );
+        if !admitted {
+            return (None, Placement::Child(span_context));
+        }
         let mut attributes = start.attributes;
         attributes.extend(result.attributes);
         let span = OpenSpan {
@@ -211,10 +229,13 @@ pub(crate) struct Sampling {
     /// The sampler drops every root, even the one whose trace id is the easiest to sample:
     /// `always_off`, `parentbased_always_off`, a ratio of 0.
     pub roots_never_sampled: bool,
+    /// The span queue's room, which a sampled call takes as it starts (the process-wide
+    /// pipeline only).
+    pub slots: Option<Arc<Slots>>,
 }
 
 impl Sampling {
-    pub fn new(sampler: Sampler) -> Sampling {
+    pub fn new(sampler: Sampler, slots: Option<Arc<Slots>>) -> Sampling {
         let easiest = sampler.should_sample(
             None,
             TraceId::from(1u128),
@@ -226,6 +247,7 @@ impl Sampling {
         Sampling {
             roots_never_sampled: easiest.decision == SamplingDecision::Drop,
             sampler,
+            slots,
         }
     }
 }
@@ -246,6 +268,14 @@ pub(crate) enum SpanSink {
 }
 
 impl SpanSink {
+    /// The room of the queue spans go to, when it is bounded.
+    pub fn slots(&self) -> Option<Arc<Slots>> {
+        match self {
+            SpanSink::Deferred(queue) => Some(Arc::clone(queue.slots())),
+            _ => None,
+        }
+    }
+
     pub fn submit(&self, record: SpanRecord) {
         match self {
             SpanSink::Deferred(queue) => queue.submit(record),

@@ -5,8 +5,9 @@
 //! queue, failed to export, or was still queued when shutdown gave up.
 
 use opentelemetry::logs::LogRecord as _;
-use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry::metrics::Histogram;
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -15,17 +16,91 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-/// Counters of one signal; shared between its processor and its exporter.
+/// Counters of one signal; shared between its processor and its exporter, read by the shutdown
+/// report and by the exporter health instruments (`otel.sdk.*`, see [`crate::export::health`]).
 #[derive(Debug, Default)]
 pub(crate) struct Delivery {
     /// Written by every instrumented thread as its spans end.
     submitted: StripedCounter,
+    /// Dropped because the queue was full (also counted as submitted).
+    dropped: AtomicU64,
     delivered: AtomicU64,
-    failed: AtomicU64,
+    /// Items whose export failed, by [`Failure`].
+    failed: [AtomicU64; Failure::ALL.len()],
+    /// Items in the export under way, and when it started: an export that never answers is
+    /// reported as timed out.
+    in_flight: Mutex<Option<(u64, Instant)>>,
+    /// The exporter's own timeout: an export that fails after it is a timeout.
+    export_timeout: Mutex<Option<Duration>>,
     last_error: Mutex<Option<String>>,
+    /// Metric data points exported (index 0) and failed (index 1 + [`Failure`]): the metrics
+    /// signal counts export requests, its health metric data points.
+    points: [AtomicU64; 1 + Failure::ALL.len()],
+    /// `otel.sdk.exporter.operation.duration`, once the meter provider is built.
+    operation_duration: OnceLock<(Histogram<f64>, [KeyValue; 2])>,
+}
+
+/// Why an export failed: the `error.type` of the exporter health metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// No answer within the exporter's timeout.
+    Timeout,
+    /// The connection failed (refused, reset, TLS, DNS).
+    Transport,
+    /// The backend answered with an error status.
+    Rejected,
+    /// Anything else (a file that cannot be written, an exporter shut down).
+    Other,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 4] = [
+        Failure::Timeout,
+        Failure::Transport,
+        Failure::Rejected,
+        Failure::Other,
+    ];
+
+    /// The `error.type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => crate::names::health::ERROR_TIMEOUT,
+            Failure::Transport => crate::names::health::ERROR_TRANSPORT,
+            Failure::Rejected => crate::names::health::ERROR_REJECTED,
+            Failure::Other => crate::names::health::ERROR_OTHER,
+        }
+    }
+
+    /// Reads the exporter's error: the OTLP exporters say "status code" for an answer with an
+    /// error status and "network error" for a failed connection (which is a timeout when it
+    /// took the exporter's whole timeout).
+    fn of(error: &OTelSdkError, elapsed: Duration, timeout: Option<Duration>) -> Failure {
+        let message = match error {
+            OTelSdkError::Timeout(_) => return Failure::Timeout,
+            OTelSdkError::InternalFailure(message) => message.to_ascii_lowercase(),
+            _ => return Failure::Other,
+        };
+        if message.contains("status code") || message.contains("status:") {
+            Failure::Rejected
+        } else if message.contains("timed out") || message.contains("timeout") {
+            Failure::Timeout
+        } else if message.contains("network")
+            || message.contains("connect")
+            || message.contains("transport")
+            || message.contains("tls")
+            || message.contains("dns")
+        {
+            match timeout {
+                Some(timeout) if elapsed >= timeout => Failure::Timeout,
+                _ => Failure::Transport,
+            }
+        } else {
+            Failure::Other
+        }
+    }
 }
 
 /// A counter that threads add to without sharing a cache line: each thread adds to one of
@@ -66,27 +141,126 @@ impl Delivery {
         self.submitted.add(count);
     }
 
-    fn exported(&self, count: u64, result: &OTelSdkResult) {
-        match result {
-            Ok(()) => self.delivered.fetch_add(count, Ordering::Relaxed),
+    /// Items a full queue refused: submitted, and dropped.
+    pub(crate) fn dropped_queue_full(&self, count: u64) {
+        self.submitted.add(count);
+        self.dropped.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// The exporter's timeout, so that a failure after it is counted as a timeout.
+    pub(crate) fn set_export_timeout(&self, timeout: Duration) {
+        if let Ok(mut slot) = self.export_timeout.lock() {
+            *slot = Some(timeout);
+        }
+    }
+
+    /// Records the duration of every export in `histogram`, with `attributes` (the exporter's
+    /// `otel.component.type` and `otel.component.name`).
+    pub(crate) fn record_durations(&self, histogram: Histogram<f64>, attributes: [KeyValue; 2]) {
+        let _ = self.operation_duration.set((histogram, attributes));
+    }
+
+    pub(crate) fn exporting(&self, count: u64) -> Instant {
+        let started = Instant::now();
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            *in_flight = Some((count, started));
+        }
+        started
+    }
+
+    pub(crate) fn exported(
+        &self,
+        count: u64,
+        started: Instant,
+        result: &OTelSdkResult,
+    ) -> Option<Failure> {
+        let elapsed = started.elapsed();
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            *in_flight = None;
+        }
+        let failure = match result {
+            Ok(()) => {
+                self.delivered.fetch_add(count, Ordering::Relaxed);
+                None
+            }
             Err(error) => {
+                let timeout = self.export_timeout.lock().ok().and_then(|t| *t);
+                let failure = Failure::of(error, elapsed, timeout);
                 if let Ok(mut last) = self.last_error.lock() {
-                    *last = Some(error.to_string());
+                    *last = Some(match failure {
+                        Failure::Timeout => {
+                            format!("export timed out after {elapsed:.1?}: {error}")
+                        }
+                        _ => error.to_string(),
+                    });
                 }
-                self.failed.fetch_add(count, Ordering::Relaxed)
+                self.failed[failure as usize].fetch_add(count, Ordering::Relaxed);
+                Some(failure)
             }
         };
+        if let Some((histogram, component)) = self.operation_duration.get() {
+            let error = failure.map(|f| KeyValue::new(crate::names::attr::ERROR_TYPE, f.as_str()));
+            let attributes: Vec<KeyValue> = component.iter().cloned().chain(error).collect();
+            histogram.record(elapsed.as_secs_f64(), &attributes);
+        }
+        failure
+    }
+
+    fn points_exported(&self, points: u64, failure: Option<Failure>) {
+        let index = failure.map_or(0, |failure| 1 + failure as usize);
+        self.points[index].fetch_add(points, Ordering::Relaxed);
+    }
+
+    /// What the exporter health instruments read.
+    pub(crate) fn counts(&self) -> Counts {
+        Counts {
+            submitted: self.submitted.sum(),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: std::array::from_fn(|i| self.failed[i].load(Ordering::Relaxed)),
+            points: std::array::from_fn(|i| self.points[i].load(Ordering::Relaxed)),
+            in_flight: self
+                .in_flight
+                .lock()
+                .ok()
+                .and_then(|f| *f)
+                .map_or(0, |(count, _)| count),
+        }
     }
 
     pub fn report(&self, signal: &'static str) -> SignalDelivery {
+        let counts = self.counts();
+        let mut last_error = self.last_error.lock().ok().and_then(|last| last.clone());
+        // An export still waiting for an answer (a collector that accepts and never answers):
+        // that is why its items are lost, whatever failed before.
+        if let Some((count, started)) = self.in_flight.lock().ok().and_then(|f| *f) {
+            last_error = Some(format!(
+                "export timed out: {count} items sent {:.1?} ago got no answer before shutdown gave up",
+                started.elapsed()
+            ));
+        }
         SignalDelivery {
             signal,
-            submitted: self.submitted.sum(),
-            delivered: self.delivered.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
+            submitted: counts.submitted,
+            delivered: counts.delivered,
+            dropped: counts.dropped,
+            failed: counts.failed.iter().sum(),
+            last_error,
         }
     }
+}
+
+/// A reading of one signal's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub submitted: u64,
+    pub dropped: u64,
+    pub delivered: u64,
+    /// By [`Failure`] (indexed by `Failure as usize`).
+    pub failed: [u64; Failure::ALL.len()],
+    /// Metric data points exported, then failed by [`Failure`].
+    pub points: [u64; 1 + Failure::ALL.len()],
+    pub in_flight: u64,
 }
 
 /// What one signal submitted, delivered and lost.
@@ -94,18 +268,22 @@ impl Delivery {
 pub struct SignalDelivery {
     /// `traces`, `metrics` or `logs`.
     pub signal: &'static str,
-    /// Items handed to the export pipeline (spans, log records, or metric export requests).
+    /// Items handed to the export pipeline (spans, log records, or metric export requests),
+    /// including those a full queue dropped.
     pub submitted: u64,
     /// Items an exporter confirmed.
     pub delivered: u64,
+    /// Items a full queue dropped (spans shed at their start, see README "Exporter health").
+    pub dropped: u64,
     /// Items whose export failed.
     pub failed: u64,
-    /// The last export error, if any.
+    /// The last export error, if any; an export still unanswered at shutdown is reported as
+    /// timed out.
     pub last_error: Option<String>,
 }
 
 impl SignalDelivery {
-    /// Items submitted but never confirmed: failed, dropped by a full queue, or cut by shutdown.
+    /// Items submitted but never confirmed: dropped by a full queue, failed, or cut by shutdown.
     pub fn undelivered(&self) -> u64 {
         self.submitted.saturating_sub(self.delivered)
     }
@@ -144,8 +322,22 @@ impl fmt::Display for DeliveryReport {
                 );
                 if s.undelivered() > 0 {
                     part.push_str(&format!(" ({} lost", s.undelivered()));
+                    let mut causes = Vec::new();
+                    if s.dropped > 0 {
+                        causes.push(format!("{} dropped by the full queue", s.dropped));
+                    }
+                    if s.failed > 0 {
+                        causes.push(format!("{} failed to export", s.failed));
+                    }
+                    let unsent = s.undelivered().saturating_sub(s.dropped + s.failed);
+                    if unsent > 0 && !causes.is_empty() {
+                        causes.push(format!("{unsent} not sent before shutdown"));
+                    }
+                    if !causes.is_empty() {
+                        part.push_str(&format!(": {}", causes.join(", ")));
+                    }
                     if let Some(error) = &s.last_error {
-                        part.push_str(&format!(", last error: {error}"));
+                        part.push_str(&format!("; last error: {error}"));
                     }
                     part.push(')');
                 }
@@ -170,8 +362,9 @@ pub(crate) struct Counted<E> {
 impl<E: SpanExporter> SpanExporter for Counted<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let count = batch.len() as u64;
+        let started = self.delivery.exporting(count);
         let result = self.inner.export(batch).await;
-        self.delivery.exported(count, &result);
+        self.delivery.exported(count, started, &result);
         result
     }
 
@@ -191,8 +384,11 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
 impl<E: PushMetricExporter + fmt::Debug> PushMetricExporter for Counted<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         self.delivery.submitted(1);
+        let points = data_points(metrics);
+        let started = self.delivery.exporting(1);
         let result = self.inner.export(metrics).await;
-        self.delivery.exported(1, &result);
+        let failure = self.delivery.exported(1, started, &result);
+        self.delivery.points_exported(points, failure);
         result
     }
 
@@ -212,8 +408,9 @@ impl<E: PushMetricExporter + fmt::Debug> PushMetricExporter for Counted<E> {
 impl<E: LogExporter> LogExporter for Counted<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let count = batch.iter().count() as u64;
+        let started = self.delivery.exporting(count);
         let result = self.inner.export(batch).await;
-        self.delivery.exported(count, &result);
+        self.delivery.exported(count, started, &result);
         result
     }
 
@@ -224,6 +421,29 @@ impl<E: LogExporter> LogExporter for Counted<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
     }
+}
+
+/// The data points of an export.
+fn data_points(metrics: &ResourceMetrics) -> u64 {
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    fn of<T>(data: &MetricData<T>) -> usize {
+        match data {
+            MetricData::Gauge(gauge) => gauge.data_points().count(),
+            MetricData::Sum(sum) => sum.data_points().count(),
+            MetricData::Histogram(histogram) => histogram.data_points().count(),
+            MetricData::ExponentialHistogram(histogram) => histogram.data_points().count(),
+        }
+    }
+    let points: usize = metrics
+        .scope_metrics()
+        .flat_map(|scope| scope.metrics())
+        .map(|metric| match metric.data() {
+            AggregatedMetrics::F64(data) => of(data),
+            AggregatedMetrics::U64(data) => of(data),
+            AggregatedMetrics::I64(data) => of(data),
+        })
+        .sum();
+    points as u64
 }
 
 /// A log processor wrapper that counts submitted records.

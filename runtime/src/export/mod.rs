@@ -2,7 +2,10 @@
 //! that what was submitted, delivered and lost is counted.
 
 pub(crate) mod counting;
+pub(crate) mod health;
 pub(crate) mod jsonl;
+#[cfg(feature = "prometheus")]
+pub(crate) mod prometheus;
 pub(crate) mod records;
 
 pub use counting::{DeliveryReport, SignalDelivery};

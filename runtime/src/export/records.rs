@@ -3,11 +3,40 @@
 //! span processor would (same `OTEL_BSP_*` settings), but in one thread: records do not pass
 //! through a second queue and a second thread.
 //!
-//! Callers put spans into bounded channels and never wait: a full channel drops the span
-//! (counted as submitted, never delivered). Waking the thread costs the caller a system call and,
-//! on a virtual machine, microseconds: the thread wakes itself, as often as the traffic asks (see
-//! [`Pace`]), and a caller wakes it only once per quarter of the queue it sent, or when it found
-//! a channel full.
+//! Callers never wait. Waking the thread costs the caller a system call and, on a virtual
+//! machine, microseconds: the thread wakes itself, as often as the traffic asks (see [`Pace`]),
+//! and a caller wakes it only once per quarter of the queue it sent, or when it found the queue
+//! full.
+//!
+//! # What overflow sheds: whole subtrees, at their start
+//!
+//! A bounded queue that drops the newest span when full loses the spans that end last, and a
+//! parent always ends after its children: under a burst the runs were lost and every delivered
+//! stage was an orphan (issue 10: 100,000 unpaced stages from 8 threads delivered 3,584 stages
+//! and none of the 8 `pipeline.run` spans). So the queue's room is taken when a sampled span
+//! *starts*, not when it ends ([`Slots`]): a span that got a slot is always queued when it ends,
+//! and a span that finds the queue full at its start is shed (counted as dropped, error type
+//! `queue_full`) and its context is marked not sampled, so that its children are not sampled
+//! either. A child is only ever sampled under a parent that holds a slot, so every delivered
+//! span's ancestors are delivered too. The last eighth of the queue is left to runs, so that a
+//! burst of one run's stages does not shed the runs starting beside it. What overflow sheds is
+//! the newest work, as whole subtrees, and never a parent of kept spans. The descendants of a
+//! shed span are not sampled, so they are neither delivered nor counted: the report counts the
+//! shed span itself.
+//!
+//! Why not "shed leaf spans first": at its end a span does not know whether it has children
+//! still to come, and a parent can be dropped only before its children were exported; reserving
+//! at the start needs no such knowledge and costs one atomic add at the start of a sampled call
+//! and one subtraction per collected batch on the export thread. The price: the queue's bound
+//! counts spans still running as well as spans waiting for export, so 10,000 concurrent calls
+//! need 10,000 slots (hence the default of 32,768, see [`crate::config::DEFAULT_QUEUE_SIZE`]).
+//!
+//! `tracing` spans (through tracing-opentelemetry's SDK spans) are only seen when they end; they
+//! have a bound of their own and are dropped when it is full, as by the SDK's processor.
+//!
+//! Neither queue is allocated up front: records wait in an unbounded channel (blocks of 31
+//! allocated as it fills, freed as it drains) whose length the slot count bounds, so memory
+//! grows with use, up to the bound.
 
 use crate::call::span::SpanRecord;
 use crate::config::Batching;
@@ -17,8 +46,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use std::cell::Cell;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -28,26 +58,101 @@ const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// How long `force_flush` waits for the export thread.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The span queue's room, taken by a sampled call as it starts and given back by the export
+/// thread as it collects the call's record (see the module's documentation).
+#[derive(Debug)]
+pub(crate) struct Slots {
+    /// Slots taken: sampled calls running plus records waiting for the export thread.
+    taken: CacheAligned<AtomicUsize>,
+    capacity: usize,
+    delivery: Arc<Delivery>,
+    /// The export thread, woken when the queue is found full.
+    worker: OnceLock<Thread>,
+}
+
+/// Keeps a counter every calling thread writes off the cache lines of its neighbours.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct CacheAligned<T>(T);
+
+impl Slots {
+    pub(crate) fn new(capacity: usize, delivery: Arc<Delivery>) -> Slots {
+        Slots {
+            taken: CacheAligned(AtomicUsize::new(0)),
+            capacity,
+            delivery,
+            worker: OnceLock::new(),
+        }
+    }
+
+    /// Takes a slot for a sampled call that starts; false (the call is shed, and counted as
+    /// dropped) when the queue is full. Runs may take the last eighth of the queue, which
+    /// other calls leave to them: a burst of stages does not shed the runs that start after it.
+    pub fn take(&self, is_run: bool) -> bool {
+        let taken = &self.taken.0;
+        let limit = if is_run {
+            self.capacity
+        } else {
+            self.capacity - self.capacity / 8
+        };
+        // Read first: a full queue is not written to by every shed call.
+        if taken.load(Ordering::Relaxed) < limit {
+            if taken.fetch_add(1, Ordering::Relaxed) < limit {
+                return true;
+            }
+            taken.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.delivery.dropped_queue_full(1);
+        if let Some(worker) = self.worker.get() {
+            worker.unpark();
+        }
+        false
+    }
+
+    fn give_back(&self, count: usize) {
+        if count > 0 {
+            self.taken.0.fetch_sub(count, Ordering::Relaxed);
+        }
+    }
+
+    /// Slots taken now: spans running or waiting for export.
+    pub fn taken(&self) -> usize {
+        self.taken.0.load(Ordering::Relaxed)
+    }
+
+    /// The queue's bound, `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
 /// The callers' end of the channel.
 #[derive(Debug)]
 pub(crate) struct RecordQueue {
-    sender: SyncSender<SpanRecord>,
+    sender: Sender<SpanRecord>,
     worker: Thread,
     delivery: Arc<Delivery>,
+    slots: Arc<Slots>,
     /// A calling thread wakes the export thread once per this many records it sent (a quarter
     /// of the queue), in case the thread's pace lags behind a burst.
     wake_every: u32,
 }
 
 impl RecordQueue {
-    /// Hands `record` to the export thread, or drops it if the queue is full.
+    /// Hands the record of a call that took a slot at its start to the export thread.
     pub fn submit(&self, record: SpanRecord) {
         self.delivery.submitted(1);
-        // A full queue or a shut-down pipeline loses the record; the report counts it.
-        let full = matches!(self.sender.try_send(record), Err(TrySendError::Full(_)));
-        if full || sent_another(self.wake_every) {
+        // The slot taken at the start bounds the channel. Only a shut-down pipeline refuses the
+        // record; the report counts it as undelivered.
+        let _ = self.sender.send(record);
+        if sent_another(self.wake_every) {
             self.worker.unpark();
         }
+    }
+
+    /// The queue's room, which sampled calls take as they start.
+    pub fn slots(&self) -> &Arc<Slots> {
+        &self.slots
     }
 }
 
@@ -112,7 +217,10 @@ enum Control {
 /// one thread converts, batches and exports both.
 #[derive(Debug)]
 pub(crate) struct SpanExport {
-    spans: SyncSender<SpanData>,
+    spans: Sender<SpanData>,
+    /// SDK spans waiting for the export thread, at most the queue size.
+    spans_queued: Arc<AtomicUsize>,
+    capacity: usize,
     delivery: Arc<Delivery>,
     control: Mutex<Sender<Control>>,
     worker: Thread,
@@ -127,32 +235,40 @@ pub(crate) fn start<E: SpanExporter + 'static>(
     batching: Batching,
     scope: InstrumentationScope,
 ) -> std::io::Result<(SpanExport, Arc<RecordQueue>)> {
-    let (records, record_receiver) = mpsc::sync_channel(batching.queue_size);
-    let (spans, span_receiver) = mpsc::sync_channel(batching.queue_size);
+    let (records, record_receiver) = mpsc::channel();
+    let (spans, span_receiver) = mpsc::channel();
     let (control, requests) = mpsc::channel();
+    let slots = Arc::new(Slots::new(batching.queue_size, Arc::clone(&delivery)));
+    let spans_queued = Arc::new(AtomicUsize::new(0));
     let worker = Worker {
         records: record_receiver,
         spans: span_receiver,
+        slots: Arc::clone(&slots),
+        spans_queued: Arc::clone(&spans_queued),
         requests,
         exporter,
         scope,
-        batch: Vec::with_capacity(batching.max_batch),
+        batch: Vec::new(),
         batching,
     };
     let handle = std::thread::Builder::new()
         .name("factory-obs-spans".into())
         .spawn(move || worker.run())?;
     let thread = handle.thread().clone();
+    let _ = slots.worker.set(thread.clone());
     let queue = Arc::new(RecordQueue {
         sender: records,
         worker: thread.clone(),
         delivery: Arc::clone(&delivery),
+        slots,
         wake_every: u32::try_from(batching.queue_size / 4)
             .unwrap_or(u32::MAX)
             .max(1),
     });
     let export = SpanExport {
         spans,
+        spans_queued,
+        capacity: batching.queue_size,
         delivery,
         control: Mutex::new(control),
         worker: thread,
@@ -165,6 +281,8 @@ pub(crate) fn start<E: SpanExporter + 'static>(
 struct Worker<E> {
     records: Receiver<SpanRecord>,
     spans: Receiver<SpanData>,
+    slots: Arc<Slots>,
+    spans_queued: Arc<AtomicUsize>,
     requests: Receiver<Control>,
     exporter: E,
     scope: InstrumentationScope,
@@ -220,9 +338,15 @@ impl<E: SpanExporter> Worker<E> {
             let span = record.into_span_data(&self.scope);
             self.push(span);
             records += 1;
+            // Given back as each batch fills, so that a long collection does not shed calls.
+            if records % self.batching.max_batch == 0 {
+                self.slots.give_back(self.batching.max_batch);
+            }
         }
+        self.slots.give_back(records % self.batching.max_batch);
         let mut spans = 0;
         while let Ok(span) = self.spans.try_recv() {
+            self.spans_queued.fetch_sub(1, Ordering::Relaxed);
             self.push(span);
             spans += 1;
         }
@@ -241,7 +365,8 @@ impl<E: SpanExporter> Worker<E> {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batching.max_batch));
+        // Sized to what was collected, not to the largest batch: memory follows use.
+        let batch = std::mem::take(&mut self.batch);
         let _ = futures_executor::block_on(self.exporter.export(batch));
     }
 }
@@ -282,11 +407,15 @@ impl SpanProcessor for SpanExport {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.delivery.submitted(1);
-            // A full queue or a shut-down pipeline loses the span; the report counts it.
-            if let Err(TrySendError::Full(_)) = self.spans.try_send(span) {
+            if self.spans_queued.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+                self.spans_queued.fetch_sub(1, Ordering::Relaxed);
+                self.delivery.dropped_queue_full(1);
                 self.worker.unpark();
+                return;
             }
+            self.delivery.submitted(1);
+            // A shut-down pipeline loses the span; the report counts it as undelivered.
+            let _ = self.spans.send(span);
         }
     }
 
