@@ -1,85 +1,24 @@
 //! The series Prometheus stores for every metric this project emits.
 //!
-//! Every instrument of [`factory_observability::names::metric`] is listed here with its kind
-//! and unit (as `runtime/src/pipeline.rs` builds it), and [`prometheus_names`] applies the
-//! translation both the collector's `prometheus` exporter and an SDK's Prometheus endpoint apply:
-//! every character outside `[a-zA-Z0-9_:]` becomes `_`; the unit becomes a suffix (`s` ->
-//! `_seconds`; annotations in braces such as `{token}` are dropped); a counter ends in `_total`;
-//! a histogram is stored as `_bucket`, `_sum` and `_count`.
+//! The instruments come from `runtime/src/names.rs` ([`CATALOGUE`]: name, unit, kind of every
+//! metric the macros and the exporter health record). Two paths bring them to Prometheus, and
+//! they spell four names differently:
+//! - the collector's `prometheus` exporter (the compose stack) follows the OpenTelemetry
+//!   specification: `[a-zA-Z0-9_:]` kept, others `_`; the unit as a suffix (`s` -> `_seconds`;
+//!   annotations such as `{token}` add nothing); `_total` for a monotonic counter, once:
+//!   `pipeline.runs.total` -> `pipeline_runs_total`;
+//! - a program's own `/metrics` (`OTEL_METRICS_EXPORTER=prometheus`, opentelemetry-prometheus
+//!   0.33, `factory_observability::names::prometheus::prometheus_name`) appends `_total` even to a name that ends in
+//!   `total`: `pipeline_runs_total_total`.
 //!
-//! Names that other branches add to `names.rs` and the kit already uses are in [`PENDING`] with
-//! the branch they come from; a test fails once such a name is in `names.rs`, so that it moves
-//! to [`EMITTED`] (or to the catalogue that branch brings).
+//! The kit stores the first spelling: its scrape job for programs renames `*_total_total` to
+//! `*_total` ([`relabel`], the `metric_relabel_configs` of `deploy/prometheus/prometheus.yml`).
+//! [`stored_names`] is what rules and dashboards may read; a test checks that both paths end there.
+//!
+//! Names the kit uses that another branch adds to `names.rs` are in [`PENDING`] with the branch
+//! they come from; a test fails once such a name is in `names.rs`, so that it is taken from there.
 
-use factory_observability::names::metric;
-
-/// The kind of an OpenTelemetry instrument, as far as the Prometheus name depends on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A monotonic sum: one series named `<name>_total`.
-    Counter,
-    /// An up-down counter or gauge: one series named `<name>`.
-    Gauge,
-    /// A histogram: `<name>_bucket`, `<name>_sum`, `<name>_count`.
-    Histogram,
-}
-
-/// One instrument: its OpenTelemetry name, kind and unit.
-#[derive(Clone, Copy, Debug)]
-pub struct Instrument {
-    /// The OpenTelemetry name, e.g. `pipeline.stage.duration`.
-    pub name: &'static str,
-    /// The instrument's kind.
-    pub kind: Kind,
-    /// The UCUM unit as given to the SDK (`""` when none).
-    pub unit: &'static str,
-}
-
-const fn instrument(name: &'static str, kind: Kind, unit: &'static str) -> Instrument {
-    Instrument { name, kind, unit }
-}
-
-/// Every metric the runtime emits today (`names::metric`, units from `runtime/src/pipeline.rs`).
-pub const EMITTED: &[Instrument] = &[
-    instrument(metric::PIPELINE_RUNS_TOTAL, Kind::Counter, ""),
-    instrument(
-        metric::PIPELINE_RUN_DURATION,
-        Kind::Histogram,
-        metric::UNIT_SECONDS,
-    ),
-    instrument(
-        metric::PIPELINE_STAGE_DURATION,
-        Kind::Histogram,
-        metric::UNIT_SECONDS,
-    ),
-    instrument(metric::PIPELINE_STAGE_RETRIES_TOTAL, Kind::Counter, ""),
-    instrument(
-        metric::LLM_TOKENS_TOTAL,
-        Kind::Histogram,
-        metric::UNIT_TOKENS,
-    ),
-    instrument(metric::LLM_COST_USD, Kind::Counter, ""),
-    instrument(
-        metric::GEN_AI_CLIENT_TOKEN_USAGE,
-        Kind::Histogram,
-        metric::UNIT_TOKENS,
-    ),
-    instrument(
-        metric::GEN_AI_CLIENT_OPERATION_DURATION,
-        Kind::Histogram,
-        metric::UNIT_SECONDS,
-    ),
-    instrument(
-        metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
-        Kind::Histogram,
-        metric::UNIT_SECONDS,
-    ),
-    instrument(metric::ADJUDICATION_SELECTED_TOTAL, Kind::Counter, ""),
-    instrument(metric::ADJUDICATION_SCORE, Kind::Histogram, ""),
-    instrument(metric::ADJUDICATION_MARGIN, Kind::Histogram, ""),
-    instrument(metric::TEST_PASS_RATE, Kind::Histogram, ""),
-    instrument(metric::TEST_FLAKY_TOTAL, Kind::Counter, ""),
-];
+pub use factory_observability::names::prometheus::{Entry as Instrument, Kind, CATALOGUE};
 
 /// A name the kit uses that another branch adds to `names.rs`.
 #[derive(Clone, Copy, Debug)]
@@ -97,66 +36,15 @@ const fn pending(
     from: &'static str,
 ) -> Pending {
     Pending {
-        instrument: instrument(name, kind, unit),
+        instrument: Instrument { name, unit, kind },
         from,
     }
 }
 
-const EXPORT_HEALTH: &str =
-    "export-health (issue 14): exporter health, OpenTelemetry SDK self-observability names";
 const HANDLER: &str = "handler (issue 13): #[handler], OpenTelemetry HTTP server conventions";
 
 /// Names the kit already uses that land with other branches (semantic-convention names).
 pub const PENDING: &[Pending] = &[
-    // Recorded by opentelemetry_sdk 0.33's log pipeline itself (already in metrics.jsonl on main).
-    pending(
-        "otel.sdk.log.created",
-        Kind::Counter,
-        "{log_record}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.processor.span.processed",
-        Kind::Counter,
-        "{span}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.exporter.span.exported",
-        Kind::Counter,
-        "{span}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.processor.log.processed",
-        Kind::Counter,
-        "{log_record}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.exporter.log.exported",
-        Kind::Counter,
-        "{log_record}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.exporter.metric_data_point.exported",
-        Kind::Counter,
-        "{data_point}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.processor.span.queue.size",
-        Kind::Gauge,
-        "{span}",
-        EXPORT_HEALTH,
-    ),
-    pending(
-        "otel.sdk.processor.span.queue.capacity",
-        Kind::Gauge,
-        "{span}",
-        EXPORT_HEALTH,
-    ),
     pending(
         "http.server.request.duration",
         Kind::Histogram,
@@ -215,6 +103,15 @@ pub fn base_name(instrument: &Instrument) -> String {
     translate(instrument.name, instrument.kind, instrument.unit)
 }
 
+/// The kit's scrape-time rename of a program's own `/metrics` names: `*_total_total` ->
+/// `*_total` (what `metric_relabel_configs` of the `factory-observability` job does).
+pub fn relabel(served: &str) -> String {
+    match served.strip_suffix("_total_total") {
+        Some(base) => format!("{base}_total"),
+        None => served.to_owned(),
+    }
+}
+
 /// The base Prometheus name of the metric `name` of `kind` in `unit`.
 pub fn translate(name: &str, kind: Kind, unit: &str) -> String {
     let mut name = sanitize(name);
@@ -230,7 +127,7 @@ pub fn translate(name: &str, kind: Kind, unit: &str) -> String {
 }
 
 /// Every series name Prometheus stores for `instrument`.
-pub fn prometheus_names(instrument: &Instrument) -> Vec<String> {
+pub fn stored_names(instrument: &Instrument) -> Vec<String> {
     let base = base_name(instrument);
     match instrument.kind {
         Kind::Counter | Kind::Gauge => vec![base],
@@ -244,7 +141,7 @@ pub fn prometheus_names(instrument: &Instrument) -> Vec<String> {
 /// Where a series name a rule or panel may read comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// An instrument of `names.rs`.
+    /// An instrument of `names.rs` ([`CATALOGUE`]).
     Emitted(&'static str),
     /// An instrument another branch adds.
     Pending(&'static str, &'static str),
@@ -255,13 +152,13 @@ pub enum Source {
 /// Every series name the kit may read, with where it comes from.
 pub fn known_series() -> std::collections::BTreeMap<String, Source> {
     let mut known = std::collections::BTreeMap::new();
-    for instrument in EMITTED {
-        for name in prometheus_names(instrument) {
+    for instrument in CATALOGUE {
+        for name in stored_names(instrument) {
             known.insert(name, Source::Emitted(instrument.name));
         }
     }
     for pending in PENDING {
-        for name in prometheus_names(&pending.instrument) {
+        for name in stored_names(&pending.instrument) {
             known.insert(name, Source::Pending(pending.instrument.name, pending.from));
         }
     }
@@ -274,20 +171,25 @@ pub fn known_series() -> std::collections::BTreeMap<String, Source> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use factory_observability::names;
+
+    const fn instrument(name: &'static str, kind: Kind, unit: &'static str) -> Instrument {
+        Instrument { name, unit, kind }
+    }
 
     #[test]
     fn counters_end_in_total_once() {
         let runs = instrument("pipeline.runs.total", Kind::Counter, "");
-        assert_eq!(prometheus_names(&runs), ["pipeline_runs_total"]);
+        assert_eq!(stored_names(&runs), ["pipeline_runs_total"]);
         let cost = instrument("llm.cost.usd", Kind::Counter, "");
-        assert_eq!(prometheus_names(&cost), ["llm_cost_usd_total"]);
+        assert_eq!(stored_names(&cost), ["llm_cost_usd_total"]);
     }
 
     #[test]
     fn histograms_get_the_unit_and_three_series() {
         let stage = instrument("pipeline.stage.duration", Kind::Histogram, "s");
         assert_eq!(
-            prometheus_names(&stage),
+            stored_names(&stage),
             [
                 "pipeline_stage_duration_seconds_bucket",
                 "pipeline_stage_duration_seconds_sum",
@@ -301,7 +203,23 @@ mod tests {
     #[test]
     fn gauges_keep_their_name_and_annotations_add_nothing() {
         let active = instrument("http.server.active_requests", Kind::Gauge, "{request}");
-        assert_eq!(prometheus_names(&active), ["http_server_active_requests"]);
+        assert_eq!(stored_names(&active), ["http_server_active_requests"]);
+    }
+
+    #[test]
+    fn both_paths_store_the_same_names() {
+        // The program's own /metrics (names.rs) after the kit's relabelling, and the
+        // collector's translation, agree for every instrument.
+        for entry in CATALOGUE {
+            let served = names::prometheus::series(entry);
+            let relabelled: Vec<String> = served.iter().map(|s| relabel(s)).collect();
+            assert_eq!(relabelled, stored_names(entry), "{}", entry.name);
+        }
+        assert_eq!(relabel("pipeline_runs_total_total"), "pipeline_runs_total");
+        assert_eq!(
+            relabel("llm_tokens_total_bucket"),
+            "llm_tokens_total_bucket"
+        );
     }
 
     #[test]
