@@ -1,29 +1,26 @@
-//! The deploy kit on a real Prometheus (Debian's 2.42) with the factory example's real metrics.
+//! The deploy kit on a real Prometheus (Debian's 2.42) scraping the factory example.
 //!
-//! The factory example runs 30 times (each run has a failed and retried `implement` attempt, a
-//! failed and retried `test` attempt, two models, an adjudication and a test report). No
-//! Prometheus endpoint exists on this branch to scrape yet (`OTEL_METRICS_EXPORTER=prometheus`
-//! comes with issue 14), so each run's final points, read from `metrics.jsonl`, are added up as
-//! one long-lived process would count them, one snapshot every 30 s, and backfilled with
-//! `promtool tsdb create-blocks-from openmetrics`. Prometheus then runs with the kit's rules and a
-//! scrape job `otel-collector` on a closed port. Every dashboard query and every alert expression
-//! goes through the HTTP API; `deploy/PROVEN.md` records the outcome.
+//! One factory process makes 25 runs (`FACTORY_PIPELINE_RUNS`; each run has a failed and retried
+//! `implement`, a failed and retried `test` with a recovered flaky test, two models and an
+//! adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`), while its
+//! traces go to a port where nothing listens (so the exporter health counts failed spans).
+//! Prometheus runs with the kit's rules and the kit's scrape job for programs (with its
+//! `_total_total` rename), plus a job `otel-collector` on a closed port. Every dashboard query and
+//! every alert expression then goes through the HTTP API at the time of the last scrape;
+//! `deploy/PROVEN.md` records the outcome.
 
-use factory_observability_tests::deploy::openmetrics::{self, Accumulator};
+use factory_observability_tests::deploy::points;
 use factory_observability_tests::deploy::prometheus::{free_port, Prometheus};
 use factory_observability_tests::deploy::{kit, promql, series};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-const RUNS: usize = 30;
-const PARALLEL: usize = 6;
-const STEP_S: f64 = 30.0;
+const RUNS: u32 = 25;
 
-/// Runs the factory example with the embedded default in `dir` and returns the points of its
-/// final metrics export.
-fn run_factory(dir: &Path) -> std::process::Child {
+/// Starts the factory example in `dir`: the embedded default, plus `env`.
+fn run_factory(dir: &Path, env: &[(&str, String)]) -> std::process::Child {
     std::fs::create_dir_all(dir).unwrap();
     Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
         .current_dir(dir)
@@ -37,6 +34,7 @@ fn run_factory(dir: &Path) -> std::process::Child {
         .env("FACTORY_OBS_DIR", dir.join("telemetry"))
         .env("FACTORY_OBS_SUMMARY", "0")
         .env("RUST_LOG", "off")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -61,9 +59,9 @@ fn work_dir(name: &str) -> PathBuf {
 #[test]
 fn factory_metrics_are_the_kits_catalogue() {
     let dir = work_dir("deploy-catalogue");
-    let status = run_factory(&dir).wait().unwrap();
+    let status = run_factory(&dir, &[]).wait().unwrap();
     assert!(status.success(), "{status}");
-    let declared: BTreeSet<openmetrics::Declared> = openmetrics::points(&last_export(&dir))
+    let declared: BTreeSet<points::Declared> = points::points(&last_export(&dir))
         .into_iter()
         .map(|p| p.declared)
         .collect();
@@ -76,7 +74,7 @@ fn factory_metrics_are_the_kits_catalogue() {
         let instrument = catalogue.get(metric.name.as_str()).unwrap_or_else(|| {
             panic!("{metric:?} is exported but not in tests/src/deploy/series.rs")
         });
-        assert_eq!(openmetrics::kind(metric), instrument.kind, "{metric:?}");
+        assert_eq!(points::kind(metric), instrument.kind, "{metric:?}");
         assert_eq!(metric.unit, instrument.unit, "{metric:?}");
     }
     let exported: BTreeSet<&str> = declared.iter().map(|d| d.name.as_str()).collect();
@@ -98,87 +96,101 @@ fn factory_metrics_are_the_kits_catalogue() {
     }
 }
 
-fn now_s() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
+/// What a query returned at the API at `time`: the number of series.
+fn series_count(prometheus: &Prometheus, expr: &str, time: &str) -> usize {
+    prometheus
+        .api("query", &[("query", expr), ("time", time)])
+        .unwrap_or_else(|e| panic!("`{expr}` failed at the API: {e}"))["result"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0)
 }
 
-/// What a query returned at the API: the number of series.
-fn series_count(prometheus: &Prometheus, expr: &str) -> usize {
-    prometheus
-        .query(expr)
-        .unwrap_or_else(|e| panic!("`{expr}` failed at the API: {e}"))
-        .len()
+/// The kit's scrape job for programs, pointed at `target`, every second.
+fn kit_program_job(target: &str) -> String {
+    let config = kit::yaml("prometheus/prometheus.yml");
+    let job = config["scrape_configs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|job| job["job_name"] == "factory-observability")
+        .expect("the kit scrapes programs")
+        .clone();
+    let mut job = job;
+    job["static_configs"][0]["targets"] = serde_yaml_ng::to_value(vec![target]).unwrap();
+    job["scrape_interval"] = serde_yaml_ng::to_value("1s").unwrap();
+    serde_yaml_ng::to_string(&vec![job]).unwrap()
 }
 
 #[test]
 fn every_panel_and_alert_expression_on_a_real_prometheus() {
     let dir = work_dir("deploy-live");
-
-    // 30 runs of the real example, a few at a time.
-    let mut exports = Vec::new();
-    for batch in 0..RUNS.div_ceil(PARALLEL) {
-        let runs: Vec<(PathBuf, std::process::Child)> = (0..PARALLEL)
-            .map(|i| batch * PARALLEL + i)
-            .filter(|&i| i < RUNS)
-            .map(|i| {
-                let run_dir = dir.join(format!("run-{i}"));
-                let child = run_factory(&run_dir);
-                (run_dir, child)
-            })
-            .collect();
-        for (run_dir, mut child) in runs {
-            let status = child.wait().unwrap();
-            assert!(
-                status.success(),
-                "run in {} ended with {status}",
-                run_dir.display()
-            );
-            exports.push(last_export(&run_dir));
-        }
-    }
-
-    // One snapshot per run, 30 s apart, the last one 30 s ago.
-    let end = now_s() - STEP_S;
-    let mut accumulator = Accumulator::default();
-    for (i, export) in exports.iter().enumerate() {
-        accumulator.add(openmetrics::points(export));
-        accumulator.snapshot("sf-factory", end - (RUNS - 1 - i) as f64 * STEP_S);
-    }
-    let input = dir.join("factory.om");
-    std::fs::write(&input, accumulator.openmetrics()).unwrap();
-    let backfill = Command::new(kit::tool("promtool"))
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&input)
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    assert!(
-        backfill.status.success(),
-        "promtool backfill: {}{}",
-        String::from_utf8_lossy(&backfill.stdout),
-        String::from_utf8_lossy(&backfill.stderr)
-    );
-
-    // The kit's rules; the collector's job on a port where nothing listens (it is down).
+    let metrics_port = free_port();
     let rules = kit::dir().join("prometheus/rules");
     let config = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}/*.yml\nscrape_configs:\n  - job_name: otel-collector\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}/*.yml\nscrape_configs:\n  - job_name: otel-collector\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n{}",
         rules.display(),
-        free_port()
+        free_port(),
+        kit_program_job(&format!("127.0.0.1:{metrics_port}"))
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
     );
     let prometheus = Prometheus::start(&dir, &config);
-    assert!(
-        prometheus.wait_for_data(r#"up{job="otel-collector"}"#, Duration::from_secs(20)),
-        "no scrape of the collector job:\n{}",
-        prometheus.log()
+
+    // One process, 25 runs, scraped while it runs; its spans go nowhere.
+    let mut factory = run_factory(
+        &dir.join("factory"),
+        &[
+            ("OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1".to_owned()),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT", metrics_port.to_string()),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                format!("http://127.0.0.1:{}", free_port()),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_owned()),
+            ("FACTORY_PIPELINE_RUNS", RUNS.to_string()),
+            // Long enough for several 1 s scrapes of the final values.
+            ("FACTORY_PIPELINE_LINGER_MS", "5000".to_owned()),
+        ],
     );
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let mut last_scrape_with_all_runs = None;
+    loop {
+        // The time of the newest sample that counts every run (the process exits after them).
+        if let Ok(data) = prometheus.api(
+            "query",
+            &[(
+                "query",
+                &format!("timestamp(sum(pipeline_runs_total) >= {RUNS})"),
+            )],
+        ) {
+            if let Some(value) = data["result"][0]["value"][1].as_str() {
+                last_scrape_with_all_runs = Some(value.to_owned());
+            }
+        }
+        if let Some(status) = factory.try_wait().unwrap() {
+            // 3: spans undelivered (their collector is down), as the scenario wants.
+            assert_eq!(status.code(), Some(3), "the factory ended with {status}");
+            if last_scrape_with_all_runs.is_some() {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scrape saw the {RUNS} runs:\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let time = last_scrape_with_all_runs.unwrap();
+    let targets = prometheus.targets();
     assert!(
-        prometheus.wait_for_data("pipeline_runs_total", Duration::from_secs(10)),
-        "the backfilled series are not visible:\n{}",
-        prometheus.log()
+        targets
+            .iter()
+            .any(|(job, _)| job == "factory-observability"),
+        "{targets:?}"
     );
 
     // Every rule loaded and evaluated without error.
@@ -193,56 +205,63 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     let alerts: Vec<kit::Expression> = kit::rule_expressions();
     assert_eq!(loaded.len(), alerts.len(), "{loaded:?}");
 
-    // Panels: data where the series is emitted by the example; none where it is not yet.
+    // The rename: no `_total_total` is stored, and the program's counters are.
+    assert_eq!(
+        series_count(&prometheus, r#"{__name__=~".+_total_total"}"#, &time),
+        0
+    );
+
+    // Panels: data where the scenario exercises the series; none where it does not (yet).
     let known = series::known_series();
-    let not_exercised = ["gen_ai_client_operation_time_to_first_chunk_seconds_bucket"];
+    let not_exercised: BTreeMap<&str, &str> = BTreeMap::from([(
+        "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+        "the example makes no streamed call",
+    )]);
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for expression in kit::dashboard_expressions() {
         let expr = kit::substitute_variables(&expression.expr);
         let names = promql::metric_names(&expression.expr).unwrap();
-        let count = series_count(&prometheus, &expr);
-        let pending = names
+        let count = series_count(&prometheus, &expr, &time);
+        let pending = names.iter().find_map(|n| match known.get(n) {
+            Some(series::Source::Pending(_, from)) => Some(*from),
+            _ => None,
+        });
+        let unexercised = names
             .iter()
-            .any(|n| matches!(known.get(n), Some(series::Source::Pending(..))));
-        let unexercised = names.iter().any(|n| not_exercised.contains(&n.as_str()));
-        let expected_data = !pending && !unexercised;
+            .find_map(|n| not_exercised.get(n.as_str()).copied());
+        let why_not = pending.or(unexercised);
         report.push(format!(
-            "{} | {} | {}",
+            "{} | {count} | {}",
             expression.origin,
-            count,
-            if expected_data {
-                "data expected"
-            } else if pending {
-                "pending series"
-            } else {
-                "not exercised by the example"
-            }
+            why_not.unwrap_or("data expected")
         ));
-        if expected_data && count == 0 {
-            failures.push(format!("{}: no data for `{expr}`", expression.origin));
-        }
-        if !expected_data && count > 0 && !names.iter().any(|n| n == "up") {
-            failures.push(format!("{}: data for `{expr}` although its series is not emitted yet: update deploy/PROVEN.md", expression.origin));
+        match (why_not, count) {
+            (None, 0) => failures.push(format!("{}: no data for `{expr}`", expression.origin)),
+            (Some(why), n) if n > 0 => failures.push(format!(
+                "{}: data for `{expr}` although {why}: update the test and deploy/PROVEN.md",
+                expression.origin
+            )),
+            _ => {}
         }
     }
 
-    // Alerts: the expression returns series (would fire once `for` elapses) exactly for the
-    // scenario's conditions.
-    // Each run retries `implement` once (30 retries in 15 minutes > 10 an hour), claude wins
-    // every adjudication (30 of 30), the `test` stage recovers one flaky test a run (30 in the
-    // last hour, none the hour before), and nothing listens on the collector's port. 30 runs
-    // cost 30 x 0.3089 USD, under the 20 USD budget; no run fails; no stage takes 300 s; the
-    // pass-rate drop needs 7 hours of history; products and exporter health are not emitted yet.
+    // Alerts: the expression returns series (fires once `for` elapses) exactly for the
+    // scenario's conditions: `implement` retried every run (25 in a minute > 10 an hour),
+    // claude wins 25 of 25 adjudications, the `test` stage recovers a flaky test every run (none
+    // the hour before), spans fail to export (their collector is down), and nothing listens on
+    // the collector's port. 25 runs cost 25 x 0.3089 USD, under the 20 USD budget; no run fails;
+    // no stage takes 300 s; a pass-rate drop needs 7 hours of history; no product runs here.
     let firing_expected = [
         "StageRetriesHigh",
         "AdjudicationAlwaysSameWinner",
         "FlakyTestsRising",
+        "TelemetryDropped",
         "CollectorDown",
     ];
     for alert in &alerts {
         let name = alert.alert.as_deref().unwrap();
-        let count = series_count(&prometheus, &alert.expr);
+        let count = series_count(&prometheus, &alert.expr, &time);
         let expected = firing_expected.contains(&name);
         report.push(format!(
             "alert {name} | {count} | {}",

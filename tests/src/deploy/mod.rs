@@ -5,10 +5,11 @@
 //!   after the OTLP -> Prometheus translation (`_seconds`, `_total`, `_bucket`).
 //! - [`promql`] finds the metric names an expression reads.
 //! - [`kit`] reads the rules, the dashboards and the configs of `deploy/`.
+//! - [`points`] reads the metrics a program exported to `metrics.jsonl`, with kind and unit.
 //! - [`prometheus`] runs a real Prometheus on loopback and queries its HTTP API.
 
 pub mod kit;
-pub mod openmetrics;
+pub mod points;
 pub mod prometheus;
 pub mod promql;
 pub mod series;
