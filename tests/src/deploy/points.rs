@@ -2,7 +2,6 @@
 //! kind and unit the program declared, to check the kit's catalogue against what is exported.
 
 use super::series::Kind;
-use crate::otlp_json::any_value;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -126,4 +125,17 @@ pub fn kind(declared: &Declared) -> Kind {
         "histogram" => Kind::Histogram,
         _ => Kind::Gauge,
     }
+}
+
+/// An OTLP/JSON `AnyValue` as text (`{"stringValue":"plan"}` -> `plan`, `{"intValue":"2"}` -> `2`).
+fn any_value(value: &Value) -> String {
+    for key in ["stringValue", "intValue", "doubleValue", "boolValue"] {
+        if let Some(inner) = value.get(key) {
+            return match inner {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+        }
+    }
+    value.to_string()
 }
