@@ -1,6 +1,6 @@
 //! The deploy kit on a real Prometheus (Debian's 2.42) scraping the factory example.
 //!
-//! One factory process makes 25 runs (`FACTORY_PIPELINE_RUNS`; each run has a failed and retried
+//! One factory process makes 40 runs (`FACTORY_PIPELINE_RUNS`; each run has a failed and retried
 //! `implement`, a failed and retried `test` with a recovered flaky test, two models and an
 //! adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`), while its
 //! traces go to a port where nothing listens (so the exporter health counts failed spans).
@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-const RUNS: u32 = 25;
+// Enough that even when the first scrape comes after a few runs (a run takes ~0.25 s, scrapes
+// are 1 s apart) more than 20 adjudications are counted, and few enough to stay under the
+// 20 USD an hour budget (40 x 0.3089 USD).
+const RUNS: u32 = 40;
 
 /// Starts the factory example in `dir`: the embedded default, plus `env`.
 fn run_factory(dir: &Path, env: &[(&str, String)]) -> std::process::Child {
@@ -138,7 +141,7 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     );
     let prometheus = Prometheus::start(&dir, &config);
 
-    // One process, 25 runs, scraped while it runs; its spans go nowhere.
+    // One process, 40 runs, scraped while it runs; its spans go nowhere.
     let mut factory = run_factory(
         &dir.join("factory"),
         &[
@@ -150,6 +153,10 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
                 format!("http://127.0.0.1:{}", free_port()),
             ),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_owned()),
+            // Export (and fail) every 200 ms while the runs go on, so the failed-span counter
+            // rises across scrapes: `rate` cannot see a counter that is first scraped at its
+            // final value (the failure series are created at the first failure).
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
             ("FACTORY_PIPELINE_RUNS", RUNS.to_string()),
             // Long enough for several 1 s scrapes of the final values.
             ("FACTORY_PIPELINE_LINGER_MS", "5000".to_owned()),
@@ -247,10 +254,10 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     }
 
     // Alerts: the expression returns series (fires once `for` elapses) exactly for the
-    // scenario's conditions: `implement` retried every run (25 in a minute > 10 an hour),
-    // claude wins 25 of 25 adjudications, the `test` stage recovers a flaky test every run (none
+    // scenario's conditions: `implement` retried every run (40 in a few seconds > 10 an hour),
+    // claude wins every adjudication, the `test` stage recovers a flaky test every run (none
     // the hour before), spans fail to export (their collector is down), and nothing listens on
-    // the collector's port. 25 runs cost 25 x 0.3089 USD, under the 20 USD budget; no run fails;
+    // the collector's port. 40 runs cost 40 x 0.3089 USD, under the 20 USD budget; no run fails;
     // no stage takes 300 s; a pass-rate drop needs 7 hours of history; no product runs here.
     let firing_expected = [
         "StageRetriesHigh",
