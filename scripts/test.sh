@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
-# and doc tests. Installs the real peers first (collector, nginx, chromium, Prometheus, ...); needs
-# only cargo, python3 and apt-get.
+# and doc tests. Installs the real peers first (collector, nginx, chromium, Prometheus, promtool,
+# amtool); needs only cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,13 @@ echo "chromium: $CHROMIUM"
 PROMETHEUS="$(scripts/install-prometheus.sh)"
 export PROMETHEUS
 echo "prometheus: $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -n 1))"
+
+# promtool and amtool for the deploy kit's tests (tests/tests/deploy_*.rs, examples/tests/deploy_live.rs).
+prometheus_tools="$(scripts/install-prometheus-tools.sh)"
+PROMTOOL="$(sed -n 1p <<<"$prometheus_tools")"
+AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
+export PROMTOOL AMTOOL
+echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
 cargo test -p factory-observability-benches --benches
 cargo test --workspace

@@ -235,6 +235,27 @@ fn run_factory(spec: &ProductSpec) -> Result<u64, FactoryError> {
     Ok(tests.passed)
 }
 
+/// `FACTORY_PIPELINE_RUNS`: how many runs one process makes (default 1), e.g. to be scraped
+/// by Prometheus while it runs (`OTEL_METRICS_EXPORTER=prometheus`, deploy/PROVEN.md).
+const RUNS_ENV: &str = "FACTORY_PIPELINE_RUNS";
+
+/// `FACTORY_PIPELINE_LINGER_MS`: how long to wait after the last run before shutting down
+/// (default 0), so that a Prometheus scraping `/metrics` sees the last run.
+const LINGER_ENV: &str = "FACTORY_PIPELINE_LINGER_MS";
+
+/// A whole number from `variable`, `default` when unset, at least `min`.
+fn number_from_env(variable: &str, default: u32, min: u32) -> Result<u32, String> {
+    match std::env::var(variable) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n >= min)
+            .ok_or_else(|| format!("{variable}={value:?}: expected a whole number, {min} or more")),
+    }
+}
+
 fn main() -> ExitCode {
     let telemetry = match factory_observability::init("sf-factory") {
         Ok(telemetry) => telemetry,
@@ -247,11 +268,25 @@ fn main() -> ExitCode {
         name: "todo-app",
         features: vec!["create task", "list tasks", "complete task"],
     };
-    let result = run_factory(&spec);
-    match &result {
-        Ok(passed) => println!("built {}: {passed} tests passed", spec.name),
-        Err(error) => println!("factory run failed: {error}"),
+    let (runs, linger_ms) = match (
+        number_from_env(RUNS_ENV, 1, 1),
+        number_from_env(LINGER_ENV, 0, 0),
+    ) {
+        (Ok(runs), Ok(linger_ms)) => (runs, linger_ms),
+        (Err(message), _) | (_, Err(message)) => {
+            eprintln!("factory_pipeline: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut result = Ok(0);
+    for _ in 0..runs {
+        result = run_factory(&spec);
+        match &result {
+            Ok(passed) => println!("built {}: {passed} tests passed", spec.name),
+            Err(error) => println!("factory run failed: {error}"),
+        }
     }
+    sleep(Duration::from_millis(linger_ms.into()));
     let report = telemetry.shutdown();
     if report.undelivered() > 0 {
         return ExitCode::from(3);
