@@ -119,7 +119,7 @@ fn a_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reason() {
         );
         assert!(
             run.stderr.contains(&format!(
-                "lost, last error: POST {endpoint}/v1/{signal}: error sending request"
+                "failed to export; last error: POST {endpoint}/v1/{signal}: error sending request"
             )) && run
                 .stderr
                 .contains("invalid peer certificate: UnknownIssuer)"),
@@ -185,7 +185,8 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
     // certificate was sent").
     assert!(
         without.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost, last error: POST {}/v1/traces: 400 Bad Request)",
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: POST {}/v1/traces: \
+             400 Bad Request)",
             proxy.endpoint()
         )),
         "{}",

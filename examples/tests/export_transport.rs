@@ -56,7 +56,8 @@ fn a_generic_endpoint_ending_in_a_signal_path_is_warned_about_and_the_404_names_
         run.describe()
     );
     for (signal, unit) in [("traces", ""), ("metrics", " exports"), ("logs", "")] {
-        let lost = format!("lost, last error: POST {written}/v1/{signal}: 404 Not Found)");
+        let lost =
+            format!("failed to export; last error: POST {written}/v1/{signal}: 404 Not Found)");
         let line = run
             .stderr
             .lines()
@@ -151,8 +152,11 @@ fn per_signal_endpoints_are_used_as_written() {
 /// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}`
 /// per request.
 const FLAKY_COLLECTOR: &str = r#"
-import http.server, sys
+import http.server, sys, threading
 seen = set()
+# One line per request, whole: `print` writes the text and the newline separately, and the
+# server's threads would interleave them.
+out = threading.Lock()
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_POST(self):
@@ -168,7 +172,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
         encoding = self.headers.get("Content-Encoding", "identity")
-        print(f"POST {self.path} {503 if first else 200} {encoding}", flush=True)
+        with out:
+            sys.stdout.write(f"POST {self.path} {503 if first else 200} {encoding}\n")
+            sys.stdout.flush()
     def log_message(self, *args):
         pass
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
