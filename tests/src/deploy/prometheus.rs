@@ -51,6 +51,7 @@ impl Prometheus {
             dir: dir.to_owned(),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(10))
+                .tls_backend_preconfigured(plain_http_tls())
                 .build()
                 .expect("HTTP client"),
         };
@@ -155,4 +156,17 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The TLS settings reqwest insists on even for plain `http://`: the runtime's reqwest features
+/// (`rustls-no-provider`) unify with ours, so the client is given its crypto provider (ring, as
+/// the runtime's) and no roots: it only ever talks to a local Prometheus over HTTP.
+fn plain_http_tls() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default protocol versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth()
 }
