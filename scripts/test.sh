@@ -31,6 +31,10 @@ export PROMTOOL AMTOOL
 echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
 cargo test -p factory-observability-benches --benches
+# The tests and examples crates enable the runtime's `prometheus` feature through their
+# dev-dependencies, so the workspace run builds the runtime with it (prometheus_scrape, deploy_*).
 cargo test --workspace
 # OTLP/gRPC is a cargo feature: its end-to-end test needs it on.
 cargo test -p factory-observability-examples --features grpc --test export_grpc
+# The runtime alone, without the feature: the configuration's "needs the feature" answer.
+cargo test -p factory-observability --lib
