@@ -76,14 +76,18 @@ impl Failure {
 
     /// Reads the exporter's error: the OTLP exporters say "status code" for an answer with an
     /// error status and "network error" for a failed connection (which is a timeout when it
-    /// took the exporter's whole timeout).
+    /// took the exporter's whole timeout); our explained errors (`explained`) end in the HTTP
+    /// status of a rejection (`POST http://...: 404 Not Found`) or in the transport's reason.
     fn of(error: &OTelSdkError, elapsed: Duration, timeout: Option<Duration>) -> Failure {
         let message = match error {
             OTelSdkError::Timeout(_) => return Failure::Timeout,
             OTelSdkError::InternalFailure(message) => message.to_ascii_lowercase(),
             _ => return Failure::Other,
         };
-        if message.contains("status code") || message.contains("status:") {
+        if message.contains("status code")
+            || message.contains("status:")
+            || ends_in_http_status(&message)
+        {
             Failure::Rejected
         } else if message.contains("timed out") || message.contains("timeout") {
             Failure::Timeout
@@ -101,6 +105,19 @@ impl Failure {
             Failure::Other
         }
     }
+}
+
+/// Whether `message` ends in an HTTP error status, as an explained rejection does
+/// (`POST http://host/v1/traces: 503 Service Unavailable`).
+fn ends_in_http_status(message: &str) -> bool {
+    let last = message.rsplit(": ").next().unwrap_or_default();
+    let (Some(code), Some(rest)) = (last.get(..3), last.get(3..)) else {
+        return false;
+    };
+    (rest.is_empty() || rest.starts_with(' '))
+        && code
+            .parse::<u16>()
+            .is_ok_and(|code| (400..=599).contains(&code))
 }
 
 /// A counter that threads add to without sharing a cache line: each thread adds to one of
@@ -187,7 +204,8 @@ impl Delivery {
                 let timeout = self.export_timeout.lock().ok().and_then(|t| *t);
                 let failure = Failure::of(error, elapsed, timeout);
                 if let Ok(mut last) = self.last_error.lock() {
-                    // An exporter's own reason, without the SDK's "Operation failed: ".
+                    // The exporter's own reason (the URL and status or transport failure, see
+                    // `explained`), without the SDK's "Operation failed: "; a timeout says so.
                     let reason = match error {
                         OTelSdkError::InternalFailure(reason) => reason.clone(),
                         other => other.to_string(),
@@ -486,6 +504,53 @@ impl<P: LogProcessor> LogProcessor for LogTap<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The explained errors of `export::explained` keep their `error.type`: a rejection ends in
+    /// its HTTP status, a refused connection says so, a timeout says it timed out.
+    #[test]
+    fn explained_errors_are_classified_by_their_cause() {
+        let of = |text: &str, elapsed_ms: u64| {
+            Failure::of(
+                &OTelSdkError::InternalFailure(text.to_owned()),
+                Duration::from_millis(elapsed_ms),
+                Some(Duration::from_millis(1000)),
+            )
+        };
+        assert_eq!(
+            of("POST http://127.0.0.1:4318/v1/traces: 404 Not Found", 5),
+            Failure::Rejected
+        );
+        assert_eq!(
+            of(
+                "POST http://127.0.0.1:4318/v1/traces: 503 Service Unavailable",
+                5
+            ),
+            Failure::Rejected
+        );
+        assert_eq!(
+            of(
+                "POST http://127.0.0.1:9/v1/traces: error sending request: client error \
+                 (Connect): tcp connect error: Connection refused (os error 111)",
+                5
+            ),
+            Failure::Transport
+        );
+        assert_eq!(
+            of(
+                "POST http://127.0.0.1:9/v1/traces: error sending request: operation timed out",
+                1000
+            ),
+            Failure::Timeout
+        );
+        assert_eq!(
+            of("HTTP export failed with status code: 400", 5),
+            Failure::Rejected
+        );
+        assert_eq!(
+            of("POST http://127.0.0.1:4318/v1/traces: 2xé", 5),
+            Failure::Other
+        );
+    }
 
     #[test]
     fn a_striped_counter_sums_what_every_thread_added() {
