@@ -32,6 +32,8 @@ mod checks;
 mod classify;
 pub mod config;
 mod error;
+#[cfg(feature = "axum")]
+pub mod http;
 pub mod export;
 mod init;
 mod llm;
@@ -49,6 +51,8 @@ pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;
 pub use call::stream::LlmStream;
 pub use error::InitError;
+#[cfg(feature = "axum")]
+pub use http::HttpServerLayer;
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
@@ -57,7 +61,7 @@ pub use retry::{retry_stage, retry_stage_async};
 pub use test_report::{TestReport, TestResults};
 
 pub use factory_observability_macros::{
-    adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+    adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
 };
 
 /// Used by the macros' expansions; not a public API.

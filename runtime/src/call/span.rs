@@ -13,7 +13,7 @@
 
 use super::{millis, CallKind, CallSite};
 use crate::export::records::RecordQueue;
-use crate::names::attr;
+use crate::names::{attr, handler};
 use crate::outcome::OutcomeKind;
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
@@ -287,11 +287,22 @@ impl SpanRecord {
             CallKind::Adjudicate => {
                 attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
             }
+            CallKind::Handler => {
+                attributes.push(KeyValue::new(handler::HANDLER_NAME, site.name));
+                attributes.push(KeyValue::new(
+                    handler::HANDLER_OUTCOME,
+                    self.outcome.as_str(),
+                ));
+            }
+            // Its handler's `code.function.name`, when it has one, is among its attributes.
+            CallKind::HttpServer => {}
         }
         if let Some(run_id) = self.run_id {
             attributes.push(KeyValue::new(attr::RUN_ID, run_id));
         }
-        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        if site.kind != CallKind::HttpServer {
+            attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+        }
         attributes.extend(span.attributes);
         let dropped_attributes_count = attributes.len().saturating_sub(MAX_ATTRIBUTES);
         attributes.truncate(MAX_ATTRIBUTES);
