@@ -32,9 +32,9 @@ mod checks;
 mod classify;
 pub mod config;
 mod error;
+pub mod export;
 #[cfg(feature = "axum")]
 pub mod http;
-pub mod export;
 mod init;
 mod llm;
 pub mod names;

@@ -130,7 +130,10 @@ impl<RB: http_body::Body, E> Completion<Result<Response<RB>, E>> for ServedRespo
                 if body.is_end_stream() {
                     // No frame to wait for (hyper would not poll the body at all).
                     call.finish(Report::of(crate::OutcomeKind::Success).into());
-                    return Ok(Response::from_parts(parts, ObservedBody::new(body, Call::inert())));
+                    return Ok(Response::from_parts(
+                        parts,
+                        ObservedBody::new(body, Call::inert()),
+                    ));
                 }
                 Ok(Response::from_parts(parts, ObservedBody::new(body, call)))
             }

@@ -114,7 +114,9 @@ fn server_address<B>(request: &Request<B>) -> Option<(String, Option<u16>)> {
 /// The first address of `X-Forwarded-For` (the original client behind proxies), else the
 /// peer's IP when the server was started with `into_make_service_with_connect_info`.
 fn client_address<B>(request: &Request<B>) -> Option<String> {
-    if let Some(forwarded) = header_text(request, header::HeaderName::from_static("x-forwarded-for")) {
+    if let Some(forwarded) =
+        header_text(request, header::HeaderName::from_static("x-forwarded-for"))
+    {
         if let Some(first) = forwarded.split(',').next().map(str::trim) {
             if !first.is_empty() {
                 return Some(first.to_owned());
