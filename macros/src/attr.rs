@@ -14,6 +14,7 @@ pub enum Macro {
     PipelineStage,
     LlmCall,
     Adjudicate,
+    Handler,
 }
 
 impl Macro {
@@ -23,6 +24,7 @@ impl Macro {
             Macro::PipelineStage => "#[pipeline_stage]",
             Macro::LlmCall => "#[llm_call]",
             Macro::Adjudicate => "#[adjudicate]",
+            Macro::Handler => "#[handler]",
         }
     }
 
@@ -33,6 +35,7 @@ impl Macro {
             Macro::PipelineStage => "Stage",
             Macro::LlmCall => "LlmCall",
             Macro::Adjudicate => "Adjudicate",
+            Macro::Handler => "Handler",
         }
     }
 
@@ -52,6 +55,7 @@ impl Macro {
                 "capture_content",
             ],
             Macro::Adjudicate => &["name", "fields", "capture"],
+            Macro::Handler => &["name", "fields"],
         }
     }
 
@@ -543,6 +547,7 @@ fn unknown_key(which: Macro, key: &str) -> String {
         Macro::PipelineStage,
         Macro::LlmCall,
         Macro::Adjudicate,
+        Macro::Handler,
     ]
     .into_iter()
     .find(|other| other.keys().contains(&key));

@@ -296,6 +296,11 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
             }
         }
         Macro::LlmCall => llm_parts(args, sig)?,
+        Macro::Handler => OwnParts {
+            name: named(),
+            records: TokenStream::new(),
+            ending: None,
+        },
         Macro::Adjudicate => OwnParts {
             name: named(),
             records: TokenStream::new(),

@@ -106,6 +106,28 @@ pub fn adjudicate(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::Adjudicate, args.into(), item.into()).into()
 }
 
+/// Makes a function one handler of a product: an HTTP handler (axum extractors, `impl
+/// IntoResponse` or `Result<_, E: IntoResponse>` returns), a background job, a CLI command.
+///
+/// ```text
+/// #[handler]                                        // handler.name = the fn name
+/// #[handler(name = "create_task", fields(task.title_length = body.title.len()))]
+/// ```
+///
+/// Decided at run time by where it is called:
+/// - directly under a request served through `HttpServerLayer`, it opens no span of its own: it
+///   adds its `code.function.name`, its `fields(...)` and its error to the request's SERVER span,
+///   so that each request stays one span (`{method} {http.route}`);
+/// - anywhere else, an INTERNAL span named after the handler with `handler.name`,
+///   `handler.outcome`, `code.function.name`, errors as on a stage, and the histogram
+///   `handler.duration` {`handler.name`, `outcome`}.
+///
+/// Function shapes and guarantees as for `#[pipeline_run]`.
+#[proc_macro_attribute]
+pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_fn(attr::Macro::Handler, args.into(), item.into()).into()
+}
+
 /// Makes every function of an `impl` block a stage, as `#[pipeline_stage]` would, with
 /// `code.function.name` = `module::Type::method`.
 ///
@@ -133,7 +155,8 @@ pub fn skip_stage(_args: TokenStream, item: TokenStream) -> TokenStream {
     impl_block::misplaced_skip(item.into()).into()
 }
 
-/// `#[pipeline_run]`, `#[pipeline_stage]`, `#[llm_call]` and `#[adjudicate]` on `item`.
+/// `#[pipeline_run]`, `#[pipeline_stage]`, `#[llm_call]`, `#[adjudicate]` and `#[handler]` on
+/// `item`.
 fn expand_fn(
     which: attr::Macro,
     args: proc_macro2::TokenStream,

@@ -119,6 +119,7 @@ fn no_input_makes_a_macro_panic() {
         Macro::PipelineStage,
         Macro::LlmCall,
         Macro::Adjudicate,
+        Macro::Handler,
     ];
     let mut accepted = 0;
     for args in ARGS {

@@ -194,3 +194,24 @@ fn adjudicate() {
         },
     );
 }
+
+#[test]
+fn handler() {
+    check(
+        "handler",
+        Entry::Fn(Macro::Handler, "handler"),
+        quote!(
+            name = "create_task",
+            fields(task.title_length = body.title.len())
+        ),
+        quote! {
+            async fn create_task(
+                State(store): State<Store>,
+                Json(body): Json<NewTask>,
+            ) -> Result<(StatusCode, Json<Task>), ApiError> {
+                let task = store.insert(body.title)?;
+                Ok((StatusCode::CREATED, Json(task)))
+            }
+        },
+    );
+}

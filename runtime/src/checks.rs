@@ -11,7 +11,7 @@
 
 use crate::call::CallKind;
 use crate::llm::{LlmResponse, Usage};
-use crate::names::attr;
+use crate::names::{attr, handler, http_server};
 
 /// What a `#[llm_call(usage = ...)]` function may return.
 #[diagnostic::on_unimplemented(
@@ -65,6 +65,21 @@ const STAGE: &[&str] = &[
     attr::STAGE_ATTEMPT,
 ];
 
+/// Recorded on a request's SERVER span, which a `#[handler]` under HTTP enriches.
+const HTTP_SERVER: &[&str] = &[
+    http_server::HTTP_REQUEST_METHOD,
+    http_server::HTTP_REQUEST_METHOD_ORIGINAL,
+    http_server::HTTP_ROUTE,
+    http_server::HTTP_RESPONSE_STATUS_CODE,
+    http_server::URL_SCHEME,
+    http_server::URL_PATH,
+    http_server::SERVER_ADDRESS,
+    http_server::SERVER_PORT,
+    http_server::NETWORK_PROTOCOL_VERSION,
+    http_server::USER_AGENT_ORIGINAL,
+    http_server::CLIENT_ADDRESS,
+];
+
 /// Whether `#[pipeline_run]`, `#[pipeline_stage]`, `#[llm_call]` or `#[adjudicate]` (`kind`)
 /// records `key` itself, so that `fields(key = ...)` would collide with it. Whole namespaces are
 /// reserved where the macro owns them: `test.*` for stages, `llm.*` and `gen_ai.*` for LLM calls,
@@ -83,6 +98,10 @@ pub const fn reserved_key(kind: CallKind, key: &str) -> bool {
         }
         CallKind::Adjudicate => same_namespace(key, attr::ADJUDICATION_PREFIX),
         CallKind::HttpClient => false,
+        // A handler under HTTP records onto its request's span: the HTTP attributes are its own.
+        CallKind::Handler | CallKind::HttpServer => {
+            same_namespace(key, handler::HANDLER_NAME) || any_equal(HTTP_SERVER, key)
+        }
     }
 }
 

@@ -36,6 +36,8 @@ mod error;
 pub mod export;
 #[cfg(test)]
 mod fuzz;
+#[cfg(feature = "axum")]
+pub mod http;
 mod init;
 mod llm;
 pub mod model;
@@ -54,6 +56,8 @@ pub use attribute::AttributeValue;
 pub use call::stream::LlmStream;
 pub use error::InitError;
 pub use export::{DeliveryReport, SignalDelivery};
+#[cfg(feature = "axum")]
+pub use http::HttpServerLayer;
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
@@ -62,7 +66,7 @@ pub use retry::{retry_stage, retry_stage_async};
 pub use test_report::{TestReport, TestResults};
 
 pub use factory_observability_macros::{
-    adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+    adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
 };
 
 /// Used by the macros' expansions; not a public API.

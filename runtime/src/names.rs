@@ -222,16 +222,71 @@ pub mod metric {
 }
 
 /// Attributes of a product's spans that the telemetry model reads (`factory_observability::model`,
-/// `factory-obs`): OpenTelemetry HTTP and resource semantic conventions.
+/// `factory-obs`): OpenTelemetry HTTP and resource semantic conventions. The HTTP names are the
+/// ones [`http_server`] writes.
 pub mod product {
     /// `http.route`: the matched route template; a SERVER span with it is a product request.
-    pub const HTTP_ROUTE: &str = "http.route";
+    pub const HTTP_ROUTE: &str = super::http_server::HTTP_ROUTE;
     /// `http.request.method`.
-    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    pub const HTTP_REQUEST_METHOD: &str = super::http_server::HTTP_REQUEST_METHOD;
     /// `http.response.status_code`.
-    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = super::http_server::HTTP_RESPONSE_STATUS_CODE;
     /// Resource attribute `service.name`.
     pub const SERVICE_NAME: &str = "service.name";
+}
+
+/// `#[handler]` off HTTP (a product's background job, a CLI command): an INTERNAL span named after
+/// the handler. Under HTTP the handler enriches its request's SERVER span instead (see
+/// [`http_server`]).
+pub mod handler {
+    /// Name of the handler (`#[handler(name = ...)]`, default: the fn name).
+    pub const HANDLER_NAME: &str = "handler.name";
+    /// Outcome of the handler, one of [`crate::OutcomeKind`]'s values.
+    pub const HANDLER_OUTCOME: &str = "handler.outcome";
+    /// Histogram of handler durations in seconds {`handler.name`, `outcome`}, with
+    /// [`super::metric::DURATION_BUCKETS_S`].
+    pub const HANDLER_DURATION: &str = "handler.duration";
+}
+
+/// Server side of HTTP, as the stable OpenTelemetry HTTP semantic conventions name it: one
+/// SERVER span per request, `{method} {http.route}`, and the two server metrics.
+pub mod http_server {
+    /// `http.request.method`: the method, or `_OTHER` for one the conventions do not know.
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// `http.request.method_original`: the method as sent, when it was recorded as `_OTHER`.
+    pub const HTTP_REQUEST_METHOD_ORIGINAL: &str = "http.request.method_original";
+    /// `http.route`: the matched route template (`/tasks/{id}`), never the raw path.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// `http.response.status_code`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// `url.scheme`: `http` or `https`.
+    pub const URL_SCHEME: &str = "url.scheme";
+    /// `url.path`: the request's path (on the span only: it is high-cardinality).
+    pub const URL_PATH: &str = "url.path";
+    /// `server.address`: the host the client addressed (`Host`, or the URI's authority).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// `server.port`: the port the client addressed.
+    pub const SERVER_PORT: &str = "server.port";
+    /// `network.protocol.version`: `1.0`, `1.1`, `2` or `3`.
+    pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
+    /// `user_agent.original`: the `User-Agent` header.
+    pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
+    /// `client.address`: the first `X-Forwarded-For` entry, or the peer's IP address.
+    pub const CLIENT_ADDRESS: &str = "client.address";
+    /// `_OTHER`: the value of `http.request.method` for a method the conventions do not know.
+    pub const METHOD_OTHER: &str = "_OTHER";
+    /// Histogram of server request durations in seconds, from the request's arrival to the end
+    /// of its response body {`http.request.method`, `http.route`, `http.response.status_code`,
+    /// `url.scheme`, `network.protocol.version`, `error.type`}.
+    pub const HTTP_SERVER_REQUEST_DURATION: &str = "http.server.request.duration";
+    /// Up-down counter of requests being served {`http.request.method`, `url.scheme`}.
+    pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http.server.active_requests";
+    /// Unit of `http.server.active_requests`.
+    pub const UNIT_REQUESTS: &str = "{request}";
+    /// Bucket boundaries the HTTP conventions advise for `http.server.request.duration`, seconds.
+    pub const REQUEST_DURATION_BUCKETS_S: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ];
 }
 
 /// Environment variables read by [`crate::init`] besides the standard `OTEL_*` ones.
@@ -517,7 +572,7 @@ pub mod health {
 /// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
 /// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
 pub mod prometheus {
-    use super::{health, metric};
+    use super::{handler, health, http_client, http_server, metric};
 
     /// What kind of instrument a metric is, which decides its Prometheus type and series.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -593,6 +648,26 @@ pub mod prometheus {
         entry(metric::ADJUDICATION_MARGIN, "", Kind::Histogram),
         entry(metric::TEST_PASS_RATE, "", Kind::Histogram),
         entry(metric::TEST_FLAKY_TOTAL, "", Kind::Counter),
+        entry(
+            handler::HANDLER_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            http_server::HTTP_SERVER_REQUEST_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            http_server::HTTP_SERVER_ACTIVE_REQUESTS,
+            http_server::UNIT_REQUESTS,
+            Kind::Gauge,
+        ),
+        entry(
+            http_client::HTTP_CLIENT_REQUEST_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
         from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
         from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),
         from_health(health::PROCESSOR_SPAN_QUEUE_CAPACITY, Kind::Gauge),

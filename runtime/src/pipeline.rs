@@ -5,9 +5,9 @@
 //! The hot path reads one relaxed atomic when nothing is installed.
 
 use crate::call::span::{Sampling, SpanSink};
-use crate::names::{metric, SCOPE};
+use crate::names::{handler, http_server, metric, SCOPE};
 use crate::pricing::Pricing;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::Sampler;
@@ -33,6 +33,9 @@ pub(crate) struct Instruments {
     pub test_pass_rate: Histogram<f64>,
     pub test_flaky: Counter<u64>,
     pub http_client_duration: Histogram<f64>,
+    pub handler_duration: Histogram<f64>,
+    pub http_server_duration: Histogram<f64>,
+    pub http_server_active: UpDownCounter<i64>,
 }
 
 impl Instruments {
@@ -116,6 +119,21 @@ impl Instruments {
                 .with_unit(metric::UNIT_SECONDS)
                 .with_description("Duration of HTTP client requests")
                 .with_boundaries(crate::names::http_client::DURATION_BUCKETS_S.to_vec())
+                .build(),
+            handler_duration: duration(
+                handler::HANDLER_DURATION,
+                "Duration of product handlers run off HTTP, in seconds",
+            ),
+            http_server_duration: meter
+                .f64_histogram(http_server::HTTP_SERVER_REQUEST_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("Duration of HTTP server requests")
+                .with_boundaries(http_server::REQUEST_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            http_server_active: meter
+                .i64_up_down_counter(http_server::HTTP_SERVER_ACTIVE_REQUESTS)
+                .with_unit(http_server::UNIT_REQUESTS)
+                .with_description("Number of active HTTP server requests")
                 .build(),
         }
     }

@@ -215,6 +215,15 @@ impl Capture {
                             );
                         }
                     }
+                    // Up-down counters (`http.server.active_requests`).
+                    AggregatedMetrics::I64(MetricData::Sum(sum)) => {
+                        for point in sum.data_points() {
+                            push(
+                                labels(point.attributes()),
+                                PointValue::Sum(point.value() as f64),
+                            );
+                        }
+                    }
                     AggregatedMetrics::F64(MetricData::Sum(sum)) => {
                         for point in sum.data_points() {
                             push(labels(point.attributes()), PointValue::Sum(point.value()));

@@ -17,6 +17,7 @@ pub(crate) fn open() -> Opening {
         span_kind: SpanKind::Internal,
         state: KindState::Adjudicate,
         context_value: None,
+        opens_span: true,
     }
 }
 

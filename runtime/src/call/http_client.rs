@@ -92,6 +92,7 @@ pub(crate) fn open(target: HttpTarget, attributes: &mut Vec<KeyValue>) -> Openin
         span_kind: SpanKind::Client,
         state: KindState::HttpClient(Box::new(target)),
         context_value: None,
+        opens_span: true,
     }
 }
 

@@ -59,6 +59,7 @@ pub(crate) fn open(
         span_kind: SpanKind::Client,
         state: KindState::Llm(target),
         context_value: None,
+        opens_span: true,
     }
 }
 

@@ -12,36 +12,38 @@
 //! [`adjudicate`].
 
 pub(crate) mod adjudicate;
+mod ending;
 pub(crate) mod faults;
+mod fields;
+pub(crate) mod handler;
 pub(crate) mod http_client;
+pub(crate) mod http_server;
 pub(crate) mod llm;
+mod metrics;
 pub(crate) mod run;
+mod runner;
 pub(crate) mod span;
 pub(crate) mod stage;
 pub(crate) mod stream;
 
-use crate::adjudication::Decision;
-use crate::attribute::AttributeValue;
-use crate::llm::{LlmResponse, PromptText};
+pub use ending::{Ending, Extra};
+pub use fields::Fields;
+pub(crate) use metrics::record_duration;
+pub use metrics::SiteCache;
+pub use runner::{Completion, Instrumented};
+
+use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
-use crate::test_report::TestReport;
-use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use span::{CallSpan, OpenSpan, Placement, SpanRecord, SpanStart};
 // Durations from the TSC through quanta (a few ns a read instead of ~16 ns for
 // `clock_gettime` on this project's machines); quanta falls back to the OS clock where the TSC
 // is not invariant.
 use quanta::Instant;
 use std::borrow::Cow;
-use std::fmt::Display;
-use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::pin::Pin;
-use std::sync::OnceLock;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 /// What kind of call a macro instruments; each kind adds its own attributes and metrics.
@@ -57,6 +59,12 @@ pub enum CallKind {
     Adjudicate,
     /// An HTTP request sent with the `reqwest` feature: span `{method}`, kind CLIENT.
     HttpClient,
+    /// `#[handler]`: the request's SERVER span under HTTP, else an INTERNAL span named after the
+    /// handler (decided at run time, see [`handler`]).
+    Handler,
+    /// One HTTP request served through `HttpServerLayer`: span `{method} {http.route}`, kind
+    /// SERVER (see [`http_server`]).
+    HttpServer,
 }
 
 /// Everything a macro knows at compile time about the function it instruments.
@@ -71,158 +79,6 @@ pub struct CallSite {
     pub function: &'static str,
     /// Instruments bound to this site's labels.
     pub cache: SiteCache,
-}
-
-/// The duration histogram bound to a call site's labels for each outcome, for the process-wide
-/// pipeline: binding resolves the attribute set once, not at every call (~50 ns a call). Calls
-/// recorded into a `testing::Capture` take the unbound path.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct SiteCache {
-    durations: [OnceLock<BoundHistogram<f64>>; OutcomeKind::COUNT],
-}
-
-impl SiteCache {
-    /// An empty cache, for the macros' `static` call sites.
-    #[allow(clippy::new_without_default)] // used in statics, where only a const fn will do
-    pub const fn new() -> Self {
-        SiteCache {
-            durations: [const { OnceLock::new() }; OutcomeKind::COUNT],
-        }
-    }
-}
-
-/// Records `seconds` in `histogram` with `labels`, through the call site's bound instrument when
-/// the call records into the process-wide pipeline.
-pub(crate) fn record_duration(
-    active: &Active,
-    histogram: &Histogram<f64>,
-    outcome: OutcomeKind,
-    seconds: f64,
-    labels: &[KeyValue],
-) {
-    match &active.pipeline {
-        PipelineRef::Global(_) => active.site.cache.durations[outcome.index()]
-            .get_or_init(|| histogram.bind(labels))
-            .record(seconds),
-        PipelineRef::Scoped(_) => histogram.record(seconds, labels),
-    }
-}
-
-/// Attributes recorded at the start of a call, from `fields(...)` and macro arguments.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-pub struct Fields {
-    attributes: Vec<KeyValue>,
-    run_id: Option<StringValue>,
-    llm: Option<llm::Target>,
-    http: Option<http_client::HttpTarget>,
-    /// Content the call captures (prompts, arguments), see `crate::capture`.
-    pub(crate) captured: crate::capture::Captured,
-}
-
-impl Fields {
-    /// Records `fields(key = value)`.
-    pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
-        self.attributes
-            .push(KeyValue::new(Key::from_static_str(key), value.to_value()));
-    }
-
-    /// Records `fields(key = "literal")`, without copying the literal.
-    pub fn record_static(&mut self, key: &'static str, value: &'static str) {
-        self.attributes
-            .push(KeyValue::new(Key::from_static_str(key), value));
-    }
-
-    /// Records `#[pipeline_run(run_id = value)]`.
-    pub fn run_id<V: Display + ?Sized>(&mut self, value: &V) {
-        self.run_id = Some(StringValue::from(value.to_string()));
-    }
-
-    /// Records `#[llm_call(provider = ..., model = ...)]`.
-    pub fn llm(&mut self, provider: StringValue, model: StringValue) {
-        self.llm = Some(llm::Target {
-            provider,
-            model,
-            prompt_chars: None,
-            capture_output: false,
-        });
-    }
-
-    /// Records what an HTTP client call is sent to.
-    pub fn http_target(&mut self, target: http_client::HttpTarget) {
-        self.http = Some(target);
-    }
-
-    /// Records `#[llm_call(prompt = argument)]`.
-    pub fn prompt<P: PromptText + ?Sized>(&mut self, prompt: &P) {
-        if let Some(target) = &mut self.llm {
-            target.prompt_chars = Some(prompt.prompt_chars());
-        }
-        self.capture_prompt(prompt);
-    }
-}
-
-/// What the macro learned from the returned value: the outcome, and what the kind reads from it.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct Ending {
-    pub report: Report,
-    pub extra: Extra,
-}
-
-/// What a kind reads from the returned value besides its outcome.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-pub enum Extra {
-    #[default]
-    None,
-    Llm(LlmResponse),
-    Decision(Decision),
-    Tests(TestReport),
-    Http(http_client::HttpResponse),
-}
-
-impl From<Report> for Ending {
-    fn from(report: Report) -> Self {
-        Ending {
-            report,
-            extra: Extra::None,
-        }
-    }
-}
-
-impl<X: Into<Extra>> From<(Report, X)> for Ending {
-    fn from((report, extra): (Report, X)) -> Self {
-        Ending {
-            report,
-            extra: extra.into(),
-        }
-    }
-}
-
-impl From<LlmResponse> for Extra {
-    fn from(response: LlmResponse) -> Self {
-        Extra::Llm(response)
-    }
-}
-
-impl From<http_client::HttpResponse> for Extra {
-    fn from(response: http_client::HttpResponse) -> Self {
-        Extra::Http(response)
-    }
-}
-
-impl From<Decision> for Extra {
-    fn from(decision: Decision) -> Self {
-        Extra::Decision(decision)
-    }
-}
-
-impl From<Option<TestReport>> for Extra {
-    fn from(tests: Option<TestReport>) -> Self {
-        tests.map_or(Extra::None, Extra::Tests)
-    }
 }
 
 /// One instrumented call; inert when no pipeline is installed.
@@ -251,10 +107,24 @@ pub(crate) struct Active {
 /// What each kind keeps from its start for its end.
 pub(crate) enum KindState {
     Run,
-    Stage { attempt: u32 },
+    Stage {
+        attempt: u32,
+    },
     Llm(llm::Target),
     Adjudicate,
     HttpClient(Box<http_client::HttpTarget>),
+    Handler,
+    /// A handler under a request: it enriches the request's span.
+    HandlerInRequest(std::sync::Arc<http_server::RequestShared>),
+    HttpServer(http_server::Serving),
+}
+
+/// A value a kind puts into its call's context, for the calls under it.
+pub(crate) enum ContextValue {
+    /// A run's id and totals.
+    Run(run::RunState),
+    /// A request's shared state, for its handler.
+    Request(http_server::RequestState),
 }
 
 /// What a kind's start contributes to the span, besides the attributes it pushes.
@@ -263,7 +133,9 @@ pub(crate) struct Opening {
     pub span_kind: SpanKind,
     pub state: KindState,
     /// A value the kind puts into the call's context (a run's totals).
-    pub context_value: Option<run::RunState>,
+    pub context_value: Option<ContextValue>,
+    /// Whether the call has a span of its own (a handler under a request has none).
+    pub opens_span: bool,
 }
 
 impl Call {
@@ -275,141 +147,6 @@ impl Call {
         }
         Call {
             active: Active::start(site, fields),
-        }
-    }
-
-    /// Runs a sync body inside the call and ends it with what `classify` reads from the value.
-    /// (The closure is a direct argument so that the compiler knows its parameter's type when it
-    /// resolves the autoref specialisation inside.)
-    #[inline]
-    pub fn run_sync<R, C, E>(self, body: impl FnOnce() -> R, classify: C) -> R
-    where
-        C: FnOnce(&R) -> E,
-        E: Into<Ending>,
-    {
-        self.run_completing(body, Classified(classify))
-    }
-
-    /// Wraps an async body so that every poll runs inside the call, ending it with what
-    /// `classify` reads from the value.
-    #[inline]
-    pub fn instrument<F, C, E>(self, body: F, classify: C) -> Instrumented<F, Classified<C>>
-    where
-        F: Future,
-        C: FnOnce(&F::Output) -> E,
-        E: Into<Ending>,
-    {
-        self.instrument_completing(body, Classified(classify))
-    }
-
-    /// Runs a sync body that returns a stream; the stream takes the call.
-    pub fn run_sync_stream<S, C>(
-        self,
-        body: impl FnOnce() -> S,
-        chunk: C,
-    ) -> stream::LlmStream<S, C>
-    where
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-    {
-        self.run_completing(body, stream::Streamed(chunk))
-    }
-
-    /// Runs a sync body that returns `Result<impl Stream, E>`.
-    #[allow(clippy::type_complexity)]
-    pub fn run_sync_stream_result<S, X, C, R>(
-        self,
-        body: impl FnOnce() -> Result<S, X>,
-        chunk: C,
-        result: R,
-    ) -> Result<stream::LlmStream<S, C>, X>
-    where
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-        R: FnOnce(&Result<S, X>) -> Report,
-    {
-        self.run_completing(body, stream::StreamedResult(chunk, result))
-    }
-
-    /// Wraps an async body that returns a stream; the stream takes the call.
-    pub fn instrument_stream<F, S, C>(
-        self,
-        body: F,
-        chunk: C,
-    ) -> Instrumented<F, stream::Streamed<C>>
-    where
-        F: Future<Output = S>,
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-    {
-        self.instrument_completing(body, stream::Streamed(chunk))
-    }
-
-    /// Wraps an async body that returns `Result<impl Stream, E>`.
-    pub fn instrument_stream_result<F, S, X, C, R>(
-        self,
-        body: F,
-        chunk: C,
-        result: R,
-    ) -> Instrumented<F, stream::StreamedResult<C, R>>
-    where
-        F: Future<Output = Result<S, X>>,
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-        R: FnOnce(&Result<S, X>) -> Report,
-    {
-        self.instrument_completing(body, stream::StreamedResult(chunk, result))
-    }
-
-    /// Runs a sync body inside the call; `completion` ends the call with what it returns.
-    #[inline(always)]
-    fn run_completing<R, K: Completion<R>>(
-        self,
-        body: impl FnOnce() -> R,
-        completion: K,
-    ) -> K::Output {
-        if self.active.is_none() {
-            // Nothing installed: run the body and hand on a fresh inert call rather than moving
-            // this one (a large value) around; it holds nothing to drop.
-            std::mem::forget(self);
-            return completion.complete(Call { active: None }, body());
-        }
-        self.run_recording(body, completion)
-    }
-
-    fn run_recording<R, K: Completion<R>>(
-        self,
-        body: impl FnOnce() -> R,
-        completion: K,
-    ) -> K::Output {
-        let guard = self.active.as_ref().and_then(Active::enter_sync);
-        let result = catch_unwind(AssertUnwindSafe(body));
-        drop(guard);
-        match result {
-            Ok(value) => completion.complete(self, value),
-            Err(payload) => {
-                self.finish(Report::panic(&*payload).into());
-                resume_unwind(payload)
-            }
-        }
-    }
-
-    /// Wraps an async body so that every poll runs inside the call; `completion` ends the call
-    /// with what the body returns.
-    #[inline]
-    fn instrument_completing<F: Future, K: Completion<F::Output>>(
-        self,
-        body: F,
-        completion: K,
-    ) -> Instrumented<F, K> {
-        Instrumented {
-            body,
-            call: self,
-            completion: Some(completion),
         }
     }
 
@@ -484,7 +221,8 @@ impl Active {
             attributes: user_attributes,
             run_id,
             llm: llm_target,
-            http: http_target,
+            http,
+            http_client: http_target,
             captured,
         } = fields;
         // Empty for a stage or an adjudication: what they always record is derived from the call
@@ -507,6 +245,12 @@ impl Active {
                 }),
                 &mut attributes,
             ),
+            CallKind::Handler => handler::open(site, &parent),
+            CallKind::HttpServer => http_server::open(
+                &pipeline.instruments.http_server_active,
+                http,
+                &mut attributes,
+            ),
         };
         if attributes.is_empty() {
             // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
@@ -522,22 +266,33 @@ impl Active {
         // One clock read per end of the call: durations come from the monotonic clock, and the
         // span's wall-clock times are derived from it (see `span::wall_clock`).
         let start = Instant::now();
-        let (span, placement) = OpenSpan::start(
-            &pipeline.sampling,
-            SpanStart {
-                name: opening.name,
-                span_kind: opening.span_kind,
-                parent: &parent,
-                attributes,
-                is_run: site.kind == CallKind::Run,
-            },
-        );
+        let (span, placement) = if opening.opens_span {
+            OpenSpan::start(
+                &pipeline.sampling,
+                SpanStart {
+                    name: opening.name,
+                    span_kind: opening.span_kind,
+                    parent: &parent,
+                    attributes,
+                    is_run: site.kind == CallKind::Run,
+                },
+            )
+        } else {
+            // A handler under a request: its `fields(...)` go to the request's span.
+            if let KindState::HandlerInRequest(request) = &opening.state {
+                request.add_attributes(attributes);
+            }
+            (None, Placement::AsParent)
+        };
         let (mut cx, mut own_context) = match placement {
             Placement::Child(span_context) => (parent.with_remote_span_context(span_context), true),
             Placement::AsParent => (parent, false),
         };
         if let Some(value) = opening.context_value {
-            cx = cx.with_value(value);
+            cx = match value {
+                ContextValue::Run(run) => cx.with_value(run),
+                ContextValue::Request(request) => cx.with_value(request),
+            };
             own_context = true;
         }
         Active {
@@ -605,6 +360,20 @@ impl Active {
                 let error_type = report.error.as_ref().map(|e| e.type_name.clone());
                 http_client::end(self, &mut span, target, &response, error_type, elapsed);
             }
+            (KindState::Handler, _) => handler::end(self, outcome, elapsed),
+            (KindState::HandlerInRequest(request), _) => {
+                // No span of its own: what it learned belongs to the request's.
+                handler::end_in_request(request, report);
+                return;
+            }
+            (KindState::HttpServer(serving), _) => {
+                // The HTTP conventions decide the status, not the outcome (see `http_server`).
+                http_server::end(self, serving, &mut span, report, elapsed);
+                if let Some(span) = span.into_ending() {
+                    self.submit(span, end, outcome);
+                }
+                return;
+            }
         }
         let outcome = report.outcome;
         record_status(&mut span, report);
@@ -612,24 +381,29 @@ impl Active {
             http_client::settle_status(&mut span, outcome);
         }
         if let Some(span) = span.into_ending() {
-            let attempt = match self.kind {
-                KindState::Stage { attempt } => attempt,
-                _ => 0,
-            };
-            let run_id = match self.site.kind {
-                CallKind::Run => None,
-                _ => self.cx.get::<run::RunState>().map(|run| run.run_id.clone()),
-            };
-            self.pipeline.spans.submit(SpanRecord {
-                span,
-                site: self.site,
-                start: self.start,
-                end,
-                outcome,
-                attempt,
-                run_id,
-            });
+            self.submit(span, end, outcome);
         }
+    }
+
+    /// Hands the ended span to the pipeline's sink (the export thread).
+    fn submit(&self, span: span::EndingSpan, end: Instant, outcome: OutcomeKind) {
+        let attempt = match self.kind {
+            KindState::Stage { attempt } => attempt,
+            _ => 0,
+        };
+        let run_id = match self.site.kind {
+            CallKind::Run => None,
+            _ => self.cx.get::<run::RunState>().map(|run| run.run_id.clone()),
+        };
+        self.pipeline.spans.submit(SpanRecord {
+            span,
+            site: self.site,
+            start: self.start,
+            end,
+            outcome,
+            attempt,
+            run_id,
+        });
     }
 }
 
@@ -673,88 +447,4 @@ pub(crate) fn millis(elapsed: Duration) -> i64 {
 /// A count as an OpenTelemetry integer (`i64`), saturating rather than wrapping.
 pub(crate) fn saturating_i64(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
-}
-
-/// How a call ends once its body returned a value: most calls classify the value and end at
-/// once ([`Classified`]); streaming LLM calls hand the call to the stream ([`stream`]).
-#[doc(hidden)]
-pub trait Completion<T> {
-    /// What the instrumented function returns.
-    type Output;
-    /// Ends (or hands on) `call` with the body's `value`.
-    fn complete(self, call: Call, value: T) -> Self::Output;
-}
-
-/// Ends the call with the ending its closure reads from the returned value.
-#[doc(hidden)]
-pub struct Classified<C>(pub C);
-
-impl<T, C, E> Completion<T> for Classified<C>
-where
-    C: FnOnce(&T) -> E,
-    E: Into<Ending>,
-{
-    type Output = T;
-
-    #[inline(always)]
-    fn complete(self, call: Call, value: T) -> T {
-        if call.is_recording() {
-            let ending = call.classify(&value, self.0);
-            call.finish(ending);
-        } else {
-            // An inert call holds nothing: forgotten rather than dropped, so that the disabled
-            // path makes no out-of-line call to the drop glue of the call's state.
-            std::mem::forget(call);
-        }
-        value
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// An async body running inside a [`Call`]: each poll attaches the call's context, and the
-    /// call ends (or is handed on) when the body completes, ends when it panics, and is a
-    /// `cancellation` when it is dropped first.
-    #[doc(hidden)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<F, K> {
-        #[pin]
-        body: F,
-        call: Call,
-        completion: Option<K>,
-    }
-}
-
-impl<F, K> Future for Instrumented<F, K>
-where
-    F: Future,
-    K: Completion<F::Output>,
-{
-    type Output = K::Output;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<K::Output> {
-        let this = self.project();
-        let polled = match &this.call.active {
-            None => Ok(this.body.poll(task)),
-            Some(active) => {
-                let _guard = active.enter_poll();
-                let body = this.body;
-                catch_unwind(AssertUnwindSafe(|| body.poll(task)))
-            }
-        };
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => {
-                let completion = this
-                    .completion
-                    .take()
-                    .expect("an instrumented future is not polled after it completed");
-                Poll::Ready(completion.complete(this.call.take(), value))
-            }
-            Err(payload) => {
-                this.call.take().finish(Report::panic(&*payload).into());
-                resume_unwind(payload)
-            }
-        }
-    }
 }

@@ -2,7 +2,7 @@
 //! and run metrics at the end.
 
 use super::span::CallSpan;
-use super::{saturating_i64, Active, KindState, Opening};
+use super::{saturating_i64, Active, ContextValue, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
 use crate::test_report::TestReport;
@@ -88,11 +88,12 @@ pub(crate) fn open(run_id: Option<StringValue>, attributes: &mut Vec<KeyValue>) 
         name: Cow::Borrowed(crate::names::span::PIPELINE_RUN),
         span_kind: SpanKind::Internal,
         state: KindState::Run,
-        context_value: Some(RunState {
+        context_value: Some(ContextValue::Run(RunState {
             run_id,
             totals: Arc::default(),
             failing_tests: Arc::default(),
-        }),
+        })),
+        opens_span: true,
     }
 }
 

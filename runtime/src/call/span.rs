@@ -13,7 +13,7 @@
 
 use super::{millis, CallKind, CallSite};
 use crate::export::records::{RecordQueue, Slots};
-use crate::names::attr;
+use crate::names::{attr, handler};
 use crate::outcome::OutcomeKind;
 use crate::propagation::trace_context::RANDOM_TRACE_ID;
 use opentelemetry::trace::{
@@ -329,12 +329,22 @@ impl SpanRecord {
             CallKind::Adjudicate => {
                 attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
             }
+            // Its `http.*` attributes are set by `call/http_client.rs`.
             CallKind::HttpClient => {}
+            CallKind::Handler => {
+                attributes.push(KeyValue::new(handler::HANDLER_NAME, site.name));
+                attributes.push(KeyValue::new(
+                    handler::HANDLER_OUTCOME,
+                    self.outcome.as_str(),
+                ));
+            }
+            // Its handler's `code.function.name`, when it has one, is among its attributes.
+            CallKind::HttpServer => {}
         }
         if let Some(run_id) = self.run_id {
             attributes.push(KeyValue::new(attr::RUN_ID, run_id));
         }
-        if !site.function.is_empty() {
+        if site.kind != CallKind::HttpServer && !site.function.is_empty() {
             attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
         }
         attributes.extend(span.attributes);

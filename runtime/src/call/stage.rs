@@ -33,6 +33,7 @@ pub(crate) fn open(parent: &Context) -> Opening {
         span_kind: SpanKind::Internal,
         state: KindState::Stage { attempt },
         context_value: None,
+        opens_span: true,
     }
 }
 

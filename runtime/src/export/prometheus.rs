@@ -188,6 +188,10 @@ mod tests {
         instruments.adjudication_margin.record(0.1, &[]);
         instruments.test_pass_rate.record(1.0, &[]);
         instruments.test_flaky.add(1, &[]);
+        instruments.handler_duration.record(0.1, &[]);
+        instruments.http_server_duration.record(0.1, &[]);
+        instruments.http_server_active.add(1, &[]);
+        instruments.http_client_duration.record(0.1, &[]);
 
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         Health {

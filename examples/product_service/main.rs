@@ -1,0 +1,214 @@
+//! The seed's task app as a product: an axum service the factory builds, deploys and calls.
+//!
+//! Every request is one SERVER span `{method} {http.route}` (through [`HttpServerLayer`]), a
+//! child of the caller's span when the request carries `traceparent`, so that the factory's
+//! smoke stage and the product's handling of it are one trace. Each handler is a `#[handler]`:
+//! it adds its `code.function.name`, fields and errors to its request's span.
+//!
+//! ```text
+//! PRODUCT_ADDR=127.0.0.1:3000 cargo run --bin product_service
+//! curl -s localhost:3000/tasks -H 'content-type: application/json' -d '{"title":"write docs"}'
+//! ```
+//!
+//! Routes: `GET /health`, `GET /tasks`, `POST /tasks` (`{"title": "..."}` → 201 with the task;
+//! an empty title → 422), `GET /tasks/{id}` (404 when absent), and `GET /reports/export`, which
+//! fails with 500 (its backend is not configured). It prints `listening on http://ADDR` once it
+//! accepts connections (so that a parent can start it on `PRODUCT_ADDR=127.0.0.1:0`), and shuts
+//! down gracefully on Ctrl-C or SIGTERM, flushing its telemetry.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use factory_observability::{handler, HttpServerLayer};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+/// Environment variable of the address to listen on.
+const PRODUCT_ADDR: &str = "PRODUCT_ADDR";
+const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+#[derive(Clone, Debug, Serialize)]
+struct Task {
+    id: u64,
+    title: String,
+}
+
+#[derive(Deserialize)]
+struct NewTask {
+    title: String,
+}
+
+/// The tasks, in memory.
+#[derive(Clone, Default)]
+struct Store {
+    tasks: Arc<Mutex<Vec<Task>>>,
+}
+
+impl Store {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<Task>>, ApiError> {
+        self.tasks.lock().map_err(|_| ApiError::StorePoisoned)
+    }
+}
+
+/// What a request can go wrong with, and the status each answers with.
+#[derive(Debug)]
+enum ApiError {
+    EmptyTitle,
+    NotFound(u64),
+    StorePoisoned,
+    ExportUnavailable,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::EmptyTitle => f.write_str("the title is empty"),
+            ApiError::NotFound(id) => write!(f, "no task {id}"),
+            ApiError::StorePoisoned => f.write_str("the task store is unusable"),
+            ApiError::ExportUnavailable => f.write_str("the export backend is not configured"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::EmptyTitle => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::StorePoisoned | ApiError::ExportUnavailable => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let body = serde_json::json!({ "error": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}
+
+#[handler]
+async fn health() -> &'static str {
+    "ok"
+}
+
+#[handler]
+async fn list_tasks(State(store): State<Store>) -> Result<Json<Vec<Task>>, ApiError> {
+    Ok(Json(store.lock()?.clone()))
+}
+
+#[handler(fields(task.title_length = new.title.len()))]
+async fn create_task(
+    State(store): State<Store>,
+    Json(new): Json<NewTask>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    if new.title.trim().is_empty() {
+        return Err(ApiError::EmptyTitle);
+    }
+    let mut tasks = store.lock()?;
+    let task = Task {
+        id: tasks.len() as u64 + 1,
+        title: new.title,
+    };
+    tasks.push(task.clone());
+    Ok((StatusCode::CREATED, Json(task)))
+}
+
+#[handler(fields(task.id = id))]
+async fn get_task(State(store): State<Store>, Path(id): Path<u64>) -> Result<Json<Task>, ApiError> {
+    let tasks = store.lock()?;
+    let task = tasks.iter().find(|task| task.id == id).cloned();
+    task.map(Json).ok_or(ApiError::NotFound(id))
+}
+
+#[handler]
+async fn export_report() -> Result<Json<Vec<Task>>, ApiError> {
+    Err(ApiError::ExportUnavailable)
+}
+
+/// The service's routes, with one SERVER span per request.
+fn app() -> Router {
+    let reports = Router::new().route("/export", get(export_report));
+    Router::new()
+        .route("/health", get(health))
+        .route("/tasks", get(list_tasks).post(create_task))
+        .route("/tasks/{id}", get(get_task))
+        .nest("/reports", reports)
+        .with_state(Store::default())
+        .layer(HttpServerLayer::new())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let telemetry = match factory_observability::init("product-api") {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("product_service: telemetry is off: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = std::env::var(PRODUCT_ADDR).unwrap_or_else(|_| DEFAULT_ADDR.to_owned());
+    let addr: SocketAddr = match addr.parse() {
+        Ok(addr) => addr,
+        Err(_) => {
+            eprintln!(
+                "product_service: {PRODUCT_ADDR}={addr:?} is not an address: write IP:PORT, e.g. {DEFAULT_ADDR} (port 0 picks a free one)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("product_service: cannot listen on {addr} ({PRODUCT_ADDR}): {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(bound) => println!("listening on http://{bound}"),
+        Err(_) => println!("listening on http://{addr}"),
+    }
+    let _ = std::io::stdout().flush();
+    let served = axum::serve(
+        listener,
+        app().into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    // Flushes the spans and metrics of every request served.
+    drop(telemetry);
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("product_service: the server stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The product example as a real process: started on a free port as a factory would start it,
+//! called over loopback with a caller's `traceparent`, stopped with SIGTERM; its telemetry, read
+//! back from the embedded default's OTLP/JSON files, holds one SERVER span per request in the
+//! caller's trace.
+
+use factory_observability_tests::otlp_json::{read_last_metrics, read_spans};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
+    let dir = temp_dir("product-service");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_product_service"))
+        .current_dir(&dir)
+        .env("PRODUCT_ADDR", "127.0.0.1:0")
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("FACTORY_OBS_DIR")
+        .env_remove("TRACEPARENT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let base = ready
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
+        .to_owned();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let statuses = runtime.block_on(async {
+        // The workspace builds reqwest with rustls and no crypto provider of its own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::new();
+        let traceparent = format!("00-{TRACE}-{PARENT}-01");
+        let send = |request: reqwest::RequestBuilder| {
+            let traceparent = traceparent.clone();
+            async move {
+                let response = request
+                    .header("traceparent", traceparent)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap())
+            }
+        };
+        let json = |title: &str| format!("{{\"title\": \"{title}\"}}");
+        vec![
+            send(client.get(format!("{base}/health"))).await,
+            send(
+                client
+                    .post(format!("{base}/tasks"))
+                    .header("content-type", "application/json")
+                    .body(json("write docs")),
+            )
+            .await,
+            send(
+                client
+                    .post(format!("{base}/tasks"))
+                    .header("content-type", "application/json")
+                    .body(json("")),
+            )
+            .await,
+            send(client.get(format!("{base}/tasks/1"))).await,
+            send(client.get(format!("{base}/tasks/99"))).await,
+            send(client.get(format!("{base}/tasks"))).await,
+            send(client.get(format!("{base}/reports/export"))).await,
+        ]
+    });
+    let codes: Vec<u16> = statuses.iter().map(|(status, _)| *status).collect();
+    assert_eq!(codes, [200, 201, 422, 200, 404, 200, 500]);
+    assert_eq!(statuses[1].1, r#"{"id":1,"title":"write docs"}"#);
+    assert_eq!(statuses[5].1, r#"[{"id":1,"title":"write docs"}]"#);
+
+    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
+    let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(signalled, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+
+    let spans = read_spans(&dir.join("telemetry/traces.jsonl"));
+    let mut names: Vec<(String, String, String)> = spans
+        .iter()
+        .map(|span| {
+            (
+                span.name.clone(),
+                span.attributes["http.response.status_code"].clone(),
+                span.status_code.to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    let expected = [
+        ("GET /health", "200", "0"),
+        ("GET /reports/export", "500", "2"),
+        ("GET /tasks", "200", "0"),
+        ("GET /tasks/{id}", "200", "0"),
+        ("GET /tasks/{id}", "404", "0"),
+        ("POST /tasks", "201", "0"),
+        ("POST /tasks", "422", "0"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(names, expected);
+    for span in &spans {
+        assert_eq!(span.trace_id, TRACE, "{}", span.name);
+        assert_eq!(span.parent_span_id, PARENT, "{}", span.name);
+        assert_eq!(span.resource["service.name"], "product-api");
+    }
+    let export = spans
+        .iter()
+        .find(|span| span.name == "GET /reports/export")
+        .unwrap();
+    assert_eq!(export.attributes["error.type"], "product_service::ApiError");
+    assert_eq!(
+        export.attributes["code.function.name"],
+        "product_service::export_report"
+    );
+    assert_eq!(
+        export.status_message,
+        "the export backend is not configured"
+    );
+    let created = spans
+        .iter()
+        .find(|span| {
+            span.name == "POST /tasks" && span.attributes["http.response.status_code"] == "201"
+        })
+        .unwrap();
+    assert_eq!(created.attributes["task.title_length"], "10");
+
+    let durations: u64 = read_last_metrics(&dir.join("telemetry/metrics.jsonl"))
+        .iter()
+        .filter(|point| point.name == "http.server.request.duration")
+        .map(|point| point.value.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(durations, 7);
+}

@@ -1,0 +1,167 @@
+//! What the SERVER span and the metrics record of a request, per the HTTP server conventions.
+
+use crate::call::http_server::Request as Served;
+use crate::names::http_server as names;
+use axum::extract::{ConnectInfo, MatchedPath};
+use http::{header, Method, Request, Version};
+use opentelemetry::KeyValue;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+/// The request's span name, labels and attributes. The route is axum's `MatchedPath` (the
+/// template, `/tasks/{id}`, also under nested routers); without one the span is `{method}`
+/// alone: the raw path is never a name or a label.
+pub(crate) fn read<B>(request: &Request<B>) -> Served {
+    let (method, original) = method(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let name = match &route {
+        Some(route) => Cow::Owned(format!("{method} {route}")),
+        None => Cow::Borrowed(method),
+    };
+    let scheme = match request.uri().scheme_str() {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let mut labels = Vec::with_capacity(4);
+    labels.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
+    if let Some(route) = route {
+        labels.push(KeyValue::new(names::HTTP_ROUTE, route));
+    }
+    labels.push(KeyValue::new(names::URL_SCHEME, scheme));
+    if let Some(version) = protocol_version(request.version()) {
+        labels.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
+    }
+
+    let mut attributes = Vec::with_capacity(6);
+    if let Some(original) = original {
+        attributes.push(KeyValue::new(names::HTTP_REQUEST_METHOD_ORIGINAL, original));
+    }
+    attributes.push(KeyValue::new(
+        names::URL_PATH,
+        request.uri().path().to_owned(),
+    ));
+    if let Some((host, port)) = server_address(request) {
+        attributes.push(KeyValue::new(names::SERVER_ADDRESS, host));
+        if let Some(port) = port {
+            attributes.push(KeyValue::new(names::SERVER_PORT, i64::from(port)));
+        }
+    }
+    if let Some(agent) = header_text(request, header::USER_AGENT) {
+        attributes.push(KeyValue::new(names::USER_AGENT_ORIGINAL, agent.to_owned()));
+    }
+    if let Some(client) = client_address(request) {
+        attributes.push(KeyValue::new(names::CLIENT_ADDRESS, client));
+    }
+    Served {
+        name,
+        labels,
+        active_labels: [
+            KeyValue::new(names::HTTP_REQUEST_METHOD, method),
+            KeyValue::new(names::URL_SCHEME, scheme),
+        ],
+        attributes,
+    }
+}
+
+/// The method as the conventions record it, and the original when that is `_OTHER`.
+fn method(method: &Method) -> (&'static str, Option<String>) {
+    let known = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => return (names::METHOD_OTHER, Some(method.as_str().to_owned())),
+    };
+    (known, None)
+}
+
+fn protocol_version(version: Version) -> Option<&'static str> {
+    Some(match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+fn header_text<B>(request: &Request<B>, name: header::HeaderName) -> Option<&str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// The host and port the client addressed: the `Host` header (HTTP/1.1), else the URI's
+/// authority (HTTP/2's `:authority`).
+fn server_address<B>(request: &Request<B>) -> Option<(String, Option<u16>)> {
+    let authority = match header_text(request, header::HOST) {
+        Some(host) => host.parse::<http::uri::Authority>().ok()?,
+        None => request.uri().authority()?.clone(),
+    };
+    Some((authority.host().to_owned(), authority.port_u16()))
+}
+
+/// The first address of `X-Forwarded-For` (the original client behind proxies), else the
+/// peer's IP when the server was started with `into_make_service_with_connect_info`.
+fn client_address<B>(request: &Request<B>) -> Option<String> {
+    if let Some(forwarded) =
+        header_text(request, header::HeaderName::from_static("x-forwarded-for"))
+    {
+        if let Some(first) = forwarded.split(',').next().map(str::trim) {
+            if !first.is_empty() {
+                return Some(first.to_owned());
+            }
+        }
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_are_other_with_the_original() {
+        assert_eq!(method(&Method::GET), ("GET", None));
+        let custom = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method(&custom), ("_OTHER", Some("PURGE".to_owned())));
+    }
+
+    #[test]
+    fn without_a_route_the_name_is_the_method_alone() {
+        let request = Request::get("/tasks/42?secret=1")
+            .header("host", "example.test:8080")
+            .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+            .body(())
+            .unwrap();
+        let served = read(&request);
+        assert_eq!(served.name, "GET");
+        let text: Vec<String> = served
+            .attributes
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "url.path=/tasks/42",
+                "server.address=example.test",
+                "server.port=8080",
+                "client.address=203.0.113.9",
+            ]
+        );
+    }
+}
