@@ -1,6 +1,6 @@
 //! The deploy kit on a real Prometheus (Debian's 2.42) scraping the factory example.
 //!
-//! One factory process makes 40 runs (`FACTORY_PIPELINE_RUNS`; each run has a failed and retried
+//! One factory process makes 60 runs (`FACTORY_PIPELINE_RUNS`; each run has a failed and retried
 //! `implement`, a failed and retried `test` with a recovered flaky test, two models and an
 //! adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`), while its
 //! traces go to a port where nothing listens (so the exporter health counts failed spans).
@@ -17,10 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-// Enough that even when the first scrape comes after a few runs (a run takes ~0.25 s, scrapes
+// Enough that even when the first scrape comes after many runs (40 were too few once the merged
+// runtime started faster: the first scrape then saw most of them already done and `increase`
+// counted fewer than 20 adjudications) (a run takes ~0.25 s, scrapes
 // are 1 s apart) more than 20 adjudications are counted, and few enough to stay under the
-// 20 USD an hour budget (40 x 0.3089 USD).
-const RUNS: u32 = 40;
+// 20 USD an hour budget (60 x 0.3089 USD = 18.53 USD).
+const RUNS: u32 = 60;
 
 /// Starts the factory example in `dir`: the embedded default, plus `env`.
 fn run_factory(dir: &Path, env: &[(&str, String)]) -> std::process::Child {
@@ -141,7 +143,7 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     );
     let prometheus = Prometheus::start(&dir, &config);
 
-    // One process, 40 runs, scraped while it runs; its spans go nowhere.
+    // One process, 60 runs, scraped while it runs; its spans go nowhere.
     let mut factory = run_factory(
         &dir.join("factory"),
         &[
@@ -254,10 +256,10 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     }
 
     // Alerts: the expression returns series (fires once `for` elapses) exactly for the
-    // scenario's conditions: `implement` retried every run (40 in a few seconds > 10 an hour),
+    // scenario's conditions: `implement` retried every run (60 in a few seconds > 10 an hour),
     // claude wins every adjudication, the `test` stage recovers a flaky test every run (none
     // the hour before), spans fail to export (their collector is down), and nothing listens on
-    // the collector's port. 40 runs cost 40 x 0.3089 USD, under the 20 USD budget; no run fails;
+    // the collector's port. 60 runs cost 60 x 0.3089 USD, under the 20 USD budget; no run fails;
     // no stage takes 300 s; a pass-rate drop needs 7 hours of history; no product runs here.
     let firing_expected = [
         "StageRetriesHigh",
