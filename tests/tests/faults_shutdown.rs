@@ -169,12 +169,11 @@ fn spans_ended_just_before_exit_are_delivered() {
     assert_eq!(run.number("spans_lost_counted"), 0.0);
 }
 
-/// Shutdown with the collector down: within its bound, everything counted as lost. (Both
-/// scenarios give up at the bound, `completed_in_time = false`: the exporter retries a refused
-/// connection, with backoff, until its own 10 s timeout.)
+/// Shutdown with the collector down: within its bound, everything counted as lost.
 fn down(scenario: &str, env: &[(&str, &str)]) -> ChildRun {
     let run = run_child(scenario, env);
-    assert_eq!(run.figures["completed_in_time"], "false");
+    // Whether the exporter's retries of a refused connection end before the bound depends on
+    // their backoff: either way shutdown keeps its bound (below) and counts everything lost.
     assert_eq!(run.number("spans_lost_counted"), STAGES as f64 + 1.0);
     // A generous bound, for a loaded machine; the figure is in the table.
     assert!(
