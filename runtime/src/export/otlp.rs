@@ -11,10 +11,29 @@ use super::explained::{Explained, ExplainingClient, LastFailure};
 use super::runner::Runner;
 use crate::config::{Compression, OtlpTransport, Protocol, Signal};
 use crate::error::InitError;
-use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::metrics::Temporality;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// What every signal's HTTP exporter takes from `transport`: our client, the protocol, the
+/// endpoint as resolved, timeout, headers and compression.
+fn over_http<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    client: ExplainingClient,
+    transport: &OtlpTransport,
+) -> B {
+    let builder = builder
+        .with_http_client(client)
+        .with_protocol(otlp_protocol(transport.protocol))
+        .with_endpoint(&transport.endpoint)
+        .with_timeout(transport.timeout)
+        .with_headers(headers(transport));
+    match transport.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
+    }
+}
 
 /// The OTLP span exporter of `transport`.
 pub(crate) fn span_exporter(
@@ -25,17 +44,8 @@ pub(crate) fn span_exporter(
         return super::grpc::span_exporter(transport);
     }
     let (client, failure) = http_client(Signal::Traces, transport)?;
-    let builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_protocol(otlp_protocol(transport.protocol))
-        .with_endpoint(&transport.endpoint)
-        .with_timeout(transport.timeout)
-        .with_headers(headers(transport));
-    let builder = match transport.compression {
-        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
-        Compression::None => builder,
-    };
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+    let builder = over_http(builder, client, transport);
     Ok(Explained {
         inner: builder
             .build()
@@ -54,17 +64,8 @@ pub(crate) fn metric_exporter(
         return super::grpc::metric_exporter(transport);
     }
     let (client, failure) = http_client(Signal::Metrics, transport)?;
-    let builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_protocol(otlp_protocol(transport.protocol))
-        .with_endpoint(&transport.endpoint)
-        .with_timeout(transport.timeout)
-        .with_headers(headers(transport));
-    let builder = match transport.compression {
-        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
-        Compression::None => builder,
-    };
+    let builder = opentelemetry_otlp::MetricExporter::builder().with_http();
+    let builder = over_http(builder, client, transport);
     Ok(Explained {
         inner: builder
             .with_temporality(Temporality::Cumulative)
@@ -84,17 +85,8 @@ pub(crate) fn log_exporter(
         return super::grpc::log_exporter(transport);
     }
     let (client, failure) = http_client(Signal::Logs, transport)?;
-    let builder = opentelemetry_otlp::LogExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_protocol(otlp_protocol(transport.protocol))
-        .with_endpoint(&transport.endpoint)
-        .with_timeout(transport.timeout)
-        .with_headers(headers(transport));
-    let builder = match transport.compression {
-        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
-        Compression::None => builder,
-    };
+    let builder = opentelemetry_otlp::LogExporter::builder().with_http();
+    let builder = over_http(builder, client, transport);
     Ok(Explained {
         inner: builder
             .build()
