@@ -102,7 +102,16 @@ pub fn instrument(
     // What the call may capture is recorded first: a site's `capture_content` decides its prompt.
     let own_records = std::mem::take(&mut own.records);
     own.records = quote!(#captures #own_records);
-    let start = start_call(which, &own, &function, args);
+    // A sync body that returns a value keeps its call's state off the stack (`SyncCall`); async
+    // bodies and streams carry theirs (`Call`).
+    let is_sync_value =
+        item.sig.asyncness.is_none() && args.stream.is_none() && !returns_future(&block);
+    let starter = if is_sync_value {
+        quote!(SyncCall)
+    } else {
+        quote!(Call)
+    };
+    let start = start_call(which, &own, &function, args, &starter);
     let fake_return = fake_return(&item.sig.output);
 
     let body = if item.sig.asyncness.is_some() {
@@ -119,7 +128,7 @@ pub fn instrument(
         let Completion { sync, args, .. } = &completion;
         quote! {
             #start
-            ::factory_observability::__private::Call::#sync(
+            ::factory_observability::__private::#starter::#sync(
                 #call,
                 move || { #fake_return #(#statements)* },
                 #args,
@@ -449,8 +458,14 @@ fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
     names
 }
 
-/// `let __fo_call = Call::start(&SITE, |fields| ...);`
-fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args) -> TokenStream {
+/// `let __fo_call = Call::start(&SITE, |fields| ...);` (`starter` is `Call` or `SyncCall`)
+fn start_call(
+    which: Macro,
+    own: &OwnParts,
+    function: &TokenStream,
+    args: &Args,
+    starter: &TokenStream,
+) -> TokenStream {
     let OwnParts {
         name,
         records: own_records,
@@ -505,7 +520,7 @@ fn start_call(which: Macro, own: &OwnParts, function: &TokenStream, args: &Args)
             function: #function,
             cache: ::factory_observability::__private::SiteCache::new(),
         };
-        let #call = ::factory_observability::__private::Call::start(
+        let #call = ::factory_observability::__private::#starter::start(
             &#site,
             |#recorder: &mut ::factory_observability::__private::Fields| {
                 let _ = &#recorder;
@@ -530,32 +545,52 @@ fn instrument_async(
     }
 }
 
-/// Bodies that build and return a future: `Box::pin(async move { ... })` (what `#[async_trait]`
-/// generates) or a trailing `async move { ... }` block. The future is instrumented, not its
-/// creation, so the span covers the work.
+/// The future a body builds and returns: `Box::pin(async move { ... })` (what `#[async_trait]`
+/// generates) or a trailing `async move { ... }` block.
+enum ReturnedFuture<'a> {
+    Async(&'a syn::ExprAsync),
+    BoxPinned(&'a Expr, &'a syn::ExprAsync),
+}
+
+fn returned_future(block: &Block) -> Option<(ReturnedFuture<'_>, &[Stmt])> {
+    let (last, rest) = block.stmts.split_last()?;
+    let Stmt::Expr(tail, None) = last else {
+        return None;
+    };
+    let future = match tail {
+        Expr::Async(future) => ReturnedFuture::Async(future),
+        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
+            let Some(Expr::Async(future)) = call.args.first() else {
+                return None;
+            };
+            ReturnedFuture::BoxPinned(&call.func, future)
+        }
+        _ => return None,
+    };
+    Some((future, rest))
+}
+
+fn returns_future(block: &Block) -> bool {
+    returned_future(block).is_some()
+}
+
+/// Bodies that build and return a future (see [`returned_future`]): the future is
+/// instrumented, not its creation, so the span covers the work.
 fn instrument_returned_future(
     block: &Block,
     start: &TokenStream,
     completion: &Completion,
 ) -> Option<TokenStream> {
-    let (last, rest) = block.stmts.split_last()?;
-    let Stmt::Expr(tail, None) = last else {
-        return None;
-    };
-    let rebuilt = match tail {
-        Expr::Async(future) => {
+    let (future, rest) = returned_future(block)?;
+    let rebuilt = match future {
+        ReturnedFuture::Async(future) => {
             let wrapped = instrument_async(start, future.to_token_stream(), completion);
             quote!(async move { #wrapped })
         }
-        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
-            let Some(Expr::Async(future)) = call.args.first() else {
-                return None;
-            };
-            let func = &call.func;
+        ReturnedFuture::BoxPinned(func, future) => {
             let wrapped = instrument_async(start, future.to_token_stream(), completion);
             quote!(#func(async move { #wrapped }))
         }
-        _ => return None,
     };
     Some(quote!(#(#rest)* #rebuilt))
 }
@@ -586,7 +621,7 @@ fn completion(own: &OwnParts, args: &Args, sig: &Signature) -> syn::Result<Compl
     let Some(flag) = &args.stream else {
         let classify = classify(own.ending.as_ref());
         return Ok(Completion {
-            sync: quote!(run_sync),
+            sync: quote!(run),
             r#async: quote!(instrument),
             args: classify,
         });
@@ -597,29 +632,32 @@ fn completion(own: &OwnParts, args: &Args, sig: &Signature) -> syn::Result<Compl
             "`usage = ...` does not apply to a streaming call: its chunks report usage through `TokenUsage`",
         ));
     }
-    let output = match &sig.output {
-        ReturnType::Type(_, ty) if contains_impl_trait(ty) => ty,
+    match &sig.output {
+        ReturnType::Type(_, ty) if contains_impl_trait(ty) => {}
         ReturnType::Type(_, ty) => {
             return Err(syn::Error::new_spanned(ty, STREAM_RETURN));
         }
         ReturnType::Default => return Err(syn::Error::new(flag.span(), STREAM_RETURN)),
-    };
+    }
+    // The value's type decides how the stream takes the call (a `Result` of a stream or a
+    // stream), not the spelling of the return type: an alias of `Result` works.
     let chunk = classify(None);
-    let is_result = matches!(&**output, Type::Path(path)
-        if path.path.segments.last().is_some_and(|last| last.ident == "Result"));
-    Ok(if is_result {
-        let result = classify(None);
-        Completion {
-            sync: quote!(run_sync_stream_result),
-            r#async: quote!(instrument_stream_result),
-            args: quote!(#chunk, #result),
+    let result = classify(None);
+    let call = ident("__fo_call");
+    let value = ident("__fo_ret");
+    let hand = quote! {
+        |#call, #value| {
+            #[allow(unused_imports)]
+            use ::factory_observability::__private::{ViaPlainStream as _, ViaStreamInResult as _};
+            (&&::factory_observability::__private::StreamShape(&#value))
+                .__fo_stream_shape()
+                .complete(#call, #value, #chunk, #result)
         }
-    } else {
-        Completion {
-            sync: quote!(run_sync_stream),
-            r#async: quote!(instrument_stream),
-            args: chunk,
-        }
+    };
+    Ok(Completion {
+        sync: quote!(run_sync_stream),
+        r#async: quote!(instrument_stream),
+        args: hand,
     })
 }
 

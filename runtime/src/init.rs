@@ -1,6 +1,5 @@
 //! One-call installation of traces, metrics and logs, and the guard that flushes them.
 
-use crate::call::span::SpanSink;
 use crate::config::{Config, Destination, Signal};
 use crate::error::InitError;
 use crate::export::counting::{Counted, Delivery, LogTap};
@@ -10,6 +9,7 @@ use crate::export::otlp;
 use crate::export::records::{self, RecordQueue};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
+use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use crate::summary::{Summary, SummaryFeed};

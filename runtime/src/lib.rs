@@ -28,6 +28,7 @@
 mod adjudication;
 mod attribute;
 mod call;
+mod call_site;
 pub mod capture;
 mod checks;
 mod classify;
@@ -74,7 +75,8 @@ pub use factory_observability_macros::{
 pub mod __private {
     pub use crate::adjudication::Decision;
     pub use crate::call::{
-        Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache,
+        Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache, StreamShape,
+        SyncCall, ViaPlainStream, ViaStreamInResult,
     };
     pub use crate::llm::LlmResponse;
     pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};

@@ -4,13 +4,15 @@
 //! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
 //! The hot path reads one relaxed atomic when nothing is installed.
 
-use crate::call::span::{Sampling, SpanSink};
+use crate::export::records::{RecordQueue, Slots};
+use crate::export::span_record::SpanRecord;
 use crate::names::{handler, http_server, metric, SCOPE};
 use crate::pricing::Pricing;
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::Sampler;
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample, SpanProcessor};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -135,6 +137,75 @@ impl Instruments {
                 .with_unit(http_server::UNIT_REQUESTS)
                 .with_description("Number of active HTTP server requests")
                 .build(),
+        }
+    }
+}
+
+/// How a pipeline decides which calls are sampled.
+#[derive(Clone, Debug)]
+pub(crate) struct Sampling {
+    pub sampler: Sampler,
+    /// The sampler drops every root, even the one whose trace id is the easiest to sample:
+    /// `always_off`, `parentbased_always_off`, a ratio of 0.
+    pub roots_never_sampled: bool,
+    /// The parent this process was started under (`TRACEPARENT`, read by `init`): calls that
+    /// would be roots are its children instead, on every thread and task.
+    pub process_parent: Option<Context>,
+    /// The span queue's room, which a sampled call takes as it starts (the process-wide
+    /// pipeline only).
+    pub slots: Option<Arc<Slots>>,
+}
+
+impl Sampling {
+    pub fn new(sampler: Sampler, slots: Option<Arc<Slots>>) -> Sampling {
+        let easiest = sampler.should_sample(
+            None,
+            TraceId::from(1u128),
+            "",
+            &SpanKind::Internal,
+            &[],
+            &[],
+        );
+        Sampling {
+            roots_never_sampled: easiest.decision == SamplingDecision::Drop,
+            sampler,
+            process_parent: None,
+            slots,
+        }
+    }
+}
+
+/// Where a pipeline's ended spans go.
+#[derive(Clone, Debug)]
+pub(crate) enum SpanSink {
+    /// The process-wide pipeline: to the span export thread, which converts them.
+    Deferred(Arc<RecordQueue>),
+    /// `testing::Capture`: converted on the caller's thread and handed to the processor, so a
+    /// test sees its spans as soon as its calls return.
+    Immediate {
+        processor: Arc<dyn SpanProcessor>,
+        scope: InstrumentationScope,
+    },
+    /// `OTEL_TRACES_EXPORTER=none`: the sampler is `always_off`, so no record is ever made.
+    Nowhere,
+}
+
+impl SpanSink {
+    /// The room of the queue spans go to, when it is bounded.
+    pub fn slots(&self) -> Option<Arc<Slots>> {
+        match self {
+            SpanSink::Deferred(queue) => Some(Arc::clone(queue.slots())),
+            _ => None,
+        }
+    }
+
+    pub fn submit(&self, record: SpanRecord) {
+        match self {
+            SpanSink::Deferred(queue) => queue.submit(record),
+            SpanSink::Immediate { processor, scope } => {
+                processor.on_end(record.into_span_data(scope));
+            }
+            SpanSink::Nowhere => {}
         }
     }
 }

@@ -23,7 +23,7 @@
 //! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
 //! ```
 
-use crate::call::span::SpanSink;
+use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline, ScopedPipeline};
 use crate::pricing::Pricing;
 use opentelemetry::context::FutureExt as _;

@@ -208,3 +208,68 @@ async fn a_panicking_stream_ends_the_call_as_error_with_the_usage_consumed() {
         Some("120")
     );
 }
+
+/// An alias of `Result`, as a provider client would declare it.
+#[derive(Debug)]
+struct LlmError(&'static str);
+
+impl std::fmt::Display for LlmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+type LlmResult<T> = Result<T, LlmError>;
+
+/// Regression: the shape of a streaming call's return was read from the spelling of its type
+/// (a last path segment named `Result`), so an alias of `Result` was taken for a stream.
+#[llm_call(provider = "anthropic", model = "claude-stream", stream)]
+fn stream_behind_an_alias(fail: bool) -> LlmResult<impl Stream<Item = Chunk>> {
+    if fail {
+        return Err(LlmError("rate limited"));
+    }
+    Ok(stream::iter(chunks()))
+}
+
+#[tokio::test]
+async fn a_stream_behind_an_alias_of_result_ends_with_the_stream() {
+    let capture = Capture::new().with_pricing(pricing());
+    let text: String = capture
+        .run_async(async {
+            let stream = stream_behind_an_alias(false).expect("a stream");
+            // The call is open while the stream is: it ends with the stream, not with the `Ok`.
+            assert!(capture.spans_named("llm.call").is_empty());
+            stream.map(|chunk| chunk.text).collect::<String>().await
+        })
+        .await;
+    assert_eq!(text, "fn main() {}");
+    let calls = capture.spans_named("llm.call");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].status, Status::Ok);
+    assert_eq!(
+        calls[0].attr("gen_ai.usage.input_tokens").as_deref(),
+        Some("120")
+    );
+    assert_eq!(
+        calls[0].attr("gen_ai.usage.output_tokens").as_deref(),
+        Some("30")
+    );
+    assert_eq!(
+        calls[0].attr("llm.finish_reason").as_deref(),
+        Some("end_turn")
+    );
+    assert!(calls[0]
+        .attributes
+        .contains_key("llm.time_to_first_chunk_ms"));
+
+    // An `Err` ends the call at once, as a failure with the error's message and type.
+    let failed = capture.run(|| stream_behind_an_alias(true));
+    assert!(failed.is_err());
+    let calls = capture.spans_named("llm.call");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].status, Status::error("rate limited"));
+    assert_eq!(
+        calls[1].attr("error.type").as_deref(),
+        Some("llm_stream::LlmError")
+    );
+}

@@ -4,7 +4,7 @@
 //! and its span is still recorded, without the piece that failed.
 //!
 //! Pieces are guarded where they are read (the error's message in `classify`, each `TokenUsage`
-//! method in `llm`); [`Call::classify`] is the last guard around the whole reading.
+//! method in `llm`); [`classify_guarded`] is the last guard around the whole reading.
 
 use super::{Call, Ending};
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
@@ -27,25 +27,34 @@ pub(crate) fn capturing_output() -> bool {
 }
 
 impl Call {
-    /// The call's ending, read from `value` by `classify`. A panic in the program's code that
-    /// `classify` runs ends the call as `error` with `error.type` [`UNREADABLE`]; it does not
-    /// reach the caller, which gets its value.
+    /// The call's ending, read from `value` by `classify` (see [`classify_guarded`]).
     #[inline]
     pub(crate) fn classify<T, E: Into<Ending>>(
         &self,
         value: &T,
         classify: impl FnOnce(&T) -> E,
     ) -> Ending {
-        let capturing = self.captures_output();
-        if capturing {
-            let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(true));
-        }
-        let read = catch_unwind(AssertUnwindSafe(|| classify(value).into()));
-        if capturing {
-            let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(false));
-        }
-        read.unwrap_or_else(|payload| unreadable(&*payload).into())
+        classify_guarded(self.captures_output(), value, classify)
     }
+}
+
+/// The ending of a call, read from `value` by `classify`. A panic in the program's code that
+/// `classify` runs ends the call as `error` with `error.type` [`UNREADABLE`]; it does not reach
+/// the caller, which gets its value. `capturing` says whether the call captures its completion.
+#[inline]
+pub(crate) fn classify_guarded<T, E: Into<Ending>>(
+    capturing: bool,
+    value: &T,
+    classify: impl FnOnce(&T) -> E,
+) -> Ending {
+    if capturing {
+        let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(true));
+    }
+    let read = catch_unwind(AssertUnwindSafe(|| classify(value).into()));
+    if capturing {
+        let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(false));
+    }
+    read.unwrap_or_else(|payload| unreadable(&*payload).into())
 }
 
 /// The report of a value whose reading panicked.

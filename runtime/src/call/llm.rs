@@ -251,9 +251,15 @@ pub(crate) fn end(
 impl super::Call {
     /// Whether the call captures its completion (a streamed call collects the chunks' text).
     pub(crate) fn captures_output(&self) -> bool {
-        matches!(
-            &self.active,
-            Some(super::Active { kind: KindState::Llm(target), .. }) if target.capture_output
-        )
+        self.active
+            .as_ref()
+            .is_some_and(super::Active::captures_output)
+    }
+}
+
+impl super::Active {
+    /// Whether the call captures its completion.
+    pub(crate) fn captures_output(&self) -> bool {
+        matches!(&self.kind, KindState::Llm(target) if target.capture_output)
     }
 }

@@ -1,8 +1,11 @@
 //! The expansion core: one instrumented call, shared by every macro and by sync and async bodies.
 //!
-//! A macro expands to `Call::start(site, fields)` followed by either `run_sync(body, classify)` or
-//! `instrument(async_body, classify)`. `start` decides sampling and opens the span (or does
-//! nothing when no pipeline is installed); the body runs with the span's context attached;
+//! A macro expands to `SyncCall::start(site, fields)` followed by `run(body, classify)` for a
+//! sync body ([`sync_call`]: the call's state stays off the stack while the body runs), or to
+//! `Call::start(site, fields)` followed by `instrument(async_body, classify)` (the state lives in
+//! the future) or, for a streaming LLM call, `run_sync_stream`/`instrument_stream` ([`stream`]).
+//! `start` decides sampling and opens the span (or does nothing when no pipeline is installed);
+//! the body runs with the span's context attached;
 //! `classify` turns the returned value into an [`Ending`] at the macro's call site, where its type
 //! is known; the ending decides the span's status and attributes and the metric points, and hands
 //! the span to the export thread ([`span`]). A panic ends the call with outcome `error` and keeps
@@ -25,61 +28,32 @@ mod runner;
 pub(crate) mod span;
 pub(crate) mod stage;
 pub(crate) mod stream;
+mod sync_call;
 
+pub use crate::call_site::{CallKind, CallSite, SiteCache};
 pub use ending::{Ending, Extra};
 pub use fields::Fields;
 pub(crate) use metrics::record_duration;
-pub use metrics::SiteCache;
-pub use runner::{Completion, Instrumented};
+#[cfg(feature = "axum")]
+pub(crate) use runner::Completion;
+pub use runner::Instrumented;
+pub use stream::{StreamShape, ViaPlainStream, ViaStreamInResult};
+pub use sync_call::SyncCall;
 
+use crate::export::span_record::SpanRecord;
 use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
-use span::{CallSpan, OpenSpan, Placement, SpanRecord, SpanStart};
+use span::{CallSpan, OpenSpan, Placement, SpanStart};
 // Durations from the TSC through quanta (a few ns a read instead of ~16 ns for
 // `clock_gettime` on this project's machines); quanta falls back to the OS clock where the TSC
 // is not invariant.
 use quanta::Instant;
 use std::borrow::Cow;
 use std::time::Duration;
-
-/// What kind of call a macro instruments; each kind adds its own attributes and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallKind {
-    /// `#[pipeline_run]`: span `pipeline.run`.
-    Run,
-    /// `#[pipeline_stage]` and `#[pipeline]` methods: span `pipeline.stage`.
-    Stage,
-    /// `#[llm_call]`: span `llm.call`, kind CLIENT.
-    LlmCall,
-    /// `#[adjudicate]`: span `pipeline.adjudicate`.
-    Adjudicate,
-    /// An HTTP request sent with the `reqwest` feature: span `{method}`, kind CLIENT.
-    HttpClient,
-    /// `#[handler]`: the request's SERVER span under HTTP, else an INTERNAL span named after the
-    /// handler (decided at run time, see [`handler`]).
-    Handler,
-    /// One HTTP request served through `HttpServerLayer`: span `{method} {http.route}`, kind
-    /// SERVER (see [`http_server`]).
-    HttpServer,
-}
-
-/// Everything a macro knows at compile time about the function it instruments.
-#[derive(Debug)]
-pub struct CallSite {
-    /// The kind of call.
-    pub kind: CallKind,
-    /// `pipeline.name`, `stage.name`, `adjudication.name`, or the `gen_ai.operation.name` of an
-    /// LLM call.
-    pub name: &'static str,
-    /// `code.function.name`: the module path and the function's name.
-    pub function: &'static str,
-    /// Instruments bound to this site's labels.
-    pub cache: SiteCache,
-}
 
 /// One instrumented call; inert when no pipeline is installed.
 #[doc(hidden)]
@@ -196,7 +170,7 @@ impl Active {
     }
 
     /// Ends a call whose body never returned: a future dropped before completion, or an unwind
-    /// that bypassed `run_sync`'s catch.
+    /// that bypassed the catch of `Call::run_sync_stream` or of `Instrumented`'s poll.
     #[cold]
     #[inline(never)]
     fn abandon(&mut self) {
@@ -226,7 +200,7 @@ impl Active {
             captured,
         } = fields;
         // Empty for a stage or an adjudication: what they always record is derived from the call
-        // site when the span is exported (see `span::SpanRecord`).
+        // site when the span is exported (see `export::span_record`).
         let mut attributes = Vec::new();
         let mut opening = match site.kind {
             CallKind::Run => run::open(run_id, &mut attributes),
@@ -264,10 +238,10 @@ impl Active {
         }
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
-        // span's wall-clock times are derived from it (see `span::wall_clock`).
+        // span's wall-clock times are derived from it (see `export::span_record::wall_clock`).
         let start = Instant::now();
         let (span, placement) = if opening.opens_span {
-            OpenSpan::start(
+            span::start(
                 &pipeline.sampling,
                 SpanStart {
                     name: opening.name,

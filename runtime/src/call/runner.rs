@@ -1,8 +1,9 @@
-//! How a body runs inside a call: sync bodies under `catch_unwind`, async bodies as an
-//! [`Instrumented`] future whose every poll attaches the call's context, and how the call ends
-//! with the returned value ([`Completion`]).
+//! How a body runs inside a [`Call`] whose state it carries: async bodies as an [`Instrumented`]
+//! future whose every poll attaches the call's context, sync bodies returning a stream under
+//! `catch_unwind`, and how the call ends with the returned value ([`Completion`]). Other sync
+//! bodies keep their call's state off the stack ([`super::sync_call`]).
 
-use super::{stream, Active, Call, Ending};
+use super::{Active, Call, Ending};
 use crate::outcome::Report;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -10,20 +11,9 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 impl Call {
-    /// Runs a sync body inside the call and ends it with what `classify` reads from the value.
-    /// (The closure is a direct argument so that the compiler knows its parameter's type when it
-    /// resolves the autoref specialisation inside.)
-    #[inline]
-    pub fn run_sync<R, C, E>(self, body: impl FnOnce() -> R, classify: C) -> R
-    where
-        C: FnOnce(&R) -> E,
-        E: Into<Ending>,
-    {
-        self.run_completing(body, Classified(classify))
-    }
-
     /// Wraps an async body so that every poll runs inside the call, ending it with what
-    /// `classify` reads from the value.
+    /// `classify` reads from the value. (The closure is a direct argument so that the compiler
+    /// knows its parameter's type when it resolves the autoref specialisation inside.)
     #[inline]
     pub fn instrument<F, C, E>(self, body: F, classify: C) -> Instrumented<F, Classified<C>>
     where
@@ -34,67 +24,24 @@ impl Call {
         self.instrument_completing(body, Classified(classify))
     }
 
-    /// Runs a sync body that returns a stream; the stream takes the call.
-    pub fn run_sync_stream<S, C>(
-        self,
-        body: impl FnOnce() -> S,
-        chunk: C,
-    ) -> stream::LlmStream<S, C>
+    /// Runs a sync body that returns a stream (or a `Result` of one) and hands the call and the
+    /// value to `hand`, which decides from the value's type how the stream takes the call (see
+    /// [`stream::StreamShape`]).
+    pub fn run_sync_stream<R, O, D>(self, body: impl FnOnce() -> R, hand: D) -> O
     where
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
+        D: FnOnce(Call, R) -> O,
     {
-        self.run_completing(body, stream::Streamed(chunk))
+        self.run_completing(body, Handed(hand))
     }
 
-    /// Runs a sync body that returns `Result<impl Stream, E>`.
-    #[allow(clippy::type_complexity)]
-    pub fn run_sync_stream_result<S, X, C, R>(
-        self,
-        body: impl FnOnce() -> Result<S, X>,
-        chunk: C,
-        result: R,
-    ) -> Result<stream::LlmStream<S, C>, X>
+    /// Wraps an async body that returns a stream (or a `Result` of one); see
+    /// [`Call::run_sync_stream`].
+    pub fn instrument_stream<F, O, D>(self, body: F, hand: D) -> Instrumented<F, Handed<D>>
     where
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-        R: FnOnce(&Result<S, X>) -> Report,
+        F: Future,
+        D: FnOnce(Call, F::Output) -> O,
     {
-        self.run_completing(body, stream::StreamedResult(chunk, result))
-    }
-
-    /// Wraps an async body that returns a stream; the stream takes the call.
-    pub fn instrument_stream<F, S, C>(
-        self,
-        body: F,
-        chunk: C,
-    ) -> Instrumented<F, stream::Streamed<C>>
-    where
-        F: Future<Output = S>,
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-    {
-        self.instrument_completing(body, stream::Streamed(chunk))
-    }
-
-    /// Wraps an async body that returns `Result<impl Stream, E>`.
-    pub fn instrument_stream_result<F, S, X, C, R>(
-        self,
-        body: F,
-        chunk: C,
-        result: R,
-    ) -> Instrumented<F, stream::StreamedResult<C, R>>
-    where
-        F: Future<Output = Result<S, X>>,
-        S: futures_core::Stream,
-        S::Item: crate::llm::TokenUsage,
-        C: FnMut(&S::Item) -> Report,
-        R: FnOnce(&Result<S, X>) -> Report,
-    {
-        self.instrument_completing(body, stream::StreamedResult(chunk, result))
+        self.instrument_completing(body, Handed(hand))
     }
 
     /// Runs a sync body inside the call; `completion` ends the call with what it returns.
@@ -154,6 +101,22 @@ pub trait Completion<T> {
     type Output;
     /// Ends (or hands on) `call` with the body's `value`.
     fn complete(self, call: Call, value: T) -> Self::Output;
+}
+
+/// Hands the call and the returned value to its closure (a streaming call's: the stream takes
+/// the call).
+#[doc(hidden)]
+pub struct Handed<D>(pub D);
+
+impl<T, O, D> Completion<T> for Handed<D>
+where
+    D: FnOnce(Call, T) -> O,
+{
+    type Output = O;
+
+    fn complete(self, call: Call, value: T) -> O {
+        (self.0)(call, value)
+    }
 }
 
 /// Ends the call with the ending its closure reads from the returned value.

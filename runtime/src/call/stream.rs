@@ -3,7 +3,7 @@
 //! the first chunk is recorded; each poll of the stream runs inside the call's context, so spans
 //! the stream opens while producing a chunk are children of the call.
 
-use super::{Call, Completion, Ending, Extra};
+use super::{Call, Ending, Extra};
 use crate::llm::{LlmResponse, TokenUsage, Usage};
 use crate::outcome::{OutcomeKind, Report};
 use futures_core::Stream;
@@ -12,44 +12,86 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-/// Hands the call to the returned stream. `C` classifies each chunk (a failed chunk makes the
-/// call a failure).
+/// A streaming call's returned value, asked for its shape: what the function returns decides
+/// how the stream takes the call, not how its return type is spelled (`type LlmResult<T> =
+/// Result<T, MyError>` returning `LlmResult<impl Stream>` is a `Result`). The expansion asks
+/// `(&&StreamShape(&value)).__fo_stream_shape()`; autoref specialisation picks the impl with the
+/// most references that applies ([`ViaStreamInResult`], then [`ViaPlainStream`]).
 #[doc(hidden)]
-pub struct Streamed<C>(pub C);
+pub struct StreamShape<'a, T>(pub &'a T);
 
-impl<S, C> Completion<S> for Streamed<C>
-where
-    S: Stream,
-    S::Item: TokenUsage,
-    C: FnMut(&S::Item) -> Report,
-{
-    type Output = LlmStream<S, C>;
+/// `Result<impl Stream, E>`: an `Err` ends the call at once, an `Ok` stream takes the call.
+#[doc(hidden)]
+pub struct StreamInResult;
 
-    fn complete(self, call: Call, stream: S) -> LlmStream<S, C> {
-        LlmStream::new(stream, call, self.0)
+/// `impl Stream`: the stream takes the call.
+#[doc(hidden)]
+pub struct PlainStream;
+
+#[doc(hidden)]
+pub trait ViaStreamInResult {
+    fn __fo_stream_shape(&self) -> StreamInResult;
+}
+
+impl<S: Stream, E> ViaStreamInResult for &StreamShape<'_, Result<S, E>> {
+    fn __fo_stream_shape(&self) -> StreamInResult {
+        StreamInResult
     }
 }
 
-/// For `Result<impl Stream, E>`: an `Err` ends the call with `classify_result`, an `Ok` stream
-/// takes the call.
 #[doc(hidden)]
-pub struct StreamedResult<C, R>(pub C, pub R);
+pub trait ViaPlainStream {
+    fn __fo_stream_shape(&self) -> PlainStream;
+}
 
-impl<S, E, C, R> Completion<Result<S, E>> for StreamedResult<C, R>
-where
-    S: Stream,
-    S::Item: TokenUsage,
-    C: FnMut(&S::Item) -> Report,
-    R: FnOnce(&Result<S, E>) -> Report,
-{
-    type Output = Result<LlmStream<S, C>, E>;
+impl<S: Stream> ViaPlainStream for StreamShape<'_, S> {
+    fn __fo_stream_shape(&self) -> PlainStream {
+        PlainStream
+    }
+}
 
-    fn complete(self, call: Call, value: Result<S, E>) -> Self::Output {
+impl StreamInResult {
+    /// Ends the call with `classify_result` on an `Err`; an `Ok` stream takes the call, and
+    /// `classify_chunk` classifies each of its chunks (a failed chunk fails the call).
+    pub fn complete<S, E, C, R>(
+        self,
+        call: Call,
+        value: Result<S, E>,
+        classify_chunk: C,
+        classify_result: R,
+    ) -> Result<LlmStream<S, C>, E>
+    where
+        S: Stream,
+        S::Item: TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+        R: FnOnce(&Result<S, E>) -> Report,
+    {
         if value.is_err() && call.is_recording() {
-            call.finish((self.1)(&value).into());
+            let ending = call.classify(&value, classify_result);
+            call.finish(ending);
             return value.map(|_| unreachable!("checked to be an error"));
         }
-        value.map(|stream| LlmStream::new(stream, call, self.0))
+        value.map(|stream| LlmStream::new(stream, call, classify_chunk))
+    }
+}
+
+impl PlainStream {
+    /// The stream takes the call; `classify_chunk` classifies each of its chunks.
+    /// (`_classify_result` is the expansion's, which does not know the shape.)
+    pub fn complete<S, C, R>(
+        self,
+        call: Call,
+        stream: S,
+        classify_chunk: C,
+        _classify_result: R,
+    ) -> LlmStream<S, C>
+    where
+        S: Stream,
+        S::Item: TokenUsage,
+        C: FnMut(&S::Item) -> Report,
+        R: FnOnce(&S) -> Report,
+    {
+        LlmStream::new(stream, call, classify_chunk)
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod otlp;
 pub(crate) mod prometheus;
 pub(crate) mod records;
 pub(crate) mod runner;
+pub(crate) mod span_record;
 pub(crate) mod tls;
 
 pub use counting::{DeliveryReport, SignalDelivery};

@@ -38,9 +38,9 @@
 //! allocated as it fills, freed as it drains) whose length the slot count bounds, so memory
 //! grows with use, up to the bound.
 
-use crate::call::span::SpanRecord;
 use crate::config::Batching;
 use crate::export::counting::Delivery;
+use crate::export::span_record::SpanRecord;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};

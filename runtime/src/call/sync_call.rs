@@ -1,0 +1,198 @@
+//! Sync calls with their state off the stack.
+//!
+//! A call's state ([`Active`]: its `Context`, span, pipeline and kind) is a few hundred bytes,
+//! and the ending built from the returned value as much again. Kept in the frames alive while
+//! the body runs, they made a recursing stage take ~1.2 KB of stack a level (release; ~5.7 KB
+//! in debug), so that 2,000 levels overflowed the 2 MiB stack of a `std::thread` (issue 10,
+//! README "Reliability", Stack). So a sync call keeps its state in a thread-local stack of the
+//! sync calls running on the thread ([`RUNNING`]: a sync call starts and ends on the same
+//! thread, and calls nest, so the innermost is the last), and the frames alive during the body
+//! hold a [`SyncCall`]: the index of that state, the context guard and a flag. The call starts
+//! in [`SyncCall::start`] and ends in [`SyncCall::complete`] (generic: it classifies the value)
+//! and [`SyncCall::end`] (not generic), all out of line, so that none of their frames is alive
+//! while the body runs.
+//!
+//! The stack is a vector that grows to the deepest nesting seen on the thread and stays
+//! allocated (up to [`KEPT_WHEN_EMPTY`] entries): no allocation per call. A call that starts
+//! while the thread's locals are being destroyed keeps its state in a box instead.
+//!
+//! Only the program's code runs while the stack is borrowed never: `fields(...)` and the
+//! call's start run before its state is pushed, the classification of the returned value before
+//! it ends.
+//!
+//! Async bodies and streams keep their state in their future or stream ([`super::Call`]).
+
+use super::faults::classify_guarded;
+use super::{Active, CallSite, Ending, Fields};
+use crate::outcome::Report;
+use crate::pipeline;
+use opentelemetry::ContextGuard;
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+thread_local! {
+    /// The state of the sync calls running on this thread, the innermost last. An entry is
+    /// `None` only while a call below the top ends out of order (never, as calls nest).
+    static RUNNING: RefCell<Vec<Option<Active>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Entries the stack keeps allocated once no call runs on the thread: a deep recursion does not
+/// keep its ~300 bytes a level for the thread's life.
+const KEPT_WHEN_EMPTY: usize = 64;
+
+/// A sync call from its start to its end: what the instrumented function holds while its body
+/// runs (24 bytes).
+#[doc(hidden)]
+#[must_use = "a call records nothing unless its body is run through it"]
+pub struct SyncCall {
+    state: State,
+    /// The call's context, current while the body runs (when the call has one of its own).
+    guard: Option<ContextGuard>,
+    /// Whether the call captures its completion, read while its value is classified.
+    captures_output: bool,
+}
+
+/// Where a sync call's state is.
+enum State {
+    /// Nothing records the call.
+    Inert,
+    /// In [`RUNNING`], at this index.
+    Running(usize),
+    /// In a box: the thread's locals were being destroyed when the call started, or the stack
+    /// was borrowed (see [`end_running`]).
+    Boxed(Box<Active>),
+}
+
+impl SyncCall {
+    /// Starts a call of `site`; `fields` runs only when the call records.
+    #[inline]
+    pub fn start(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> SyncCall {
+        if !pipeline::enabled() {
+            return SyncCall::INERT;
+        }
+        SyncCall::start_recording(site, fields)
+    }
+
+    const INERT: SyncCall = SyncCall {
+        state: State::Inert,
+        guard: None,
+        captures_output: false,
+    };
+
+    // Out of line: the 500-byte `Fields` and the `Active` being built live in this frame, which
+    // is gone when the body runs.
+    #[inline(never)]
+    fn start_recording(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> SyncCall {
+        match Active::start(site, fields) {
+            Some(active) => SyncCall::push(active),
+            None => SyncCall::INERT,
+        }
+    }
+
+    /// Puts the call's state on the thread's stack.
+    #[inline(always)]
+    fn push(active: Active) -> SyncCall {
+        let captures_output = active.captures_output();
+        let guard = active.enter_sync();
+        let mut active = Some(active);
+        let pushed = RUNNING
+            .try_with(|running| {
+                let mut running = running.try_borrow_mut().ok()?;
+                running.push(active.take());
+                Some(running.len() - 1)
+            })
+            .ok()
+            .flatten();
+        let state = match (pushed, active) {
+            (Some(index), _) => State::Running(index),
+            (None, Some(active)) => State::Boxed(Box::new(active)),
+            (None, None) => State::Inert,
+        };
+        SyncCall {
+            state,
+            guard,
+            captures_output,
+        }
+    }
+
+    /// Runs `body` inside the call and ends the call with what `classify` reads from the value.
+    /// A panic in the body ends the call as `error` and keeps unwinding.
+    #[inline]
+    pub fn run<R, C, E>(mut self, body: impl FnOnce() -> R, classify: C) -> R
+    where
+        C: FnOnce(&R) -> E,
+        E: Into<Ending>,
+    {
+        if let State::Inert = self.state {
+            // Nothing to drop: forgotten, so that the disabled path calls no drop glue.
+            std::mem::forget(self);
+            return body();
+        }
+        let guard = self.guard.take();
+        let result = catch_unwind(AssertUnwindSafe(body));
+        drop(guard);
+        match result {
+            Ok(value) => {
+                self.complete(&value, classify);
+                value
+            }
+            Err(payload) => self.panicked(payload),
+        }
+    }
+
+    /// Classifies the returned value (generic: it runs the macro's closure) and ends the call.
+    #[inline(never)]
+    fn complete<R, C, E>(self, value: &R, classify: C)
+    where
+        C: FnOnce(&R) -> E,
+        E: Into<Ending>,
+    {
+        let ending = classify_guarded(self.captures_output, value, classify);
+        self.end(ending);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn panicked(self, payload: Box<dyn Any + Send>) -> ! {
+        self.end(Report::panic(&*payload).into());
+        resume_unwind(payload)
+    }
+
+    /// Ends the call: it records the ending, and its state leaves the stack.
+    #[inline(never)]
+    fn end(self, ending: Ending) {
+        match self.state {
+            State::Inert => {}
+            State::Running(index) => end_running(index, ending),
+            State::Boxed(mut active) => active.end(ending),
+        }
+    }
+}
+
+/// Ends the call whose state is at `index` of the thread's stack, where it lies (it is large:
+/// moving it costs more than the rest of the ending), and takes it off.
+///
+/// The stack stays borrowed while the call ends, which runs none of the program's code (its
+/// classification ran before); a call started meanwhile all the same (by an exporter of the
+/// program's) finds the stack borrowed and keeps its state in a box.
+fn end_running(index: usize, ending: Ending) {
+    let _ = RUNNING.try_with(|running| {
+        let Ok(mut running) = running.try_borrow_mut() else {
+            return;
+        };
+        let Some(slot) = running.get_mut(index) else {
+            return;
+        };
+        if let Some(active) = slot {
+            active.end(ending);
+        }
+        *slot = None;
+        while let Some(None) = running.last() {
+            running.pop();
+        }
+        if running.is_empty() && running.capacity() > KEPT_WHEN_EMPTY {
+            running.shrink_to(KEPT_WHEN_EMPTY);
+        }
+    });
+}
