@@ -29,34 +29,48 @@ fn stream_code(prompt: &str) -> Result<impl Stream<Item = Chunk>, ApiError> {
                 );
         },
     );
-    ::factory_observability::__private::Call::run_sync_stream_result(
+    ::factory_observability::__private::Call::run_sync_stream(
         __fo_call,
         move || { connect(prompt) },
-        |__fo_ret| {
+        |__fo_call, __fo_ret| {
             #[allow(unused_imports)]
             use ::factory_observability::__private::{
-                ViaAnything as _, ViaOutcome as _, ViaResult as _, ViaResultDebug as _,
-                ViaResultDisplay as _, ViaResultOutcome as _, ViaResultOutcomeDebug as _,
-                ViaResultOutcomeDisplay as _,
+                ViaPlainStream as _, ViaStreamInResult as _,
             };
-            let __fo_report = (&&&&&&&&::factory_observability::__private::Classify(
-                __fo_ret,
-            ))
-                .__fo_report();
-            __fo_report
-        },
-        |__fo_ret| {
-            #[allow(unused_imports)]
-            use ::factory_observability::__private::{
-                ViaAnything as _, ViaOutcome as _, ViaResult as _, ViaResultDebug as _,
-                ViaResultDisplay as _, ViaResultOutcome as _, ViaResultOutcomeDebug as _,
-                ViaResultOutcomeDisplay as _,
-            };
-            let __fo_report = (&&&&&&&&::factory_observability::__private::Classify(
-                __fo_ret,
-            ))
-                .__fo_report();
-            __fo_report
+            (&&::factory_observability::__private::StreamShape(&__fo_ret))
+                .__fo_stream_shape()
+                .complete(
+                    __fo_call,
+                    __fo_ret,
+                    |__fo_ret| {
+                        #[allow(unused_imports)]
+                        use ::factory_observability::__private::{
+                            ViaAnything as _, ViaOutcome as _, ViaResult as _,
+                            ViaResultDebug as _, ViaResultDisplay as _,
+                            ViaResultOutcome as _, ViaResultOutcomeDebug as _,
+                            ViaResultOutcomeDisplay as _,
+                        };
+                        let __fo_report = (&&&&&&&&::factory_observability::__private::Classify(
+                            __fo_ret,
+                        ))
+                            .__fo_report();
+                        __fo_report
+                    },
+                    |__fo_ret| {
+                        #[allow(unused_imports)]
+                        use ::factory_observability::__private::{
+                            ViaAnything as _, ViaOutcome as _, ViaResult as _,
+                            ViaResultDebug as _, ViaResultDisplay as _,
+                            ViaResultOutcome as _, ViaResultOutcomeDebug as _,
+                            ViaResultOutcomeDisplay as _,
+                        };
+                        let __fo_report = (&&&&&&&&::factory_observability::__private::Classify(
+                            __fo_ret,
+                        ))
+                            .__fo_report();
+                        __fo_report
+                    },
+                )
         },
     )
 }

@@ -31,13 +31,13 @@ impl Factory {
             ),
             cache: ::factory_observability::__private::SiteCache::new(),
         };
-        let __fo_call = ::factory_observability::__private::Call::start(
+        let __fo_call = ::factory_observability::__private::SyncCall::start(
             &__FO_SITE,
             |__fo_fields: &mut ::factory_observability::__private::Fields| {
                 let _ = &__fo_fields;
             },
         );
-        ::factory_observability::__private::Call::run_sync(
+        ::factory_observability::__private::SyncCall::run(
             __fo_call,
             move || {
                 #[allow(
