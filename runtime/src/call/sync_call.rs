@@ -84,18 +84,13 @@ impl SyncCall {
     // is gone when the body runs.
     #[inline(never)]
     fn start_recording(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> SyncCall {
-        match Active::start(site, fields) {
-            Some(active) => SyncCall::push(active),
-            None => SyncCall::INERT,
-        }
-    }
-
-    /// Puts the call's state on the thread's stack.
-    #[inline(always)]
-    fn push(active: Active) -> SyncCall {
-        let captures_output = active.captures_output();
-        let guard = active.enter_sync();
-        let mut active = Some(active);
+        // Built where it is pushed from: the state is large, and each move of it is a copy.
+        let mut active = Active::start(site, fields);
+        let Some(started) = &active else {
+            return SyncCall::INERT;
+        };
+        let captures_output = started.captures_output();
+        let guard = started.enter_sync();
         let pushed = RUNNING
             .try_with(|running| {
                 let mut running = running.try_borrow_mut().ok()?;
