@@ -44,13 +44,14 @@ fn with(component: &[KeyValue; 2], error: Option<&'static str>) -> Vec<KeyValue>
     attributes
 }
 
-/// The `exported` points of one signal: confirmed, then failed by reason (only reasons seen).
+/// The `exported` points of one signal: confirmed, then failed by reason, every reason from the
+/// first collection on (at 0 until it happens). An alert on `rate`/`increase` of a failure series
+/// sees only what happens after that series' first scrape: a series created at the first failure
+/// would hide a burst of failures that all come before it is scraped.
 fn exported_points(counts: &[u64], component: &[KeyValue; 2]) -> Vec<(u64, Vec<KeyValue>)> {
     let mut points = vec![(counts[0], with(component, None))];
     for (failure, count) in Failure::ALL.iter().zip(&counts[1..]) {
-        if *count > 0 {
-            points.push((*count, with(component, Some(failure.as_str()))));
-        }
+        points.push((*count, with(component, Some(failure.as_str()))));
     }
     points
 }
