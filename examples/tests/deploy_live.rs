@@ -153,6 +153,14 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
             .collect::<String>()
     );
     let prometheus = Prometheus::start(&dir, &config);
+    // Prometheus hands new targets to its scrapers up to 5 s after it starts (its discovery
+    // updates are throttled): start the factory once its target is known, so that the first
+    // scrape comes within a scrape interval of its endpoint, before its first span export (5 s).
+    poll(&prometheus, "the factory's scrape target", |p| {
+        p.targets()
+            .iter()
+            .any(|(job, _)| job == "factory-observability")
+    });
 
     // One process, 60 runs, scraped while it runs; its spans go nowhere.
     let mut factory = run_factory(
@@ -275,7 +283,9 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     ]);
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for expression in kit::dashboard_expressions() {
+    let mut with_data = 0;
+    let dashboard_expressions = kit::dashboard_expressions();
+    for expression in &dashboard_expressions {
         let expr = kit::substitute_variables(&expression.expr);
         let names = promql::metric_names(&expression.expr).unwrap();
         let count = series_count(&prometheus, &expr, &time);
@@ -292,6 +302,9 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
             expression.origin,
             why_not.unwrap_or("data expected")
         ));
+        if count > 0 {
+            with_data += 1;
+        }
         match (why_not, count) {
             (None, 0) => failures.push(format!("{}: no data for `{expr}`", expression.origin)),
             (Some(why), n) if n > 0 => failures.push(format!(
@@ -340,6 +353,12 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
         failures.join("\n"),
         report.join("\n")
     );
+    kit::assert_proven_states(&format!(
+        "{with_data} of the {} queries return data in the factory scenario; {} alerts fire and {} stay silent",
+        dashboard_expressions.len(),
+        firing_expected.len(),
+        alerts.len() - firing_expected.len()
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,7 +767,7 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
     let routes: BTreeSet<String> = ["/health", "/tasks", "/tasks/{id}", "/reports/export"]
         .map(str::to_owned)
         .into();
-    let mut checked = 0;
+    let (mut checked, mut with_data) = (0, 0);
     for expression in kit::dashboard_expressions()
         .into_iter()
         .filter(|e| e.owner == "product-service")
@@ -761,6 +780,9 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
             .unwrap_or(origin)
             .to_owned();
         let by_route = values_by(&prometheus, &expr, &time, &["http_route"]);
+        if series_count(&prometheus, &expr, &time) > 0 {
+            with_data += 1;
+        }
         let route_of = |r: &str| by_route.get(&key(&[r])).copied();
         report.push(format!("{origin} | {by_route:?}"));
         match title.as_str() {
@@ -861,6 +883,9 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
         checked += 1;
     }
     assert_eq!(checked, 11, "the product dashboard's queries: {report:#?}");
+    kit::assert_proven_states(&format!(
+        "{with_data} of the product dashboard's {checked} queries return data"
+    ));
 
     // The alerts: exactly the error route and the slow route fire, no healthy route is even
     // pending, and the expressions themselves return those two routes.
