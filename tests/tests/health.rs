@@ -182,6 +182,22 @@ fn health_metrics_count_drops_and_failures_and_agree_with_the_report() {
         value(&points, health::PROCESSOR_LOG_PROCESSED.name, &[]),
         LOGS
     );
+    // The log queue's bound drops before the SDK's queue can overflow, and says so: a series
+    // of its own, at 0 from the start (so that a rate over it sees the first drop).
+    let log_queue_full = points
+        .iter()
+        .find(|p| {
+            p.name == health::PROCESSOR_LOG_PROCESSED.name
+                && p.attributes.get("error.type").map(String::as_str) == Some("queue_full")
+        })
+        .unwrap_or_else(|| panic!("no queue_full series of log records: {points:#?}"));
+    assert_eq!(
+        (
+            log_queue_full.attributes["otel.component.type"].as_str(),
+            log_queue_full.value.as_str()
+        ),
+        ("batching_log_processor", "0")
+    );
 
     let report = telemetry.shutdown();
     let [traces, _, logs] = [&report.signals[0], &report.signals[1], &report.signals[2]];

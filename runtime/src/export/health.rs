@@ -141,9 +141,21 @@ impl Health {
             );
         }
 
-        // Log records: the exporter. The SDK's logger and batch log processor record their own
-        // `otel.sdk.log.created` and `otel.sdk.processor.log.*` (see `init`).
+        // Log records: the exporter, and the records the queue's bound dropped (`LogTap`). The
+        // SDK's logger and batch log processor record their own `otel.sdk.log.created` and
+        // `otel.sdk.processor.log.*` (see `init`); its queue never overflows behind the bound.
         if let Some(exporter) = self.exporters[2] {
+            {
+                let (logs, processor) = (Arc::clone(&logs), component(names::LOG_PROCESSOR));
+                counter(&meter, names::PROCESSOR_LOG_PROCESSED)
+                    .with_callback(move |observer| {
+                        observer.observe(
+                            logs.counts().dropped,
+                            &with(&processor, Some(names::ERROR_QUEUE_FULL)),
+                        );
+                    })
+                    .build();
+            }
             let exporter = component(exporter);
             logs.record_durations(durations.clone(), exporter.clone());
             exporter_instruments(
