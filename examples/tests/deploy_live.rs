@@ -816,18 +816,18 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
             | "Duration p50 / p95 / p99 by route (C)" => {
                 let found: BTreeSet<String> = by_route.keys().map(|k| k[0].clone()).collect();
                 assert_eq!(found, routes, "{origin}");
-                // The fast routes answer within 0.25 s (the bucket's bound: quantiles are
-                // interpolated within buckets); the slow uploads put /tasks's p95 and p99
-                // above 1 s and its median under it.
+                // The fast routes answer well within the alert's 1 s (0.5 s: a bucket's bound,
+                // quantiles are interpolated within buckets; here they take milliseconds); the
+                // slow uploads (2 s) put /tasks's p95 and p99 above 1 s, its median under it.
                 for route in ["/health", "/tasks/{id}", "/reports/export"] {
                     let q = route_of(route).unwrap();
-                    assert!(q > 0.0 && q <= 0.25, "{origin}: {route} {q}");
+                    assert!(q > 0.0 && q <= 0.5, "{origin}: {route} {q}");
                 }
                 let tasks = route_of("/tasks").unwrap();
                 if title.ends_with("(A)") {
-                    assert!(tasks <= 0.25, "{origin}: /tasks p50 {tasks}");
+                    assert!(tasks <= 0.5, "{origin}: /tasks p50 {tasks}");
                 } else {
-                    assert!(tasks > 1.0 && tasks <= 2.5, "{origin}: /tasks {tasks}");
+                    assert!(tasks > 1.0 && tasks <= 5.0, "{origin}: /tasks {tasks}");
                 }
             }
             "Requests by status code (range) (A)" => {
