@@ -211,10 +211,7 @@ fn resource_exhausted_with_retry_info_is_retried_after_the_delay() {
 
 #[test]
 fn resource_exhausted_without_retry_info_is_not_retried() {
-    let (run, received) = export_against(
-        "exhausted",
-        FirstAnswer::Status(Code::ResourceExhausted),
-    );
+    let (run, received) = export_against("exhausted", FirstAnswer::Status(Code::ResourceExhausted));
     assert_not_retried_and_lost(&run, &received, "ResourceExhausted");
 }
 

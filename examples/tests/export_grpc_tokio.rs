@@ -114,7 +114,9 @@ fn init_outside_shutdown_in_a_task() {
         .unwrap();
     runtime.block_on(async {
         runs().await;
-        tokio::spawn(async move { finish(telemetry) }).await.unwrap();
+        tokio::spawn(async move { finish(telemetry) })
+            .await
+            .unwrap();
     });
 }
 
@@ -144,7 +146,12 @@ fn play(scenario: &str) {
         }
     }
     let mut child = command
-        .args(["scenario_entry_point", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "scenario_entry_point",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(SCENARIO_ENV, scenario)
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint())

@@ -26,7 +26,11 @@ fn a_programs_own_reqwest_client_makes_https_requests_after_init() {
     let message = message
         .downcast_ref::<String>()
         .cloned()
-        .or_else(|| message.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+        .or_else(|| {
+            message
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+        })
         .unwrap_or_default();
     assert!(
         message.starts_with("No rustls crypto provider is configured."),
