@@ -100,7 +100,10 @@ fn an_unreachable_grpc_collector_is_counted_as_lost() {
     );
     assert_eq!(run.status.code(), Some(3), "{}", run.describe());
     assert!(
-        run.stderr.contains("traces 0/19 delivered (19 lost"),
+        run.stderr.contains(&format!(
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC \
+             http://127.0.0.1:{port}: tcp connect error: Connection refused (os error 111))"
+        )),
         "{}",
         run.describe()
     );

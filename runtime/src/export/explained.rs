@@ -159,12 +159,17 @@ impl<E> Explained<E> {
 }
 
 /// A gRPC failure the connection did not explain: opentelemetry-otlp says
-/// `TonicTracesClient export failed with gRPC code: InvalidArgument` (never the server's
-/// message, which may echo a token); this names the endpoint and keeps the code, as
-/// `gRPC http://collector:4317: answered with gRPC status: InvalidArgument`.
+/// `TonicTracesClient export failed with gRPC code: InvalidArgument` for a server's answer
+/// (never the server's message, which may echo a token), and appends the cause when tonic made
+/// the status itself (`...: Unavailable: transport error: ...`). This names the endpoint and
+/// keeps the code: `gRPC http://collector:4317: answered with gRPC status: InvalidArgument`, or
+/// `gRPC http://collector:4317: transport error: ... (status Unavailable)`.
 fn grpc_status(endpoint: &str, message: &str) -> String {
     match message.split_once("export failed with gRPC code: ") {
-        Some((_, code)) => format!("gRPC {endpoint}: answered with gRPC status: {code}"),
+        Some((_, status)) => match status.split_once(": ") {
+            Some((code, cause)) => format!("gRPC {endpoint}: {cause} (status {code})"),
+            None => format!("gRPC {endpoint}: answered with gRPC status: {status}"),
+        },
         None => format!("gRPC {endpoint}: {message}"),
     }
 }
@@ -235,6 +240,14 @@ mod tests {
                 "TonicTracesClient export failed with gRPC code: InvalidArgument"
             ),
             "gRPC https://collector:4317: answered with gRPC status: InvalidArgument"
+        );
+        assert_eq!(
+            grpc_status(
+                "http://localhost:4317",
+                "TonicLogsClient export failed with gRPC code: Unavailable: transport error: \
+                 connect timed out"
+            ),
+            "gRPC http://localhost:4317: transport error: connect timed out (status Unavailable)"
         );
         assert_eq!(
             grpc_status("http://localhost:4317", "exporter is shut down"),
