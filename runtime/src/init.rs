@@ -14,7 +14,7 @@ use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use crate::summary::{Summary, SummaryFeed};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
@@ -33,6 +33,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// `OTEL_SDK_DISABLED=true` nothing is installed and every macro only runs its body.
 ///
 /// Keep the returned [`Telemetry`] alive for the life of the program; dropping it flushes.
+///
+/// Unless the program installed one first, `init` makes ring rustls's process-wide default
+/// crypto provider, so that the program's own reqwest clients and rustls configurations work
+/// next to ours (README "HTTPS and the program's own TLS clients").
 pub fn init(service_name: &str) -> Result<Telemetry, InitError> {
     Telemetry::builder(service_name).init()
 }
@@ -133,6 +137,7 @@ impl TelemetryBuilder {
 
     /// Installs the pipelines without touching the global `tracing` subscriber.
     pub fn init_without_subscriber(self) -> Result<Telemetry, InitError> {
+        crate::export::tls::install_default_crypto_provider();
         let mut config = Config::from_env(&self.service_name)?;
         config.shutdown_timeout = self.shutdown_timeout;
         if let Some(dir) = self.dir {
@@ -407,13 +412,24 @@ impl Installed {
         .build();
         install_health(config, &deliveries, records.as_ref(), custom_spans, &meters);
 
-        let log_processor = |exporter| LogTap {
-            inner: BatchLogProcessor::builder(Counted {
+        let log_batching = config.log_batching;
+        let log_processor = |exporter| {
+            let batch = BatchConfigBuilder::default()
+                .with_max_queue_size(log_batching.queue_size)
+                .with_max_export_batch_size(log_batching.max_batch)
+                .with_scheduled_delay(log_batching.schedule_delay)
+                .build();
+            let processor = BatchLogProcessor::builder(Counted {
                 inner: exporter,
                 delivery: Arc::clone(&deliveries[2]),
             })
-            .build(),
-            delivery: Arc::clone(&deliveries[2]),
+            .with_batch_config(batch)
+            .build();
+            LogTap::new(
+                processor,
+                Arc::clone(&deliveries[2]),
+                log_batching.queue_size,
+            )
         };
         let logs = match &config.logs {
             Destination::File(path) => Some(log_processor(LogSink::File(JsonlLogExporter::new(
