@@ -127,6 +127,10 @@ fn measures_the_stack_of_an_instrumented_call() {
     let traced = run.number("tracing_instrument_bytes_per_level");
     // The instrumentation costs stack; the figures go to README "Reliability".
     assert!(plain > 0.0 && staged > plain && traced > plain, "{run}");
+    // Within the budget of `DEEP` levels on a 2 MiB thread, the test's own locals included.
+    assert!(staged * (DEEP as f64) < THREAD_STACK as f64, "{run}");
+    // What the instrumented function holds while its body runs (the call's state is elsewhere).
+    assert!(run.number("size_of_sync_call") <= 32.0, "{run}");
 }
 
 #[test]
