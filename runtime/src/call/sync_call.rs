@@ -191,3 +191,105 @@ fn end_running(index: usize, ending: Ending) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{CallKind, SiteCache};
+    use crate::outcome::OutcomeKind;
+    use crate::testing::Capture;
+    use opentelemetry::trace::{SpanId, Status};
+
+    static SITE: CallSite = CallSite {
+        kind: CallKind::Stage,
+        name: "nested",
+        function: "sync_call::tests::nested",
+        cache: SiteCache::new(),
+    };
+
+    /// Sync calls running on this thread in its stack (0 while it is borrowed).
+    fn running() -> usize {
+        RUNNING.with(|running| running.try_borrow().map_or(0, |running| running.len()))
+    }
+
+    /// `levels` nested calls; each records how many calls run on the thread inside it. The
+    /// innermost panics when `panics` is set.
+    fn nested(levels: usize, panics: bool, seen: &mut Vec<usize>) -> usize {
+        SyncCall::start(&SITE, |_| {}).run(
+            || {
+                seen.push(running());
+                match levels {
+                    1 if panics => panic!("the innermost call failed"),
+                    1 => 1,
+                    _ => nested(levels - 1, panics, seen) + 1,
+                }
+            },
+            |_| Report::of(OutcomeKind::Success),
+        )
+    }
+
+    #[test]
+    fn nested_calls_stack_up_on_the_thread_and_leave_it_empty() {
+        let capture = Capture::new();
+        let mut seen = Vec::new();
+        assert_eq!(capture.run(|| nested(200, false, &mut seen)), 200);
+        assert_eq!(seen, (1..=200).collect::<Vec<_>>());
+        assert_eq!(running(), 0);
+        // A deep nesting does not keep its entries allocated.
+        let capacity = RUNNING.with(|running| running.borrow().capacity());
+        assert!(capacity <= KEPT_WHEN_EMPTY, "{capacity}");
+        // Every level ended under the level above it.
+        let spans = capture.spans_named("pipeline.stage");
+        assert_eq!(spans.len(), 200);
+        let roots = spans
+            .iter()
+            .filter(|span| !spans.iter().any(|s| s.span_id == span.parent_span_id))
+            .count();
+        assert_eq!(roots, 1);
+        assert!(spans.iter().all(|span| span.status == Status::Ok));
+    }
+
+    #[test]
+    fn a_panic_ends_every_call_it_unwinds_through_and_leaves_the_stack_empty() {
+        let capture = Capture::new();
+        let mut seen = Vec::new();
+        let unwound = capture.run(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| nested(3, true, &mut seen)))
+        });
+        assert!(unwound.is_err());
+        assert_eq!(seen, [1, 2, 3]);
+        assert_eq!(running(), 0);
+        let spans = capture.spans_named("pipeline.stage");
+        assert_eq!(spans.len(), 3);
+        assert!(spans
+            .iter()
+            .all(|span| span.status == Status::error("the innermost call failed")));
+        // The stack is usable again.
+        assert_eq!(capture.run(|| nested(1, false, &mut seen)), 1);
+        assert_eq!(running(), 0);
+        assert_eq!(capture.spans_named("pipeline.stage").len(), 4);
+    }
+
+    #[test]
+    fn a_call_that_finds_the_stack_unavailable_keeps_its_state_in_a_box() {
+        let capture = Capture::new();
+        let mut seen = Vec::new();
+        // As while a call ends (the stack borrowed) or while the thread's locals are destroyed.
+        let levels = RUNNING.with(|stack| {
+            let _borrowed = stack.borrow_mut();
+            capture.run(|| nested(2, false, &mut seen))
+        });
+        assert_eq!(levels, 2);
+        assert_eq!(seen, [0, 0], "neither call was on the stack");
+        let spans = capture.spans_named("pipeline.stage");
+        assert_eq!(spans.len(), 2);
+        assert!(spans.iter().all(|span| span.status == Status::Ok));
+        let outer = spans
+            .iter()
+            .find(|span| span.parent_span_id == SpanId::INVALID)
+            .expect("the outer call is a root");
+        assert!(spans
+            .iter()
+            .any(|span| span.parent_span_id == outer.span_id));
+    }
+}
