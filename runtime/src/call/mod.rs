@@ -139,9 +139,9 @@ impl Call {
     /// Ends the call. The call's state is ended and dropped where it lies: it is large, and
     /// moving it costs more than the rest of the ending.
     #[inline]
-    pub(crate) fn finish(mut self, ending: Ending) {
+    pub(crate) fn finish(mut self, mut ending: Ending) {
         if let Some(active) = &mut self.active {
-            active.end(ending);
+            active.end(&mut ending);
         }
         self.active = None;
     }
@@ -179,7 +179,7 @@ impl Active {
         } else {
             Report::of(OutcomeKind::Cancellation)
         };
-        self.end(report.into());
+        self.end(&mut report.into());
     }
 
     // Not inlined into `start`, which is instantiated for every instrumented function: keeps
@@ -297,11 +297,15 @@ impl Active {
 
     // Not inlined into the instrumented functions, for the same reason as `open`.
     #[inline(never)]
-    fn end(&mut self, ending: Ending) {
+    //
+    // The ending is taken through a reference and its parts moved out: a sync call ends inside
+    // the closure of its thread-local stack, where an `Ending` by value is copied in and out.
+    fn end(&mut self, ending: &mut Ending) {
         let end = Instant::now();
         let elapsed = end.saturating_duration_since(self.start);
         let mut span = CallSpan::ending(self.span.take(), &self.cx);
-        let Ending { mut report, extra } = ending;
+        let mut report = std::mem::replace(&mut ending.report, Report::of(OutcomeKind::Success));
+        let extra = std::mem::take(&mut ending.extra);
         let outcome = report.outcome;
         match (&self.kind, extra) {
             (KindState::Run, _) => run::end(self, &mut span, outcome, elapsed),

@@ -32,8 +32,8 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 thread_local! {
-    /// The state of the sync calls running on this thread, the innermost last. An entry is
-    /// `None` only while a call below the top ends out of order (never, as calls nest).
+    /// The state of the sync calls running on this thread, the innermost last. (An entry is
+    /// an `Option` so that a call can take its state back when it cannot push it.)
     static RUNNING: RefCell<Vec<Option<Active>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -156,11 +156,11 @@ impl SyncCall {
 
     /// Ends the call: it records the ending, and its state leaves the stack.
     #[inline(never)]
-    fn end(self, ending: Ending) {
+    fn end(self, mut ending: Ending) {
         match self.state {
             State::Inert => {}
-            State::Running(index) => end_running(index, ending),
-            State::Boxed(mut active) => active.end(ending),
+            State::Running(index) => end_running(index, &mut ending),
+            State::Boxed(mut active) => active.end(&mut ending),
         }
     }
 }
@@ -171,22 +171,17 @@ impl SyncCall {
 /// The stack stays borrowed while the call ends, which runs none of the program's code (its
 /// classification ran before); a call started meanwhile all the same (by an exporter of the
 /// program's) finds the stack borrowed and keeps its state in a box.
-fn end_running(index: usize, ending: Ending) {
+fn end_running(index: usize, ending: &mut Ending) {
     let _ = RUNNING.try_with(|running| {
         let Ok(mut running) = running.try_borrow_mut() else {
             return;
         };
-        let Some(slot) = running.get_mut(index) else {
-            return;
-        };
-        if let Some(active) = slot {
+        if let Some(Some(active)) = running.get_mut(index) {
             active.end(ending);
         }
-        *slot = None;
-        while let Some(None) = running.last() {
-            running.pop();
-        }
-        if running.is_empty() && running.capacity() > KEPT_WHEN_EMPTY {
+        // Calls nest: the ones above this one ended before it, so it is the last.
+        running.truncate(index);
+        if index == 0 && running.capacity() > KEPT_WHEN_EMPTY {
             running.shrink_to(KEPT_WHEN_EMPTY);
         }
     });
