@@ -32,8 +32,8 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 thread_local! {
-    /// The state of the sync calls running on this thread, the innermost last. (An entry is
-    /// an `Option` so that a call can take its state back when it cannot push it.)
+    /// The state of the sync calls running on this thread, the innermost last. An entry is
+    /// `None` once its call ended while calls above it still ran (see [`end_running`]).
     static RUNNING: RefCell<Vec<Option<Active>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -176,12 +176,19 @@ fn end_running(index: usize, ending: &mut Ending) {
         let Ok(mut running) = running.try_borrow_mut() else {
             return;
         };
-        if let Some(Some(active)) = running.get_mut(index) {
+        let Some(slot) = running.get_mut(index) else {
+            return;
+        };
+        if let Some(active) = slot {
             active.end(ending);
         }
-        // Calls nest: the ones above this one ended before it, so it is the last.
-        running.truncate(index);
-        if index == 0 && running.capacity() > KEPT_WHEN_EMPTY {
+        *slot = None;
+        // Calls nest, so this one is the last; but a stackful coroutine switched within a sync
+        // body may end a call below others: its entry is emptied and removed with them.
+        while let Some(None) = running.last() {
+            running.pop();
+        }
+        if running.is_empty() && running.capacity() > KEPT_WHEN_EMPTY {
             running.shrink_to(KEPT_WHEN_EMPTY);
         }
     });
@@ -286,5 +293,25 @@ mod tests {
         assert!(spans
             .iter()
             .any(|span| span.parent_span_id == outer.span_id));
+    }
+
+    #[test]
+    fn a_call_ending_below_a_running_one_leaves_that_one_in_place() {
+        // As when a stackful coroutine switches stacks within a sync body: the outer call
+        // ends while the inner one still runs.
+        let capture = Capture::new();
+        capture.run(|| {
+            let outer = SyncCall::start(&SITE, |_| {});
+            let inner = SyncCall::start(&SITE, |_| {});
+            assert_eq!(running(), 2);
+            outer.run(|| (), |_| Report::of(OutcomeKind::Success));
+            assert_eq!(running(), 2, "the inner call's entry stays where it is");
+            inner.run(|| (), |_| Report::of(OutcomeKind::Failure));
+            assert_eq!(running(), 0);
+        });
+        let spans = capture.spans_named("pipeline.stage");
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].status, Status::Ok);
+        assert_eq!(spans[1].status, Status::error("failure"));
     }
 }
