@@ -97,8 +97,20 @@ fn report_of_recorded_runs() {
     let stdout = ok_golden(&["report", "fixtures/recorded"], "recorded_report.txt");
     assert!(stdout.starts_with("3 runs from 3 files (9 lines, 57 spans, 0 malformed lines)\n"));
     assert!(stdout.contains(
-        "implement: 3 of 6 attempts failed\n  3x compile error: expected `;` at src/main.rs:12\n"
+        "implement         3         6\n  3x compile error: expected `;` at src/main.rs:12\n"
     ));
+    // Each run's first test attempt failed "complete task: undo", the next one passed it: the
+    // runtime counted it flaky, and the failed attempt's description names it.
+    assert!(stdout.contains(
+        "test          6      93       3        0      96.9%      3\n  flaky 3x: complete task: undo\n"
+    ));
+    let json = obs(&["report", "--json", "fixtures/recorded"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        report["tests"][0]["flaky_tests"],
+        serde_json::json!([["complete task: undo", 3]])
+    );
+    assert_eq!(report["tests"][0]["flaky_unnamed"], 0);
 }
 
 #[test]
@@ -150,10 +162,11 @@ fn report_of_generated_runs_with_failures_retries_and_product_routes() {
         &["runs", "--pipeline", "bugfix", "--outcome", "failure", dir],
         "synthetic_runs_filtered.txt",
     );
-    ok_golden(
+    let implement = ok_golden(
         &["report", "--stage", "implement", dir],
         "synthetic_report_implement.txt",
     );
+    assert_stage_narrows_every_table(&implement, dir);
     ok_golden(
         &["compare", "run-000000", "run-000002", dir],
         "synthetic_compare.txt",
@@ -162,6 +175,44 @@ fn report_of_generated_runs_with_failures_retries_and_product_routes() {
         &["compare", "--json", "run-000000", "run-000002", dir],
         "synthetic_compare.json",
     );
+}
+
+/// `--stage implement`: the stage, failure and test tables hold that stage only; the model table
+/// only the calls made under it (codex implements, claude plans and writes the rival); the
+/// adjudications (made under the run, not a stage) are gone; pipelines and routes are those of
+/// the runs that went through it (all of them here).
+fn assert_stage_narrows_every_table(shown: &str, dir: &str) {
+    let output = obs(&["report", "--json", "--stage", "implement", dir]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names = |table: &str, key: &str| -> Vec<String> {
+        report[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("stages", "stage"), ["implement"]);
+    assert_eq!(names("failures", "stage"), ["implement"]);
+    assert_eq!(names("models", "model"), ["gpt-5.3-codex"]);
+    // 12 runs: 6 implement once, 6 twice; three codex calls each.
+    assert_eq!(report["models"][0]["calls"], 54);
+    assert_eq!(report["candidates"], serde_json::json!([]));
+    assert_eq!(report["tests"], serde_json::json!([]));
+    assert_eq!(report["input"]["runs"], 12);
+    assert_eq!(names("routes", "route").len(), 3);
+    assert!(!shown.contains("claude-opus"));
+    assert!(!shown.contains("Adjudications"));
+
+    let smoke = obs(&["report", "--json", "--stage", "smoke", dir]);
+    let report: serde_json::Value = serde_json::from_slice(&smoke.stdout).unwrap();
+    assert_eq!(
+        report["models"],
+        serde_json::json!([]),
+        "smoke calls no model"
+    );
+    assert_eq!(report["stages"][0]["count"], 12);
 }
 
 #[test]

@@ -1,0 +1,585 @@
+//! One streaming pass over the spans: per pipeline, stage, model, candidate and route aggregates
+//! in bounded memory, and only the runs a command shows.
+//!
+//! A run's stages, calls and adjudications end before the run does, so they are read before its
+//! `pipeline.run` span (in the same line or an earlier one). They wait in [`Pending`] until it
+//! comes; then the filters decide, the records are folded into the aggregates and dropped. What
+//! stays per run is one entry of [`Aggregator::finished`] (the decision, for a record that comes
+//! after its run: ~30 bytes), plus the run's [`Run`] summary only for the runs a command shows
+//! (`runs`: all; `report --html`: the latest few; `trace`, `compare`: those asked for).
+//!
+//! Memory is bounded by: the aggregates (one per pipeline, stage name, model, candidate, route,
+//! each with [`Durations`] of at most a few KiB and at most [`MAX_DISTINCT`] messages or test
+//! names), at most [`MAX_PENDING_RUNS`] runs waiting for their run span (the oldest is given up
+//! as orphans beyond it), at most [`MAX_PENDING_REQUESTS`] product requests waiting for their
+//! trace's run (only with `--pipeline`, `--outcome` or `--stage`), and the per-run entries.
+
+use crate::filter::Filters;
+use crate::quantiles::Durations;
+use factory_observability::model::read::ReadStats;
+use factory_observability::model::{
+    failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, Stage,
+};
+use factory_observability::names::attr;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+
+/// Runs waiting for their run span at most; beyond, the oldest one's records become orphans.
+pub const MAX_PENDING_RUNS: usize = 10_000;
+
+/// Product requests waiting for their trace's run at most (only when a filter needs the run).
+pub const MAX_PENDING_REQUESTS: usize = 100_000;
+
+/// Distinct exception messages (or flaky test names) counted per stage at most; more are
+/// counted together as "other".
+pub const MAX_DISTINCT: usize = 256;
+
+/// Which runs' summaries a command keeps.
+#[derive(Clone, Debug)]
+pub enum Keep {
+    /// None (the report's tables need only the aggregates).
+    None,
+    /// Every run (`runs`).
+    All,
+    /// The latest `n` by start (`report --html`).
+    Latest(usize),
+    /// Runs whose id starts with one of these, with their stages (`trace`, `compare`).
+    Matching(Vec<String>),
+}
+
+/// Counts of strings, at most [`MAX_DISTINCT`] of them; the rest counted as `other`.
+#[derive(Clone, Debug, Default)]
+pub struct Counter {
+    pub counts: BTreeMap<String, u64>,
+    pub other: u64,
+}
+
+impl Counter {
+    pub fn add(&mut self, key: &str, n: u64) {
+        if let Some(count) = self.counts.get_mut(key) {
+            *count += n;
+        } else if self.counts.len() < MAX_DISTINCT {
+            self.counts.insert(key.to_owned(), n);
+        } else {
+            self.other += n;
+        }
+    }
+
+    /// The `n` most frequent, most frequent first (ties by name).
+    pub fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self
+            .counts
+            .iter()
+            .map(|(key, count)| (key.clone(), *count))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct PipelineAcc {
+    pub durations: Durations,
+    pub succeeded: u64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct TestAcc {
+    /// Stage attempts that reported tests.
+    pub attempts: u64,
+    pub passed: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub flaky: i64,
+    /// Flaky tests by name: failed in an earlier attempt of the stage in the run, not failing
+    /// in the attempt that counted them flaky.
+    pub flaky_names: Counter,
+}
+
+#[derive(Debug, Default)]
+pub struct StageAcc {
+    pub durations: Durations,
+    pub failures: u64,
+    pub retries: u64,
+    pub messages: Counter,
+    pub tests: Option<TestAcc>,
+}
+
+#[derive(Debug, Default)]
+pub struct ModelAcc {
+    pub durations: Durations,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub unpriced: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct CandidateAcc {
+    pub wins: u64,
+    pub decisions: u64,
+    pub score_sum: f64,
+    pub scores: u64,
+    pub margin_sum: f64,
+    pub margins: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct RouteAcc {
+    pub durations: Durations,
+    pub errors: u64,
+}
+
+/// What a pass found: the aggregates, the runs kept, and counts.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub stats: ReadStats,
+    pub pipelines: BTreeMap<String, PipelineAcc>,
+    pub stages: BTreeMap<String, StageAcc>,
+    /// By `(provider, model)`.
+    pub models: BTreeMap<(String, String), ModelAcc>,
+    /// By `(adjudication, candidate)`.
+    pub candidates: BTreeMap<(String, String), CandidateAcc>,
+    /// By `(service, "METHOD route")`.
+    pub routes: BTreeMap<(String, String), RouteAcc>,
+    /// The runs kept (see [`Keep`]), in start order.
+    pub runs: Vec<Run>,
+    /// Every run span read, and those the filters kept.
+    pub runs_read: u64,
+    pub runs_matched: u64,
+    pub requests_read: u64,
+    pub requests_matched: u64,
+    /// Stages, calls and adjudications whose run span was not found.
+    pub orphans: u64,
+}
+
+/// A run's records read before its run span.
+#[derive(Default)]
+struct Pending {
+    stages: Vec<Stage>,
+    /// With the span's parent (to find its stage).
+    calls: Vec<(LlmCall, Option<[u8; 8]>)>,
+    adjudications: Vec<(Adjudication, Option<[u8; 8]>)>,
+    /// Parents of the run's other spans (`#[traced]` functions between a stage and a call).
+    links: HashMap<[u8; 8], [u8; 8]>,
+}
+
+impl Pending {
+    fn records(&self) -> u64 {
+        (self.stages.len() + self.calls.len() + self.adjudications.len()) as u64
+    }
+
+    /// The stage a span is under (its parent, or an ancestor through the run's other spans).
+    fn stage_of(
+        &self,
+        stages: &HashMap<[u8; 8], usize>,
+        mut parent: Option<[u8; 8]>,
+    ) -> Option<&str> {
+        for _ in 0..64 {
+            let id = parent?;
+            if let Some(&index) = stages.get(&id) {
+                return Some(&self.stages[index].name);
+            }
+            parent = self.links.get(&id).copied();
+        }
+        None
+    }
+}
+
+fn key_of(text: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Folds spans in; [`Aggregator::finish`] gives the [`Summary`].
+pub struct Aggregator {
+    filters: Filters,
+    keep: Keep,
+    summary: Summary,
+    pending: HashMap<String, Pending>,
+    /// Run ids in the order their first record came (to give up the oldest).
+    pending_order: VecDeque<String>,
+    /// Per run read: whether the filters kept it (by a hash of its id).
+    finished: HashMap<u64, bool>,
+    /// Per trace with a run: whether a run of it was kept (only when requests need it).
+    traces: HashMap<[u8; 16], bool>,
+    pending_requests: HashMap<[u8; 16], Vec<ServerRequest>>,
+    pending_request_order: VecDeque<[u8; 16]>,
+    pending_request_count: usize,
+    latest: BTreeMap<(u64, u64), Run>,
+}
+
+impl Aggregator {
+    pub fn new(filters: Filters, keep: Keep) -> Aggregator {
+        Aggregator {
+            filters,
+            keep,
+            summary: Summary::default(),
+            pending: HashMap::new(),
+            pending_order: VecDeque::new(),
+            finished: HashMap::new(),
+            traces: HashMap::new(),
+            pending_requests: HashMap::new(),
+            pending_request_order: VecDeque::new(),
+            pending_request_count: 0,
+            latest: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a request needs its trace's run to be decided (a filter on runs is set).
+    fn requests_follow_runs(&self) -> bool {
+        self.filters.pipeline.is_some()
+            || self.filters.outcome.is_some()
+            || self.filters.stage.is_some()
+    }
+
+    fn pending(&mut self, run_id: &str) -> &mut Pending {
+        if !self.pending.contains_key(run_id) {
+            if self.pending.len() >= MAX_PENDING_RUNS {
+                while let Some(oldest) = self.pending_order.pop_front() {
+                    if let Some(given_up) = self.pending.remove(&oldest) {
+                        self.summary.orphans += given_up.records();
+                        break;
+                    }
+                }
+            }
+            self.pending_order.push_back(run_id.to_owned());
+            self.pending.insert(run_id.to_owned(), Pending::default());
+        }
+        self.pending.get_mut(run_id).expect("inserted above")
+    }
+
+    /// Takes in one span.
+    pub fn observe(&mut self, span: &Span) {
+        let role = Role::of(span);
+        if role == Role::Request {
+            self.request(ServerRequest::from_span(span));
+            return;
+        }
+        let run_id = span.text(attr::RUN_ID);
+        if role == Role::Run {
+            self.run(Run::from_span(span));
+            return;
+        }
+        if run_id.is_empty() && role == Role::Other {
+            return;
+        }
+        // A record of a run already decided (it came after its run span).
+        if let Some(&kept) = self.finished.get(&key_of(&run_id)) {
+            if kept {
+                self.late(role, span);
+            }
+            return;
+        }
+        let pending = self.pending(&run_id);
+        match role {
+            Role::Stage => pending.stages.push(Stage::from_span(span)),
+            Role::Llm => pending
+                .calls
+                .push((LlmCall::from_span(span), span.parent_span_id)),
+            Role::Adjudicate => pending
+                .adjudications
+                .push((Adjudication::from_span(span), span.parent_span_id)),
+            Role::Other => {
+                if let Some(parent) = span.parent_span_id {
+                    pending.links.insert(span.span_id, parent);
+                }
+            }
+            Role::Run | Role::Request => {}
+        }
+    }
+
+    /// A record of a run already kept: folded without its stage (its siblings are gone).
+    fn late(&mut self, role: Role, span: &Span) {
+        let stage_filter = self.filters.stage.clone();
+        match role {
+            Role::Stage => {
+                let stage = Stage::from_span(span);
+                if stage_filter.as_ref().is_none_or(|s| s == &stage.name) {
+                    self.fold_stage(&stage, Vec::new());
+                }
+            }
+            // Its stage is not known any more: only counted when no stage is asked for.
+            Role::Llm if stage_filter.is_none() => self.fold_call(&LlmCall::from_span(span)),
+            Role::Adjudicate if stage_filter.is_none() => {
+                self.fold_adjudication(&Adjudication::from_span(span))
+            }
+            _ => {}
+        }
+    }
+
+    /// A run span: the filters decide on the run, its pending records are folded in (or
+    /// dropped), and its summary is kept when the command shows it.
+    fn run(&mut self, mut run: Run) {
+        self.summary.runs_read += 1;
+        let mut pending = self.pending.remove(&run.run_id).unwrap_or_default();
+        pending.stages.sort_by_key(|s| s.start_unix_nano);
+        let filters = &self.filters;
+        let kept = filters.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
+            && filters.outcome.as_ref().is_none_or(|o| &run.outcome == o)
+            && filters
+                .since
+                .is_none_or(|since| run.start_unix_nano >= since)
+            && filters
+                .stage
+                .as_ref()
+                .is_none_or(|wanted| pending.stages.iter().any(|s| &s.name == wanted));
+        self.finished.insert(key_of(&run.run_id), kept);
+        if self.requests_follow_runs() {
+            self.release_requests(run.trace_id, kept);
+        }
+        if !kept {
+            return;
+        }
+        self.summary.runs_matched += 1;
+        let acc = self
+            .summary
+            .pipelines
+            .entry(run.pipeline.clone())
+            .or_default();
+        acc.durations.add(run.duration_nanos);
+        acc.succeeded += u64::from(run.succeeded());
+        acc.cost_usd += run.cost_usd.unwrap_or(0.0);
+
+        // What `--stage` keeps: its attempts, and the calls and decisions made under them.
+        let stage_filter = self.filters.stage.clone();
+        let pending_calls = std::mem::take(&mut pending.calls);
+        let pending_adjudications = std::mem::take(&mut pending.adjudications);
+        let wanted = |name: &str| stage_filter.as_deref().is_none_or(|s| s == name);
+        let by_span: HashMap<[u8; 8], usize> = pending
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(index, stage)| (stage.span_id, index))
+            .collect();
+        let under_wanted_stage = |parent: Option<[u8; 8]>| {
+            stage_filter.is_none() || pending.stage_of(&by_span, parent).is_some_and(wanted)
+        };
+        let calls: Vec<LlmCall> = pending_calls
+            .into_iter()
+            .filter(|(_, parent)| under_wanted_stage(*parent))
+            .map(|(call, _)| call)
+            .collect();
+        let adjudications: Vec<Adjudication> = pending_adjudications
+            .into_iter()
+            .filter(|(_, parent)| under_wanted_stage(*parent))
+            .map(|(decision, _)| decision)
+            .collect();
+        let mut flaky = flaky_names(&pending.stages);
+        let stages: Vec<Stage> = std::mem::take(&mut pending.stages)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, stage)| wanted(&stage.name))
+            .map(|(index, stage)| {
+                self.fold_stage(&stage, flaky.remove(&index).unwrap_or_default());
+                stage
+            })
+            .collect();
+        calls.iter().for_each(|call| self.fold_call(call));
+        adjudications
+            .iter()
+            .for_each(|decision| self.fold_adjudication(decision));
+
+        let shown = match &self.keep {
+            Keep::None => false,
+            Keep::All | Keep::Latest(_) => true,
+            Keep::Matching(ids) => ids.iter().any(|id| run.run_id.starts_with(id.as_str())),
+        };
+        if !shown {
+            return;
+        }
+        if let Keep::Matching(_) = self.keep {
+            run.stages = stages;
+            run.calls = calls;
+            run.adjudications = adjudications;
+        }
+        self.latest
+            .insert((run.start_unix_nano, self.summary.runs_matched), run);
+        if let Keep::Latest(n) = self.keep {
+            while self.latest.len() > n {
+                self.latest.pop_first();
+            }
+        }
+    }
+
+    /// A trace's run was decided: its waiting requests are folded in (when a run of the trace
+    /// was kept) or dropped.
+    fn release_requests(&mut self, trace_id: [u8; 16], kept: bool) {
+        let any_kept = self.traces.entry(trace_id).or_insert(false);
+        *any_kept |= kept;
+        let any_kept = *any_kept;
+        if let Some(requests) = self.pending_requests.remove(&trace_id) {
+            self.pending_request_count -= requests.len();
+            if any_kept {
+                requests.iter().for_each(|r| self.fold_request(r));
+            }
+        }
+    }
+
+    fn fold_stage(&mut self, stage: &Stage, flaky_names: Vec<String>) {
+        let acc = self.summary.stages.entry(stage.name.clone()).or_default();
+        acc.durations.add(stage.duration_nanos);
+        if stage.failed() {
+            acc.failures += 1;
+            for message in stage.failure_messages() {
+                acc.messages.add(&message, 1);
+            }
+        }
+        if stage.attempt > 1 {
+            acc.retries += 1;
+        }
+        if let Some(counts) = &stage.tests {
+            let tests = acc.tests.get_or_insert_with(TestAcc::default);
+            tests.attempts += 1;
+            tests.passed += counts.passed;
+            tests.failed += counts.failed;
+            tests.skipped += counts.skipped;
+            tests.flaky += counts.flaky;
+            for name in &flaky_names {
+                tests.flaky_names.add(name, 1);
+            }
+        }
+    }
+
+    fn fold_call(&mut self, call: &LlmCall) {
+        let acc = self
+            .summary
+            .models
+            .entry((call.provider.clone(), call.model.clone()))
+            .or_default();
+        acc.durations.add(call.duration_nanos);
+        acc.input_tokens += call.input_tokens;
+        acc.output_tokens += call.output_tokens;
+        match call.cost_usd {
+            Some(usd) => acc.cost_usd += usd,
+            None => acc.unpriced += 1,
+        }
+    }
+
+    fn fold_adjudication(&mut self, decision: &Adjudication) {
+        for (candidate, score) in &decision.scores {
+            let acc = self
+                .summary
+                .candidates
+                .entry((decision.name.clone(), candidate.clone()))
+                .or_default();
+            acc.decisions += 1;
+            acc.score_sum += score;
+            acc.scores += 1;
+        }
+        if !decision.selected.is_empty() {
+            let acc = self
+                .summary
+                .candidates
+                .entry((decision.name.clone(), decision.selected.clone()))
+                .or_default();
+            acc.wins += 1;
+            if decision.scores.is_empty() {
+                acc.decisions += 1;
+            }
+            if let Some(margin) = decision.margin {
+                acc.margin_sum += margin;
+                acc.margins += 1;
+            }
+        }
+    }
+
+    fn request(&mut self, request: ServerRequest) {
+        self.summary.requests_read += 1;
+        if self
+            .filters
+            .since
+            .is_some_and(|since| request.start_unix_nano < since)
+        {
+            return;
+        }
+        if !self.requests_follow_runs() {
+            self.fold_request(&request);
+            return;
+        }
+        match self.traces.get(&request.trace_id) {
+            Some(true) => self.fold_request(&request),
+            Some(false) => {}
+            None => {
+                if self.pending_request_count >= MAX_PENDING_REQUESTS {
+                    // Given up: the oldest trace's requests never found a run kept.
+                    while let Some(oldest) = self.pending_request_order.pop_front() {
+                        if let Some(dropped) = self.pending_requests.remove(&oldest) {
+                            self.pending_request_count -= dropped.len();
+                            break;
+                        }
+                    }
+                }
+                let trace_id = request.trace_id;
+                let list = self.pending_requests.entry(trace_id).or_default();
+                if list.is_empty() {
+                    self.pending_request_order.push_back(trace_id);
+                }
+                list.push(request);
+                self.pending_request_count += 1;
+            }
+        }
+    }
+
+    fn fold_request(&mut self, request: &ServerRequest) {
+        self.summary.requests_matched += 1;
+        let route = if request.method.is_empty() {
+            request.route.clone()
+        } else {
+            format!("{} {}", request.method, request.route)
+        };
+        let acc = self
+            .summary
+            .routes
+            .entry((request.service.clone(), route))
+            .or_default();
+        acc.durations.add(request.duration_nanos);
+        acc.errors += u64::from(request.error);
+    }
+
+    /// The summary, once every span was observed.
+    pub fn finish(mut self, stats: ReadStats) -> Summary {
+        self.summary.orphans += self.pending.values().map(Pending::records).sum::<u64>();
+        self.summary.runs = std::mem::take(&mut self.latest).into_values().collect();
+        self.summary.stats = stats;
+        self.summary
+    }
+}
+
+/// Per stage attempt (index in `stages`, in start order) the tests counted flaky by name: those
+/// that failed in an earlier attempt of the same stage name in the run and do not fail in this
+/// one, as the runtime counts them (`runtime/src/call/run.rs`, `RunState::flaky_tests`). Names
+/// are given only when the attempt's `test.flaky` covers them all (the runtime counts a
+/// recovered test only when it is named as passed; tests the runner itself found flaky have no
+/// name on the span).
+fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
+    let mut failing: HashMap<&str, HashSet<String>> = HashMap::new();
+    let mut found = HashMap::new();
+    for (index, stage) in stages.iter().enumerate() {
+        let Some(tests) = &stage.tests else {
+            continue;
+        };
+        let failing_now: Vec<String> = match &stage.error {
+            Some(message) => failed_test_names(message).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let earlier = failing.entry(&stage.name).or_default();
+        let mut recovered: Vec<String> = earlier
+            .iter()
+            .filter(|name| !failing_now.contains(name))
+            .cloned()
+            .collect();
+        recovered.sort();
+        if !recovered.is_empty() && recovered.len() as i64 <= tests.flaky {
+            for name in &recovered {
+                earlier.remove(name);
+            }
+            found.insert(index, recovered);
+        }
+        earlier.extend(failing_now);
+    }
+    found
+}
