@@ -210,6 +210,7 @@ pub struct Aggregator {
     pending_request_order: VecDeque<[u8; 16]>,
     pending_request_count: usize,
     latest: BTreeMap<(u64, u64), Run>,
+    max_pending_runs: usize,
 }
 
 impl Aggregator {
@@ -226,7 +227,19 @@ impl Aggregator {
             pending_request_order: VecDeque::new(),
             pending_request_count: 0,
             latest: BTreeMap::new(),
+            max_pending_runs: MAX_PENDING_RUNS,
         }
+    }
+
+    /// At most `runs` runs wait for their run span (default [`MAX_PENDING_RUNS`]).
+    pub fn with_pending_limit(mut self, runs: usize) -> Aggregator {
+        self.max_pending_runs = runs.max(1);
+        self
+    }
+
+    /// Runs whose records wait for their run span now.
+    pub fn pending_runs(&self) -> usize {
+        self.pending.len()
     }
 
     /// Whether a request needs its trace's run to be decided (a filter on runs is set).
@@ -238,7 +251,7 @@ impl Aggregator {
 
     fn pending(&mut self, run_id: &str) -> &mut Pending {
         if !self.pending.contains_key(run_id) {
-            if self.pending.len() >= MAX_PENDING_RUNS {
+            if self.pending.len() >= self.max_pending_runs {
                 while let Some(oldest) = self.pending_order.pop_front() {
                     if let Some(given_up) = self.pending.remove(&oldest) {
                         self.summary.orphans += given_up.records();
@@ -582,4 +595,206 @@ fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
         earlier.extend(failing_now);
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::run_request;
+    use factory_observability::model::Span;
+
+    /// Run `n`'s spans as the reader gives them (factory spans, then the product's), in the order
+    /// the generator wrote them: every record before its run span.
+    fn spans_of(n: u64) -> Vec<Span> {
+        run_request(n)
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .flat_map(|scope| scope.spans.iter().map(move |s| (scope, s)))
+            .map(|(scope, span)| {
+                let name = scope.scope.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+                Span::from_proto(span, name, &Vec::new()).unwrap()
+            })
+            .collect()
+    }
+
+    fn aggregate(spans: impl IntoIterator<Item = Span>, filters: Filters, keep: Keep) -> Summary {
+        let mut aggregator = Aggregator::new(filters, keep);
+        spans.into_iter().for_each(|span| aggregator.observe(&span));
+        aggregator.finish(ReadStats::default())
+    }
+
+    fn stage_counts(summary: &Summary) -> Vec<(String, u64, u64)> {
+        summary
+            .stages
+            .iter()
+            .map(|(name, acc)| (name.clone(), acc.durations.count(), acc.failures))
+            .collect()
+    }
+
+    #[test]
+    fn records_after_their_run_span_count_as_if_they_came_before() {
+        let in_order: Vec<Span> = (0..6).flat_map(spans_of).collect();
+        let mut run_first = Vec::new();
+        for n in 0..6 {
+            let mut spans = spans_of(n);
+            let run = spans.iter().position(|s| Role::of(s) == Role::Run).unwrap();
+            run_first.push(spans.remove(run));
+            run_first.extend(spans);
+        }
+        let a = aggregate(in_order, Filters::default(), Keep::None);
+        let b = aggregate(run_first, Filters::default(), Keep::None);
+        assert_eq!(stage_counts(&a), stage_counts(&b));
+        assert_eq!(
+            stage_counts(&a).iter().map(|s| s.1).sum::<u64>(),
+            6 * 7 + 3,
+            "7 stage attempts a run, and 3 retries (runs 1, 3, 5)"
+        );
+        let calls = |s: &Summary| s.models.values().map(|m| m.durations.count()).sum::<u64>();
+        // plan 1, implement 3 (and 3 more when retried), rival 3.
+        assert_eq!(calls(&a), 6 * 7 + 3 * 3);
+        assert_eq!(calls(&a), calls(&b));
+        assert_eq!((a.orphans, b.orphans), (0, 0));
+        assert_eq!((a.runs_matched, b.runs_matched), (6, 6));
+    }
+
+    #[test]
+    fn only_the_runs_a_command_shows_are_kept() {
+        let spans = || (0..20).flat_map(spans_of);
+        let none = aggregate(spans(), Filters::default(), Keep::None);
+        assert!(none.runs.is_empty());
+        assert_eq!(none.runs_read, 20);
+        let latest = aggregate(spans(), Filters::default(), Keep::Latest(5));
+        let ids: Vec<&str> = latest.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "run-000015",
+                "run-000016",
+                "run-000017",
+                "run-000018",
+                "run-000019"
+            ]
+        );
+        assert!(latest.runs.iter().all(|r| r.stages.is_empty()));
+        let matching = aggregate(
+            spans(),
+            Filters::default(),
+            Keep::Matching(vec!["run-000003".into()]),
+        );
+        assert_eq!(matching.runs.len(), 1);
+        let stages: Vec<&str> = matching.runs[0]
+            .stages
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "plan",
+                "implement",
+                "implement",
+                "implement_rival",
+                "typecheck",
+                "smoke",
+                "test",
+                "test"
+            ]
+        );
+    }
+
+    #[test]
+    fn runs_whose_span_never_comes_wait_up_to_the_limit_then_are_orphans() {
+        let mut aggregator = Aggregator::new(Filters::default(), Keep::None).with_pending_limit(2);
+        let mut records = 0;
+        for n in 0..5 {
+            for span in spans_of(n) {
+                if Role::of(&span) != Role::Run {
+                    records += u64::from(matches!(
+                        Role::of(&span),
+                        Role::Stage | Role::Llm | Role::Adjudicate
+                    ));
+                    aggregator.observe(&span);
+                    assert!(aggregator.pending_runs() <= 2);
+                }
+            }
+        }
+        assert_eq!(aggregator.pending_runs(), 2);
+        let summary = aggregator.finish(ReadStats::default());
+        assert_eq!(summary.orphans, records);
+        assert_eq!(summary.runs_read, 0);
+        assert!(summary.stages.is_empty());
+    }
+
+    #[test]
+    fn a_call_under_a_helper_span_of_a_stage_counts_for_that_stage() {
+        let mut spans = spans_of(0);
+        let implement = spans
+            .iter()
+            .find(|s| s.text(attr::STAGE_NAME) == "implement")
+            .unwrap()
+            .span_id;
+        // A `#[traced]` helper between the stage and its first call.
+        let call = spans
+            .iter()
+            .position(|s| Role::of(s) == Role::Llm && s.parent_span_id == Some(implement))
+            .unwrap();
+        let mut helper = spans[call].clone();
+        helper.name = "generate_patch".into();
+        helper.span_id = [0xee; 8];
+        helper.attributes.retain(|(key, _)| key == attr::RUN_ID);
+        spans[call].parent_span_id = Some(helper.span_id);
+        spans.insert(call, helper);
+        let filters = Filters {
+            stage: Some("implement".into()),
+            ..Filters::default()
+        };
+        let summary = aggregate(spans, filters, Keep::None);
+        let calls: Vec<(String, u64)> = summary
+            .models
+            .iter()
+            .map(|((_, model), acc)| (model.clone(), acc.durations.count()))
+            .collect();
+        assert_eq!(calls, [("gpt-5.3-codex".to_owned(), 3)]);
+        assert!(summary.candidates.is_empty());
+    }
+
+    #[test]
+    fn flaky_tests_are_named_when_the_count_covers_them() {
+        let stage = |attempt: i64, error: Option<&str>, flaky: i64| Stage {
+            name: "test".into(),
+            attempt,
+            outcome: if error.is_some() {
+                "failure"
+            } else {
+                "success"
+            }
+            .into(),
+            start_unix_nano: attempt as u64,
+            duration_nanos: 1,
+            error: error.map(str::to_owned),
+            exceptions: Vec::new(),
+            tests: Some(factory_observability::model::TestCounts {
+                passed: 10,
+                failed: i64::from(error.is_some()),
+                skipped: 0,
+                flaky,
+            }),
+            span_id: [attempt as u8; 8],
+        };
+        let stages = [
+            stage(1, Some("2 of 12 tests failed: add, undo"), 0),
+            stage(2, Some("1 of 12 tests failed: undo"), 1),
+            stage(3, None, 1),
+        ];
+        let found = flaky_names(&stages);
+        assert_eq!(found.get(&1), Some(&vec!["add".to_owned()]));
+        assert_eq!(found.get(&2), Some(&vec!["undo".to_owned()]));
+        // The runtime counted none: the names are not claimed.
+        let uncounted = [
+            stage(1, Some("1 of 12 tests failed: undo"), 0),
+            stage(2, None, 0),
+        ];
+        assert!(flaky_names(&uncounted).is_empty());
+    }
 }

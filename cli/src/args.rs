@@ -31,7 +31,7 @@ pub enum Command {
         html: Option<PathBuf>,
         /// With --html: how many runs (the latest) get a waterfall; each costs a second read of
         /// its trace's spans and a few KiB of the page.
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        #[arg(long, value_name = "N", default_value_t = 50, requires = "html")]
         waterfalls: usize,
     },
     /// One line per run: id, pipeline, start, duration, outcome, cost, LLM calls.
