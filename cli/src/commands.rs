@@ -123,12 +123,14 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             }
         }
         Command::Runs { common } => {
-            let summary = summary(&common, Keep::All, err)?;
-            let rows = runs::rows(&summary.runs);
+            // Every run's line is the output: each form is dropped once the next is built.
+            let rows = runs::rows(&summary(&common, Keep::All, err)?.runs);
             if common.json {
                 write_json(out, &rows)?;
             } else {
-                write_text(out, &runs::table(&rows).text())?;
+                let table = runs::table(&rows);
+                drop(rows);
+                write_text(out, &table.text())?;
             }
         }
         Command::Trace {
