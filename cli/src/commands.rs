@@ -124,7 +124,11 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
         }
         Command::Runs { common } => {
             // Every run's line is the output: each form is dropped once the next is built.
-            let rows = runs::rows(&summary(&common, Keep::All, err)?.runs);
+            let rows: Vec<runs::RunRow> = summary(&common, Keep::All, err)?
+                .runs
+                .into_iter()
+                .map(|run| runs::RunRow::of(&run))
+                .collect();
             if common.json {
                 write_json(out, &rows)?;
             } else {

@@ -18,7 +18,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f2f2f2; cursor: pointer; }
-td:first-child, th:first-child, td.text { text-align: left; }
+td.text, th.text { text-align: left; }
 tr.failed td { color: #b52b27; }
 .chart text { font-size: 11px; }
 details { margin: 0.5em 0; } summary { cursor: pointer; }

@@ -106,11 +106,19 @@ impl Table {
     pub fn html(&self) -> String {
         let with_notes = self.rows.iter().any(|row| !row.notes.is_empty());
         let mut out = format!("<table id=\"{}\" class=\"sortable\"><thead><tr>", self.id);
-        for (header, _) in &self.columns {
-            out.push_str(&format!("<th>{}</th>", xml_escape(header)));
+        for (header, align) in &self.columns {
+            match align {
+                Align::Right => out.push_str(&format!("<th>{}</th>", xml_escape(header))),
+                Align::Left => {
+                    out.push_str(&format!("<th class=\"text\">{}</th>", xml_escape(header)))
+                }
+            }
         }
         if with_notes {
-            out.push_str(&format!("<th>{}</th>", xml_escape(self.notes_title)));
+            out.push_str(&format!(
+                "<th class=\"text\">{}</th>",
+                xml_escape(self.notes_title)
+            ));
         }
         out.push_str("</tr></thead><tbody>\n");
         for row in &self.rows {
@@ -176,8 +184,8 @@ mod tests {
     fn html_escapes_marks_failures_and_adds_a_notes_column() {
         assert_eq!(
             sample().html(),
-            "<table id=\"stages\" class=\"sortable\"><thead><tr><th>name</th><th>n</th>\
-             <th>messages</th></tr></thead><tbody>\n\
+            "<table id=\"stages\" class=\"sortable\"><thead><tr><th class=\"text\">name</th>\
+             <th>n</th><th class=\"text\">messages</th></tr></thead><tbody>\n\
              <tr><td class=\"text\">plan</td><td>12</td><td class=\"text\"></td></tr>\n\
              <tr class=\"failed\"><td class=\"text\">test&lt;1&gt;</td><td>3</td>\
              <td class=\"text\">2x boom &amp; bust</td></tr>\n</tbody></table>\n"

@@ -371,3 +371,39 @@ fn flate2_writer(path: &Path) -> impl std::io::Write {
         flate2::Compression::fast(),
     )
 }
+
+#[test]
+fn the_html_page_draws_a_waterfall_for_the_latest_runs_given_by_the_flag() {
+    let dir = synthetic(5);
+    let page = dir.join("report.html");
+    let page_arg = page.to_str().unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let count = |html: &str| {
+        html.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"waterfall\"")
+            .count()
+    };
+
+    let output = obs(&["report", "--html", page_arg, "--waterfalls", "2", dir_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(count(&html), 2);
+    assert!(html.contains("<h2>Waterfalls (the latest 2 runs)</h2>"));
+    // Latest first.
+    let first = html.find("data-run=\"run-000004\"").unwrap();
+    let second = html.find("data-run=\"run-000003\"").unwrap();
+    assert!(first < second);
+    assert!(!html.contains("data-run=\"run-000002\""));
+
+    // The default (50) covers the 5 runs.
+    let output = obs(&["report", "--html", page_arg, dir_arg]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(count(&std::fs::read_to_string(&page).unwrap()), 5);
+
+    let output = obs(&["report", "--waterfalls", "2", dir_arg]);
+    assert_eq!(output.status.code(), Some(2), "--waterfalls needs --html");
+    assert!(
+        text(&output.stderr).contains("--html"),
+        "{}",
+        text(&output.stderr)
+    );
+}
