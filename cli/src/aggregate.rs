@@ -21,7 +21,7 @@ use factory_observability::model::{
     failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, Stage,
 };
 use factory_observability::names::attr;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 /// Runs waiting for their run span at most; beyond, the oldest one's records become orphans.
@@ -158,6 +158,8 @@ pub struct Summary {
 /// A run's records read before its run span.
 #[derive(Default)]
 struct Pending {
+    /// Its place in [`Aggregator::pending_order`].
+    seq: u64,
     stages: Vec<Stage>,
     /// With the span's parent (to find its stage).
     calls: Vec<(LlmCall, Option<[u8; 8]>)>,
@@ -200,14 +202,17 @@ pub struct Aggregator {
     keep: Keep,
     summary: Summary,
     pending: HashMap<String, Pending>,
-    /// Run ids in the order their first record came (to give up the oldest).
-    pending_order: VecDeque<String>,
+    /// The pending runs' ids by the order their first record came (to give up the oldest);
+    /// an entry leaves with its run.
+    pending_order: BTreeMap<u64, String>,
+    next_seq: u64,
     /// Per run read: whether the filters kept it (by a hash of its id).
     finished: HashMap<u64, bool>,
     /// Per trace with a run: whether a run of it was kept (only when requests need it).
     traces: HashMap<[u8; 16], bool>,
-    pending_requests: HashMap<[u8; 16], Vec<ServerRequest>>,
-    pending_request_order: VecDeque<[u8; 16]>,
+    /// Per trace: its place in `pending_request_order`, and its requests.
+    pending_requests: HashMap<[u8; 16], (u64, Vec<ServerRequest>)>,
+    pending_request_order: BTreeMap<u64, [u8; 16]>,
     pending_request_count: usize,
     latest: BTreeMap<(u64, u64), Run>,
     max_pending_runs: usize,
@@ -220,11 +225,12 @@ impl Aggregator {
             keep,
             summary: Summary::default(),
             pending: HashMap::new(),
-            pending_order: VecDeque::new(),
+            pending_order: BTreeMap::new(),
+            next_seq: 0,
             finished: HashMap::new(),
             traces: HashMap::new(),
             pending_requests: HashMap::new(),
-            pending_request_order: VecDeque::new(),
+            pending_request_order: BTreeMap::new(),
             pending_request_count: 0,
             latest: BTreeMap::new(),
             max_pending_runs: MAX_PENDING_RUNS,
@@ -252,15 +258,19 @@ impl Aggregator {
     fn pending(&mut self, run_id: &str) -> &mut Pending {
         if !self.pending.contains_key(run_id) {
             if self.pending.len() >= self.max_pending_runs {
-                while let Some(oldest) = self.pending_order.pop_front() {
+                if let Some((_, oldest)) = self.pending_order.pop_first() {
                     if let Some(given_up) = self.pending.remove(&oldest) {
                         self.summary.orphans += given_up.records();
-                        break;
                     }
                 }
             }
-            self.pending_order.push_back(run_id.to_owned());
-            self.pending.insert(run_id.to_owned(), Pending::default());
+            self.next_seq += 1;
+            self.pending_order.insert(self.next_seq, run_id.to_owned());
+            let pending = Pending {
+                seq: self.next_seq,
+                ..Pending::default()
+            };
+            self.pending.insert(run_id.to_owned(), pending);
         }
         self.pending.get_mut(run_id).expect("inserted above")
     }
@@ -329,6 +339,7 @@ impl Aggregator {
     fn run(&mut self, mut run: Run) {
         self.summary.runs_read += 1;
         let mut pending = self.pending.remove(&run.run_id).unwrap_or_default();
+        self.pending_order.remove(&pending.seq);
         pending.stages.sort_by_key(|s| s.start_unix_nano);
         let filters = &self.filters;
         let kept = filters.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
@@ -424,7 +435,8 @@ impl Aggregator {
         let any_kept = self.traces.entry(trace_id).or_insert(false);
         *any_kept |= kept;
         let any_kept = *any_kept;
-        if let Some(requests) = self.pending_requests.remove(&trace_id) {
+        if let Some((seq, requests)) = self.pending_requests.remove(&trace_id) {
+            self.pending_request_order.remove(&seq);
             self.pending_request_count -= requests.len();
             if any_kept {
                 requests.iter().for_each(|r| self.fold_request(r));
@@ -519,17 +531,19 @@ impl Aggregator {
             None => {
                 if self.pending_request_count >= MAX_PENDING_REQUESTS {
                     // Given up: the oldest trace's requests never found a run kept.
-                    while let Some(oldest) = self.pending_request_order.pop_front() {
-                        if let Some(dropped) = self.pending_requests.remove(&oldest) {
+                    if let Some((_, oldest)) = self.pending_request_order.pop_first() {
+                        if let Some((_, dropped)) = self.pending_requests.remove(&oldest) {
                             self.pending_request_count -= dropped.len();
-                            break;
                         }
                     }
                 }
                 let trace_id = request.trace_id;
-                let list = self.pending_requests.entry(trace_id).or_default();
+                let (seq, list) = self.pending_requests.entry(trace_id).or_insert_with(|| {
+                    self.next_seq += 1;
+                    (self.next_seq, Vec::new())
+                });
                 if list.is_empty() {
-                    self.pending_request_order.push_back(trace_id);
+                    self.pending_request_order.insert(*seq, trace_id);
                 }
                 list.push(request);
                 self.pending_request_count += 1;
@@ -656,6 +670,37 @@ mod tests {
         assert_eq!(calls(&a), calls(&b));
         assert_eq!((a.orphans, b.orphans), (0, 0));
         assert_eq!((a.runs_matched, b.runs_matched), (6, 6));
+    }
+
+    #[test]
+    fn nothing_is_left_waiting_once_the_runs_came() {
+        for filters in [
+            Filters::default(),
+            Filters {
+                pipeline: Some("bugfix".into()),
+                ..Filters::default()
+            },
+        ] {
+            let mut aggregator = Aggregator::new(filters, Keep::None);
+            for n in 0..50 {
+                // The product's requests first: they wait for the run with --pipeline.
+                let (requests, factory): (Vec<Span>, Vec<Span>) = spans_of(n)
+                    .into_iter()
+                    .partition(|s| Role::of(s) == Role::Request);
+                for span in requests.iter().chain(&factory) {
+                    aggregator.observe(span);
+                }
+            }
+            assert_eq!(aggregator.pending.len(), 0);
+            assert_eq!(aggregator.pending_order.len(), 0);
+            assert_eq!(aggregator.pending_requests.len(), 0);
+            assert_eq!(aggregator.pending_request_order.len(), 0);
+            assert_eq!(aggregator.pending_request_count, 0);
+            let summary = aggregator.finish(ReadStats::default());
+            let requests: u64 = summary.routes.values().map(|r| r.durations.count()).sum();
+            // Three requests a run; with --pipeline bugfix, those of its 25 runs.
+            assert_eq!(requests, 3 * summary.runs_matched);
+        }
     }
 
     #[test]
