@@ -3,16 +3,18 @@
 //!
 //! A run's stages, calls and adjudications end before the run does, so they are read before its
 //! `pipeline.run` span (in the same line or an earlier one). They wait in [`Pending`] until it
-//! comes; then the filters decide, the records are folded into the aggregates and dropped. What
-//! stays per run is one entry of [`Aggregator::finished`] (the decision, for a record that comes
-//! after its run: ~30 bytes), plus the run's [`Run`] summary only for the runs a command shows
+//! comes; then the filters decide, the records are folded into the aggregates and dropped. The
+//! decision is remembered for the latest [`REMEMBERED_RUNS`] runs (for a record that comes after
+//! its run span), and the run's [`Run`] summary is kept only for the runs a command shows
 //! (`runs`: all; `report --html`: the latest few; `trace`, `compare`: those asked for).
 //!
 //! Memory is bounded by: the aggregates (one per pipeline, stage name, model, candidate, route,
 //! each with [`Durations`] of at most a few KiB and at most [`MAX_DISTINCT`] messages or test
-//! names), at most [`MAX_PENDING_RUNS`] runs waiting for their run span (the oldest is given up
-//! as orphans beyond it), at most [`MAX_PENDING_REQUESTS`] product requests waiting for their
-//! trace's run (only with `--pipeline`, `--outcome` or `--stage`), and the per-run entries.
+//! names), at most [`MAX_PENDING_RUNS`] runs and [`MAX_PENDING_RECORDS`] records waiting for
+//! their run span (the oldest run is given up as orphans beyond either), at most
+//! [`MAX_PENDING_REQUESTS`] product requests waiting for their trace's run (only with
+//! `--pipeline`, `--outcome` or `--stage`), the [`REMEMBERED_RUNS`] latest decisions, and the runs
+//! a command shows.
 
 use crate::filter::Filters;
 use crate::quantiles::Durations;
@@ -21,11 +23,19 @@ use factory_observability::model::{
     failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, Stage,
 };
 use factory_observability::names::attr;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 /// Runs waiting for their run span at most; beyond, the oldest one's records become orphans.
 pub const MAX_PENDING_RUNS: usize = 10_000;
+
+/// Stages, calls and adjudications waiting for their run span at most (all runs together);
+/// beyond, the oldest run's records become orphans.
+pub const MAX_PENDING_RECORDS: usize = 200_000;
+
+/// The filters' decision is remembered for this many runs (the latest), for records and
+/// requests that come after their run span; an older run's late record is an orphan.
+pub const REMEMBERED_RUNS: usize = 100_000;
 
 /// Product requests waiting for their trace's run at most (only when a filter needs the run).
 pub const MAX_PENDING_REQUESTS: usize = 100_000;
@@ -190,6 +200,38 @@ impl Pending {
     }
 }
 
+/// A map of the latest `capacity` keys inserted to a flag; inserting beyond forgets the oldest.
+struct Recent<K> {
+    flags: HashMap<K, bool>,
+    order: VecDeque<K>,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq + Copy> Recent<K> {
+    fn new(capacity: usize) -> Recent<K> {
+        Recent {
+            flags: HashMap::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<bool> {
+        self.flags.get(key).copied()
+    }
+
+    fn insert(&mut self, key: K, flag: bool) {
+        if self.flags.insert(key, flag).is_none() {
+            self.order.push_back(key);
+            if self.order.len() > self.capacity {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.flags.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
 fn key_of(text: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     text.hash(&mut hasher);
@@ -206,16 +248,20 @@ pub struct Aggregator {
     /// an entry leaves with its run.
     pending_order: BTreeMap<u64, String>,
     next_seq: u64,
-    /// Per run read: whether the filters kept it (by a hash of its id).
-    finished: HashMap<u64, bool>,
-    /// Per trace with a run: whether a run of it was kept (only when requests need it).
-    traces: HashMap<[u8; 16], bool>,
+    /// Per run read (the latest): whether the filters kept it (by a hash of its id).
+    finished: Recent<u64>,
+    /// Per trace with a run (the latest): whether a run of it was kept (only when requests
+    /// need it).
+    traces: Recent<[u8; 16]>,
+    /// Records in `pending`.
+    pending_records: usize,
     /// Per trace: its place in `pending_request_order`, and its requests.
     pending_requests: HashMap<[u8; 16], (u64, Vec<ServerRequest>)>,
     pending_request_order: BTreeMap<u64, [u8; 16]>,
     pending_request_count: usize,
     latest: BTreeMap<(u64, u64), Run>,
     max_pending_runs: usize,
+    max_pending_records: usize,
 }
 
 impl Aggregator {
@@ -227,19 +273,23 @@ impl Aggregator {
             pending: HashMap::new(),
             pending_order: BTreeMap::new(),
             next_seq: 0,
-            finished: HashMap::new(),
-            traces: HashMap::new(),
+            finished: Recent::new(REMEMBERED_RUNS),
+            traces: Recent::new(REMEMBERED_RUNS),
+            pending_records: 0,
             pending_requests: HashMap::new(),
             pending_request_order: BTreeMap::new(),
             pending_request_count: 0,
             latest: BTreeMap::new(),
             max_pending_runs: MAX_PENDING_RUNS,
+            max_pending_records: MAX_PENDING_RECORDS,
         }
     }
 
-    /// At most `runs` runs wait for their run span (default [`MAX_PENDING_RUNS`]).
-    pub fn with_pending_limit(mut self, runs: usize) -> Aggregator {
+    /// At most `runs` runs and `records` records wait for their run span (default
+    /// [`MAX_PENDING_RUNS`], [`MAX_PENDING_RECORDS`]).
+    pub fn with_pending_limits(mut self, runs: usize, records: usize) -> Aggregator {
         self.max_pending_runs = runs.max(1);
+        self.max_pending_records = records.max(1);
         self
     }
 
@@ -258,11 +308,7 @@ impl Aggregator {
     fn pending(&mut self, run_id: &str) -> &mut Pending {
         if !self.pending.contains_key(run_id) {
             if self.pending.len() >= self.max_pending_runs {
-                if let Some((_, oldest)) = self.pending_order.pop_first() {
-                    if let Some(given_up) = self.pending.remove(&oldest) {
-                        self.summary.orphans += given_up.records();
-                    }
-                }
+                self.give_up_oldest();
             }
             self.next_seq += 1;
             self.pending_order.insert(self.next_seq, run_id.to_owned());
@@ -273,6 +319,16 @@ impl Aggregator {
             self.pending.insert(run_id.to_owned(), pending);
         }
         self.pending.get_mut(run_id).expect("inserted above")
+    }
+
+    /// The run waiting longest for its run span: its records become orphans.
+    fn give_up_oldest(&mut self) {
+        if let Some((_, oldest)) = self.pending_order.pop_first() {
+            if let Some(given_up) = self.pending.remove(&oldest) {
+                self.pending_records -= given_up.records() as usize;
+                self.summary.orphans += given_up.records();
+            }
+        }
     }
 
     /// Takes in one span.
@@ -287,11 +343,15 @@ impl Aggregator {
             self.run(Run::from_span(span));
             return;
         }
-        if run_id.is_empty() && role == Role::Other {
+        if run_id.is_empty() {
+            // Outside any run: no run span will ever claim it.
+            if role != Role::Other {
+                self.summary.orphans += 1;
+            }
             return;
         }
         // A record of a run already decided (it came after its run span).
-        if let Some(&kept) = self.finished.get(&key_of(&run_id)) {
+        if let Some(kept) = self.finished.get(&key_of(&run_id)) {
             if kept {
                 self.late(role, span);
             }
@@ -312,6 +372,12 @@ impl Aggregator {
                 }
             }
             Role::Run | Role::Request => {}
+        }
+        if role != Role::Other {
+            self.pending_records += 1;
+            while self.pending_records > self.max_pending_records {
+                self.give_up_oldest();
+            }
         }
     }
 
@@ -340,6 +406,7 @@ impl Aggregator {
         self.summary.runs_read += 1;
         let mut pending = self.pending.remove(&run.run_id).unwrap_or_default();
         self.pending_order.remove(&pending.seq);
+        self.pending_records -= pending.records() as usize;
         pending.stages.sort_by_key(|s| s.start_unix_nano);
         let filters = &self.filters;
         let kept = filters.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
@@ -432,9 +499,8 @@ impl Aggregator {
     /// A trace's run was decided: its waiting requests are folded in (when a run of the trace
     /// was kept) or dropped.
     fn release_requests(&mut self, trace_id: [u8; 16], kept: bool) {
-        let any_kept = self.traces.entry(trace_id).or_insert(false);
-        *any_kept |= kept;
-        let any_kept = *any_kept;
+        let any_kept = kept || self.traces.get(&trace_id) == Some(true);
+        self.traces.insert(trace_id, any_kept);
         if let Some((seq, requests)) = self.pending_requests.remove(&trace_id) {
             self.pending_request_order.remove(&seq);
             self.pending_request_count -= requests.len();
@@ -750,7 +816,8 @@ mod tests {
 
     #[test]
     fn runs_whose_span_never_comes_wait_up_to_the_limit_then_are_orphans() {
-        let mut aggregator = Aggregator::new(Filters::default(), Keep::None).with_pending_limit(2);
+        let mut aggregator =
+            Aggregator::new(Filters::default(), Keep::None).with_pending_limits(2, 1_000);
         let mut records = 0;
         for n in 0..5 {
             for span in spans_of(n) {
@@ -769,6 +836,41 @@ mod tests {
         assert_eq!(summary.orphans, records);
         assert_eq!(summary.runs_read, 0);
         assert!(summary.stages.is_empty());
+    }
+
+    #[test]
+    fn records_waiting_are_bounded_in_number_and_those_outside_a_run_are_orphans_at_once() {
+        let stages: Vec<Span> = (0..3)
+            .flat_map(spans_of)
+            .filter(|s| Role::of(s) == Role::Stage)
+            .collect();
+        let mut aggregator =
+            Aggregator::new(Filters::default(), Keep::None).with_pending_limits(100, 10);
+        for span in &stages {
+            aggregator.observe(span);
+            assert!(aggregator.pending_records <= 10);
+        }
+        // Runs 0, 1 and 2 have 7, 8 and 7 stage attempts: the first two were given up.
+        assert_eq!(aggregator.pending_runs(), 1);
+        assert_eq!(aggregator.pending_records, 7);
+        let mut outside = stages[0].clone();
+        outside.attributes.retain(|(key, _)| key != attr::RUN_ID);
+        aggregator.observe(&outside);
+        assert_eq!(aggregator.pending_records, 7);
+        let summary = aggregator.finish(ReadStats::default());
+        assert_eq!(summary.orphans, 7 + 8 + 7 + 1);
+    }
+
+    #[test]
+    fn recent_forgets_the_oldest_beyond_its_capacity() {
+        let mut recent = Recent::new(2);
+        recent.insert(1u64, true);
+        recent.insert(2, false);
+        recent.insert(1, false);
+        assert_eq!((recent.get(&1), recent.get(&2)), (Some(false), Some(false)));
+        recent.insert(3, true);
+        assert_eq!(recent.get(&1), None);
+        assert_eq!((recent.get(&2), recent.get(&3)), (Some(false), Some(true)));
     }
 
     #[test]
