@@ -407,3 +407,58 @@ fn the_html_page_draws_a_waterfall_for_the_latest_runs_given_by_the_flag() {
         text(&output.stderr)
     );
 }
+
+/// Beyond 1,024 values a group's percentiles come from a sketch: the report says so, and each
+/// is within 1 % of the exact nearest-rank percentile of the same spans (read here with the
+/// runtime's reader, sorted).
+#[test]
+fn sketched_percentiles_are_within_one_percent_of_exact_ones() {
+    let dir = synthetic(300);
+    let output = obs(&["report", "--json", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["input"]["approximate_percentiles"], true);
+    assert_eq!(report["input"]["quantile_relative_error"], 0.01);
+
+    let mut durations: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    factory_observability::model::read_paths(std::slice::from_ref(&dir), |batch| {
+        for span in batch.spans {
+            if let Some(model) = span.attribute("llm.model") {
+                durations
+                    .entry(model.to_string())
+                    .or_default()
+                    .push(span.duration_nanos());
+            }
+        }
+    })
+    .unwrap();
+    let mut sketched = 0;
+    for row in report["models"].as_array().unwrap() {
+        let values = durations.get_mut(row["model"].as_str().unwrap()).unwrap();
+        values.sort_unstable();
+        assert_eq!(row["calls"], values.len());
+        sketched += usize::from(values.len() > 1024);
+        for (key, p) in [("p50_ms", 50.0), ("p95_ms", 95.0), ("p99_ms", 99.0)] {
+            let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+            let exact = values[rank - 1] as f64 / 1e6;
+            let got = row[key].as_f64().unwrap();
+            assert!(
+                (got - exact).abs() <= 0.01 * exact + 0.001,
+                "{} {key}: {got} ms, exact {exact} ms",
+                row["model"]
+            );
+        }
+        assert_eq!(
+            row["max_ms"].as_f64().unwrap(),
+            (*values.last().unwrap() as f64 / 1e3).round() / 1e3
+        );
+    }
+    assert_eq!(sketched, 2, "both models have more than 1,024 calls");
+    assert!(text(&output.stdout).contains("\"approximate_percentiles\": true"));
+    let plain = obs(&["report", dir.to_str().unwrap()]);
+    assert!(text(&plain.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("; percentiles within 1% (sketched)"));
+}
