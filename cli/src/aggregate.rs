@@ -40,6 +40,9 @@ pub const REMEMBERED_RUNS: usize = 100_000;
 /// Product requests waiting for their trace's run at most (only when a filter needs the run).
 pub const MAX_PENDING_REQUESTS: usize = 100_000;
 
+/// Runs kept per id prefix that is not a whole id (see [`Keep::Matching`]).
+pub const KEPT_PER_PREFIX: u64 = 11;
+
 /// Distinct exception messages (or flaky test names) counted per stage at most; more are
 /// counted together as "other".
 pub const MAX_DISTINCT: usize = 256;
@@ -53,7 +56,10 @@ pub enum Keep {
     All,
     /// The latest `n` by start (`report --html`).
     Latest(usize),
-    /// Runs whose id starts with one of these, with their stages (`trace`, `compare`).
+    /// Runs whose id starts with one of these, with their stages (`trace`, `compare`): every
+    /// run whose id is one of them, and the first [`KEPT_PER_PREFIX`] of those that only start
+    /// with it (enough to name an ambiguous prefix's candidates; [`Summary::matches`] counts
+    /// them all).
     Matching(Vec<String>),
 }
 
@@ -156,6 +162,9 @@ pub struct Summary {
     pub routes: BTreeMap<(String, String), RouteAcc>,
     /// The runs kept (see [`Keep`]), in start order.
     pub runs: Vec<Run>,
+    /// With [`Keep::Matching`]: per id asked for, how many runs (kept by the filters) start
+    /// with it.
+    pub matches: HashMap<String, u64>,
     /// Every run span read, and those the filters kept.
     pub runs_read: u64,
     pub runs_matched: u64,
@@ -477,7 +486,15 @@ impl Aggregator {
         let shown = match &self.keep {
             Keep::None => false,
             Keep::All | Keep::Latest(_) => true,
-            Keep::Matching(ids) => ids.iter().any(|id| run.run_id.starts_with(id.as_str())),
+            Keep::Matching(ids) => {
+                let mut keep = false;
+                for id in ids.iter().filter(|id| run.run_id.starts_with(id.as_str())) {
+                    let count = self.summary.matches.entry(id.clone()).or_default();
+                    *count += 1;
+                    keep |= run.run_id == *id || *count <= KEPT_PER_PREFIX;
+                }
+                keep
+            }
         };
         if !shown {
             return;

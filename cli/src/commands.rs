@@ -143,7 +143,8 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             svg,
         } => {
             let summary = summary(&common, Keep::Matching(vec![run_id.clone()]), err)?;
-            let run = runs::find(&summary.runs, summary.runs_read, &run_id)?;
+            let matched = summary.matches.get(&run_id).copied().unwrap_or(0);
+            let run = runs::find(&summary.runs, summary.runs_read, &run_id, matched)?;
             let spans = load::trace_spans(&common.paths(), run.trace_id)?;
             let waterfall = trace::build(run, &spans);
             if common.json {
@@ -163,8 +164,11 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
         } => {
             let keep = Keep::Matching(vec![run_a.clone(), run_b.clone()]);
             let summary = summary(&common, keep, err)?;
-            let a = runs::find(&summary.runs, summary.runs_read, &run_a)?;
-            let b = runs::find(&summary.runs, summary.runs_read, &run_b)?;
+            let find = |id: &str| {
+                let matched = summary.matches.get(id).copied().unwrap_or(0);
+                runs::find(&summary.runs, summary.runs_read, id, matched)
+            };
+            let (a, b) = (find(&run_a)?, find(&run_b)?);
             let comparison = compare::build(a, b);
             if common.json {
                 write_json(out, &comparison)?;

@@ -83,9 +83,10 @@ pub fn table(rows: &[RunRow]) -> Table {
 /// How many ambiguous candidates an error names at most.
 const NAMED: usize = 10;
 
-/// The run whose id is `id` or starts with it, among `runs` (those kept for the ids asked for)
-/// of the `read` runs; an unknown or ambiguous id is an error naming the candidates.
-pub fn find<'a>(runs: &'a [Run], read: u64, id: &str) -> Result<&'a Run, CliError> {
+/// The run whose id is `id` or starts with it, among `runs` (those kept for the ids asked for,
+/// of which `matched` start with `id`) of the `read` runs; an unknown or ambiguous id is an
+/// error naming the candidates.
+pub fn find<'a>(runs: &'a [Run], read: u64, id: &str, matched: u64) -> Result<&'a Run, CliError> {
     if id.is_empty() {
         return Err(CliError::usage(
             "the run id is empty: give an id or a prefix of one",
@@ -96,23 +97,26 @@ pub fn find<'a>(runs: &'a [Run], read: u64, id: &str) -> Result<&'a Run, CliErro
     }
     let matching: Vec<&Run> = runs.iter().filter(|r| r.run_id.starts_with(id)).collect();
     match matching.as_slice() {
-        [run] => Ok(run),
+        [run] if matched <= 1 => Ok(run),
         [] => Err(CliError::no_data(format!(
             "no run {id:?} among the {read} runs read (see `factory-obs runs`)"
         ))),
-        several => Err(CliError::no_data(format!(
-            "run id prefix {id:?} is ambiguous: {}{}",
-            several
+        several => {
+            let named: Vec<&str> = several
                 .iter()
                 .take(NAMED)
                 .map(|r| r.run_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if several.len() > NAMED {
-                format!(" and {} more", several.len() - NAMED)
-            } else {
-                String::new()
-            }
-        ))),
+                .collect();
+            let more = matched.max(several.len() as u64) - named.len() as u64;
+            Err(CliError::no_data(format!(
+                "run id prefix {id:?} is ambiguous: {}{}",
+                named.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )))
+        }
     }
 }

@@ -462,3 +462,30 @@ fn sketched_percentiles_are_within_one_percent_of_exact_ones() {
         .unwrap()
         .ends_with("; percentiles within 1% (sketched)"));
 }
+
+/// A short prefix matching many runs keeps only a few of them (not every run's stages) and
+/// names ten, counting the rest.
+#[test]
+fn an_ambiguous_prefix_names_ten_runs_and_counts_the_others() {
+    let dir = synthetic(30);
+    let output = obs(&["trace", "run-0000", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "factory-obs: run id prefix \"run-0000\" is ambiguous: run-000000, run-000001, \
+         run-000002, run-000003, run-000004, run-000005, run-000006, run-000007, run-000008, \
+         run-000009 and 20 more\n"
+    );
+    let output = obs(&["compare", "run-000029", "run-00002", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let ten: Vec<String> = (20..30).map(|n| format!("run-{n:06}")).collect();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "factory-obs: run id prefix \"run-00002\" is ambiguous: {}\n",
+            ten.join(", ")
+        )
+    );
+    let output = obs(&["compare", "run-000029", "run-000021", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+}
