@@ -188,8 +188,14 @@ struct Pending {
 }
 
 impl Pending {
+    /// Stages, calls and adjudications (orphans if their run span never comes).
     fn records(&self) -> u64 {
         (self.stages.len() + self.calls.len() + self.adjudications.len()) as u64
+    }
+
+    /// Everything held, links included (what [`MAX_PENDING_RECORDS`] bounds).
+    fn held(&self) -> usize {
+        self.records() as usize + self.links.len()
     }
 
     /// The stage a span is under (its parent, or an ancestor through the run's other spans).
@@ -334,7 +340,7 @@ impl Aggregator {
     fn give_up_oldest(&mut self) {
         if let Some((_, oldest)) = self.pending_order.pop_first() {
             if let Some(given_up) = self.pending.remove(&oldest) {
-                self.pending_records -= given_up.records() as usize;
+                self.pending_records -= given_up.held();
                 self.summary.orphans += given_up.records();
             }
         }
@@ -367,6 +373,7 @@ impl Aggregator {
             return;
         }
         let pending = self.pending(&run_id);
+        let before = pending.held();
         match role {
             Role::Stage => pending.stages.push(Stage::from_span(span)),
             Role::Llm => pending
@@ -382,11 +389,9 @@ impl Aggregator {
             }
             Role::Run | Role::Request => {}
         }
-        if role != Role::Other {
-            self.pending_records += 1;
-            while self.pending_records > self.max_pending_records {
-                self.give_up_oldest();
-            }
+        self.pending_records += pending.held() - before;
+        while self.pending_records > self.max_pending_records {
+            self.give_up_oldest();
         }
     }
 
@@ -415,7 +420,7 @@ impl Aggregator {
         self.summary.runs_read += 1;
         let mut pending = self.pending.remove(&run.run_id).unwrap_or_default();
         self.pending_order.remove(&pending.seq);
-        self.pending_records -= pending.records() as usize;
+        self.pending_records -= pending.held();
         pending.stages.sort_by_key(|s| s.start_unix_nano);
         let filters = &self.filters;
         let kept = filters.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
@@ -775,6 +780,7 @@ mod tests {
                 }
             }
             assert_eq!(aggregator.pending.len(), 0);
+            assert_eq!(aggregator.pending_records, 0);
             assert_eq!(aggregator.pending_order.len(), 0);
             assert_eq!(aggregator.pending_requests.len(), 0);
             assert_eq!(aggregator.pending_request_order.len(), 0);
@@ -913,7 +919,13 @@ mod tests {
             stage: Some("implement".into()),
             ..Filters::default()
         };
-        let summary = aggregate(spans, filters, Keep::None);
+        let mut aggregator = Aggregator::new(filters, Keep::None);
+        spans.iter().for_each(|span| aggregator.observe(span));
+        assert_eq!(
+            aggregator.pending_records, 0,
+            "the helper's link left with its run"
+        );
+        let summary = aggregator.finish(ReadStats::default());
         let calls: Vec<(String, u64)> = summary
             .models
             .iter()
