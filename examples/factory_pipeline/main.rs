@@ -269,6 +269,13 @@ fn number_from_env(variable: &str, default: u32, min: u32) -> Result<u32, String
 }
 
 fn main() -> ExitCode {
+    let product = match smoke::Target::from_env() {
+        Ok(product) => product,
+        Err(message) => {
+            eprintln!("factory_pipeline: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let telemetry = match factory_observability::init("sf-factory") {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -286,13 +293,6 @@ fn main() -> ExitCode {
     ) {
         (Ok(runs), Ok(linger_ms)) => (runs, linger_ms),
         (Err(message), _) | (_, Err(message)) => {
-            eprintln!("factory_pipeline: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let product = match smoke::Target::from_env() {
-        Ok(product) => product,
-        Err(message) => {
             eprintln!("factory_pipeline: {message}");
             return ExitCode::from(2);
         }

@@ -75,7 +75,8 @@ impl Target {
         match binary {
             Some(path) if path.is_file() => Ok(Some(Target::Binary(path))),
             path => {
-                let looked = path.map_or_else(|| PRODUCT_BINARY.into(), |p| p.display().to_string());
+                let looked =
+                    path.map_or_else(|| PRODUCT_BINARY.into(), |p| p.display().to_string());
                 eprintln!(
                     "factory_pipeline: warning: the smoke stage is skipped: {looked} is not built. \
                      Run `cargo build --bin {PRODUCT_BINARY}` (or set {PRODUCT_URL_ENV} to a running \
@@ -325,7 +326,9 @@ impl ChildProduct {
             match child.try_wait() {
                 Ok(Some(status)) => {
                     if !status.success() {
-                        eprintln!("factory_pipeline: warning: {PRODUCT_BINARY} exited with {status}");
+                        eprintln!(
+                            "factory_pipeline: warning: {PRODUCT_BINARY} exited with {status}"
+                        );
                     }
                     return;
                 }

@@ -588,7 +588,10 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
     }
     let smoke: Vec<&ReceivedSpan> = spans
         .iter()
-        .filter(|s| s.name == "pipeline.stage" && s.attributes.get("stage.name").map(String::as_str) == Some("Str(smoke)"))
+        .filter(|s| {
+            s.name == "pipeline.stage"
+                && s.attributes.get("stage.name").map(String::as_str) == Some("Str(smoke)")
+        })
         .collect();
     assert_eq!(smoke.len(), 1, "{context}");
     let smoke = smoke[0];
@@ -626,15 +629,32 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
     let expected = [
         // (client name, method, path, status; server name, route, function)
         ("GET", "/health", "200", "GET /health", "/health", "health"),
-        ("POST", "/tasks", "201", "POST /tasks", "/tasks", "create_task"),
-        ("GET", "/tasks/1", "200", "GET /tasks/{id}", "/tasks/{id}", "get_task"),
+        (
+            "POST",
+            "/tasks",
+            "201",
+            "POST /tasks",
+            "/tasks",
+            "create_task",
+        ),
+        (
+            "GET",
+            "/tasks/1",
+            "200",
+            "GET /tasks/{id}",
+            "/tasks/{id}",
+            "get_task",
+        ),
     ];
     for (client, (method, path, status, server_name, route, function)) in
         clients.iter().zip(expected)
     {
         assert_eq!(client.name, method, "{client:#?}");
         assert_eq!(client.status_code, "STATUS_CODE_UNSET", "{client:#?}");
-        assert_eq!(attribute(client, "http.request.method"), format!("Str({method})"));
+        assert_eq!(
+            attribute(client, "http.request.method"),
+            format!("Str({method})")
+        );
         assert_eq!(attribute(client, "server.address"), "Str(127.0.0.1)");
         assert_eq!(attribute(client, "server.port"), format!("Int({port})"));
         assert_eq!(
@@ -654,11 +674,18 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
             .iter()
             .filter(|s| s.parent_id == client.span_id)
             .collect();
-        assert_eq!(server.len(), 1, "one SERVER span under {client:#?}{context}");
+        assert_eq!(
+            server.len(),
+            1,
+            "one SERVER span under {client:#?}{context}"
+        );
         let server = server[0];
         assert_eq!(server.name, server_name, "{server:#?}");
         assert_eq!(attribute(server, "http.route"), format!("Str({route})"));
-        assert_eq!(attribute(server, "http.request.method"), format!("Str({method})"));
+        assert_eq!(
+            attribute(server, "http.request.method"),
+            format!("Str({method})")
+        );
         assert_eq!(attribute(server, "url.path"), format!("Str({path})"));
         assert_eq!(
             attribute(server, "http.response.status_code"),
@@ -680,7 +707,10 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
             "{server:#?}"
         );
         assert_eq!(
-            server.resource.get("deployment.environment").map(String::as_str),
+            server
+                .resource
+                .get("deployment.environment")
+                .map(String::as_str),
             Some("Str(e2e)"),
             "{server:#?}"
         );
