@@ -232,7 +232,65 @@ fn http_server(c: &mut Criterion) {
     );
 }
 
+/// `HTTP_SERVER_COUNT=VARIANT:N`: serves N requests through one variant and exits, without
+/// criterion, so that `perf stat` can count the instructions and CPU time of the whole process
+/// (export threads included) per request: figures the load of a shared machine does not move
+/// the way it moves wall-clock time. `benches/scripts/http_server_cpu.sh` runs it.
+const COUNT_ENV: &str = "HTTP_SERVER_COUNT";
+
+fn count_mode(spec: &str) {
+    let (variant, requests) = spec
+        .split_once(':')
+        .and_then(|(variant, n)| Some((variant, n.parse::<u64>().ok()?)))
+        .unwrap_or_else(|| panic!("{COUNT_ENV}={spec:?}: expected VARIANT:N, e.g. bare_router:20000"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |router: &Router| {
+        for _ in 0..requests {
+            std::hint::black_box(runtime.block_on(serve(router)));
+        }
+    };
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    match variant {
+        "bare_router" => run(&routes()),
+        "tower_http_trace_layer_otel" | "axum_tracing_opentelemetry" => {
+            let meters = fo_benches::meter_provider();
+            let pipeline = HandWritten::new();
+            let dispatch = common::default_subscriber(&pipeline);
+            let histogram = duration_histogram(&meters);
+            let router = if variant == "tower_http_trace_layer_otel" {
+                tower_http_router(histogram)
+            } else {
+                axum_tracing_router(histogram)
+            };
+            tracing::dispatcher::with_default(&dispatch, || run(&router));
+            let (ended, exported) = pipeline.flush();
+            eprintln!("{variant}: {requests} requests, {ended} spans ended, {exported} exported");
+        }
+        "ours_http_server_layer" => {
+            let (telemetry, exporter) = init_ours("http-server-count");
+            run(&Router::new()
+                .route(ROUTE, get(hello_handled))
+                .layer(factory_observability::HttpServerLayer::new()));
+            let report = telemetry.shutdown();
+            eprintln!(
+                "{variant}: {requests} requests, {} spans exported; {report}",
+                exporter.count()
+            );
+        }
+        _ => panic!("{COUNT_ENV}: unknown variant {variant:?}"),
+    }
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(COUNT_ENV) {
+        count_mode(&spec);
+        return;
+    }
     let mut criterion = common::criterion();
     http_server(&mut criterion);
     criterion.final_summary();
