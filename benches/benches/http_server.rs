@@ -242,7 +242,9 @@ fn count_mode(spec: &str) {
     let (variant, requests) = spec
         .split_once(':')
         .and_then(|(variant, n)| Some((variant, n.parse::<u64>().ok()?)))
-        .unwrap_or_else(|| panic!("{COUNT_ENV}={spec:?}: expected VARIANT:N, e.g. bare_router:20000"));
+        .unwrap_or_else(|| {
+            panic!("{COUNT_ENV}={spec:?}: expected VARIANT:N, e.g. bare_router:20000")
+        });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
