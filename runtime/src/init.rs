@@ -14,7 +14,7 @@ use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use crate::summary::{Summary, SummaryFeed};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
 use opentelemetry_sdk::Resource;
@@ -411,13 +411,24 @@ impl Installed {
         .build();
         install_health(config, &deliveries, records.as_ref(), custom_spans, &meters);
 
-        let log_processor = |exporter| LogTap {
-            inner: BatchLogProcessor::builder(Counted {
+        let log_batching = config.log_batching;
+        let log_processor = |exporter| {
+            let batch = BatchConfigBuilder::default()
+                .with_max_queue_size(log_batching.queue_size)
+                .with_max_export_batch_size(log_batching.max_batch)
+                .with_scheduled_delay(log_batching.schedule_delay)
+                .build();
+            let processor = BatchLogProcessor::builder(Counted {
                 inner: exporter,
                 delivery: Arc::clone(&deliveries[2]),
             })
-            .build(),
-            delivery: Arc::clone(&deliveries[2]),
+            .with_batch_config(batch)
+            .build();
+            LogTap::new(
+                processor,
+                Arc::clone(&deliveries[2]),
+                log_batching.queue_size,
+            )
         };
         let logs = match &config.logs {
             Destination::File(path) => Some(log_processor(LogSink::File(JsonlLogExporter::new(

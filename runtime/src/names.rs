@@ -529,6 +529,9 @@ pub mod health {
     pub const OTEL_COMPONENT_NAME: &str = "otel.component.name";
     /// Component type of the span export thread (a batching span processor).
     pub const SPAN_PROCESSOR: &str = "batching_span_processor";
+    /// Component type of the log queue's bound in front of the SDK's batch log processor
+    /// (the records it drops when the queue is full; the SDK's processor records the rest).
+    pub const LOG_PROCESSOR: &str = "batching_log_processor";
     /// Component types of the exporters, by destination.
     pub const OTLP_HTTP_SPAN_EXPORTER: &str = "otlp_http_span_exporter";
     /// OTLP/HTTP JSON spans.

@@ -636,3 +636,23 @@ fn every_emitted_metric_is_on_a_dashboard_or_in_a_rule() {
         );
     }
 }
+
+/// `deploy/PROVEN.md` states the numbers this test counts in the kit's files.
+#[test]
+fn proven_md_states_what_the_kit_holds() {
+    let counts = kit::Counts::of_kit();
+    // At least what the issue asks for: the seed's four dashboards and the product's, and an
+    // alert for each of the 11 conditions.
+    assert!(counts.dashboards >= 5 && counts.alerts >= 11, "{counts:?}");
+    kit::assert_proven_states(&format!(
+        "{} alerts, each with a case where it fires and one where it stays silent",
+        counts.alerts
+    ));
+    kit::assert_proven_states(&format!(
+        "{} expressions ({} panel targets, {} variable selectors) of {} dashboards",
+        counts.expressions(),
+        counts.panel_targets,
+        counts.variables,
+        counts.dashboards
+    ));
+}

@@ -274,9 +274,6 @@ fn a_signal_handler_flushes_the_interrupted_run() {
 }
 
 #[test]
-#[ignore = "reason: the report names no cause: a collector that never answers ends with \
-            `traces 0/301 delivered (301 lost); ...; shutdown timed out` and last_error None \
-            (issue 10: say that the export timed out; export-health)"]
 fn shutdown_with_a_collector_that_never_answers_says_the_export_timed_out() {
     let run = down(
         "collector_never_answers",

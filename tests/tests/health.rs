@@ -1,8 +1,8 @@
 //! The exporter's own health metrics (`otel.sdk.*`) while the trace collector is down: spans
 //! dropped by the full queue and spans whose export failed are counted by reason, log records
 //! and metric data points by their exporters, and the shutdown report agrees with the counters.
-//! Metrics and logs go to the embedded default's files, traces to a refused port. One test:
-//! `init` is process-wide.
+//! Metrics and logs go to the embedded default's files, traces to a refused port. Before any
+//! work, every failure reason is a series at 0. One test: `init` is process-wide.
 
 use factory_observability::names::health;
 use factory_observability_tests::collector::closed_port;
@@ -70,6 +70,46 @@ fn health_metrics_count_drops_and_failures_and_agree_with_the_report() {
         .summary(false)
         .init()
         .expect("init");
+
+    // Before any work: every exporter's failure series exists at 0, one per reason, so that a
+    // `rate`/`increase` alert (deploy/prometheus/rules/telemetry.yml) sees the first burst of
+    // failures as a rise from 0 rather than as a series that starts at its final value.
+    let first = metrics_once(&dir.join("metrics.jsonl"), |_| true);
+    let reasons = [
+        health::ERROR_TIMEOUT,
+        health::ERROR_TRANSPORT,
+        health::ERROR_REJECTED,
+        health::ERROR_OTHER,
+    ];
+    for metric in [
+        health::EXPORTER_SPAN_EXPORTED.name,
+        health::EXPORTER_LOG_EXPORTED.name,
+        health::EXPORTER_METRIC_DATA_POINT_EXPORTED.name,
+    ] {
+        let failures: std::collections::BTreeSet<(&str, &str)> = first
+            .iter()
+            .filter(|p| p.name == metric)
+            .filter_map(|p| Some((p.attributes.get("error.type")?.as_str(), p.value.as_str())))
+            .collect();
+        assert_eq!(
+            failures,
+            reasons.map(|reason| (reason, "0")).into_iter().collect(),
+            "{metric} in the first export: {first:#?}"
+        );
+    }
+    assert_eq!(
+        value(
+            &first,
+            health::PROCESSOR_SPAN_PROCESSED.name,
+            &[("error.type", health::ERROR_QUEUE_FULL)]
+        ),
+        0
+    );
+    assert!(first
+        .iter()
+        .any(|p| p.name == health::PROCESSOR_SPAN_PROCESSED.name
+            && p.attributes.get("error.type").map(String::as_str)
+                == Some(health::ERROR_QUEUE_FULL)));
 
     let total: u64 = (0..STAGES).map(step).sum();
     assert_eq!(total, STAGES * (STAGES + 1) / 2);
@@ -141,6 +181,22 @@ fn health_metrics_count_drops_and_failures_and_agree_with_the_report() {
     assert_eq!(
         value(&points, health::PROCESSOR_LOG_PROCESSED.name, &[]),
         LOGS
+    );
+    // The log queue's bound drops before the SDK's queue can overflow, and says so: a series
+    // of its own, at 0 from the start (so that a rate over it sees the first drop).
+    let log_queue_full = points
+        .iter()
+        .find(|p| {
+            p.name == health::PROCESSOR_LOG_PROCESSED.name
+                && p.attributes.get("error.type").map(String::as_str) == Some("queue_full")
+        })
+        .unwrap_or_else(|| panic!("no queue_full series of log records: {points:#?}"));
+    assert_eq!(
+        (
+            log_queue_full.attributes["otel.component.type"].as_str(),
+            log_queue_full.value.as_str()
+        ),
+        ("batching_log_processor", "0")
     );
 
     let report = telemetry.shutdown();

@@ -1,28 +1,43 @@
-//! How spans are batched: the OpenTelemetry batch span processor's settings (`OTEL_BSP_*`).
+//! How spans and log records are batched: the OpenTelemetry batch processors' settings
+//! (`OTEL_BSP_*`, `OTEL_BLRP_*`).
 
 use super::Lookup;
 use crate::error::InitError;
 use std::time::Duration;
 
-/// How spans are batched: the OpenTelemetry batch span processor's settings (`OTEL_BSP_*`).
+/// How spans or log records are batched: a batch processor's settings (`OTEL_BSP_*` for spans,
+/// `OTEL_BLRP_*` for log records).
 #[derive(Clone, Copy, Debug)]
 pub struct Batching {
-    /// Spans waiting for export at most, in each of the two queues (the macros' records, SDK
-    /// spans).
+    /// Items waiting for export at most (for spans, in each of the two queues: the macros'
+    /// records, SDK spans).
     pub queue_size: usize,
-    /// Spans per export at most.
+    /// Items per export at most.
     pub max_batch: usize,
-    /// The longest a span waits for its batch to fill before it is exported.
+    /// The longest an item waits for its batch to fill before it is exported.
     pub schedule_delay: Duration,
 }
 
 impl Batching {
     /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`,
     /// each within its range.
-    pub(super) fn from_lookup(get: Lookup<'_>) -> Result<Batching, InitError> {
-        let defaults = [DEFAULT_QUEUE_SIZE, 512, 5000];
+    pub(super) fn spans(get: Lookup<'_>) -> Result<Batching, InitError> {
+        Batching::from_lookup(get, BSP_LIMITS, [DEFAULT_QUEUE_SIZE, 512, 5000])
+    }
+
+    /// `OTEL_BLRP_MAX_QUEUE_SIZE`, `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BLRP_SCHEDULE_DELAY`
+    /// (the SDK's defaults: 2,048 records, 512, 1 s), each within its range.
+    pub(super) fn log_records(get: Lookup<'_>) -> Result<Batching, InitError> {
+        Batching::from_lookup(get, BLRP_LIMITS, [2048, 512, 1000])
+    }
+
+    fn from_lookup(
+        get: Lookup<'_>,
+        limits: [(&str, Limit); 3],
+        defaults: [u64; 3],
+    ) -> Result<Batching, InitError> {
         let mut values = [0u64; 3];
-        for ((value, default), (name, limit)) in values.iter_mut().zip(defaults).zip(BSP_LIMITS) {
+        for ((value, default), (name, limit)) in values.iter_mut().zip(defaults).zip(limits) {
             *value = match get(name) {
                 None => default,
                 Some(text) => limit.parse(name, &text)?,

@@ -153,6 +153,8 @@ pub struct Config {
     pub sampler: Sampler,
     /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`.
     pub batching: Batching,
+    /// `OTEL_BLRP_MAX_QUEUE_SIZE`, `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BLRP_SCHEDULE_DELAY`.
+    pub log_batching: Batching,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -199,14 +201,10 @@ impl Config {
             resource::service_and_resource(get, default_service_name)?;
         let sampler =
             sampler::parse_sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
-        let batching = Batching::from_lookup(get)?;
-        // Read by the SDK's batch log processor itself, which allocates its whole queue and
-        // batch up front: out-of-range values are refused here, before it can abort the process.
-        for (name, limit) in batching::BLRP_LIMITS {
-            if let Some(value) = get(name) {
-                limit.parse(name, &value)?;
-            }
-        }
+        let batching = Batching::spans(get)?;
+        // The SDK's batch log processor allocates its whole queue and batch up front:
+        // out-of-range values are refused here, before they can abort the process.
+        let log_batching = Batching::log_records(get)?;
         let (otlp_transports, warnings) = otlp::transports(get)?;
 
         let dir =
@@ -247,6 +245,7 @@ impl Config {
             resource_attributes,
             sampler,
             batching,
+            log_batching,
             traces,
             metrics,
             logs,

@@ -164,6 +164,12 @@ impl Delivery {
         self.dropped.fetch_add(count, Ordering::Relaxed);
     }
 
+    /// Items whose export has ended, delivered or failed.
+    fn finished(&self) -> u64 {
+        let failed: u64 = self.failed.iter().map(|f| f.load(Ordering::Relaxed)).sum();
+        self.delivered.load(Ordering::Relaxed) + failed
+    }
+
     /// The exporter's timeout, so that a failure after it is counted as a timeout.
     pub(crate) fn set_export_timeout(&self, timeout: Duration) {
         if let Ok(mut slot) = self.export_timeout.lock() {
@@ -469,15 +475,51 @@ fn data_points(metrics: &ResourceMetrics) -> u64 {
     points as u64
 }
 
-/// A log processor wrapper that counts submitted records.
+/// A log processor wrapper that counts submitted records and bounds what is queued.
+///
+/// The SDK's batch log processor drops a record its full queue refuses and tells no one, so the
+/// report could only show such a loss as a gap. The tap admits a record only while fewer than
+/// `capacity` admitted records have not yet finished exporting (delivered or failed), and drops
+/// and counts the rest itself: the SDK's queue, of the same capacity, then never overflows.
+/// (Records of the export under way count against the bound too, so under overload the tap
+/// drops up to one batch earlier than the SDK would have.)
 #[derive(Debug)]
 pub(crate) struct LogTap<P> {
-    pub inner: P,
-    pub delivery: Arc<Delivery>,
+    inner: P,
+    delivery: Arc<Delivery>,
+    capacity: u64,
+    /// Records handed to `inner`.
+    admitted: AtomicU64,
+}
+
+impl<P> LogTap<P> {
+    /// Counts what goes through `inner`, whose queue holds `capacity` records.
+    pub(crate) fn new(inner: P, delivery: Arc<Delivery>, capacity: usize) -> LogTap<P> {
+        LogTap {
+            inner,
+            delivery,
+            capacity: capacity as u64,
+            admitted: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a place in the queue, if one is free.
+    fn admit(&self) -> bool {
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |admitted| {
+                let queued = admitted.saturating_sub(self.delivery.finished());
+                (queued < self.capacity).then_some(admitted + 1)
+            })
+            .is_ok()
+    }
 }
 
 impl<P: LogProcessor> LogProcessor for LogTap<P> {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        if !self.admit() {
+            self.delivery.dropped_queue_full(1);
+            return;
+        }
         self.delivery.submitted(1);
         // `tracing` events carry no timestamp of their own; readers sort logs by this one.
         if record.timestamp().is_none() {

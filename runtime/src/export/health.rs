@@ -44,13 +44,14 @@ fn with(component: &[KeyValue; 2], error: Option<&'static str>) -> Vec<KeyValue>
     attributes
 }
 
-/// The `exported` points of one signal: confirmed, then failed by reason (only reasons seen).
+/// The `exported` points of one signal: confirmed, then failed by reason, every reason from the
+/// first collection on (at 0 until it happens). An alert on `rate`/`increase` of a failure series
+/// sees only what happens after that series' first scrape: a series created at the first failure
+/// would hide a burst of failures that all come before it is scraped.
 fn exported_points(counts: &[u64], component: &[KeyValue; 2]) -> Vec<(u64, Vec<KeyValue>)> {
     let mut points = vec![(counts[0], with(component, None))];
     for (failure, count) in Failure::ALL.iter().zip(&counts[1..]) {
-        if *count > 0 {
-            points.push((*count, with(component, Some(failure.as_str()))));
-        }
+        points.push((*count, with(component, Some(failure.as_str()))));
     }
     points
 }
@@ -140,9 +141,21 @@ impl Health {
             );
         }
 
-        // Log records: the exporter. The SDK's logger and batch log processor record their own
-        // `otel.sdk.log.created` and `otel.sdk.processor.log.*` (see `init`).
+        // Log records: the exporter, and the records the queue's bound dropped (`LogTap`). The
+        // SDK's logger and batch log processor record their own `otel.sdk.log.created` and
+        // `otel.sdk.processor.log.*` (see `init`); its queue never overflows behind the bound.
         if let Some(exporter) = self.exporters[2] {
+            {
+                let (logs, processor) = (Arc::clone(&logs), component(names::LOG_PROCESSOR));
+                counter(&meter, names::PROCESSOR_LOG_PROCESSED)
+                    .with_callback(move |observer| {
+                        observer.observe(
+                            logs.counts().dropped,
+                            &with(&processor, Some(names::ERROR_QUEUE_FULL)),
+                        );
+                    })
+                    .build();
+            }
             let exporter = component(exporter);
             logs.record_durations(durations.clone(), exporter.clone());
             exporter_instruments(

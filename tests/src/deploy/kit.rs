@@ -191,6 +191,60 @@ pub fn substitute_variables(expr: &str) -> String {
         .replace("$service", ".*")
 }
 
+/// `deploy/PROVEN.md`, the page that says what was proven and how.
+pub fn proven() -> String {
+    let path = dir().join("PROVEN.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Fails unless `deploy/PROVEN.md` states `claim` word for word (line breaks count as spaces):
+/// the page's numbers are the ones the tests count, so that it cannot go stale.
+pub fn assert_proven_states(claim: &str) {
+    let page = proven().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        page.contains(claim),
+        "deploy/PROVEN.md does not say \"{claim}\": update it to what the test counts"
+    );
+}
+
+/// What the kit holds, counted from its files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// Alerting rules of `prometheus/rules/*.yml`.
+    pub alerts: usize,
+    /// Dashboards of `grafana/dashboards/*.json`.
+    pub dashboards: usize,
+    /// Panel targets with a PromQL expression, of every dashboard.
+    pub panel_targets: usize,
+    /// Query variables (`label_values(...)`), of every dashboard.
+    pub variables: usize,
+}
+
+impl Counts {
+    /// Counts the kit's files.
+    pub fn of_kit() -> Counts {
+        let expressions = dashboard_expressions();
+        let variables = expressions
+            .iter()
+            .filter(|e| e.origin.contains(": variable $"))
+            .count();
+        Counts {
+            alerts: rule_expressions()
+                .iter()
+                .filter(|e| e.alert.is_some())
+                .count(),
+            dashboards: dashboards().len(),
+            panel_targets: expressions.len() - variables,
+            variables,
+        }
+    }
+
+    /// Panel targets and variable selectors: the queries a dashboard runs.
+    pub fn expressions(&self) -> usize {
+        self.panel_targets + self.variables
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
