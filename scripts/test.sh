@@ -34,7 +34,9 @@ cargo test -p factory-observability-benches --benches
 # The tests and examples crates enable the runtime's `prometheus` feature through their
 # dev-dependencies, so the workspace run builds the runtime with it (prometheus_scrape, deploy_*).
 cargo test --workspace
-# OTLP/gRPC is a cargo feature: its end-to-end test needs it on.
-cargo test -p factory-observability-examples --features grpc --test export_grpc
+# OTLP/gRPC is a cargo feature: its end-to-end tests need it on (the collector, TLS through nginx,
+# inside the program's own tokio runtime, retries against a tonic server of the test's own).
+cargo test -p factory-observability-examples --features grpc \
+    --test export_grpc --test export_grpc_tokio --test export_grpc_retry
 # The runtime alone, without the feature: the configuration's "needs the feature" answer.
 cargo test -p factory-observability --lib

@@ -4,11 +4,11 @@
 #     the highest rate with 0 lost is the sustained rate (batch processor defaults unless
 #     OTEL_BSP_* are set in the environment);
 #  2. outage: no collector listening, 10k spans/s for OUTAGE_SECONDS (60), RSS start/end/peak;
-#  3. protocols: the rate sweep at PROTOCOL_RATES for PROTOCOL_SECONDS each over http/protobuf
-#     and http/json, each without and with gzip; then bytes on the wire per span: the same run at
-#     20,000 spans/s for 2 s through a counting TCP proxy (python3, between the exporter and
-#     rotel) that counts what the exporter sent (HTTP headers and bodies, not TCP/IP headers),
-#     divided by the spans delivered.
+#  3. protocols: the rate sweep at PROTOCOL_RATES for PROTOCOL_SECONDS each over http/protobuf,
+#     http/json and grpc, each without and with gzip; then bytes on the wire per span: the same
+#     run at 20,000 spans/s for 2 s through a counting TCP proxy (python3, between the exporter
+#     and rotel) that counts what the exporter sent (HTTP/1.1 or HTTP/2 framing, headers and
+#     bodies, not TCP/IP headers), divided by the spans delivered.
 # PARTS chooses which (default "sweep outage protocols"). Prints one line per run; asserts
 # nothing. Needs python3 (rotel comes from PyPI, as in scripts/install-collector.sh).
 #
@@ -30,8 +30,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/bench-target}"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-cargo bench -q -p factory-observability-benches --bench export --no-run
-run() { cargo bench -q -p factory-observability-benches --bench export -- "$@" 2>&1 | grep -E '^export:'; }
+cargo bench -q -p factory-observability-benches --features grpc --bench export --no-run
+run() { cargo bench -q -p factory-observability-benches --features grpc --bench export -- "$@" 2>&1 | grep -E '^export:'; }
 
 AGENT="$(scripts/install-collector.sh)"
 HTTP_PORT="$(free_port)"
@@ -85,17 +85,19 @@ async def main():
 asyncio.run(main())
 '
 if part protocols; then
-    for protocol in http/protobuf http/json; do
+    for protocol in http/protobuf http/json grpc; do
+        RECEIVER_PORT="$HTTP_PORT"
+        [[ "$protocol" == grpc ]] && RECEIVER_PORT="$GRPC_PORT"
         for compression in none gzip; do
             export OTEL_EXPORTER_OTLP_PROTOCOL="$protocol" OTEL_EXPORTER_OTLP_COMPRESSION="$compression"
-            export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$HTTP_PORT"
+            export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$RECEIVER_PORT"
             echo "protocol $protocol, compression $compression: ${PROTOCOL_SECONDS} s per rate"
             for rate in $PROTOCOL_RATES; do
                 run "$rate" "$PROTOCOL_SECONDS"
             done
             PROXY_PORT="$(free_port)"
             COUNT_FILE="$(mktemp)"
-            python3 -c "$COUNTING_PROXY" "$PROXY_PORT" "$HTTP_PORT" "$COUNT_FILE" &
+            python3 -c "$COUNTING_PROXY" "$PROXY_PORT" "$RECEIVER_PORT" "$COUNT_FILE" &
             PROXY_PID=$!
             for _ in $(seq 50); do
                 if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PROXY_PORT), 0.2)" 2>/dev/null; then break; fi

@@ -5,9 +5,10 @@
 //! failed and retried `implement`, a failed and retried `test` with a recovered flaky test, two
 //! models and an adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`),
 //! while its traces go to a port where nothing listens (so the exporter health counts failed
-//! spans). Prometheus runs with the kit's rules and the kit's scrape job for programs (with its
-//! `_total_total` rename), plus a job `otel-collector` on a closed port. Every dashboard query and
-//! every alert expression then goes through the HTTP API at the time of the last scrape.
+//! spans). Prometheus runs with the kit's rules and the kit's scrape job for programs (which
+//! renames nothing: the program serves the collector's names), plus a job `otel-collector` on a
+//! closed port. Every dashboard query and every alert expression then goes through the HTTP API
+//! at the time of the last scrape.
 //!
 //! The product: `product_service` (PRODUCT_ADDR, its routes as they are) under HTTP load from
 //! this test (reqwest, and raw HTTP/1.1 for slow uploads), its own `/metrics` scraped by the same
@@ -235,7 +236,7 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     let alerts: Vec<kit::Expression> = kit::rule_expressions();
     assert_eq!(loaded.len(), alerts.len(), "{loaded:?}");
 
-    // The rename: no `_total_total` is stored, and the program's counters are.
+    // No `_total_total` is stored (the program serves `pipeline_runs_total` itself).
     assert_eq!(
         series_count(&prometheus, r#"{__name__=~".+_total_total"}"#, &time),
         0

@@ -1,11 +1,15 @@
 //! OTLP/gRPC (the `grpc` feature): the real collector's gRPC receiver gets all three signals,
 //! with and without gzip, with headers as metadata, resource attributes intact. The example is
-//! a plain (non-async) program: the exporter's own runtime carries the exports.
+//! a plain (non-async) program: the exporter's own runtime carries the exports. Over TLS:
+//! Debian's nginx terminates TLS (HTTP/2, `grpc_pass`) with certificates of a private CA the
+//! test generates, in front of the collector's gRPC receiver.
 //!
 //! `cargo test -p factory-observability-examples --features grpc --test export_grpc`
 
 use factory_observability_tests::collector::{parse_logs, parse_metrics, parse_spans, Collector};
+use factory_observability_tests::nginx::TlsProxy;
 use factory_observability_tests::program::{run, Run};
+use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -96,8 +100,175 @@ fn an_unreachable_grpc_collector_is_counted_as_lost() {
     );
     assert_eq!(run.status.code(), Some(3), "{}", run.describe());
     assert!(
-        run.stderr.contains("traces 0/19 delivered (19 lost"),
+        run.stderr.contains(&format!(
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC \
+             http://127.0.0.1:{port}: tcp connect error: Connection refused (os error 111))"
+        )),
         "{}",
         run.describe()
+    );
+}
+
+/// The collector's gRPC receiver behind nginx (TLS, HTTP/2, `grpc_pass`) with the certificates
+/// of a CA named `name`.
+fn grpc_collector_behind_tls(name: &str, mutual: bool) -> (Collector, TestPki, TlsProxy) {
+    let collector = Collector::start();
+    let dir = scratch(name);
+    let pki = TestPki::generate(&dir.join("pki"), name);
+    let proxy = TlsProxy::start_grpc(&dir.join("nginx"), &pki, collector.ports().1, mutual);
+    (collector, pki, proxy)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("export_grpc-proxy-{name}"))
+}
+
+fn expect_everything_at(collector: &Collector) {
+    collector.expect(
+        "19 spans, the run metric and 3 log records",
+        |output| {
+            parse_spans(output).len() == 19
+                && parse_metrics(output)
+                    .iter()
+                    .any(|point| point.name == "pipeline.runs.total")
+                && parse_logs(output).len() == 3
+        },
+        RECEIVE_TIMEOUT,
+    );
+}
+
+#[test]
+fn all_signals_arrive_over_grpc_with_tls_and_a_private_ca() {
+    let (collector, pki, proxy) = grpc_collector_behind_tls("private-ca", false);
+    let run = run_pipeline(
+        "tls-private-ca",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                pki.ca.display().to_string(),
+            ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                format!("authorization=Bearer%20{SECRET}"),
+            ),
+            ("OTEL_SERVICE_NAME", "factory-grpc-tls".into()),
+            ("FACTORY_OBS_SUMMARY", "1".into()),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.describe());
+    assert!(run.stderr.contains(ALL_DELIVERED), "{}", run.describe());
+    assert!(!run.stderr.contains(SECRET), "{}", run.describe());
+    expect_everything_at(&collector);
+    assert!(
+        collector
+            .output()
+            .contains("service.name: Str(factory-grpc-tls)"),
+        "{}",
+        collector.output()
+    );
+}
+
+#[test]
+fn a_grpc_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reason() {
+    let (collector, _pki, proxy) = grpc_collector_behind_tls("served", false);
+    let other = TestPki::generate(&scratch("other-ca").join("pki"), "other");
+    let run = run_pipeline(
+        "tls-wrong-ca",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                other.ca.display().to_string(),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                format!("authorization=Bearer%20{SECRET}"),
+            ),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(3), "{}", run.describe());
+    assert!(!run.stderr.contains(SECRET), "{}", run.describe());
+    let endpoint = proxy.endpoint();
+    for signal in ["traces", "metrics", "logs"] {
+        let warning = format!(
+            "factory-observability: warning: TLS with {endpoint} failed: invalid peer \
+             certificate: UnknownIssuer; {signal} are counted as lost until it succeeds"
+        );
+        assert_eq!(
+            run.stderr.matches(&warning).count(),
+            1,
+            "one warning for {signal}: {}",
+            run.describe()
+        );
+    }
+    assert!(
+        run.stderr.contains(&format!(
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {endpoint}: \
+             TLS handshake failed: invalid peer certificate: UnknownIssuer)"
+        )),
+        "{}",
+        run.describe()
+    );
+    assert!(parse_spans(&collector.output()).is_empty());
+}
+
+#[test]
+fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
+    let (collector, pki, proxy) = grpc_collector_behind_tls("mutual", true);
+    let with_certificate = run_pipeline(
+        "tls-mutual-with",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                pki.ca.display().to_string(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                pki.client_certificate.display().to_string(),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                pki.client_key.display().to_string(),
+            ),
+            ("FACTORY_OBS_SUMMARY", "1".into()),
+        ],
+    );
+    assert!(
+        with_certificate.stderr.contains(ALL_DELIVERED),
+        "{}",
+        with_certificate.describe()
+    );
+    expect_everything_at(&collector);
+
+    let without = run_pipeline(
+        "tls-mutual-without",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                pki.ca.display().to_string(),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
+        ],
+    );
+    assert_eq!(without.status.code(), Some(3), "{}", without.describe());
+    // nginx answers a client without a certificate HTTP 400 ("No required SSL certificate was
+    // sent"), which gRPC reads as status INTERNAL.
+    assert!(
+        without.stderr.contains(&format!(
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {}: \
+             answered with gRPC status: Internal)",
+            proxy.endpoint()
+        )),
+        "{}",
+        without.describe()
     );
 }

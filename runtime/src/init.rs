@@ -33,6 +33,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// `OTEL_SDK_DISABLED=true` nothing is installed and every macro only runs its body.
 ///
 /// Keep the returned [`Telemetry`] alive for the life of the program; dropping it flushes.
+///
+/// Unless the program installed one first, `init` makes ring rustls's process-wide default
+/// crypto provider, so that the program's own reqwest clients and rustls configurations work
+/// next to ours (README "HTTPS and the program's own TLS clients").
 pub fn init(service_name: &str) -> Result<Telemetry, InitError> {
     Telemetry::builder(service_name).init()
 }
@@ -133,6 +137,7 @@ impl TelemetryBuilder {
 
     /// Installs the pipelines without touching the global `tracing` subscriber.
     pub fn init_without_subscriber(self) -> Result<Telemetry, InitError> {
+        crate::export::tls::install_default_crypto_provider();
         let mut config = Config::from_env(&self.service_name)?;
         config.shutdown_timeout = self.shutdown_timeout;
         if let Some(dir) = self.dir {

@@ -690,8 +690,9 @@ pub mod prometheus {
     /// specification translates): every character outside `[a-zA-Z0-9_:]` becomes `_`, the
     /// unit's suffix is appended (`s` → `_seconds`, `By` → `_bytes`, `1` → `_ratio`, `m/s` →
     /// `_meters_per_second`; annotations such as `{token}` add nothing), then `_total` for a
-    /// monotonic counter, even when the name already ends in `total`:
-    /// `pipeline.runs.total` → `pipeline_runs_total_total`.
+    /// monotonic counter unless the name already ends in it, as the collector's Prometheus
+    /// exporter does: `pipeline.runs.total` → `pipeline_runs_total`, `llm.cost.usd` →
+    /// `llm_cost_usd_total` (`export::prometheus` adds the `_total` at each scrape).
     pub fn prometheus_name(name: &str, unit: &str, is_counter: bool) -> String {
         let mut out: String = name
             .chars()
@@ -715,7 +716,7 @@ pub mod prometheus {
             out.push('_');
             out.push_str(&suffix);
         }
-        if is_counter {
+        if is_counter && !out.ends_with("_total") {
             out.push_str("_total");
         }
         out
@@ -804,7 +805,11 @@ pub mod prometheus {
         fn names_translate_as_prometheus_stores_them() {
             assert_eq!(
                 prometheus_name("pipeline.runs.total", "", true),
-                "pipeline_runs_total_total"
+                "pipeline_runs_total"
+            );
+            assert_eq!(
+                prometheus_name("llm.cost.usd", "", true),
+                "llm_cost_usd_total"
             );
             assert_eq!(
                 prometheus_name("pipeline.stage.duration", "s", false),

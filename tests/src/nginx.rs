@@ -1,6 +1,6 @@
 //! Debian's nginx (installed by `scripts/install-nginx.sh`) as a TLS-terminating proxy in front
-//! of a local OTLP/HTTP collector, run as the test's own process with a generated
-//! configuration on a free loopback port.
+//! of a local collector's OTLP/HTTP (`proxy_pass`) or OTLP/gRPC (`grpc_pass`, HTTP/2) receiver,
+//! run as the test's own process with a generated configuration on a free loopback port.
 
 use crate::tls::TestPki;
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +33,40 @@ impl TlsProxy {
         upstream_port: u16,
         require_client_certificate: bool,
     ) -> TlsProxy {
+        TlsProxy::start_with(
+            dir,
+            pki,
+            Upstream::Http(upstream_port),
+            require_client_certificate,
+        )
+    }
+
+    /// As [`TlsProxy::start`], for gRPC: HTTP/2 over TLS (ALPN `h2`) on `https://localhost:{port}`,
+    /// forwarded with `grpc_pass` to the gRPC receiver on `127.0.0.1:{upstream_port}`.
+    ///
+    /// # Panics
+    ///
+    /// When nginx cannot be found or is not listening within 10 s.
+    pub fn start_grpc(
+        dir: &Path,
+        pki: &TestPki,
+        upstream_port: u16,
+        require_client_certificate: bool,
+    ) -> TlsProxy {
+        TlsProxy::start_with(
+            dir,
+            pki,
+            Upstream::Grpc(upstream_port),
+            require_client_certificate,
+        )
+    }
+
+    fn start_with(
+        dir: &Path,
+        pki: &TestPki,
+        upstream: Upstream,
+        require_client_certificate: bool,
+    ) -> TlsProxy {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir.join("logs")).expect("create nginx's directory");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -47,6 +81,11 @@ impl TlsProxy {
         } else {
             String::new()
         };
+        let (listen_options, location) = match upstream {
+            Upstream::Http(port) => ("ssl", format!("proxy_pass http://127.0.0.1:{port};")),
+            // nginx 1.22 (Debian 12): `http2` is a `listen` option.
+            Upstream::Grpc(port) => ("ssl http2", format!("grpc_pass grpc://127.0.0.1:{port};")),
+        };
         let dir_text = dir.display();
         let config = format!(
             "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir_text}/nginx.pid;\n\
@@ -55,9 +94,10 @@ impl TlsProxy {
                  client_body_temp_path {dir_text}/body;\n    proxy_temp_path {dir_text}/proxy;\n\
                  fastcgi_temp_path {dir_text}/fastcgi;\n    uwsgi_temp_path {dir_text}/uwsgi;\n\
                  scgi_temp_path {dir_text}/scgi;\n\
-                 server {{\n        listen 127.0.0.1:{port} ssl;\n\
+                 server {{\n        listen 127.0.0.1:{port} {listen_options};\n\
+                 client_max_body_size 0;\n\
                  ssl_certificate {cert};\n        ssl_certificate_key {key};\n        {client_verification}\n\
-                 location / {{ proxy_pass http://127.0.0.1:{upstream_port}; }}\n    }}\n}}\n",
+                 location / {{ {location} }}\n    }}\n}}\n",
             cert = pki.server_certificate.display(),
             key = pki.server_key.display(),
         );
@@ -104,6 +144,14 @@ impl TlsProxy {
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("logs/error.log")).unwrap_or_default()
     }
+}
+
+/// Where nginx forwards to.
+enum Upstream {
+    /// OTLP/HTTP on this port.
+    Http(u16),
+    /// OTLP/gRPC on this port.
+    Grpc(u16),
 }
 
 impl Drop for TlsProxy {

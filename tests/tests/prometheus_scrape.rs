@@ -8,6 +8,7 @@
 use factory_observability::names::prometheus::{prometheus_name, series, Kind, CATALOGUE};
 use factory_observability::{llm_call, pipeline_run, pipeline_stage, Usage};
 use factory_observability_tests::collector::closed_port;
+use factory_observability_tests::deploy::series;
 use serde_json::Value;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -208,7 +209,7 @@ fn prometheus_scrapes_the_series_the_docs_promise_and_sees_loss_while_it_happens
 
     // The series the docs promise, by name, once scraped.
     let runs = name_of("pipeline.runs.total");
-    assert_eq!(runs, "pipeline_runs_total_total");
+    assert_eq!(runs, "pipeline_runs_total");
     let samples = prometheus.wait_for(&runs, |s| !s.is_empty());
     assert_eq!(samples.len(), 1, "{samples:?}");
     assert_eq!(samples[0].0["pipeline_name"], "scraped");
@@ -247,6 +248,27 @@ fn prometheus_scrapes_the_series_the_docs_promise_and_sees_loss_while_it_happens
         assert!(
             !prometheus.query(first).is_empty(),
             "{first} ({otel_name}) not in Prometheus"
+        );
+    }
+    // Every name stored from this program is the collector exporter's name for its instrument
+    // (`deploy::series`), and none ends in `_total_total`: no scrape-time rename is needed.
+    let collector_names = series::known_series();
+    let stored = prometheus.query(r#"count by (__name__) ({job="factory"})"#);
+    let stored: Vec<&str> = stored
+        .iter()
+        .map(|(labels, _)| labels["__name__"].as_str().unwrap())
+        .collect();
+    assert!(stored.contains(&"pipeline_runs_total"), "{stored:?}");
+    assert!(
+        stored.contains(&"otel_sdk_processor_span_processed_total"),
+        "{stored:?}"
+    );
+    for name in &stored {
+        assert!(!name.ends_with("_total_total"), "{name} in {stored:?}");
+        let prometheus_own = name.starts_with("scrape_") || ["up", "target_info"].contains(name);
+        assert!(
+            prometheus_own || collector_names.contains_key(*name),
+            "{name} is not the collector's name of any catalogued instrument"
         );
     }
     let capacity = prometheus.query(&name_of("otel.sdk.processor.span.queue.capacity"));

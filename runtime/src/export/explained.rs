@@ -25,7 +25,7 @@ use std::time::Duration;
 pub(crate) struct LastFailure(Mutex<Option<String>>);
 
 impl LastFailure {
-    fn set(&self, text: String) {
+    pub(crate) fn set(&self, text: String) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(text);
         }
@@ -138,6 +138,9 @@ pub(crate) struct Explained<E> {
     pub inner: E,
     pub failure: Arc<LastFailure>,
     pub runner: Runner,
+    /// A gRPC exporter's endpoint: its failures without a note (the server answered with an
+    /// error status) are said with it.
+    pub grpc_endpoint: Option<String>,
 }
 
 impl<E> Explained<E> {
@@ -146,8 +149,28 @@ impl<E> Explained<E> {
         let note = self.failure.take();
         result.map_err(|error| match (note, error) {
             (Some(note), OTelSdkError::InternalFailure(_)) => OTelSdkError::InternalFailure(note),
+            (None, OTelSdkError::InternalFailure(message)) => match &self.grpc_endpoint {
+                Some(endpoint) => OTelSdkError::InternalFailure(grpc_status(endpoint, &message)),
+                None => OTelSdkError::InternalFailure(message),
+            },
             (_, error) => error,
         })
+    }
+}
+
+/// A gRPC failure the connection did not explain: opentelemetry-otlp says
+/// `TonicTracesClient export failed with gRPC code: InvalidArgument` for a server's answer
+/// (never the server's message, which may echo a token), and appends the cause when tonic made
+/// the status itself (`...: Unavailable: transport error: ...`). This names the endpoint and
+/// keeps the code: `gRPC http://collector:4317: answered with gRPC status: InvalidArgument`, or
+/// `gRPC http://collector:4317: transport error: ... (status Unavailable)`.
+fn grpc_status(endpoint: &str, message: &str) -> String {
+    match message.split_once("export failed with gRPC code: ") {
+        Some((_, status)) => match status.split_once(": ") {
+            Some((code, cause)) => format!("gRPC {endpoint}: {cause} (status {code})"),
+            None => format!("gRPC {endpoint}: answered with gRPC status: {status}"),
+        },
+        None => format!("gRPC {endpoint}: {message}"),
     }
 }
 
@@ -202,5 +225,61 @@ impl<E: LogExporter> LogExporter for Explained<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grpc_status_names_the_endpoint_and_keeps_the_code_only() {
+        assert_eq!(
+            grpc_status(
+                "https://collector:4317",
+                "TonicTracesClient export failed with gRPC code: InvalidArgument"
+            ),
+            "gRPC https://collector:4317: answered with gRPC status: InvalidArgument"
+        );
+        assert_eq!(
+            grpc_status(
+                "http://localhost:4317",
+                "TonicLogsClient export failed with gRPC code: Unavailable: transport error: \
+                 connect timed out"
+            ),
+            "gRPC http://localhost:4317: transport error: connect timed out (status Unavailable)"
+        );
+        assert_eq!(
+            grpc_status("http://localhost:4317", "exporter is shut down"),
+            "gRPC http://localhost:4317: exporter is shut down"
+        );
+    }
+
+    #[test]
+    fn a_note_replaces_the_exporters_error_and_never_outlives_its_export() {
+        let explained = Explained {
+            inner: (),
+            failure: Arc::new(LastFailure::default()),
+            runner: Runner::inline(),
+            grpc_endpoint: Some("http://localhost:4317".into()),
+        };
+        let failed = || Err(OTelSdkError::InternalFailure("transport error".into()));
+        let text = |result: OTelSdkResult| match result {
+            Err(OTelSdkError::InternalFailure(text)) => text,
+            other => panic!("{other:?}"),
+        };
+        explained
+            .failure
+            .set("gRPC http://localhost:4317: tcp connect error: refused".into());
+        assert_eq!(
+            text(explained.explain(failed())),
+            "gRPC http://localhost:4317: tcp connect error: refused"
+        );
+        explained.failure.set("stale".into());
+        assert!(explained.explain(Ok(())).is_ok());
+        assert_eq!(
+            text(explained.explain(failed())),
+            "gRPC http://localhost:4317: transport error"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! OTLP/gRPC (tonic) exporters of the three signals, behind the `grpc` feature: endpoint as
 //! written (default `http://localhost:4317`), headers as metadata, gzip, TLS from the same
-//! certificate variables as HTTPS. Their futures run on one small tokio runtime of ours
-//! ([`GrpcRuntime`]), shared by the signals while any exporter lives.
+//! certificate variables and rustls configuration as HTTPS ([`super::grpc_connect`]). Their
+//! futures run on one small tokio runtime of ours ([`GrpcRuntime`]), shared by the signals while
+//! any exporter lives.
 
 use super::explained::{Explained, LastFailure};
 use super::runner::GrpcRuntime;
@@ -11,7 +12,6 @@ use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::metrics::Temporality;
 use std::sync::{Arc, Mutex, Weak};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
 /// The runtime of the live gRPC exporters, started with the first.
 fn shared_runtime(signal: Signal) -> Result<Arc<GrpcRuntime>, InitError> {
@@ -36,16 +36,16 @@ macro_rules! grpc_exporter {
             let signal = $signal;
             let runtime = shared_runtime(signal)?;
             let runner = runtime.runner();
+            let failure = Arc::new(LastFailure::default());
+            let channel =
+                runner.entered(|| super::grpc_connect::channel(signal, transport, &failure))?;
             let mut builder = <$exporter>::builder()
                 .with_tonic()
-                .with_endpoint(&transport.endpoint)
+                .with_channel(channel)
                 .with_timeout(transport.timeout)
                 .with_metadata(metadata(signal, transport)?);
             if transport.compression == Compression::Gzip {
                 builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            if transport.endpoint.trim_start().starts_with("https://") {
-                builder = builder.with_tls_config(tls_config(signal, transport)?);
             }
             let inner = runner
                 .entered(|| builder $($extra)* .build())
@@ -55,8 +55,9 @@ macro_rules! grpc_exporter {
                 })?;
             Ok(Explained {
                 inner,
-                failure: Arc::new(LastFailure::default()),
+                failure,
                 runner,
+                grpc_endpoint: Some(transport.endpoint.trim().to_owned()),
             })
         }
     };
@@ -98,26 +99,4 @@ fn metadata(signal: Signal, transport: &OtlpTransport) -> Result<MetadataMap, In
         }
     }
     Ok(metadata)
-}
-
-/// tonic's TLS configuration from the certificate variables: the platform's roots, the private
-/// CA, the client identity. The files are first checked as for HTTPS, for the same errors.
-fn tls_config(signal: Signal, transport: &OtlpTransport) -> Result<ClientTlsConfig, InitError> {
-    let files = &transport.tls;
-    super::tls::client_config(signal.as_str(), files, false)?;
-    let read = |file: &crate::config::TlsFile| {
-        std::fs::read(&file.path).map_err(|error| InitError::TlsFile {
-            variable: file.variable.clone(),
-            path: file.path.clone(),
-            reason: format!("cannot be read: {error}"),
-        })
-    };
-    let mut tls = ClientTlsConfig::new().with_native_roots();
-    if let Some(ca) = &files.certificate {
-        tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
-    }
-    if let (Some(certificate), Some(key)) = (&files.client_certificate, &files.client_key) {
-        tls = tls.identity(Identity::from_pem(read(certificate)?, read(key)?));
-    }
-    Ok(tls)
 }

@@ -5,6 +5,8 @@ pub(crate) mod counting;
 pub(crate) mod explained;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc;
+#[cfg(feature = "grpc")]
+pub(crate) mod grpc_connect;
 pub(crate) mod health;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;

@@ -52,6 +52,7 @@ pub(crate) fn span_exporter(
             .map_err(|error| exporter_error(Signal::Traces, error))?,
         failure,
         runner: Runner::inline(),
+        grpc_endpoint: None,
     })
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn metric_exporter(
             .map_err(|error| exporter_error(Signal::Metrics, error))?,
         failure,
         runner: Runner::inline(),
+        grpc_endpoint: None,
     })
 }
 
@@ -93,6 +95,7 @@ pub(crate) fn log_exporter(
             .map_err(|error| exporter_error(Signal::Logs, error))?,
         failure,
         runner: Runner::inline(),
+        grpc_endpoint: None,
     })
 }
 

@@ -73,8 +73,10 @@ pub(crate) fn serve(
         .map_err(|error| failed(error.to_string()))?;
     let server = Arc::new(server);
     let registry = Registry::new();
+    // `_total` is added at each scrape, once (see `counters_end_in_total_once`).
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())
+        .without_counter_suffixes()
         .build()
         .map_err(|error| failed(error.to_string()))?;
     let serving = Arc::clone(&server);
@@ -106,13 +108,31 @@ fn answer(url: &str, registry: &Registry) -> tiny_http::Response<std::io::Cursor
     }
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
-    if let Err(error) = encoder.encode(&registry.gather(), &mut body) {
+    let mut families = registry.gather();
+    counters_end_in_total_once(&mut families);
+    if let Err(error) = encoder.encode(&families, &mut body) {
         return tiny_http::Response::from_string(format!("cannot render the metrics: {error}\n"))
             .with_status_code(500);
     }
     let content_type = tiny_http::Header::from_bytes(&b"Content-Type"[..], encoder.format_type())
         .expect("a valid header");
     tiny_http::Response::from_data(body).with_header(content_type)
+}
+
+/// Names every counter as the collector's Prometheus exporter does: `_total` appended unless
+/// the name already ends in it (`pipeline.runs.total` → `pipeline_runs_total`, `llm.cost.usd`
+/// → `llm_cost_usd_total`). opentelemetry-prometheus 0.33 offers only "always" (its default,
+/// which serves `pipeline_runs_total_total`) or "never" (`without_counter_suffixes`, which the
+/// reader is built with); this is the step between.
+fn counters_end_in_total_once(families: &mut [prometheus::proto::MetricFamily]) {
+    for family in families {
+        if family.get_field_type() == prometheus::proto::MetricType::COUNTER
+            && !family.name().ends_with("_total")
+        {
+            let name = format!("{}_total", family.name());
+            family.set_name(name);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +260,16 @@ mod tests {
                 );
             }
         }
+        // A counter named `….total` ends in `_total` once; one without gets it.
+        assert!(!text.contains("_total_total"), "{text}");
+        assert!(
+            text.contains("\n# TYPE pipeline_runs_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n# TYPE llm_cost_usd_total counter\n"),
+            "{text}"
+        );
         assert!(scrape(server.address(), "/").contains(" 404 "));
         let _ = logs.shutdown();
     }

@@ -9,6 +9,22 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use std::sync::Arc;
 
+/// Makes ring rustls's process-wide default provider, unless the program installed one.
+///
+/// Our exporters build their rustls configurations with ring explicitly and need no default.
+/// But linking this crate builds reqwest with `rustls-no-provider` (and rustls with ring): a
+/// reqwest client of the program's own, without reqwest's `rustls` feature, then panics at
+/// `Client::new()` ("No rustls crypto provider is configured"), and code calling
+/// `rustls::ClientConfig::builder()` panics too when another crate adds rustls's `aws-lc-rs`
+/// (two providers, none chosen). With a default installed, both work. A program that wants
+/// another provider installs it before `init`, which then leaves it alone.
+pub(crate) fn install_default_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only if another thread installed one meanwhile: theirs stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The client configuration for `files`. `platform_roots` is false for `http://` endpoints,
 /// which never use it (loading the platform's roots reads a directory of files).
 pub(crate) fn client_config(

@@ -2,18 +2,17 @@
 //!
 //! The instruments come from `runtime/src/names.rs` ([`CATALOGUE`]: name, unit, kind of every
 //! metric the macros and the exporter health record). Two paths bring them to Prometheus, and
-//! they spell four names differently:
+//! must spell every name the same way:
 //! - the collector's `prometheus` exporter (the compose stack) follows the OpenTelemetry
 //!   specification: `[a-zA-Z0-9_:]` kept, others `_`; the unit as a suffix (`s` -> `_seconds`;
 //!   annotations such as `{token}` add nothing); `_total` for a monotonic counter, once:
 //!   `pipeline.runs.total` -> `pipeline_runs_total`;
 //! - a program's own `/metrics` (`OTEL_METRICS_EXPORTER=prometheus`, opentelemetry-prometheus
-//!   0.33, `factory_observability::names::prometheus::prometheus_name`) appends `_total` even to a name that ends in
-//!   `total`: `pipeline_runs_total_total`.
+//!   0.33, with `_total` added once at each scrape; `factory_observability::names::prometheus::
+//!   prometheus_name`) spells them the same way.
 //!
-//! The kit stores the first spelling: its scrape job for programs renames `*_total_total` to
-//! `*_total` ([`relabel`], the `metric_relabel_configs` of `deploy/prometheus/prometheus.yml`).
-//! [`stored_names`] is what rules and dashboards may read; a test checks that both paths end there.
+//! Both paths store one name, the one the rules and dashboards read, with no scrape-time
+//! rename; [`stored_names`] is that name, and a test checks that both paths end there.
 //!
 //! Names the kit uses that another branch adds to `names.rs` are in [`PENDING`] with the branch
 //! they come from; a test fails once such a name is in `names.rs`, so that it is taken from there.
@@ -76,15 +75,6 @@ pub fn unit_suffix(unit: &str) -> Option<&'static str> {
 /// The base Prometheus name of an instrument: sanitized, unit suffix, `_total` for counters.
 pub fn base_name(instrument: &Instrument) -> String {
     translate(instrument.name, instrument.kind, instrument.unit)
-}
-
-/// The kit's scrape-time rename of a program's own `/metrics` names: `*_total_total` ->
-/// `*_total` (what `metric_relabel_configs` of the `factory-observability` job does).
-pub fn relabel(served: &str) -> String {
-    match served.strip_suffix("_total_total") {
-        Some(base) => format!("{base}_total"),
-        None => served.to_owned(),
-    }
 }
 
 /// The base Prometheus name of the metric `name` of `kind` in `unit`.
@@ -183,18 +173,16 @@ mod tests {
 
     #[test]
     fn both_paths_store_the_same_names() {
-        // The program's own /metrics (names.rs) after the kit's relabelling, and the
-        // collector's translation, agree for every instrument.
+        // The program's own /metrics (names.rs) and the collector's translation agree for
+        // every instrument, with no rename between them.
         for entry in CATALOGUE {
             let served = names::prometheus::series(entry);
-            let relabelled: Vec<String> = served.iter().map(|s| relabel(s)).collect();
-            assert_eq!(relabelled, stored_names(entry), "{}", entry.name);
+            assert_eq!(served, stored_names(entry), "{}", entry.name);
+            assert!(
+                served.iter().all(|name| !name.contains("_total_total")),
+                "{served:?}"
+            );
         }
-        assert_eq!(relabel("pipeline_runs_total_total"), "pipeline_runs_total");
-        assert_eq!(
-            relabel("llm_tokens_total_bucket"),
-            "llm_tokens_total_bucket"
-        );
     }
 
     #[test]
