@@ -143,8 +143,7 @@ pub fn smoke(target: &Target) -> Result<u32, SmokeError> {
 
 /// `GET /health`, `POST /tasks`, `GET /tasks/{id}`, each a CLIENT span of this stage.
 async fn call_product(base: &str) -> Result<u32, SmokeError> {
-    // This workspace builds reqwest with rustls and no crypto provider of its own.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // No crypto provider to install: `init` made ring rustls's default.
     let client = reqwest::Client::builder()
         .timeout(CALL_TIMEOUT)
         .build()
