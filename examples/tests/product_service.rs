@@ -161,3 +161,94 @@ fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
         .sum();
     assert_eq!(durations, 7);
 }
+
+/// `PRODUCT_URL`: the factory example's smoke stage calls a product that is already running
+/// (here, this example started by the test, writing to its own directory) instead of starting
+/// one; the product's SERVER spans are children of the factory's CLIENT spans.
+#[test]
+fn the_factory_calls_a_running_product_at_product_url() {
+    let dir = temp_dir("product-url");
+    let product_dir = dir.join("product");
+    let factory_dir = dir.join("factory");
+    let mut product = Command::new(env!("CARGO_BIN_EXE_product_service"))
+        .current_dir(&dir)
+        .env("PRODUCT_ADDR", "127.0.0.1:0")
+        .env("FACTORY_OBS_DIR", &product_dir)
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("TRACEPARENT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the product starts");
+    let mut ready = String::new();
+    BufReader::new(product.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let base = ready
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
+        .to_owned();
+
+    let factory = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
+        .current_dir(&dir)
+        .env("PRODUCT_URL", format!("{base}/"))
+        .env("FACTORY_OBS_DIR", &factory_dir)
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("FACTORY_PIPELINE_SMOKE")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("TRACEPARENT")
+        .output()
+        .unwrap();
+    let factory_stderr = String::from_utf8_lossy(&factory.stderr);
+    assert_eq!(factory.status.code(), Some(0), "{factory_stderr}");
+
+    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
+    let signalled = unsafe { libc::kill(product.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(signalled, 0);
+    assert_eq!(product.wait().unwrap().code(), Some(0));
+
+    // The factory: no process of its own started, three CLIENT spans to `PRODUCT_URL`.
+    let factory_spans = read_spans(&factory_dir.join("traces.jsonl"));
+    assert_eq!(factory_spans.len(), 23, "{factory_spans:#?}");
+    let smoke = factory_spans
+        .iter()
+        .find(|s| s.attributes.get("stage.name").map(String::as_str) == Some("smoke"))
+        .expect("the smoke stage");
+    let clients: Vec<_> = factory_spans
+        .iter()
+        .filter(|s| s.parent_span_id == smoke.span_id)
+        .collect();
+    let mut urls: Vec<&str> = clients
+        .iter()
+        .map(|s| s.attributes["url.full"].as_str())
+        .collect();
+    urls.sort();
+    let expected = [
+        format!("{base}/health"),
+        format!("{base}/tasks"),
+        format!("{base}/tasks/1"),
+    ];
+    assert_eq!(urls, expected);
+
+    // The product: its three SERVER spans, each a child of one of them, in the run's trace.
+    let product_spans = read_spans(&product_dir.join("traces.jsonl"));
+    assert_eq!(product_spans.len(), 3, "{product_spans:#?}");
+    for server in &product_spans {
+        assert_eq!(server.trace_id, smoke.trace_id, "{}", server.name);
+        let client = clients
+            .iter()
+            .find(|c| c.span_id == server.parent_span_id)
+            .unwrap_or_else(|| panic!("{} is not under a CLIENT span", server.name));
+        assert_eq!(
+            client.attributes["http.response.status_code"],
+            server.attributes["http.response.status_code"]
+        );
+        assert_eq!(server.resource["service.name"], "product-api");
+    }
+}

@@ -185,6 +185,10 @@ impl TelemetryBuilder {
         // Our propagator first: the parent this process was started under is read through it.
         opentelemetry::global::set_text_map_propagator(crate::propagation::propagator());
         let process_parent = crate::propagation::env::parent_from_environment();
+        if let Some(parent) = &process_parent {
+            // `Context::current()` on this thread holds the parent's baggage and span context.
+            crate::propagation::env::make_current_on_this_thread(parent);
+        }
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
