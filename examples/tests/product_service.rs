@@ -3,7 +3,7 @@
 //! back from the embedded default's OTLP/JSON files, holds one SERVER span per request in the
 //! caller's trace.
 
-use factory_observability_tests::otlp_json::{read_last_metrics, read_spans};
+use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -324,6 +324,16 @@ fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
         assert_eq!(job.status_code, 1, "status OK, as a stage that succeeded");
         assert_eq!(job.resource["service.name"], "product-api");
     }
+    // Each run logs its count, correlated with its own span.
+    let mut logged: Vec<String> = read_logs(&dir.join("telemetry/logs.jsonl"))
+        .into_iter()
+        .filter(|log| log.body == "tasks recounted")
+        .map(|log| log.span_id)
+        .collect();
+    let mut job_ids: Vec<String> = jobs.iter().map(|job| job.span_id.clone()).collect();
+    logged.sort();
+    job_ids.sort();
+    assert_eq!(logged, job_ids);
     let durations: Vec<_> = read_last_metrics(&dir.join("telemetry/metrics.jsonl"))
         .into_iter()
         .filter(|point| point.name == "handler.duration")
