@@ -43,6 +43,8 @@ const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 /// Environment variable of the recount job's period, in milliseconds.
 const PRODUCT_RECOUNT_INTERVAL_MS: &str = "PRODUCT_RECOUNT_INTERVAL_MS";
 const DEFAULT_RECOUNT_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest period accepted (a day): beyond it the timer's deadline could overflow.
+const MAX_RECOUNT_INTERVAL_MS: u64 = 86_400_000;
 
 #[derive(Clone, Debug, Serialize)]
 struct Task {
@@ -167,9 +169,9 @@ fn recount_interval() -> Result<Duration, String> {
         return Ok(DEFAULT_RECOUNT_INTERVAL);
     };
     match value.trim().parse::<u64>() {
-        Ok(ms) if ms >= 1 => Ok(Duration::from_millis(ms)),
+        Ok(ms) if (1..=MAX_RECOUNT_INTERVAL_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
         _ => Err(format!(
-            "{PRODUCT_RECOUNT_INTERVAL_MS}={value:?}: expected a whole number of milliseconds, 1 or more (default {})",
+            "{PRODUCT_RECOUNT_INTERVAL_MS}={value:?}: expected a whole number of milliseconds from 1 to {MAX_RECOUNT_INTERVAL_MS} (default {})",
             DEFAULT_RECOUNT_INTERVAL.as_millis()
         )),
     }

@@ -348,7 +348,7 @@ fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
 /// A bad `PRODUCT_RECOUNT_INTERVAL_MS` is an error naming the variable and what it accepts.
 #[test]
 fn a_bad_recount_interval_is_refused_with_its_name() {
-    for value in ["soon", "0", "-5"] {
+    for value in ["soon", "0", "-5", "86400001", "18446744073709551615"] {
         let output = Command::new(env!("CARGO_BIN_EXE_product_service"))
             .env("PRODUCT_ADDR", "127.0.0.1:0")
             .env("PRODUCT_RECOUNT_INTERVAL_MS", value)
@@ -361,7 +361,7 @@ fn a_bad_recount_interval_is_refused_with_its_name() {
         assert_eq!(
             String::from_utf8_lossy(&output.stderr).trim(),
             format!(
-                "product_service: PRODUCT_RECOUNT_INTERVAL_MS={value:?}: expected a whole number of milliseconds, 1 or more (default 60000)"
+                "product_service: PRODUCT_RECOUNT_INTERVAL_MS={value:?}: expected a whole number of milliseconds from 1 to 86400000 (default 60000)"
             )
         );
     }
