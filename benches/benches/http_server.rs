@@ -1,15 +1,33 @@
 //! Server-side cost per request of one trivial axum handler, side by side in one criterion group
-//! (`http_server`): the bare router; tower-http's `TraceLayer` with tracing-opentelemetry and a
-//! hand-written `http.server.request.duration` histogram (what axum users pick today); ours
-//! (`HttpServerLayer`). Same handler, same discarding span exporter behind a batch processor;
-//! the router is driven with `tower::ServiceExt::oneshot` (no network) and the response body is
-//! read to its end. Run: `cargo bench -p factory-observability-benches --bench http_server`.
-//! `init` is process-wide, so ours runs last.
+//! (`http_server`), each variant with a `traceparent` (sampled parent) on the request:
+//!
+//! - `bare_router`: no telemetry;
+//! - `tower_http_trace_layer_otel`: tower-http's `TraceLayer` exporting through
+//!   tracing-opentelemetry, configured as its docs suggest for OpenTelemetry: the span named
+//!   `{method} {route}` from `MatchedPath`, a SERVER span child of the incoming `traceparent`
+//!   (read through the global propagator with opentelemetry-http's extractor), the status code
+//!   recorded on the response, no per-request log events, and the `http.server.request.duration`
+//!   histogram recorded by hand in `on_response`;
+//! - `axum_tracing_opentelemetry`: that crate's `OtelAxumLayer` (its own SERVER span with the
+//!   HTTP conventions, parent from the global propagator) plus the histogram recorded by a
+//!   hand-written `axum::middleware::from_fn` middleware;
+//! - `ours_http_server_layer`: `HttpServerLayer` on the router and `#[handler]` on the handler
+//!   (SERVER span, `http.server.request.duration` and `http.server.active_requests`).
+//!
+//! Every variant samples every request and exports to the same discarding exporter: the
+//! alternatives through the SDK's batch span processor, ours through its span export thread.
+//! The alternatives run under the SDK's W3C `TraceContextPropagator`, ours under the one `init`
+//! installs. The router is driven with `tower::ServiceExt::oneshot` on a current-thread runtime
+//! (no network) and the response body is read to its end.
+//! Run: `cargo bench -p factory-observability-benches --bench http_server`. `init` is
+//! process-wide, so ours runs last.
 
 mod common;
 
 use axum::body::Body;
+use axum::extract::{MatchedPath, Request as AxumRequest, State};
 use axum::http::{Request, Response};
+use axum::middleware::Next;
 use axum::routing::get;
 use axum::Router;
 use common::init_ours;
@@ -17,15 +35,25 @@ use criterion::Criterion;
 use fo_benches::HandWritten;
 use opentelemetry::metrics::{Histogram, MeterProvider as _};
 use opentelemetry::KeyValue;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tower::ServiceExt as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 async fn hello() -> &'static str {
     "ok"
 }
 
+/// The same handler, marked for this project: its `code.function.name` goes on the request's
+/// span.
+#[factory_observability::handler]
+async fn hello_handled() -> &'static str {
+    "ok"
+}
+
+const ROUTE: &str = "/tasks/{id}";
+
 fn routes() -> Router {
-    Router::new().route("/tasks/{id}", get(hello))
+    Router::new().route(ROUTE, get(hello))
 }
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -48,25 +76,117 @@ async fn serve(router: &Router) -> usize {
         .len()
 }
 
-/// tower-http's `TraceLayer` (a `tracing` span per request, exported by tracing-opentelemetry)
-/// plus the duration histogram the conventions ask for, recorded by hand in `on_response`.
+/// The request duration histogram of the alternatives, with the convention's name, unit and
+/// buckets.
+fn duration_histogram(meters: &opentelemetry_sdk::metrics::SdkMeterProvider) -> Histogram<f64> {
+    meters
+        .meter("bench")
+        .f64_histogram("http.server.request.duration")
+        .with_unit("s")
+        .with_boundaries(vec![
+            0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+        ])
+        .build()
+}
+
+/// The route template axum matched, or `""`.
+fn route_of<B>(request: &Request<B>) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |path| path.as_str().to_owned())
+}
+
+/// tower-http's `TraceLayer`: one SERVER span per request, child of the incoming context, plus
+/// the duration histogram recorded in `on_response`.
 fn tower_http_router(histogram: Histogram<f64>) -> Router {
-    let layer = tower_http::trace::TraceLayer::new_for_http().on_response(
-        move |response: &Response<Body>, latency: Duration, _span: &tracing::Span| {
-            histogram.record(
-                latency.as_secs_f64(),
-                &[
-                    KeyValue::new("http.request.method", "GET"),
-                    KeyValue::new("http.route", "/tasks/{id}"),
-                    KeyValue::new(
-                        "http.response.status_code",
-                        i64::from(response.status().as_u16()),
-                    ),
-                ],
+    let layer = tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<Body>| {
+            let route = route_of(request);
+            let method = request.method().as_str();
+            let span = tracing::info_span!(
+                "request",
+                otel.name = format!("{method} {route}"),
+                otel.kind = "server",
+                http.request.method = method,
+                http.route = route,
+                url.path = request.uri().path(),
+                http.response.status_code = tracing::field::Empty,
             );
-        },
-    );
+            let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+            });
+            let _ = span.set_parent(parent);
+            span
+        })
+        .on_request(())
+        .on_response(
+            move |response: &Response<Body>, latency: Duration, span: &tracing::Span| {
+                let status = i64::from(response.status().as_u16());
+                span.record("http.response.status_code", status);
+                histogram.record(
+                    latency.as_secs_f64(),
+                    &[
+                        KeyValue::new("http.request.method", "GET"),
+                        KeyValue::new("http.route", ROUTE),
+                        KeyValue::new("http.response.status_code", status),
+                    ],
+                );
+            },
+        );
     routes().layer(layer)
+}
+
+/// What an `axum-tracing-opentelemetry` user writes for the duration histogram.
+async fn record_duration(
+    State(histogram): State<Histogram<f64>>,
+    request: AxumRequest,
+    next: Next,
+) -> Response<Body> {
+    let start = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = route_of(&request);
+    let response = next.run(request).await;
+    histogram.record(
+        start.elapsed().as_secs_f64(),
+        &[
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("http.route", route),
+            KeyValue::new(
+                "http.response.status_code",
+                i64::from(response.status().as_u16()),
+            ),
+        ],
+    );
+    response
+}
+
+fn axum_tracing_router(histogram: Histogram<f64>) -> Router {
+    routes()
+        .layer(axum::middleware::from_fn_with_state(
+            histogram,
+            record_duration,
+        ))
+        .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
+}
+
+/// Benches `router` under a fresh tracing-opentelemetry subscriber, then reports what its
+/// pipeline exported.
+fn bench_alternative(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    router: impl FnOnce(Histogram<f64>) -> Router,
+) {
+    let meters = fo_benches::meter_provider();
+    let pipeline = HandWritten::new();
+    let dispatch = common::default_subscriber(&pipeline);
+    let router = router(duration_histogram(&meters));
+    tracing::dispatcher::with_default(&dispatch, || {
+        group.bench_function(name, |b| b.iter(|| runtime.block_on(serve(&router))));
+    });
+    let (ended, exported) = pipeline.flush();
+    eprintln!("http_server/{name}: {ended} spans ended, {exported} exported");
 }
 
 fn http_server(c: &mut Criterion) {
@@ -79,25 +199,28 @@ fn http_server(c: &mut Criterion) {
     let bare = routes();
     group.bench_function("bare_router", |b| b.iter(|| runtime.block_on(serve(&bare))));
 
-    let meters = fo_benches::meter_provider();
-    let histogram = meters
-        .meter("bench")
-        .f64_histogram("http.server.request.duration")
-        .with_unit("s")
-        .build();
-    let pipeline = HandWritten::new();
-    let dispatch = common::default_subscriber(&pipeline);
-    let traced = tower_http_router(histogram);
-    tracing::dispatcher::with_default(&dispatch, || {
-        group.bench_function("tower_http_trace_layer_otel", |b| {
-            b.iter(|| runtime.block_on(serve(&traced)))
-        });
-    });
-    let (ended, exported) = pipeline.flush();
-    eprintln!("http_server/tower_http_trace_layer_otel: {ended} spans ended, {exported} exported");
+    // What `init` does for ours: the alternatives read `traceparent` through the global
+    // propagator too.
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    bench_alternative(
+        &mut group,
+        &runtime,
+        "tower_http_trace_layer_otel",
+        tower_http_router,
+    );
+    bench_alternative(
+        &mut group,
+        &runtime,
+        "axum_tracing_opentelemetry",
+        axum_tracing_router,
+    );
 
     let (telemetry, exporter) = init_ours("http-server");
-    let ours = routes().layer(factory_observability::HttpServerLayer::new());
+    let ours = Router::new()
+        .route(ROUTE, get(hello_handled))
+        .layer(factory_observability::HttpServerLayer::new());
     group.bench_function("ours_http_server_layer", |b| {
         b.iter(|| runtime.block_on(serve(&ours)))
     });
@@ -109,7 +232,67 @@ fn http_server(c: &mut Criterion) {
     );
 }
 
+/// `HTTP_SERVER_COUNT=VARIANT:N`: serves N requests through one variant and exits, without
+/// criterion, so that `perf stat` can count the instructions and CPU time of the whole process
+/// (export threads included) per request: figures the load of a shared machine does not move
+/// the way it moves wall-clock time. `benches/scripts/http_server_cpu.sh` runs it.
+const COUNT_ENV: &str = "HTTP_SERVER_COUNT";
+
+fn count_mode(spec: &str) {
+    let (variant, requests) = spec
+        .split_once(':')
+        .and_then(|(variant, n)| Some((variant, n.parse::<u64>().ok()?)))
+        .unwrap_or_else(|| {
+            panic!("{COUNT_ENV}={spec:?}: expected VARIANT:N, e.g. bare_router:20000")
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |router: &Router| {
+        for _ in 0..requests {
+            std::hint::black_box(runtime.block_on(serve(router)));
+        }
+    };
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    match variant {
+        "bare_router" => run(&routes()),
+        "tower_http_trace_layer_otel" | "axum_tracing_opentelemetry" => {
+            let meters = fo_benches::meter_provider();
+            let pipeline = HandWritten::new();
+            let dispatch = common::default_subscriber(&pipeline);
+            let histogram = duration_histogram(&meters);
+            let router = if variant == "tower_http_trace_layer_otel" {
+                tower_http_router(histogram)
+            } else {
+                axum_tracing_router(histogram)
+            };
+            tracing::dispatcher::with_default(&dispatch, || run(&router));
+            let (ended, exported) = pipeline.flush();
+            eprintln!("{variant}: {requests} requests, {ended} spans ended, {exported} exported");
+        }
+        "ours_http_server_layer" => {
+            let (telemetry, exporter) = init_ours("http-server-count");
+            run(&Router::new()
+                .route(ROUTE, get(hello_handled))
+                .layer(factory_observability::HttpServerLayer::new()));
+            let report = telemetry.shutdown();
+            eprintln!(
+                "{variant}: {requests} requests, {} spans exported; {report}",
+                exporter.count()
+            );
+        }
+        _ => panic!("{COUNT_ENV}: unknown variant {variant:?}"),
+    }
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(COUNT_ENV) {
+        count_mode(&spec);
+        return;
+    }
     let mut criterion = common::criterion();
     http_server(&mut criterion);
     criterion.final_summary();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # factory-obs on a generated 1 GB traces.jsonl, next to jq reading the same file: lines per
-# second and peak memory (GNU time's maximum resident set size). Figures go to BENCHMARKS.md.
+# second and peak memory (GNU time's maximum resident set size) of report, runs, report --html
+# and trace. Figures go to BENCHMARKS.md ("factory-obs on 1 GB").
 #
 #   cli/scripts/bench-1gb.sh [SIZE]     # SIZE defaults to 1G (the generator's --max-bytes)
 #
@@ -53,5 +54,11 @@ read -r s m <<< "$(measure "$OBS" report "$INPUT")"
 report "factory-obs report" "$s" "$m"
 read -r s m <<< "$(measure "$OBS" runs "$INPUT")"
 report "factory-obs runs" "$s" "$m"
+# Two passes: the aggregates, then the spans of the latest 50 runs' traces.
+read -r s m <<< "$(measure "$OBS" report --html "$DIR/report.html" "$INPUT")"
+report "factory-obs report --html" "$s" "$m"
+# Two passes: the run, then its trace's spans.
+read -r s m <<< "$(measure "$OBS" trace run-000100 "$INPUT")"
+report "factory-obs trace run-000100" "$s" "$m"
 read -r s m <<< "$(measure jq -c '.resourceSpans[].scopeSpans[].spans[].name' "$INPUT")"
 report "jq -c '...spans[].name'" "$s" "$m"

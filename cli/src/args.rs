@@ -29,6 +29,10 @@ pub enum Command {
         /// charts of stage durations and cost per run).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// With --html: how many runs (the latest) get a waterfall; each costs a second read of
+        /// its trace's spans and a few KiB of the page.
+        #[arg(long, value_name = "N", default_value_t = 50, requires = "html")]
+        waterfalls: usize,
     },
     /// One line per run: id, pipeline, start, duration, outcome, cost, LLM calls.
     Runs {

@@ -1,17 +1,17 @@
 //! Running a parsed command: what goes to stdout, what to stderr, and the exit code.
 
+use crate::aggregate::{Keep, Summary};
 use crate::args::{Cli, Command, Common};
 use crate::error::{exit, CliError};
 use crate::filter::Filters;
 use crate::{compare, html, load, report, runs, trace};
-use factory_observability::model::Model;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
-/// At most this many runs (the latest) get a waterfall in the HTML report.
-pub const MAX_WATERFALLS: usize = 50;
+/// The HTML report's runs table and cost chart show at most this many runs (the latest).
+pub const HTML_RUNS: usize = 500;
 
 /// Runs the command; returns the process exit code (see [`crate::error::exit`]).
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -41,16 +41,17 @@ fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
         .map_err(|error| CliError::no_data(format!("cannot write {}: {error}", path.display())))
 }
 
-/// Reads the inputs, warns about malformed lines, applies the filters.
-fn model(common: &Common, err: &mut dyn Write) -> Result<(Model, load::Loaded), CliError> {
+/// Reads the inputs once (filters applied, the runs of `keep` kept), warns about malformed
+/// lines; no run or request read, or none matching, is an error.
+fn summary(common: &Common, keep: Keep, err: &mut dyn Write) -> Result<Summary, CliError> {
     let filters = Filters::from_args(common)?;
+    let filtered = filters.any();
     let paths = common.paths();
-    let loaded = load::load(&paths)?;
-    for warning in load::warnings(&loaded.stats) {
+    let summary = load::aggregate(&paths, filters, keep)?;
+    for warning in load::warnings(&summary.stats) {
         let _ = writeln!(err, "{warning}");
     }
-    let mut model = loaded.model.clone();
-    if model.runs.is_empty() && model.requests.is_empty() {
+    if summary.runs_read == 0 && summary.requests_read == 0 {
         return Err(CliError::no_data(format!(
             "no pipeline runs or product requests in {} ({} files, {} spans read)",
             paths
@@ -58,34 +59,46 @@ fn model(common: &Common, err: &mut dyn Write) -> Result<(Model, load::Loaded), 
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            loaded.stats.files.len(),
-            loaded.stats.spans
+            summary.stats.files.len(),
+            summary.stats.spans
         )));
     }
-    filters.apply(&mut model);
-    if filters.any() && model.runs.is_empty() && model.requests.is_empty() {
+    if filtered && summary.runs_matched == 0 && summary.requests_matched == 0 {
         return Err(CliError::no_data(format!(
             "no run matches the filters ({} runs read)",
-            loaded.model.runs.len()
+            summary.runs_read
         )));
     }
-    Ok((model, loaded))
+    Ok(summary)
 }
 
 fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
     match cli.command {
-        Command::Report { common, html } => {
-            let (model, loaded) = model(&common, err)?;
-            let report = report::build(&model, &loaded.stats);
+        Command::Report {
+            common,
+            html,
+            waterfalls,
+        } => {
+            let keep = if html.is_some() {
+                Keep::Latest(waterfalls.max(HTML_RUNS))
+            } else {
+                Keep::None
+            };
+            let summary = summary(&common, keep, err)?;
+            let report = report::build(&summary);
             if common.json {
                 write_json(out, &report)?;
             } else {
                 write_text(out, &report::render(&report))?;
             }
             if let Some(path) = html {
-                let latest = &model.runs[model.runs.len().saturating_sub(MAX_WATERFALLS)..];
+                let latest = &summary.runs[summary.runs.len().saturating_sub(waterfalls)..];
                 let ids: HashSet<[u8; 16]> = latest.iter().map(|r| r.trace_id).collect();
-                let spans = load::spans_of_traces(&common.paths(), &ids)?;
+                let spans = if ids.is_empty() {
+                    Default::default()
+                } else {
+                    load::spans_of_traces(&common.paths(), &ids)?
+                };
                 let waterfalls: Vec<trace::Waterfall> = latest
                     .iter()
                     .rev()
@@ -96,19 +109,32 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
                         )
                     })
                     .collect();
+                let shown = &summary.runs[summary.runs.len().saturating_sub(HTML_RUNS)..];
                 write_file(
                     &path,
-                    &html::page(&report, &runs::rows(&model), &waterfalls),
+                    &html::page(
+                        &report,
+                        &runs::rows(shown),
+                        summary.runs_matched,
+                        &waterfalls,
+                    ),
                 )?;
                 let _ = writeln!(err, "factory-obs: report written to {}", path.display());
             }
         }
         Command::Runs { common } => {
-            let (model, _) = model(&common, err)?;
+            // Every run's line is the output: each form is dropped once the next is built.
+            let rows: Vec<runs::RunRow> = summary(&common, Keep::All, err)?
+                .runs
+                .into_iter()
+                .map(|run| runs::RunRow::of(&run))
+                .collect();
             if common.json {
-                write_json(out, &runs::rows(&model))?;
+                write_json(out, &rows)?;
             } else {
-                write_text(out, &runs::render(&model))?;
+                let table = runs::table(&rows);
+                drop(rows);
+                write_text(out, &table.text())?;
             }
         }
         Command::Trace {
@@ -116,8 +142,9 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             common,
             svg,
         } => {
-            let (model, _) = model(&common, err)?;
-            let run = runs::find(&model, &run_id)?;
+            let summary = summary(&common, Keep::Matching(vec![run_id.clone()]), err)?;
+            let matched = summary.matches.get(&run_id).copied().unwrap_or(0);
+            let run = runs::find(&summary.runs, summary.runs_read, &run_id, matched)?;
             let spans = load::trace_spans(&common.paths(), run.trace_id)?;
             let waterfall = trace::build(run, &spans);
             if common.json {
@@ -135,9 +162,13 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             run_b,
             common,
         } => {
-            let (model, _) = model(&common, err)?;
-            let a = runs::find(&model, &run_a)?;
-            let b = runs::find(&model, &run_b)?;
+            let keep = Keep::Matching(vec![run_a.clone(), run_b.clone()]);
+            let summary = summary(&common, keep, err)?;
+            let find = |id: &str| {
+                let matched = summary.matches.get(id).copied().unwrap_or(0);
+                runs::find(&summary.runs, summary.runs_read, id, matched)
+            };
+            let (a, b) = (find(&run_a)?, find(&run_b)?);
             let comparison = compare::build(a, b);
             if common.json {
                 write_json(out, &comparison)?;

@@ -1,7 +1,8 @@
 //! `factory-obs compare`: two runs stage by stage.
 
-use crate::format::{self, millis, table, Align};
+use crate::format::{self, millis};
 use crate::runs::RunRow;
+use crate::table::{Align, Row, Table};
 use factory_observability::model::Run;
 use serde::Serialize;
 
@@ -175,7 +176,7 @@ pub fn render(comparison: &Comparison) -> String {
         b.outcome,
         format::duration((b.duration_ms * 1e6) as u64),
     );
-    let rows: Vec<Vec<String>> = comparison
+    let rows: Vec<Row> = comparison
         .stages
         .iter()
         .map(|d| {
@@ -183,7 +184,7 @@ pub fn render(comparison: &Comparison) -> String {
                 ms.map(|_| format::duration(nanos))
                     .unwrap_or_else(|| "-".into())
             };
-            vec![
+            Row::new(vec![
                 d.stage.clone(),
                 time(d.a_ms, d.a_nanos),
                 time(d.b_ms, d.b_nanos),
@@ -196,11 +197,14 @@ pub fn render(comparison: &Comparison) -> String {
                 format!("{}/{}", d.a_attempts, d.b_attempts),
                 format!("{}/{}", d.a_failures, d.b_failures),
                 d.status.to_owned(),
-            ]
+            ])
+            .failed(d.b_failures > 0)
         })
         .collect();
-    out.push_str(&table(
-        &[
+    let table = Table {
+        id: "stages",
+        title: "Stages".into(),
+        columns: vec![
             ("stage", Left),
             ("a", Right),
             ("b", Right),
@@ -210,8 +214,10 @@ pub fn render(comparison: &Comparison) -> String {
             ("failures", Right),
             ("status", Left),
         ],
-        &rows,
-    ));
+        notes_title: "",
+        rows,
+    };
+    out.push_str(&table.text());
     let a_nanos = (a.duration_ms * 1e6).round() as u64;
     let b_nanos = (b.duration_ms * 1e6).round() as u64;
     out.push_str(&format!(

@@ -2,7 +2,6 @@
 
 use crate::args::Common;
 use crate::error::CliError;
-use factory_observability::model::Model;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The filters of a command, parsed.
@@ -36,31 +35,6 @@ impl Filters {
             || self.stage.is_some()
             || self.since.is_some()
             || self.outcome.is_some()
-    }
-
-    /// Keeps the runs (and requests) that match; with `--stage`, each run keeps only those
-    /// stages and runs without one are dropped.
-    pub fn apply(&self, model: &mut Model) {
-        model.runs.retain(|run| {
-            self.pipeline.as_ref().is_none_or(|p| &run.pipeline == p)
-                && self.outcome.as_ref().is_none_or(|o| &run.outcome == o)
-                && self.since.is_none_or(|since| run.start_unix_nano >= since)
-        });
-        if let Some(stage) = &self.stage {
-            for run in &mut model.runs {
-                run.stages.retain(|s| &s.name == stage);
-            }
-            model.runs.retain(|run| !run.stages.is_empty());
-        }
-        if let Some(since) = self.since {
-            model.requests.retain(|r| r.start_unix_nano >= since);
-        }
-        if self.pipeline.is_some() || self.outcome.is_some() || self.stage.is_some() {
-            // Requests belong to no pipeline: keep those of the runs' traces.
-            let traces: std::collections::HashSet<[u8; 16]> =
-                model.runs.iter().map(|r| r.trace_id).collect();
-            model.requests.retain(|r| traces.contains(&r.trace_id));
-        }
     }
 }
 

@@ -2,15 +2,6 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Nearest-rank percentile (`p` in 0..=100) of sorted values; 0 for none.
-pub fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// Durations: `12 ms` under a second, `1.23 s` under a minute, `2m 05s` beyond; `0.42 ms` under
 /// a millisecond.
 pub fn duration(nanos: u64) -> String {
@@ -58,63 +49,17 @@ pub fn timestamp(unix_nano: u64) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_nanos(unix_nano)).to_string()
 }
 
-/// Column alignment.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    Left,
-    Right,
-}
-
-/// A text table: a header row and rows, columns padded to their widest cell (by characters).
-pub fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|(h, _)| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (index, (cell, ((_, align), width))) in
-            cells.iter().zip(headers.iter().zip(&widths)).enumerate()
-        {
-            if index > 0 {
-                out.push_str("  ");
-            }
-            let pad = width - cell.chars().count();
-            match align {
-                Align::Left => {
-                    out.push_str(cell);
-                    out.push_str(&" ".repeat(pad));
-                }
-                Align::Right => {
-                    out.push_str(&" ".repeat(pad));
-                    out.push_str(cell);
-                }
-            }
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(headers.iter().map(|(h, _)| *h).collect());
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
+/// Escapes text for XML and HTML.
+pub fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let values: Vec<u64> = (1..=20).collect();
-        assert_eq!(percentile(&values, 50.0), 10);
-        assert_eq!(percentile(&values, 95.0), 19);
-        assert_eq!(percentile(&values, 100.0), 20);
-        assert_eq!(percentile(&[7], 95.0), 7);
-        assert_eq!(percentile(&[], 50.0), 0);
-    }
 
     #[test]
     fn durations_read_well() {
@@ -123,17 +68,5 @@ mod tests {
         assert_eq!(duration(1_234_000_000), "1.23 s");
         assert_eq!(duration(125_000_000_000), "2m 05s");
         assert_eq!(duration_delta(10_000_000, 4_000_000), "-6 ms");
-    }
-
-    #[test]
-    fn tables_align_columns() {
-        let text = table(
-            &[("name", Align::Left), ("n", Align::Right)],
-            &[
-                vec!["plan".into(), "12".into()],
-                vec!["test".into(), "3".into()],
-            ],
-        );
-        assert_eq!(text, "name   n\nplan  12\ntest   3\n");
     }
 }

@@ -6,10 +6,11 @@
 //! `#script-status` once it has run; `window.onerror` writes any error into `#script-errors`,
 //! so a headless browser's DOM tells whether the script ran cleanly.
 
-use crate::format;
+use crate::format::{self, xml_escape};
 use crate::report::Report;
 use crate::runs::RunRow;
-use crate::trace::{svg, xml_escape, Waterfall};
+use crate::table::Table;
+use crate::trace::{svg, Waterfall};
 
 const STYLE: &str = r#"
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -17,7 +18,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f2f2f2; cursor: pointer; }
-td:first-child, th:first-child, td.text { text-align: left; }
+td.text, th.text { text-align: left; }
 tr.failed td { color: #b52b27; }
 .chart text { font-size: 11px; }
 details { margin: 0.5em 0; } summary { cursor: pointer; }
@@ -59,37 +60,6 @@ fn esc(text: &str) -> String {
     xml_escape(text)
 }
 
-/// A sortable table: headers, rows of cells, an id, and which rows are failures.
-fn table(id: &str, headers: &[&str], rows: &[(Vec<String>, bool)]) -> String {
-    let mut out = format!("<table id=\"{id}\" class=\"sortable\"><thead><tr>");
-    for header in headers {
-        out.push_str(&format!("<th>{}</th>", esc(header)));
-    }
-    out.push_str("</tr></thead><tbody>\n");
-    for (cells, failed) in rows {
-        out.push_str(if *failed {
-            "<tr class=\"failed\">"
-        } else {
-            "<tr>"
-        });
-        for cell in cells {
-            // Numbers (counts, durations, costs, ratios) right-aligned, words left.
-            let numeric = cell
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit() || matches!(c, '$' | '-' | '+'));
-            if numeric {
-                out.push_str(&format!("<td>{}</td>", esc(cell)));
-            } else {
-                out.push_str(&format!("<td class=\"text\">{}</td>", esc(cell)));
-            }
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody></table>\n");
-    out
-}
-
 fn ms(value: f64) -> String {
     format::duration((value * 1e6).round() as u64)
 }
@@ -129,165 +99,43 @@ fn bar_chart(id: &str, bars: &[(String, f64, String)], color: &str) -> String {
     out
 }
 
-/// The whole page.
-pub fn page(report: &Report, runs: &[RunRow], waterfalls: &[Waterfall]) -> String {
+/// The whole page: the report's tables (the same [`Table`]s as the text), the latest runs with
+/// a chart of their cost, a chart of stage durations, and the waterfalls given (latest first).
+pub fn page(report: &Report, runs: &[RunRow], runs_read: u64, waterfalls: &[Waterfall]) -> String {
+    let runs_table = crate::runs::table(runs);
     let mut body = String::new();
     body.push_str(&format!(
-        "<h1>factory-obs report</h1>\n<p id=\"input\">{} runs from {} files ({} lines, {} spans, \
-         {} malformed lines)</p>\n",
-        report.input.runs,
-        report.input.files,
-        report.input.lines,
-        report.input.spans,
-        report.input.malformed_lines
+        "<h1>factory-obs report</h1>\n<p id=\"input\">{}</p>\n",
+        esc(&crate::report::headline(report))
     ));
-    body.push_str("<h2>Pipelines</h2>\n");
-    body.push_str(&table(
-        "pipelines",
-        &["pipeline", "runs", "success", "p50", "p95", "max", "cost"],
-        &report
-            .pipelines
-            .iter()
-            .map(|p| {
-                (
-                    vec![
-                        p.pipeline.clone(),
-                        p.runs.to_string(),
-                        format::percent(p.success_rate),
-                        ms(p.p50_ms),
-                        ms(p.p95_ms),
-                        ms(p.max_ms),
-                        format::cost(Some(p.cost_usd)),
-                    ],
-                    p.succeeded < p.runs,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    body.push_str("<h2>Runs</h2>\n");
-    body.push_str(&table(
-        "runs",
-        &[
-            "run",
-            "pipeline",
-            "start",
-            "duration",
-            "outcome",
-            "cost",
-            "LLM calls",
-        ],
-        &runs
-            .iter()
-            .map(|r| {
-                (
-                    vec![
-                        r.run_id.clone(),
-                        r.pipeline.clone(),
-                        r.start.clone(),
-                        ms(r.duration_ms),
-                        r.outcome.clone(),
-                        format::cost(r.cost_usd),
-                        r.llm_calls.to_string(),
-                    ],
-                    r.outcome != "success",
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    body.push_str("<h2>Stages (slowest p95 first)</h2>\n");
-    body.push_str(&table(
-        "stages",
-        &["stage", "count", "p50", "p95", "max", "failures", "retries"],
-        &report
-            .stages
-            .iter()
-            .map(|s| {
-                (
-                    vec![
-                        s.stage.clone(),
-                        s.count.to_string(),
-                        ms(s.p50_ms),
-                        ms(s.p95_ms),
-                        ms(s.max_ms),
-                        s.failures.to_string(),
-                        s.retries.to_string(),
-                    ],
-                    s.failures > 0,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    body.push_str("<h3>Stage durations (p50)</h3>\n");
-    body.push_str(&bar_chart(
-        "chart-stage-durations",
-        &report
-            .stages
-            .iter()
-            .map(|s| {
-                (
-                    s.stage.clone(),
-                    s.p50_ms,
-                    format!("p50 {} / p95 {}", ms(s.p50_ms), ms(s.p95_ms)),
-                )
-            })
-            .collect::<Vec<_>>(),
-        "#4a90d9",
-    ));
-    body.push_str("<h2>Failures (top exception messages)</h2>\n");
-    body.push_str(&table(
-        "failures",
-        &["stage", "failures", "attempts", "top messages"],
-        &report
-            .failures
-            .iter()
-            .map(|f| {
-                (
-                    vec![
-                        f.stage.clone(),
-                        f.failures.to_string(),
-                        f.count.to_string(),
-                        f.top_messages
-                            .iter()
-                            .map(|(m, n)| format!("{m} ({n}x)"))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    ],
-                    true,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    body.push_str("<h2>LLM calls by provider/model</h2>\n");
-    body.push_str(&table(
-        "models",
-        &[
-            "provider/model",
-            "calls",
-            "input tokens",
-            "output tokens",
-            "cost",
-            "unpriced calls",
-            "p95",
-        ],
-        &report
-            .models
-            .iter()
-            .map(|m| {
-                (
-                    vec![
-                        format!("{}/{}", m.provider, m.model),
-                        m.calls.to_string(),
-                        m.input_tokens.to_string(),
-                        m.output_tokens.to_string(),
-                        format::cost(Some(m.cost_usd)),
-                        m.unpriced_calls.to_string(),
-                        ms(m.p95_ms),
-                    ],
-                    false,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
+    let mut tables = crate::report::tables(report).into_iter();
+    let section = |body: &mut String, table: Table| {
+        if table.id == "routes" && table.rows.is_empty() {
+            return;
+        }
+        body.push_str(&format!("<h2>{}</h2>\n", esc(&table.title)));
+        body.push_str(&table.html());
+    };
+    if let Some(pipelines) = tables.next() {
+        section(&mut body, pipelines);
+    }
+    let runs_title = if (runs.len() as u64) < runs_read {
+        format!(
+            "{} (the latest {} of {})",
+            runs_table.title,
+            runs.len(),
+            runs_read
+        )
+    } else {
+        runs_table.title.clone()
+    };
+    section(
+        &mut body,
+        Table {
+            title: runs_title,
+            ..runs_table
+        },
+    );
     body.push_str("<h3>Cost per run</h3>\n");
     body.push_str(&bar_chart(
         "chart-cost-per-run",
@@ -307,101 +155,36 @@ pub fn page(report: &Report, runs: &[RunRow], waterfalls: &[Waterfall]) -> Strin
             .collect::<Vec<_>>(),
         "#5cb85c",
     ));
-    body.push_str("<h2>Adjudications</h2>\n");
-    let score = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
-    body.push_str(&table(
-        "candidates",
-        &[
-            "adjudication",
-            "candidate",
-            "wins",
-            "of",
-            "avg score",
-            "avg margin",
-        ],
-        &report
-            .candidates
-            .iter()
-            .map(|c| {
-                (
-                    vec![
-                        c.adjudication.clone(),
-                        c.candidate.clone(),
-                        c.wins.to_string(),
-                        c.decisions.to_string(),
-                        score(c.average_score),
-                        score(c.average_margin),
-                    ],
-                    false,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    body.push_str("<h2>Tests</h2>\n");
-    body.push_str(&table(
-        "tests",
-        &[
-            "stage",
-            "attempts",
-            "passed",
-            "failed",
-            "skipped",
-            "pass rate",
-            "flaky",
-        ],
-        &report
-            .tests
-            .iter()
-            .map(|t| {
-                (
-                    vec![
-                        t.stage.clone(),
-                        t.attempts.to_string(),
-                        t.passed.to_string(),
-                        t.failed.to_string(),
-                        t.skipped.to_string(),
-                        t.pass_rate
-                            .map(format::percent)
-                            .unwrap_or_else(|| "-".into()),
-                        t.flaky.to_string(),
-                    ],
-                    t.failed > 0,
-                )
-            })
-            .collect::<Vec<_>>(),
-    ));
-    if !report.routes.is_empty() {
-        body.push_str("<h2>Product routes</h2>\n");
-        body.push_str(&table(
-            "routes",
-            &[
-                "service",
-                "route",
-                "requests",
-                "errors",
-                "error ratio",
-                "p95",
-            ],
-            &report
-                .routes
-                .iter()
-                .map(|r| {
-                    (
-                        vec![
-                            r.service.clone(),
-                            r.route.clone(),
-                            r.requests.to_string(),
-                            r.errors.to_string(),
-                            format::percent(r.error_ratio),
-                            ms(r.p95_ms),
-                        ],
-                        r.errors > 0,
-                    )
-                })
-                .collect::<Vec<_>>(),
-        ));
+    if let Some(stages) = tables.next() {
+        section(&mut body, stages);
     }
-    body.push_str("<h2>Waterfalls</h2>\n<div id=\"waterfalls\">\n");
+    body.push_str("<h3>Stage durations (p50)</h3>\n");
+    body.push_str(&bar_chart(
+        "chart-stage-durations",
+        &report
+            .stages
+            .iter()
+            .map(|s| {
+                (
+                    s.stage.clone(),
+                    s.latency.p50_ms,
+                    format!(
+                        "p50 {} / p95 {}",
+                        ms(s.latency.p50_ms),
+                        ms(s.latency.p95_ms)
+                    ),
+                )
+            })
+            .collect::<Vec<_>>(),
+        "#4a90d9",
+    ));
+    for table in tables {
+        section(&mut body, table);
+    }
+    body.push_str(&format!(
+        "<h2>Waterfalls (the latest {} runs)</h2>\n<div id=\"waterfalls\">\n",
+        waterfalls.len()
+    ));
     for (index, waterfall) in waterfalls.iter().enumerate() {
         body.push_str(&format!(
             "<details{}><summary>run {} {} ({})</summary>\n{}</details>\n",

@@ -6,6 +6,7 @@
 //! and the OpenTelemetry Collector file exporter's output through the runtime's one reader
 //! ([`factory_observability::model`]).
 
+pub mod aggregate;
 pub mod args;
 pub mod commands;
 pub mod compare;
@@ -14,9 +15,11 @@ pub mod filter;
 pub mod format;
 pub mod html;
 pub mod load;
+pub mod quantiles;
 pub mod report;
 pub mod runs;
 pub mod synthetic;
+pub mod table;
 pub mod trace;
 
 pub use args::Cli;

@@ -1,17 +1,13 @@
 //! Reading the inputs into the model, with a progress bar on a terminal.
 
+use crate::aggregate::{Aggregator, Keep, Summary};
 use crate::error::CliError;
+use crate::filter::Filters;
 use factory_observability::model::read::{input_files, read_files, ReadStats};
-use factory_observability::model::{Model, ModelBuilder, Span};
+use factory_observability::model::Span;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-
-/// What was read.
-pub struct Loaded {
-    pub model: Model,
-    pub stats: ReadStats,
-}
 
 /// A progress bar over the input's bytes, drawn on stderr only when it is a terminal.
 fn progress(files: &[PathBuf]) -> ProgressBar {
@@ -36,26 +32,24 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     input_files(paths).map_err(|error| CliError::no_data(error.to_string()))
 }
 
-/// Reads every span of interest into the model.
-pub fn load(paths: &[PathBuf]) -> Result<Loaded, CliError> {
+/// Reads every file once, folding each span into an [`Aggregator`] (bounded memory: see
+/// [`crate::aggregate`]).
+pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summary, CliError> {
     let files = files(paths)?;
     let bar = progress(&files);
-    let mut builder = ModelBuilder::new();
+    let mut aggregator = Aggregator::new(filters, keep);
     let stats = read_files(
         &files,
         |batch| {
             for span in &batch.spans {
-                builder.observe(span);
+                aggregator.observe(span);
             }
         },
         |bytes| bar.set_position(bytes),
     )
     .map_err(|error| CliError::no_data(error.to_string()))?;
     bar.finish_and_clear();
-    Ok(Loaded {
-        model: builder.finish(),
-        stats,
-    })
+    Ok(aggregator.finish(stats))
 }
 
 /// Every span of one trace, in file order (a second pass over the files).

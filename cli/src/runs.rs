@@ -1,8 +1,9 @@
 //! `factory-obs runs`: one line per run, and finding a run by its id or a prefix.
 
 use crate::error::CliError;
-use crate::format::{self, millis, table, Align};
-use factory_observability::model::{hex, Model, Run};
+use crate::format::{self, millis};
+use crate::table::{Align, Row, Table};
+use factory_observability::model::{hex, Run};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -12,6 +13,8 @@ pub struct RunRow {
     /// RFC 3339, UTC.
     pub start: String,
     pub duration_ms: f64,
+    #[serde(skip)]
+    pub duration_nanos: u64,
     pub outcome: String,
     pub cost_usd: Option<f64>,
     pub llm_calls: i64,
@@ -27,6 +30,7 @@ impl RunRow {
             pipeline: run.pipeline.clone(),
             start: format::timestamp(run.start_unix_nano),
             duration_ms: millis(run.duration_nanos),
+            duration_nanos: run.duration_nanos,
             outcome: run.outcome.clone(),
             cost_usd: run.cost_usd,
             llm_calls: run.llm_calls,
@@ -37,16 +41,18 @@ impl RunRow {
     }
 }
 
-/// The runs in start order.
-pub fn rows(model: &Model) -> Vec<RunRow> {
-    model.runs.iter().map(RunRow::of).collect()
+/// The runs' rows.
+pub fn rows(runs: &[Run]) -> Vec<RunRow> {
+    runs.iter().map(RunRow::of).collect()
 }
 
-/// The rows as a table.
-pub fn render(model: &Model) -> String {
+/// The rows as a table (the `runs` command's output, the HTML page's runs).
+pub fn table(rows: &[RunRow]) -> Table {
     use Align::{Left, Right};
-    table(
-        &[
+    Table {
+        id: "runs",
+        title: "Runs".into(),
+        columns: vec![
             ("run", Left),
             ("pipeline", Left),
             ("start", Left),
@@ -55,53 +61,62 @@ pub fn render(model: &Model) -> String {
             ("cost", Right),
             ("LLM calls", Right),
         ],
-        &model
-            .runs
+        notes_title: "",
+        rows: rows
             .iter()
             .map(|run| {
-                vec![
+                Row::new(vec![
                     run.run_id.clone(),
                     run.pipeline.clone(),
-                    format::timestamp(run.start_unix_nano),
+                    run.start.clone(),
                     format::duration(run.duration_nanos),
                     run.outcome.clone(),
                     format::cost(run.cost_usd),
                     run.llm_calls.to_string(),
-                ]
+                ])
+                .failed(run.outcome != "success")
             })
-            .collect::<Vec<_>>(),
-    )
+            .collect(),
+    }
 }
 
-/// The run whose id is `id` or starts with it; an unknown or ambiguous id is an error naming
-/// the candidates.
-pub fn find<'a>(model: &'a Model, id: &str) -> Result<&'a Run, CliError> {
+/// How many ambiguous candidates an error names at most.
+const NAMED: usize = 10;
+
+/// The run whose id is `id` or starts with it, among `runs` (those kept for the ids asked for,
+/// of which `matched` start with `id`) of the `read` runs; an unknown or ambiguous id is an
+/// error naming the candidates.
+pub fn find<'a>(runs: &'a [Run], read: u64, id: &str, matched: u64) -> Result<&'a Run, CliError> {
     if id.is_empty() {
         return Err(CliError::usage(
             "the run id is empty: give an id or a prefix of one",
         ));
     }
-    if let Some(run) = model.runs.iter().find(|r| r.run_id == id) {
+    if let Some(run) = runs.iter().find(|r| r.run_id == id) {
         return Ok(run);
     }
-    let matching: Vec<&Run> = model
-        .runs
-        .iter()
-        .filter(|r| r.run_id.starts_with(id))
-        .collect();
+    let matching: Vec<&Run> = runs.iter().filter(|r| r.run_id.starts_with(id)).collect();
     match matching.as_slice() {
-        [run] => Ok(run),
+        [run] if matched <= 1 => Ok(run),
         [] => Err(CliError::no_data(format!(
-            "no run {id:?} among the {} runs read (see `factory-obs runs`)",
-            model.runs.len()
+            "no run {id:?} among the {read} runs read (see `factory-obs runs`)"
         ))),
-        several => Err(CliError::no_data(format!(
-            "run id prefix {id:?} is ambiguous: {}",
-            several
+        several => {
+            let named: Vec<&str> = several
                 .iter()
+                .take(NAMED)
                 .map(|r| r.run_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+                .collect();
+            let more = matched.max(several.len() as u64) - named.len() as u64;
+            Err(CliError::no_data(format!(
+                "run id prefix {id:?} is ambiguous: {}{}",
+                named.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )))
+        }
     }
 }

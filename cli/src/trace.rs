@@ -1,6 +1,6 @@
 //! `factory-obs trace`: one run's span tree as a waterfall on a shared time axis, as text or SVG.
 
-use crate::format;
+use crate::format::{self, xml_escape};
 use factory_observability::model::{hex, Role, Run, Span, StatusCode};
 use factory_observability::names::{attr, product};
 use serde::Serialize;
@@ -201,14 +201,6 @@ pub fn render(waterfall: &Waterfall) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Escapes text for XML.
-pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The waterfall as a standalone SVG picture (also inlined in the HTML report).

@@ -97,8 +97,20 @@ fn report_of_recorded_runs() {
     let stdout = ok_golden(&["report", "fixtures/recorded"], "recorded_report.txt");
     assert!(stdout.starts_with("3 runs from 3 files (9 lines, 57 spans, 0 malformed lines)\n"));
     assert!(stdout.contains(
-        "implement: 3 of 6 attempts failed\n  3x compile error: expected `;` at src/main.rs:12\n"
+        "implement         3         6\n  3x compile error: expected `;` at src/main.rs:12\n"
     ));
+    // Each run's first test attempt failed "complete task: undo", the next one passed it: the
+    // runtime counted it flaky, and the failed attempt's description names it.
+    assert!(stdout.contains(
+        "test          6      93       3        0      96.9%      3\n  flaky 3x: complete task: undo\n"
+    ));
+    let json = obs(&["report", "--json", "fixtures/recorded"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        report["tests"][0]["flaky_tests"],
+        serde_json::json!([["complete task: undo", 3]])
+    );
+    assert_eq!(report["tests"][0]["flaky_unnamed"], 0);
 }
 
 #[test]
@@ -150,10 +162,11 @@ fn report_of_generated_runs_with_failures_retries_and_product_routes() {
         &["runs", "--pipeline", "bugfix", "--outcome", "failure", dir],
         "synthetic_runs_filtered.txt",
     );
-    ok_golden(
+    let implement = ok_golden(
         &["report", "--stage", "implement", dir],
         "synthetic_report_implement.txt",
     );
+    assert_stage_narrows_every_table(&implement, dir);
     ok_golden(
         &["compare", "run-000000", "run-000002", dir],
         "synthetic_compare.txt",
@@ -162,6 +175,44 @@ fn report_of_generated_runs_with_failures_retries_and_product_routes() {
         &["compare", "--json", "run-000000", "run-000002", dir],
         "synthetic_compare.json",
     );
+}
+
+/// `--stage implement`: the stage, failure and test tables hold that stage only; the model table
+/// only the calls made under it (codex implements, claude plans and writes the rival); the
+/// adjudications (made under the run, not a stage) are gone; pipelines and routes are those of
+/// the runs that went through it (all of them here).
+fn assert_stage_narrows_every_table(shown: &str, dir: &str) {
+    let output = obs(&["report", "--json", "--stage", "implement", dir]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names = |table: &str, key: &str| -> Vec<String> {
+        report[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("stages", "stage"), ["implement"]);
+    assert_eq!(names("failures", "stage"), ["implement"]);
+    assert_eq!(names("models", "model"), ["gpt-5.3-codex"]);
+    // 12 runs: 6 implement once, 6 twice; three codex calls each.
+    assert_eq!(report["models"][0]["calls"], 54);
+    assert_eq!(report["candidates"], serde_json::json!([]));
+    assert_eq!(report["tests"], serde_json::json!([]));
+    assert_eq!(report["input"]["runs"], 12);
+    assert_eq!(names("routes", "route").len(), 3);
+    assert!(!shown.contains("claude-opus"));
+    assert!(!shown.contains("Adjudications"));
+
+    let smoke = obs(&["report", "--json", "--stage", "smoke", dir]);
+    let report: serde_json::Value = serde_json::from_slice(&smoke.stdout).unwrap();
+    assert_eq!(
+        report["models"],
+        serde_json::json!([]),
+        "smoke calls no model"
+    );
+    assert_eq!(report["stages"][0]["count"], 12);
 }
 
 #[test]
@@ -319,4 +370,122 @@ fn flate2_writer(path: &Path) -> impl std::io::Write {
         std::fs::File::create(path).unwrap(),
         flate2::Compression::fast(),
     )
+}
+
+#[test]
+fn the_html_page_draws_a_waterfall_for_the_latest_runs_given_by_the_flag() {
+    let dir = synthetic(5);
+    let page = dir.join("report.html");
+    let page_arg = page.to_str().unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let count = |html: &str| {
+        html.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"waterfall\"")
+            .count()
+    };
+
+    let output = obs(&["report", "--html", page_arg, "--waterfalls", "2", dir_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(count(&html), 2);
+    assert!(html.contains("<h2>Waterfalls (the latest 2 runs)</h2>"));
+    // Latest first.
+    let first = html.find("data-run=\"run-000004\"").unwrap();
+    let second = html.find("data-run=\"run-000003\"").unwrap();
+    assert!(first < second);
+    assert!(!html.contains("data-run=\"run-000002\""));
+
+    // The default (50) covers the 5 runs.
+    let output = obs(&["report", "--html", page_arg, dir_arg]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(count(&std::fs::read_to_string(&page).unwrap()), 5);
+
+    let output = obs(&["report", "--waterfalls", "2", dir_arg]);
+    assert_eq!(output.status.code(), Some(2), "--waterfalls needs --html");
+    assert!(
+        text(&output.stderr).contains("--html"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+/// Beyond 1,024 values a group's percentiles come from a sketch: the report says so, and each
+/// is within 1 % of the exact nearest-rank percentile of the same spans (read here with the
+/// runtime's reader, sorted).
+#[test]
+fn sketched_percentiles_are_within_one_percent_of_exact_ones() {
+    let dir = synthetic(300);
+    let output = obs(&["report", "--json", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["input"]["approximate_percentiles"], true);
+    assert_eq!(report["input"]["quantile_relative_error"], 0.01);
+
+    let mut durations: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    factory_observability::model::read_paths(std::slice::from_ref(&dir), |batch| {
+        for span in batch.spans {
+            if let Some(model) = span.attribute("llm.model") {
+                durations
+                    .entry(model.to_string())
+                    .or_default()
+                    .push(span.duration_nanos());
+            }
+        }
+    })
+    .unwrap();
+    let mut sketched = 0;
+    for row in report["models"].as_array().unwrap() {
+        let values = durations.get_mut(row["model"].as_str().unwrap()).unwrap();
+        values.sort_unstable();
+        assert_eq!(row["calls"], values.len());
+        sketched += usize::from(values.len() > 1024);
+        for (key, p) in [("p50_ms", 50.0), ("p95_ms", 95.0), ("p99_ms", 99.0)] {
+            let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+            let exact = values[rank - 1] as f64 / 1e6;
+            let got = row[key].as_f64().unwrap();
+            assert!(
+                (got - exact).abs() <= 0.01 * exact + 0.001,
+                "{} {key}: {got} ms, exact {exact} ms",
+                row["model"]
+            );
+        }
+        assert_eq!(
+            row["max_ms"].as_f64().unwrap(),
+            (*values.last().unwrap() as f64 / 1e3).round() / 1e3
+        );
+    }
+    assert_eq!(sketched, 2, "both models have more than 1,024 calls");
+    assert!(text(&output.stdout).contains("\"approximate_percentiles\": true"));
+    let plain = obs(&["report", dir.to_str().unwrap()]);
+    assert!(text(&plain.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("; percentiles within 1% (sketched)"));
+}
+
+/// A short prefix matching many runs keeps only a few of them (not every run's stages) and
+/// names ten, counting the rest.
+#[test]
+fn an_ambiguous_prefix_names_ten_runs_and_counts_the_others() {
+    let dir = synthetic(30);
+    let output = obs(&["trace", "run-0000", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "factory-obs: run id prefix \"run-0000\" is ambiguous: run-000000, run-000001, \
+         run-000002, run-000003, run-000004, run-000005, run-000006, run-000007, run-000008, \
+         run-000009 and 20 more\n"
+    );
+    let output = obs(&["compare", "run-000029", "run-00002", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let ten: Vec<String> = (20..30).map(|n| format!("run-{n:06}")).collect();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "factory-obs: run id prefix \"run-00002\" is ambiguous: {}\n",
+            ten.join(", ")
+        )
+    );
+    let output = obs(&["compare", "run-000029", "run-000021", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }

@@ -11,6 +11,10 @@
 //! ```
 //!
 //! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at a collector to export over OTLP instead.
+//!
+//! The run ends with a smoke stage ([`smoke`]): it starts the product example `product_service`
+//! as a child process (or calls the product at `PRODUCT_URL`) and calls it over HTTP, so that
+//! the product's spans are in the run's trace. `FACTORY_PIPELINE_SMOKE=off` leaves it out.
 
 use factory_observability::{
     adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, retry_stage, CandidateScore,
@@ -21,6 +25,8 @@ use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::Duration;
+
+mod smoke;
 
 /// What the factory is asked to build.
 struct ProductSpec {
@@ -33,6 +39,7 @@ struct ProductSpec {
 enum FactoryError {
     Compile(String),
     TestsFailed { failed: u64 },
+    Smoke(smoke::SmokeError),
 }
 
 impl fmt::Display for FactoryError {
@@ -40,6 +47,7 @@ impl fmt::Display for FactoryError {
         match self {
             FactoryError::Compile(message) => write!(f, "compile error: {message}"),
             FactoryError::TestsFailed { failed } => write!(f, "{failed} tests failed"),
+            FactoryError::Smoke(error) => write!(f, "smoke test failed: {error}"),
         }
     }
 }
@@ -207,7 +215,7 @@ fn pick_winner(candidates: Vec<(Code, TestReport)>) -> Verdict<Code> {
 }
 
 #[pipeline_run(name = "new_product", fields(product.features = spec.features.len()))]
-fn run_factory(spec: &ProductSpec) -> Result<u64, FactoryError> {
+fn run_factory(spec: &ProductSpec, product: Option<&smoke::Target>) -> Result<u64, FactoryError> {
     let mut factory = Factory::new();
     let plan = factory.plan(spec)?;
     let codex = retry_stage(NonZeroU32::new(3).expect("non-zero"), || {
@@ -231,6 +239,10 @@ fn run_factory(spec: &ProductSpec) -> Result<u64, FactoryError> {
         return Err(FactoryError::TestsFailed {
             failed: tests.failed,
         });
+    }
+    // Deploys the winner and calls it: the product's spans join this run's trace.
+    if let Some(product) = product {
+        smoke::smoke(product).map_err(FactoryError::Smoke)?;
     }
     Ok(tests.passed)
 }
@@ -257,6 +269,13 @@ fn number_from_env(variable: &str, default: u32, min: u32) -> Result<u32, String
 }
 
 fn main() -> ExitCode {
+    let product = match smoke::Target::from_env() {
+        Ok(product) => product,
+        Err(message) => {
+            eprintln!("factory_pipeline: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let telemetry = match factory_observability::init("sf-factory") {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -280,7 +299,7 @@ fn main() -> ExitCode {
     };
     let mut result = Ok(0);
     for _ in 0..runs {
-        result = run_factory(&spec);
+        result = run_factory(&spec, product.as_ref());
         match &result {
             Ok(passed) => println!("built {}: {passed} tests passed", spec.name),
             Err(error) => println!("factory run failed: {error}"),

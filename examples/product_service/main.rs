@@ -15,6 +15,13 @@
 //! fails with 500 (its backend is not configured). It prints `listening on http://ADDR` once it
 //! accepts connections (so that a parent can start it on `PRODUCT_ADDR=127.0.0.1:0`), and shuts
 //! down gracefully on Ctrl-C or SIGTERM, flushing its telemetry.
+//!
+//! A background job runs off HTTP: every `PRODUCT_RECOUNT_INTERVAL_MS` milliseconds (default
+//! 60000, the first run one interval after the start) `recount_tasks` recounts the store, as a
+//! product refreshes a cached count or a gauge, and logs the count. It is a `#[handler]` too, but
+//! outside a request it is an INTERNAL root span `recount_tasks` with `handler.name` and
+//! `handler.outcome`, and it records `handler.duration` (the Product Service dashboard's "Handler
+//! duration p95 off HTTP"). It stops when the server does.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -28,10 +35,16 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Environment variable of the address to listen on.
 const PRODUCT_ADDR: &str = "PRODUCT_ADDR";
 const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+/// Environment variable of the recount job's period, in milliseconds.
+const PRODUCT_RECOUNT_INTERVAL_MS: &str = "PRODUCT_RECOUNT_INTERVAL_MS";
+const DEFAULT_RECOUNT_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest period accepted (a day): beyond it the timer's deadline could overflow.
+const MAX_RECOUNT_INTERVAL_MS: u64 = 86_400_000;
 
 #[derive(Clone, Debug, Serialize)]
 struct Task {
@@ -129,15 +142,50 @@ async fn export_report() -> Result<Json<Vec<Task>>, ApiError> {
     Err(ApiError::ExportUnavailable)
 }
 
+/// The background job: counts the tasks (a product would refresh a cached count or a gauge).
+/// Off HTTP, so an INTERNAL span of its own and `handler.duration`.
+#[handler]
+fn recount_tasks(store: &Store) -> Result<usize, ApiError> {
+    let count = store.lock()?.len();
+    tracing::info!(tasks.count = count, "tasks recounted");
+    Ok(count)
+}
+
+/// Runs [`recount_tasks`] every `period`, the first time one `period` after the start; a slow
+/// run delays the next instead of bunching them.
+async fn recount_periodically(store: Store, period: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // A failure (a poisoned store) is recorded on the job's span; the next run tries again.
+        let _ = recount_tasks(&store);
+    }
+}
+
+/// [`PRODUCT_RECOUNT_INTERVAL_MS`], or the default when unset.
+fn recount_interval() -> Result<Duration, String> {
+    let Ok(value) = std::env::var(PRODUCT_RECOUNT_INTERVAL_MS) else {
+        return Ok(DEFAULT_RECOUNT_INTERVAL);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(ms) if (1..=MAX_RECOUNT_INTERVAL_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "{PRODUCT_RECOUNT_INTERVAL_MS}={value:?}: expected a whole number of milliseconds from 1 to {MAX_RECOUNT_INTERVAL_MS} (default {})",
+            DEFAULT_RECOUNT_INTERVAL.as_millis()
+        )),
+    }
+}
+
 /// The service's routes, with one SERVER span per request.
-fn app() -> Router {
+fn app(store: Store) -> Router {
     let reports = Router::new().route("/export", get(export_report));
     Router::new()
         .route("/health", get(health))
         .route("/tasks", get(list_tasks).post(create_task))
         .route("/tasks/{id}", get(get_task))
         .nest("/reports", reports)
-        .with_state(Store::default())
+        .with_state(store)
         .layer(HttpServerLayer::new())
 }
 
@@ -184,6 +232,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let recount_every = match recount_interval() {
+        Ok(period) => period,
+        Err(message) => {
+            eprintln!("product_service: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -196,12 +251,17 @@ async fn main() -> ExitCode {
         Err(_) => println!("listening on http://{addr}"),
     }
     let _ = std::io::stdout().flush();
+    let store = Store::default();
+    let recount = tokio::spawn(recount_periodically(store.clone(), recount_every));
     let served = axum::serve(
         listener,
-        app().into_make_service_with_connect_info::<SocketAddr>(),
+        app(store).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;
+    // The job stops with the server (a run in progress is synchronous and completes first).
+    recount.abort();
+    let _ = recount.await;
     // Flushes the spans and metrics of every request served.
     drop(telemetry);
     match served {

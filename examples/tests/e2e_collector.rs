@@ -1,6 +1,10 @@
 //! End to end: the `factory_pipeline` example exports OTLP/HTTP to a real collector (Rotel),
 //! and what the collector received is exactly the run's telemetry.
 //!
+//! The whole chain (`the_whole_chain_from_factory_to_product_is_one_trace`): the run's smoke
+//! stage starts the product example as a child process and calls it; both processes export to
+//! the same collector, and their spans are one trace.
+//!
 //! Needs `rotel-agent`: `scripts/test.sh` installs it, or set `ROTEL_AGENT` to its path.
 
 use factory_observability_tests::collector::{
@@ -131,6 +135,8 @@ fn a_run_reaches_a_real_collector_intact() {
                 "deployment.environment=e2e".into(),
             ),
             ("OTEL_METRIC_EXPORT_INTERVAL", "60000".into()),
+            // The factory alone: `the_whole_chain_...` below has the product.
+            ("FACTORY_PIPELINE_SMOKE", "off".into()),
         ],
     );
     assert_eq!(
@@ -501,6 +507,7 @@ fn an_unreachable_collector_is_reported_as_lost_telemetry() {
                 format!("http://127.0.0.1:{port}"),
             ),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".into()),
+            ("FACTORY_PIPELINE_SMOKE", "off".into()),
         ],
     );
     assert!(
@@ -518,5 +525,230 @@ fn an_unreachable_collector_is_reported_as_lost_telemetry() {
         run.stderr.contains("lost"),
         "the delivery report names the lost telemetry: {}",
         run.describe()
+    );
+}
+
+/// The spans called `name`.
+fn spans_named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+#[test]
+fn the_whole_chain_from_factory_to_product_is_one_trace() {
+    let collector = Collector::start();
+    let run = run_pipeline(
+        "chain",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            ("OTEL_SERVICE_NAME", "factory-e2e".into()),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=factory-e2e,deployment.environment=e2e".into(),
+            ),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "60000".into()),
+            ("FACTORY_PIPELINE_SMOKE", "on".into()),
+            ("PRODUCT_URL", String::new()),
+            ("TRACEPARENT", String::new()),
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "factory_pipeline failed: {}",
+        run.describe()
+    );
+    assert!(run.stdout.contains(BUILT), "{}", run.describe());
+    assert!(
+        !run.stderr.contains("smoke stage is skipped"),
+        "{}",
+        run.describe()
+    );
+
+    // The factory's 19 spans, the smoke stage and its 3 CLIENT spans; the product's 3 SERVER
+    // spans. The product exits (flushed) before the factory does.
+    collector.expect(
+        "26 spans and the product's request duration",
+        |output| {
+            parse_spans(output).len() >= 26
+                && parse_metrics(output)
+                    .iter()
+                    .any(|point| point.name == "http.server.request.duration")
+        },
+        RECEIVE_TIMEOUT,
+    );
+    let output = collector.output();
+    let context = format!("\n--- collector output\n{output}");
+    let spans = parse_spans(&output);
+    assert_eq!(spans.len(), 26, "{spans:#?}{context}");
+
+    let run_span = spans_named(&spans, "pipeline.run")[0];
+    let trace = &run_span.trace_id;
+    for span in &spans {
+        assert_eq!(&span.trace_id, trace, "one trace: {span:#?}");
+    }
+    let smoke: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| {
+            s.name == "pipeline.stage"
+                && s.attributes.get("stage.name").map(String::as_str) == Some("Str(smoke)")
+        })
+        .collect();
+    assert_eq!(smoke.len(), 1, "{context}");
+    let smoke = smoke[0];
+    assert_eq!(smoke.parent_id, run_span.span_id);
+    assert_eq!(smoke.kind, "SPAN_KIND_INTERNAL");
+    assert_eq!(attribute(smoke, "stage.outcome"), "Str(success)");
+    assert_eq!(
+        attribute(smoke, "code.function.name"),
+        "Str(factory_pipeline::smoke::smoke)"
+    );
+
+    // The CLIENT spans, in the order they were sent; each is the parent of one SERVER span.
+    let mut clients: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.kind == "SPAN_KIND_CLIENT" && s.parent_id == smoke.span_id)
+        .collect();
+    clients.sort_by_key(|s| s.start_time.parse::<u64>().expect("start time"));
+    let servers: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.kind == "SPAN_KIND_SERVER")
+        .collect();
+    assert_eq!(clients.len(), 3, "{context}");
+    assert_eq!(servers.len(), 3, "{context}");
+    let port = {
+        let url = attribute(clients[0], "url.full");
+        let port = url
+            .trim_start_matches("Str(http://127.0.0.1:")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(port.parse::<u16>().is_ok(), "{url}");
+        port
+    };
+    let expected = [
+        // (client name, method, path, status; server name, route, function)
+        ("GET", "/health", "200", "GET /health", "/health", "health"),
+        (
+            "POST",
+            "/tasks",
+            "201",
+            "POST /tasks",
+            "/tasks",
+            "create_task",
+        ),
+        (
+            "GET",
+            "/tasks/1",
+            "200",
+            "GET /tasks/{id}",
+            "/tasks/{id}",
+            "get_task",
+        ),
+    ];
+    for (client, (method, path, status, server_name, route, function)) in
+        clients.iter().zip(expected)
+    {
+        assert_eq!(client.name, method, "{client:#?}");
+        assert_eq!(client.status_code, "STATUS_CODE_UNSET", "{client:#?}");
+        assert_eq!(
+            attribute(client, "http.request.method"),
+            format!("Str({method})")
+        );
+        assert_eq!(attribute(client, "server.address"), "Str(127.0.0.1)");
+        assert_eq!(attribute(client, "server.port"), format!("Int({port})"));
+        assert_eq!(
+            attribute(client, "url.full"),
+            format!("Str(http://127.0.0.1:{port}{path})")
+        );
+        assert_eq!(
+            attribute(client, "http.response.status_code"),
+            format!("Int({status})")
+        );
+        assert_eq!(
+            client.resource.get("service.name").map(String::as_str),
+            Some("Str(factory-e2e)")
+        );
+
+        let server: Vec<&&ReceivedSpan> = servers
+            .iter()
+            .filter(|s| s.parent_id == client.span_id)
+            .collect();
+        assert_eq!(
+            server.len(),
+            1,
+            "one SERVER span under {client:#?}{context}"
+        );
+        let server = server[0];
+        assert_eq!(server.name, server_name, "{server:#?}");
+        assert_eq!(attribute(server, "http.route"), format!("Str({route})"));
+        assert_eq!(
+            attribute(server, "http.request.method"),
+            format!("Str({method})")
+        );
+        assert_eq!(attribute(server, "url.path"), format!("Str({path})"));
+        assert_eq!(
+            attribute(server, "http.response.status_code"),
+            format!("Int({status})")
+        );
+        assert_eq!(attribute(server, "server.port"), format!("Int({port})"));
+        // The `#[handler]` under the request: its name on the request's span (it opens no
+        // span of its own under HTTP).
+        assert_eq!(
+            attribute(server, "code.function.name"),
+            format!("Str(product_service::{function})")
+        );
+        assert_ne!(server.status_code, "STATUS_CODE_ERROR", "{server:#?}");
+        // The product's own name, not the factory's (neither OTEL_SERVICE_NAME nor the
+        // service.name of OTEL_RESOURCE_ATTRIBUTES is passed on), the rest of the resource is.
+        assert_eq!(
+            server.resource.get("service.name").map(String::as_str),
+            Some("Str(product-api)"),
+            "{server:#?}"
+        );
+        assert_eq!(
+            server
+                .resource
+                .get("deployment.environment")
+                .map(String::as_str),
+            Some("Str(e2e)"),
+            "{server:#?}"
+        );
+    }
+    let product_spans: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.resource.get("service.name").map(String::as_str) == Some("Str(product-api)"))
+        .collect();
+    assert_eq!(product_spans.len(), 3, "only the SERVER spans{context}");
+
+    // The product's metric, under its own name: one point per route and status.
+    let points = parse_metrics(&output);
+    let mut durations: Vec<(String, String, String)> = points
+        .iter()
+        .filter(|p| p.name == "http.server.request.duration")
+        .map(|p| {
+            assert_eq!(
+                p.resource.get("service.name").map(String::as_str),
+                Some("Str(product-api)")
+            );
+            (
+                p.attributes.get("http.route").cloned().unwrap_or_default(),
+                p.attributes
+                    .get("http.response.status_code")
+                    .cloned()
+                    .unwrap_or_default(),
+                p.value.clone(),
+            )
+        })
+        .collect();
+    durations.sort();
+    assert_eq!(
+        durations,
+        [
+            ("Str(/health)".into(), "Int(200)".into(), "1".into()),
+            ("Str(/tasks)".into(), "Int(201)".into(), "1".into()),
+            ("Str(/tasks/{id})".into(), "Int(200)".into(), "1".into()),
+        ],
+        "{context}"
     );
 }

@@ -1,5 +1,7 @@
 //! The factory example with no collector: OTLP/JSON files in `$FACTORY_OBS_DIR` and a summary on
-//! stderr, checked from a real child process.
+//! stderr, checked from a real child process. The example's smoke stage starts the product
+//! example (`product_service`, built by `cargo test` next to it) as a child of its own, whose
+//! spans land in the same files.
 
 use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
 use std::collections::BTreeMap;
@@ -25,6 +27,9 @@ fn run_example(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> std::proces
         .env_remove("FACTORY_OBS_DIR")
         .env_remove("FACTORY_OBS_SUMMARY")
         .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("FACTORY_PIPELINE_SMOKE")
+        .env_remove("PRODUCT_URL")
+        .env_remove("TRACEPARENT")
         .env_remove("RUST_LOG");
     for (key, value) in extra_env {
         command.env(key, value);
@@ -49,7 +54,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         .collect();
     assert_eq!(summary[0][0], "run");
     assert_eq!(&summary[0][2..5], ["new_product:", "success", "in"]);
-    let stages: Vec<(&str, &str)> = summary[1..8].iter().map(|w| (w[0], w[1])).collect();
+    let stages: Vec<(&str, &str)> = summary[1..9].iter().map(|w| (w[0], w[1])).collect();
     assert_eq!(
         stages,
         [
@@ -60,8 +65,10 @@ fn files_hold_the_run_and_stderr_summarises_it() {
             ("typecheck", "success"),
             ("test", "failure"),
             ("test", "success"),
+            ("smoke", "success"),
         ]
     );
+    assert!(!stderr.contains("smoke stage is skipped"), "{stderr}");
     assert!(stderr.contains("compile error: expected `;` at src/main.rs:12"));
     assert!(stderr.contains("attempt 2"));
     assert!(stderr.contains("1 of 16 tests failed: complete task: undo"));
@@ -70,7 +77,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     ));
     assert!(stderr
         .contains("factory-observability:   LLM: 10 calls, 9400 input + 17600 output tokens, $"));
-    let models: Vec<Vec<&str>> = summary[8..]
+    let models: Vec<Vec<&str>> = summary[9..]
         .iter()
         .filter(|w| w.len() > 1 && w[0].contains('/'))
         .cloned()
@@ -103,12 +110,32 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         "factory-observability: telemetry written to ./telemetry (traces.jsonl, metrics.jsonl, logs.jsonl)"
     ));
     assert!(stderr.contains(
-        "factory-observability: traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
+        "factory-observability: traces 23/23 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
     ));
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|line| line.starts_with("factory-observability: traces "))
+            .count(),
+        1,
+        "the product's summary is off: {stderr}"
+    );
 
+    // The factory's 23 spans (19, the smoke stage and its 3 CLIENT spans) and the product's 3
+    // SERVER spans, written by the product before the factory exits.
     let telemetry = dir.join("telemetry");
-    let spans = read_spans(&telemetry.join("traces.jsonl"));
-    assert_eq!(spans.len(), 19);
+    let all_spans = read_spans(&telemetry.join("traces.jsonl"));
+    assert_eq!(all_spans.len(), 26);
+    let (spans, product_spans): (Vec<_>, Vec<_>) = all_spans
+        .into_iter()
+        .partition(|s| s.resource["service.name"] == "sf-factory");
+    assert_eq!(spans.len(), 23);
+    let mut product_names: Vec<&str> = product_spans.iter().map(|s| s.name.as_str()).collect();
+    product_names.sort();
+    assert_eq!(
+        product_names,
+        ["GET /health", "GET /tasks/{id}", "POST /tasks"]
+    );
     let run = spans.iter().find(|s| s.name == "pipeline.run").unwrap();
     assert_eq!(run.parent_span_id, "");
     assert_eq!(run.scope, "factory-observability");
@@ -152,6 +179,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         ("implement", "2", "success", 1),
         ("implement_rival", "1", "success", 1),
         ("plan", "1", "success", 1),
+        ("smoke", "1", "success", 1),
         ("test", "1", "failure", 2),
         ("test", "1", "success", 1),
         ("typecheck", "1", "success", 1),
@@ -257,8 +285,16 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
     );
     assert_eq!(output.status.code(), Some(0));
     let spans = read_spans(&elsewhere.join("traces.jsonl"));
-    assert_eq!(spans.len(), 19);
-    assert_eq!(spans[0].resource["service.name"], "renamed");
+    let services = |spans: &[factory_observability_tests::otlp_json::JsonSpan], name: &str| {
+        spans
+            .iter()
+            .filter(|s| s.resource["service.name"] == name)
+            .count()
+    };
+    assert_eq!(spans.len(), 26);
+    assert_eq!(services(&spans, "renamed"), 23);
+    // OTEL_SERVICE_NAME names the factory, not the product it starts.
+    assert_eq!(services(&spans, "product-api"), 3);
     assert!(!dir.join("telemetry").exists());
 
     let disabled = temp_dir("disabled");
@@ -270,6 +306,79 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
     );
     assert!(!disabled.join("telemetry").exists());
     assert!(!String::from_utf8_lossy(&output.stderr).contains("factory-observability:"));
+}
+
+#[test]
+fn the_smoke_stage_is_off_with_its_switch_and_skipped_with_a_warning_without_the_product() {
+    let off = temp_dir("smoke-off");
+    let output = run_example(&off, &[("FACTORY_PIPELINE_SMOKE", "off")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("smoke"), "{stderr}");
+    assert_eq!(
+        read_spans(&off.join("telemetry").join("traces.jsonl")).len(),
+        19
+    );
+
+    // The example alone in a directory, as after `cargo run --bin factory_pipeline` on a fresh
+    // checkout: no product_service next to it.
+    let alone = temp_dir("smoke-alone");
+    let bin = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "smoke-alone-{}/factory_pipeline{}",
+        std::process::id(),
+        std::env::consts::EXE_SUFFIX
+    ));
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_factory_pipeline"), &bin).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_factory_pipeline"), &bin).unwrap();
+    }
+    let output = Command::new(&bin)
+        .current_dir(&alone)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("FACTORY_OBS_DIR")
+        .env_remove("FACTORY_PIPELINE_SMOKE")
+        .env_remove("PRODUCT_URL")
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("smoke")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with("factory_pipeline: warning: the smoke stage is skipped: "),
+        "{stderr}"
+    );
+    assert!(
+        warnings[0]
+            .contains("product_service is not built. Run `cargo build --bin product_service`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        read_spans(&alone.join("telemetry").join("traces.jsonl")).len(),
+        19
+    );
+
+    for (variable, value, message) in [
+        (
+            "FACTORY_PIPELINE_SMOKE",
+            "maybe",
+            "factory_pipeline: FACTORY_PIPELINE_SMOKE=\"maybe\": expected on or off\n",
+        ),
+        (
+            "PRODUCT_URL",
+            "localhost:3000",
+            "factory_pipeline: PRODUCT_URL=\"localhost:3000\": expected a base URL such as http://127.0.0.1:3000\n",
+        ),
+    ] {
+        let dir = temp_dir("smoke-bad");
+        let output = run_example(&dir, &[(variable, value), ("FACTORY_OBS_SUMMARY", "0")]);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(String::from_utf8_lossy(&output.stderr), message);
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! back from the embedded default's OTLP/JSON files, holds one SERVER span per request in the
 //! caller's trace.
 
-use factory_observability_tests::otlp_json::{read_last_metrics, read_spans};
+use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -160,4 +160,209 @@ fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
         .map(|point| point.value.parse::<u64>().unwrap())
         .sum();
     assert_eq!(durations, 7);
+}
+
+/// `PRODUCT_URL`: the factory example's smoke stage calls a product that is already running
+/// (here, this example started by the test, writing to its own directory) instead of starting
+/// one; the product's SERVER spans are children of the factory's CLIENT spans.
+#[test]
+fn the_factory_calls_a_running_product_at_product_url() {
+    let dir = temp_dir("product-url");
+    let product_dir = dir.join("product");
+    let factory_dir = dir.join("factory");
+    let mut product = Command::new(env!("CARGO_BIN_EXE_product_service"))
+        .current_dir(&dir)
+        .env("PRODUCT_ADDR", "127.0.0.1:0")
+        .env("FACTORY_OBS_DIR", &product_dir)
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("TRACEPARENT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the product starts");
+    let mut ready = String::new();
+    BufReader::new(product.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let base = ready
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
+        .to_owned();
+
+    let factory = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
+        .current_dir(&dir)
+        .env("PRODUCT_URL", format!("{base}/"))
+        .env("FACTORY_OBS_DIR", &factory_dir)
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("FACTORY_PIPELINE_SMOKE")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("TRACEPARENT")
+        .output()
+        .unwrap();
+    let factory_stderr = String::from_utf8_lossy(&factory.stderr);
+    assert_eq!(factory.status.code(), Some(0), "{factory_stderr}");
+
+    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
+    let signalled = unsafe { libc::kill(product.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(signalled, 0);
+    assert_eq!(product.wait().unwrap().code(), Some(0));
+
+    // The factory: no process of its own started, three CLIENT spans to `PRODUCT_URL`.
+    let factory_spans = read_spans(&factory_dir.join("traces.jsonl"));
+    assert_eq!(factory_spans.len(), 23, "{factory_spans:#?}");
+    let smoke = factory_spans
+        .iter()
+        .find(|s| s.attributes.get("stage.name").map(String::as_str) == Some("smoke"))
+        .expect("the smoke stage");
+    let clients: Vec<_> = factory_spans
+        .iter()
+        .filter(|s| s.parent_span_id == smoke.span_id)
+        .collect();
+    let mut urls: Vec<&str> = clients
+        .iter()
+        .map(|s| s.attributes["url.full"].as_str())
+        .collect();
+    urls.sort();
+    let expected = [
+        format!("{base}/health"),
+        format!("{base}/tasks"),
+        format!("{base}/tasks/1"),
+    ];
+    assert_eq!(urls, expected);
+
+    // The product: its three SERVER spans, each a child of one of them, in the run's trace.
+    let product_spans = read_spans(&product_dir.join("traces.jsonl"));
+    assert_eq!(product_spans.len(), 3, "{product_spans:#?}");
+    for server in &product_spans {
+        assert_eq!(server.trace_id, smoke.trace_id, "{}", server.name);
+        let client = clients
+            .iter()
+            .find(|c| c.span_id == server.parent_span_id)
+            .unwrap_or_else(|| panic!("{} is not under a CLIENT span", server.name));
+        assert_eq!(
+            client.attributes["http.response.status_code"],
+            server.attributes["http.response.status_code"]
+        );
+        assert_eq!(server.resource["service.name"], "product-api");
+    }
+}
+
+/// The background job (`PRODUCT_RECOUNT_INTERVAL_MS`): off HTTP, each run of `recount_tasks` is
+/// an INTERNAL root span of its own with `handler.name` and `handler.outcome`, counted by
+/// `handler.duration`; the requests still have one SERVER span each and no job span under them.
+#[test]
+fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
+    let dir = temp_dir("product-recount");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_product_service"))
+        .current_dir(&dir)
+        .env("PRODUCT_ADDR", "127.0.0.1:0")
+        .env("PRODUCT_RECOUNT_INTERVAL_MS", "50")
+        .env("FACTORY_OBS_SUMMARY", "0")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env_remove("FACTORY_OBS_DIR")
+        .env_remove("TRACEPARENT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let base = ready
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
+        .to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::blocking::Client::new();
+    let created = client
+        .post(format!("{base}/tasks"))
+        .header("content-type", "application/json")
+        .body(r#"{"title": "recount me"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    // Twenty periods of the job: it runs several times (counted below, not timed).
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+
+    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
+    let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(signalled, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+
+    let spans = read_spans(&dir.join("telemetry/traces.jsonl"));
+    let (jobs, requests): (Vec<_>, Vec<_>) =
+        spans.iter().partition(|span| span.name == "recount_tasks");
+    assert_eq!(
+        requests.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["POST /tasks"]
+    );
+    assert!(jobs.len() >= 2, "{} runs of the job", jobs.len());
+    for job in &jobs {
+        assert_eq!(job.parent_span_id, "", "a root span: {job:?}");
+        assert_ne!(job.trace_id, requests[0].trace_id);
+        assert_eq!(job.attributes["handler.name"], "recount_tasks");
+        assert_eq!(job.attributes["handler.outcome"], "success");
+        assert_eq!(
+            job.attributes["code.function.name"],
+            "product_service::recount_tasks"
+        );
+        assert_eq!(job.status_code, 1, "status OK, as a stage that succeeded");
+        assert_eq!(job.resource["service.name"], "product-api");
+    }
+    // Each run logs its count, correlated with its own span.
+    let mut logged: Vec<String> = read_logs(&dir.join("telemetry/logs.jsonl"))
+        .into_iter()
+        .filter(|log| log.body == "tasks recounted")
+        .map(|log| log.span_id)
+        .collect();
+    let mut job_ids: Vec<String> = jobs.iter().map(|job| job.span_id.clone()).collect();
+    logged.sort();
+    job_ids.sort();
+    assert_eq!(logged, job_ids);
+    let durations: Vec<_> = read_last_metrics(&dir.join("telemetry/metrics.jsonl"))
+        .into_iter()
+        .filter(|point| point.name == "handler.duration")
+        .collect();
+    assert_eq!(durations.len(), 1, "{durations:#?}");
+    assert_eq!(durations[0].unit, "s");
+    assert_eq!(durations[0].attributes["handler.name"], "recount_tasks");
+    assert_eq!(durations[0].attributes["outcome"], "success");
+    assert_eq!(durations[0].value, jobs.len().to_string());
+}
+
+/// A bad `PRODUCT_RECOUNT_INTERVAL_MS` is an error naming the variable and what it accepts.
+#[test]
+fn a_bad_recount_interval_is_refused_with_its_name() {
+    for value in ["soon", "0", "-5", "86400001", "18446744073709551615"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_product_service"))
+            .env("PRODUCT_ADDR", "127.0.0.1:0")
+            .env("PRODUCT_RECOUNT_INTERVAL_MS", value)
+            .env("OTEL_SDK_DISABLED", "true")
+            .env("FACTORY_OBS_SUMMARY", "0")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{value}");
+        assert_eq!(output.stdout, b"", "{value}: it never listened");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr).trim(),
+            format!(
+                "product_service: PRODUCT_RECOUNT_INTERVAL_MS={value:?}: expected a whole number of milliseconds from 1 to 86400000 (default 60000)"
+            )
+        );
+    }
 }

@@ -28,7 +28,10 @@ impl Run {
 }
 
 /// Runs `program` in `dir` (created afresh) with every inherited `OTEL_*` variable removed and
-/// `envs` set; kills it after `timeout`.
+/// `envs` set; kills it after `timeout`. The factory example runs alone: its smoke stage, which
+/// starts the product example as a second exporting process, is off
+/// (`FACTORY_PIPELINE_SMOKE=off`) unless `envs` turns it on; `examples/tests/e2e_collector.rs`
+/// tests the two together.
 ///
 /// # Panics
 ///
@@ -42,6 +45,7 @@ pub fn run(program: &Path, dir: &Path, envs: &[(&str, String)], timeout: Duratio
             command.env_remove(key);
         }
     }
+    command.env("FACTORY_PIPELINE_SMOKE", "off");
     for (key, value) in envs {
         command.env(key, value);
     }

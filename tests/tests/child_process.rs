@@ -18,7 +18,21 @@ const CARRIERS: [&str; 3] = ["TRACEPARENT", "TRACESTATE", "BAGGAGE"];
 
 #[pipeline_stage(name = "build")]
 fn child_stage() -> u32 {
+    println!("stage baggage: {}", current_baggage());
     1
+}
+
+/// The current context's baggage as `key=value` pairs, sorted, comma-separated.
+fn current_baggage() -> String {
+    Context::map_current(|cx| {
+        let mut entries: Vec<String> = cx
+            .baggage()
+            .iter()
+            .map(|(key, (value, _))| format!("{key}={value}"))
+            .collect();
+        entries.sort();
+        entries.join(",")
+    })
 }
 
 #[pipeline_run(name = "product_tests")]
@@ -33,6 +47,9 @@ fn child() {
         .summary(false)
         .init()
         .unwrap();
+    println!("main baggage: {}", current_baggage());
+    let on_thread = std::thread::spawn(current_baggage).join().unwrap();
+    println!("thread baggage: {on_thread}");
     child_run();
     let report = telemetry.shutdown();
     println!("delivered {}", report.signals[0].delivered);
@@ -123,6 +140,41 @@ fn a_child_process_joins_the_stage_that_started_it() {
     let child_stage = named(&spans, "pipeline.stage");
     assert_eq!(child_stage.trace_id, run.trace_id);
     assert_eq!(child_stage.parent_span_id, run.span_id);
+}
+
+#[test]
+fn the_parents_baggage_is_in_the_childs_current_context() {
+    install_propagator();
+    let dir = temp_dir("baggage");
+    let capture = Capture::new();
+    let with_baggage = Context::current().with_baggage([
+        KeyValue::new("tenant", "acme"),
+        KeyValue::new("factory.run", "r-42"),
+    ]);
+    let output = {
+        let _attached = with_baggage.attach();
+        capture.run(|| start_child(&dir))
+    };
+    let stage = parent_stage(&capture);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let printed = |what: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(what))
+            .unwrap_or_else(|| panic!("no `{what}` in {stdout}"))
+            .to_owned()
+    };
+    // `Context::current()` after `init` on the thread that called it, and inside a stage there.
+    assert_eq!(printed("main baggage: "), "factory.run=r-42,tenant=acme");
+    assert_eq!(printed("stage baggage: "), "factory.run=r-42,tenant=acme");
+    // Not on a thread spawned later: a thread starts with the empty context (README says so).
+    assert_eq!(printed("thread baggage: "), "");
+    // And the spans are still the parent's children.
+    let spans = spans_in(&dir);
+    let run = named(&spans, "pipeline.run");
+    assert_eq!(run.trace_id, stage.trace_id.to_string());
+    assert_eq!(run.parent_span_id, stage.span_id.to_string());
+    assert_eq!(named(&spans, "pipeline.stage").parent_span_id, run.span_id);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! A stage calling a product over HTTP with reqwest (`send_traced`, feature `reqwest`), against
 //! a real axum server on loopback: one trace from the stage through the CLIENT span into the
 //! server's span, parent ids exact; the HTTP client conventions on the CLIENT span and its
-//! metric; 4xx, 5xx and transport errors are errors on the client span.
+//! metric; 4xx, 5xx and transport errors are errors on the client span. The same through
+//! `TracingMiddleware` on a `reqwest_middleware::ClientWithMiddleware` (feature
+//! `reqwest-middleware`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -298,6 +300,124 @@ async fn without_a_pipeline_the_current_context_is_still_sent() {
         "4bf92f3577b34da6a3ce929d0e0e4736"
     );
     assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+}
+
+/// The factory's stage, with a `reqwest-middleware` client.
+#[pipeline_stage(name = "smoke")]
+async fn smoke_through_middleware(
+    client: reqwest_middleware::ClientWithMiddleware,
+    url: String,
+) -> Result<u16, String> {
+    let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
+}
+
+/// A middleware below ours that refuses every request to `/quota`.
+struct Quota;
+
+#[derive(Debug)]
+struct QuotaExceeded;
+
+impl std::fmt::Display for QuotaExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("quota exceeded")
+    }
+}
+
+impl std::error::Error for QuotaExceeded {}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Quota {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        if request.url().path() == "/quota" {
+            return Err(reqwest_middleware::Error::middleware(QuotaExceeded));
+        }
+        next.run(request, extensions).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_gives_the_same_client_spans_and_continues_the_trace() {
+    use factory_observability::propagation::TracingMiddleware;
+    install_propagator();
+    let capture = Arc::new(Capture::new());
+    let address = product(Arc::clone(&capture)).await;
+    let client = reqwest_middleware::ClientBuilder::new(client())
+        .with(TracingMiddleware::new())
+        .with(Quota)
+        .build();
+    let base = format!("http://127.0.0.1:{}", address.port());
+    let cx = capture
+        .context()
+        .with_baggage([KeyValue::new("tenant", "acme")]);
+    async {
+        let ok = format!("{base}/tasks/1?token=s3cret");
+        assert_eq!(smoke_through_middleware(client.clone(), ok).await, Ok(200));
+        let missing = format!("{base}/tasks/2");
+        assert_eq!(
+            smoke_through_middleware(client.clone(), missing).await,
+            Ok(404)
+        );
+        let refused = smoke_through_middleware(client.clone(), format!("{base}/quota")).await;
+        assert_eq!(refused, Err("quota exceeded".to_owned()));
+    }
+    .with_context(cx)
+    .await;
+
+    let spans = capture.spans();
+    let smokes: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|s| s.attr("stage.name").as_deref() == Some("smoke"))
+        .collect();
+    assert_eq!(smokes.len(), 3);
+    let client_under = |stage: &CapturedSpan| -> CapturedSpan {
+        let clients: Vec<&CapturedSpan> = spans
+            .iter()
+            .filter(|s| s.kind == SpanKind::Client && s.parent_span_id == stage.span_id)
+            .collect();
+        assert_eq!(clients.len(), 1, "one CLIENT span under {stage:#?}");
+        clients[0].clone()
+    };
+
+    // 200: stage → CLIENT span → the product's span; the URL redacted.
+    let ok = client_under(smokes[0]);
+    assert_eq!(ok.name, "GET");
+    assert_eq!(ok.status, Status::Unset);
+    assert_eq!(ok.attr("http.request.method").as_deref(), Some("GET"));
+    assert_eq!(ok.attr("server.address").as_deref(), Some("127.0.0.1"));
+    assert_eq!(ok.attr("server.port"), Some(address.port().to_string()));
+    assert_eq!(
+        ok.attr("url.full"),
+        Some(format!("{base}/tasks/1?token=REDACTED"))
+    );
+    assert_eq!(ok.attr("http.response.status_code").as_deref(), Some("200"));
+    let served: Vec<&CapturedSpan> = spans
+        .iter()
+        .filter(|s| s.attr("stage.name").as_deref() == Some("get_task"))
+        .collect();
+    assert_eq!(served.len(), 2);
+    assert_eq!(served[0].parent_span_id, ok.span_id);
+    assert_eq!(served[0].trace_id, smokes[0].trace_id);
+
+    // 404: an error on the client.
+    let missing = client_under(smokes[1]);
+    assert_eq!(missing.attr("error.type").as_deref(), Some("404"));
+    assert_eq!(missing.status, Status::error("HTTP 404 Not Found"));
+    assert_eq!(served[1].parent_span_id, missing.span_id);
+
+    // A middleware's error: no response, `error.type` `_OTHER`, its message.
+    let quota = client_under(smokes[2]);
+    assert_eq!(quota.attr("error.type").as_deref(), Some("_OTHER"));
+    assert_eq!(quota.attr("http.response.status_code"), None);
+    assert_eq!(quota.status, Status::error("quota exceeded"));
+
+    let points = capture.metric("http.client.request.duration");
+    assert_eq!(points.len(), 3, "{points:#?}");
 }
 
 /// A client for loopback HTTP. The workspace builds reqwest with rustls and no crypto provider

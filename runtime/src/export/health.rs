@@ -2,7 +2,7 @@
 //! instruments that read, at each collection, the counters the shutdown report reads. Nothing
 //! runs on an instrumented call; the export thread records one histogram point per export.
 
-use crate::config::Signal;
+use crate::config::{Config, Destination, Protocol, Signal};
 use crate::export::counting::{Counts, Delivery, Failure};
 use crate::export::records::Slots;
 use crate::names::health::{self as names, HealthMetric};
@@ -89,6 +89,61 @@ fn signed(n: u64) -> i64 {
 }
 
 impl Health {
+    /// The health of an installation: which exporter each signal has (its
+    /// `otel.component.type`), and the OTLP exporters' timeouts, so that an export failing
+    /// after its timeout is counted as timed out.
+    pub(crate) fn of(
+        config: &Config,
+        deliveries: &[Arc<Delivery>; 3],
+        slots: Option<Arc<Slots>>,
+        custom_spans: bool,
+    ) -> Health {
+        let destinations = [&config.traces, &config.metrics, &config.logs];
+        let kinds = [
+            [
+                names::OTLP_HTTP_SPAN_EXPORTER,
+                names::OTLP_HTTP_JSON_SPAN_EXPORTER,
+                names::FILE_SPAN_EXPORTER,
+                names::OTLP_GRPC_SPAN_EXPORTER,
+            ],
+            [
+                names::OTLP_HTTP_METRIC_EXPORTER,
+                names::OTLP_HTTP_JSON_METRIC_EXPORTER,
+                names::FILE_METRIC_EXPORTER,
+                names::OTLP_GRPC_METRIC_EXPORTER,
+            ],
+            [
+                names::OTLP_HTTP_LOG_EXPORTER,
+                names::OTLP_HTTP_JSON_LOG_EXPORTER,
+                names::FILE_LOG_EXPORTER,
+                names::OTLP_GRPC_LOG_EXPORTER,
+            ],
+        ];
+        let mut exporters = [None; 3];
+        for (index, signal) in Signal::ALL.into_iter().enumerate() {
+            exporters[index] = match destinations[index] {
+                Destination::Otlp(protocol) => {
+                    deliveries[index].set_export_timeout(otlp_timeout(signal));
+                    Some(match protocol {
+                        Protocol::HttpProtobuf => kinds[index][0],
+                        Protocol::HttpJson => kinds[index][1],
+                        Protocol::Grpc => kinds[index][3],
+                    })
+                }
+                Destination::File(_) => Some(kinds[index][2]),
+                _ => None,
+            };
+        }
+        if custom_spans && slots.is_some() {
+            exporters[0] = Some(names::CUSTOM_SPAN_EXPORTER);
+        }
+        Health {
+            deliveries: deliveries.clone(),
+            slots,
+            exporters,
+        }
+    }
+
     /// Registers the health instruments on `meters` (under the crate's scope).
     pub fn install(self, meters: &SdkMeterProvider) {
         let meter = meters.meter_with_scope(crate::pipeline::scope());

@@ -16,7 +16,8 @@ pub mod run;
 
 pub use read::{read_paths, Problem, ReadError, ReadStats};
 pub use run::{
-    Adjudication, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest, Stage, TestCounts,
+    failed_test_names, Adjudication, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest, Stage,
+    TestCounts,
 };
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};

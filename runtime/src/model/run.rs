@@ -80,6 +80,33 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// The attempt a `pipeline.stage` span records.
+    pub fn from_span(span: &Span) -> Stage {
+        let tests = span.attribute(attr::TEST_PASSED).map(|_| TestCounts {
+            passed: span.int(attr::TEST_PASSED),
+            failed: span.int(attr::TEST_FAILED),
+            skipped: span.int(attr::TEST_SKIPPED),
+            flaky: span.int(attr::TEST_FLAKY),
+        });
+        Stage {
+            name: span.text(attr::STAGE_NAME),
+            attempt: span.int(attr::STAGE_ATTEMPT).max(1),
+            outcome: span.text(attr::STAGE_OUTCOME),
+            start_unix_nano: span.start_unix_nano,
+            duration_nanos: span.duration_nanos(),
+            error: error_of(span),
+            exceptions: span
+                .events
+                .iter()
+                .filter(|e| e.name == event::EXCEPTION)
+                .filter_map(|e| e.attribute(attr::EXCEPTION_MESSAGE))
+                .map(Value::to_string)
+                .collect(),
+            tests,
+            span_id: span.span_id,
+        }
+    }
+
     /// Whether the attempt failed (its outcome is not success or skip, or its status is error).
     pub fn failed(&self) -> bool {
         self.error.is_some() || !matches!(self.outcome.as_str(), "success" | "skip" | "")
@@ -110,6 +137,20 @@ pub struct LlmCall {
 }
 
 impl LlmCall {
+    /// The call a span with `llm.provider` records.
+    pub fn from_span(span: &Span) -> LlmCall {
+        LlmCall {
+            provider: span.text(attr::LLM_PROVIDER),
+            model: span.text(attr::LLM_MODEL),
+            input_tokens: span.int(attr::LLM_PROMPT_TOKENS),
+            output_tokens: span.int(attr::LLM_COMPLETION_TOKENS),
+            cost_usd: span.double(attr::LLM_COST_USD),
+            start_unix_nano: span.start_unix_nano,
+            duration_nanos: span.duration_nanos(),
+            error: error_of(span),
+        }
+    }
+
     /// `provider/model`.
     pub fn provider_model(&self) -> String {
         format!("{}/{}", self.provider, self.model)
@@ -128,6 +169,32 @@ pub struct Adjudication {
     pub scores: Vec<(String, f64)>,
     pub start_unix_nano: u64,
     pub error: Option<String>,
+}
+
+impl Adjudication {
+    /// The decision a `pipeline.adjudicate` span records, with the scores of its
+    /// `gen_ai.evaluation.result` events.
+    pub fn from_span(span: &Span) -> Adjudication {
+        let scores = span
+            .events
+            .iter()
+            .filter(|e| e.name == event::GEN_AI_EVALUATION_RESULT)
+            .filter_map(|e| {
+                let candidate = e.attribute(attr::ADJUDICATION_CANDIDATE)?.to_string();
+                let score = e.attribute(attr::GEN_AI_EVALUATION_SCORE_VALUE)?.as_f64()?;
+                Some((candidate, score))
+            })
+            .collect();
+        Adjudication {
+            name: span.text(attr::ADJUDICATION_NAME),
+            selected: span.text(attr::ADJUDICATION_SELECTED),
+            candidates: span.int(attr::ADJUDICATION_CANDIDATES),
+            margin: span.double(attr::ADJUDICATION_MARGIN),
+            scores,
+            start_unix_nano: span.start_unix_nano,
+            error: error_of(span),
+        }
+    }
 }
 
 /// One pipeline run (a `pipeline.run` span and what was recorded under its `run.id`).
@@ -156,6 +223,29 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run a `pipeline.run` span records, with no stages, calls or adjudications yet.
+    pub fn from_span(span: &Span) -> Run {
+        Run {
+            run_id: span.text(attr::RUN_ID),
+            pipeline: span.text(attr::PIPELINE_NAME),
+            service: span.service.clone(),
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+            start_unix_nano: span.start_unix_nano,
+            duration_nanos: span.duration_nanos(),
+            outcome: span.text(attr::RUN_OUTCOME),
+            error: error_of(span),
+            llm_calls: span.int(attr::RUN_LLM_CALLS),
+            input_tokens: span.int(attr::RUN_TOKENS_INPUT),
+            output_tokens: span.int(attr::RUN_TOKENS_OUTPUT),
+            cost_usd: span.double(attr::RUN_COST_USD),
+            unpriced_calls: span.int(attr::RUN_LLM_UNPRICED_CALLS),
+            stages: Vec::new(),
+            calls: Vec::new(),
+            adjudications: Vec::new(),
+        }
+    }
+
     /// Whether the run succeeded.
     pub fn succeeded(&self) -> bool {
         self.outcome == "success"
@@ -174,6 +264,40 @@ pub struct ServerRequest {
     pub start_unix_nano: u64,
     pub duration_nanos: u64,
     pub trace_id: [u8; 16],
+}
+
+impl ServerRequest {
+    /// The request a product's SERVER span with `http.route` records.
+    pub fn from_span(span: &Span) -> ServerRequest {
+        ServerRequest {
+            service: span.service.clone(),
+            method: span.text(product::HTTP_REQUEST_METHOD),
+            route: span.text(product::HTTP_ROUTE),
+            status_code: span
+                .attribute(product::HTTP_RESPONSE_STATUS_CODE)
+                .and_then(Value::as_i64),
+            error: span.status_code == StatusCode::Error,
+            start_unix_nano: span.start_unix_nano,
+            duration_nanos: span.duration_nanos(),
+            trace_id: span.trace_id,
+        }
+    }
+}
+
+/// The names of the failed tests in a stage's status description, as a stage returning a
+/// [`crate::TestReport`] with named failures words it (`"2 of 16 tests failed: a, b"`, see
+/// `TestReport`'s `Outcome::message`); `None` when the description is not of that form or its
+/// names cannot be told apart (a name holding ", ").
+pub fn failed_test_names(description: &str) -> Option<Vec<String>> {
+    let (count, rest) = description.split_once(" of ")?;
+    let failed: usize = count.parse().ok()?;
+    let (total, names) = rest.split_once(" tests failed: ")?;
+    total.parse::<u64>().ok()?;
+    if failed == 1 {
+        return Some(vec![names.to_owned()]);
+    }
+    let names: Vec<String> = names.split(", ").map(str::to_owned).collect();
+    (names.len() == failed).then_some(names)
 }
 
 /// What was read, grouped.
@@ -225,101 +349,23 @@ impl ModelBuilder {
         let run_id = || span.text(attr::RUN_ID);
         match role {
             Role::Run => {
-                let run = Run {
-                    run_id: run_id(),
-                    pipeline: span.text(attr::PIPELINE_NAME),
-                    service: span.service.clone(),
-                    trace_id: span.trace_id,
-                    span_id: span.span_id,
-                    start_unix_nano: span.start_unix_nano,
-                    duration_nanos: span.duration_nanos(),
-                    outcome: span.text(attr::RUN_OUTCOME),
-                    error: error_of(span),
-                    llm_calls: span.int(attr::RUN_LLM_CALLS),
-                    input_tokens: span.int(attr::RUN_TOKENS_INPUT),
-                    output_tokens: span.int(attr::RUN_TOKENS_OUTPUT),
-                    cost_usd: span.double(attr::RUN_COST_USD),
-                    unpriced_calls: span.int(attr::RUN_LLM_UNPRICED_CALLS),
-                    stages: Vec::new(),
-                    calls: Vec::new(),
-                    adjudications: Vec::new(),
-                };
+                let run = Run::from_span(span);
                 let id = run.run_id.clone();
                 self.parts(id).run = Some(run);
             }
             Role::Stage => {
-                let tests = span.attribute(attr::TEST_PASSED).map(|_| TestCounts {
-                    passed: span.int(attr::TEST_PASSED),
-                    failed: span.int(attr::TEST_FAILED),
-                    skipped: span.int(attr::TEST_SKIPPED),
-                    flaky: span.int(attr::TEST_FLAKY),
-                });
-                let stage = Stage {
-                    name: span.text(attr::STAGE_NAME),
-                    attempt: span.int(attr::STAGE_ATTEMPT).max(1),
-                    outcome: span.text(attr::STAGE_OUTCOME),
-                    start_unix_nano: span.start_unix_nano,
-                    duration_nanos: span.duration_nanos(),
-                    error: error_of(span),
-                    exceptions: span
-                        .events
-                        .iter()
-                        .filter(|e| e.name == event::EXCEPTION)
-                        .filter_map(|e| e.attribute(attr::EXCEPTION_MESSAGE))
-                        .map(Value::to_string)
-                        .collect(),
-                    tests,
-                    span_id: span.span_id,
-                };
+                let stage = Stage::from_span(span);
                 self.parts(run_id()).stages.push(stage);
             }
             Role::Llm => {
-                let call = LlmCall {
-                    provider: span.text(attr::LLM_PROVIDER),
-                    model: span.text(attr::LLM_MODEL),
-                    input_tokens: span.int(attr::LLM_PROMPT_TOKENS),
-                    output_tokens: span.int(attr::LLM_COMPLETION_TOKENS),
-                    cost_usd: span.double(attr::LLM_COST_USD),
-                    start_unix_nano: span.start_unix_nano,
-                    duration_nanos: span.duration_nanos(),
-                    error: error_of(span),
-                };
+                let call = LlmCall::from_span(span);
                 self.parts(run_id()).calls.push(call);
             }
             Role::Adjudicate => {
-                let scores = span
-                    .events
-                    .iter()
-                    .filter(|e| e.name == event::GEN_AI_EVALUATION_RESULT)
-                    .filter_map(|e| {
-                        let candidate = e.attribute(attr::ADJUDICATION_CANDIDATE)?.to_string();
-                        let score = e.attribute(attr::GEN_AI_EVALUATION_SCORE_VALUE)?.as_f64()?;
-                        Some((candidate, score))
-                    })
-                    .collect();
-                let decision = Adjudication {
-                    name: span.text(attr::ADJUDICATION_NAME),
-                    selected: span.text(attr::ADJUDICATION_SELECTED),
-                    candidates: span.int(attr::ADJUDICATION_CANDIDATES),
-                    margin: span.double(attr::ADJUDICATION_MARGIN),
-                    scores,
-                    start_unix_nano: span.start_unix_nano,
-                    error: error_of(span),
-                };
+                let decision = Adjudication::from_span(span);
                 self.parts(run_id()).adjudications.push(decision);
             }
-            Role::Request => self.requests.push(ServerRequest {
-                service: span.service.clone(),
-                method: span.text(product::HTTP_REQUEST_METHOD),
-                route: span.text(product::HTTP_ROUTE),
-                status_code: span
-                    .attribute(product::HTTP_RESPONSE_STATUS_CODE)
-                    .and_then(Value::as_i64),
-                error: span.status_code == StatusCode::Error,
-                start_unix_nano: span.start_unix_nano,
-                duration_nanos: span.duration_nanos(),
-                trace_id: span.trace_id,
-            }),
+            Role::Request => self.requests.push(ServerRequest::from_span(span)),
             Role::Other => {}
         }
         role
@@ -349,5 +395,40 @@ impl ModelBuilder {
         model.runs.sort_by_key(|r| r.start_unix_nano);
         model.requests.sort_by_key(|r| r.start_unix_nano);
         model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+    use crate::TestReport;
+
+    #[test]
+    fn failed_test_names_read_back_what_a_test_report_describes() {
+        let report = TestReport::default()
+            .passed_test("list tasks")
+            .failed_test("complete task: undo")
+            .failed_test("add task");
+        let description = report.message().expect("a failing report has a message");
+        assert_eq!(
+            failed_test_names(&description),
+            Some(vec![
+                "complete task: undo".to_owned(),
+                "add task".to_owned()
+            ])
+        );
+        let one = TestReport::default().failed_test("a, b").message().unwrap();
+        assert_eq!(failed_test_names(&one), Some(vec!["a, b".to_owned()]));
+        let ambiguous = TestReport::default()
+            .failed_test("a, b")
+            .failed_test("c")
+            .message()
+            .unwrap();
+        assert_eq!(failed_test_names(&ambiguous), None);
+        assert_eq!(failed_test_names("3 tests failed"), None);
+        assert_eq!(failed_test_names("compile error: expected `;`"), None);
+        let unnamed = TestReport::new(1, 2, 0).message().unwrap();
+        assert_eq!(failed_test_names(&unnamed), None);
     }
 }

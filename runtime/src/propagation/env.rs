@@ -225,6 +225,28 @@ pub(crate) fn parent_from_environment() -> Option<Context> {
     cx.span().span_context().is_valid().then_some(cx)
 }
 
+/// Makes the context this process was started under (`TRACEPARENT`, with its `TRACESTATE` and
+/// `BAGGAGE`) the calling thread's current context for the rest of the thread's life, so that
+/// `Context::current()` there holds the parent's baggage (`Context::current().baggage()`) and
+/// its span context, for the macros' calls and for anything else reading the current context
+/// (`tracing` spans through tracing-opentelemetry, hand-written OpenTelemetry spans).
+///
+/// [`crate::init`] calls it on the thread that calls `init`, normally `main`'s (under
+/// `#[tokio::main]`, the thread that runs the main future). Nothing is changed when that thread
+/// is already inside a context with a span (the caller's scope wins). Other threads and tasks
+/// do not inherit a thread's current context; there, the macros still make their first spans
+/// children of the process's parent (`Sampling::process_parent`), but their bodies' context
+/// does not hold the parent's baggage.
+pub(crate) fn make_current_on_this_thread(parent: &Context) {
+    if Context::map_current(|current| current.span().span_context().is_valid()) {
+        return;
+    }
+    // Never detached: the thread's base context from now on. Its guard must not be dropped
+    // (that would restore the empty context), and it cannot be kept anywhere else: it is
+    // bound to this thread.
+    std::mem::forget(parent.clone().attach());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

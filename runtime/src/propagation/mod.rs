@@ -9,12 +9,16 @@ pub mod env;
 pub mod http;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest_middleware;
 pub mod trace_context;
 
 pub use self::env::CommandExt;
 pub use self::http::{extract_from_headers, inject_into_headers, HeaderExtractor, HeaderInjector};
 #[cfg(feature = "reqwest")]
 pub use self::reqwest::RequestBuilderExt;
+#[cfg(feature = "reqwest-middleware")]
+pub use self::reqwest_middleware::TracingMiddleware;
 pub use self::trace_context::TraceContextPropagator;
 
 use opentelemetry::propagation::TextMapCompositePropagator;

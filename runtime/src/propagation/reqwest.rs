@@ -13,8 +13,9 @@
 //! }
 //! ```
 //!
-//! **Why an extension trait on `reqwest::RequestBuilder`** rather than a `reqwest-middleware`
-//! middleware: it works on the `reqwest::Client` a program already has (a middleware needs
+//! **Why an extension trait on `reqwest::RequestBuilder`** first, and a `reqwest-middleware`
+//! middleware ([`super::reqwest_middleware`], feature `reqwest-middleware`) only for programs
+//! that already use that crate: it works on the `reqwest::Client` a program already has (a middleware needs
 //! every call site to move to `ClientWithMiddleware`, a type of another crate whose releases
 //! must follow reqwest's), it adds no dependency, and it is visible where the request is made.
 //! What both designs must get right, and what users of the existing crates hit:
@@ -43,8 +44,9 @@ use opentelemetry::Context;
 use std::borrow::Cow;
 use std::future::Future;
 
-/// Every request sent with `send_traced` is one call of this site.
-static SITE: CallSite = CallSite {
+/// Every request sent with `send_traced` (or through the `reqwest-middleware` middleware) is one
+/// call of this site.
+pub(crate) static SITE: CallSite = CallSite {
     kind: CallKind::HttpClient,
     name: "http.client",
     function: "",
@@ -81,7 +83,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
     }
 }
 
-fn target_of(request: &reqwest::Request) -> HttpTarget {
+pub(crate) fn target_of(request: &reqwest::Request) -> HttpTarget {
     let url = request.url();
     HttpTarget::new(
         request.method().as_str(),
@@ -125,41 +127,47 @@ pub fn redacted(url: &reqwest::Url) -> String {
 /// failure (`timeout` is its own outcome) whose `error.type` says which kind.
 fn ending(result: &reqwest::Result<reqwest::Response>) -> Ending {
     match result {
-        Ok(response) => {
-            let status = response.status();
-            let report = if status.is_client_error() || status.is_server_error() {
-                Report {
-                    outcome: OutcomeKind::Failure,
-                    error: None,
-                    message: Some(format!("HTTP {status}")),
-                }
-            } else {
-                Report::of(OutcomeKind::Success)
-            };
-            Ending::from((
-                report,
-                HttpResponse {
-                    status: Some(status.as_u16()),
-                },
-            ))
-        }
-        Err(error) => {
-            let outcome = if error.is_timeout() {
-                OutcomeKind::Timeout
-            } else {
-                OutcomeKind::Failure
-            };
-            let report = Report {
-                outcome,
-                error: Some(ErrorDetails {
-                    type_name: Cow::Borrowed(error_type(error)),
-                    message: message_without_url(error),
-                }),
-                message: None,
-            };
-            Ending::from((report, HttpResponse { status: None }))
-        }
+        Ok(response) => response_ending(response),
+        Err(error) => error_ending(error),
     }
+}
+
+/// The ending of a request that got a response: its status code; a 4xx or 5xx is a failure.
+pub(crate) fn response_ending(response: &reqwest::Response) -> Ending {
+    let status = response.status();
+    let report = if status.is_client_error() || status.is_server_error() {
+        Report {
+            outcome: OutcomeKind::Failure,
+            error: None,
+            message: Some(format!("HTTP {status}")),
+        }
+    } else {
+        Report::of(OutcomeKind::Success)
+    };
+    Ending::from((
+        report,
+        HttpResponse {
+            status: Some(status.as_u16()),
+        },
+    ))
+}
+
+/// The ending of a transport error (`timeout` is its own outcome), with its `error.type`.
+pub(crate) fn error_ending(error: &reqwest::Error) -> Ending {
+    let outcome = if error.is_timeout() {
+        OutcomeKind::Timeout
+    } else {
+        OutcomeKind::Failure
+    };
+    let report = Report {
+        outcome,
+        error: Some(ErrorDetails {
+            type_name: Cow::Borrowed(error_type(error)),
+            message: message_without_url(error),
+        }),
+        message: None,
+    };
+    Ending::from((report, HttpResponse { status: None }))
 }
 
 /// A low-cardinality `error.type` for a transport error.
