@@ -7,10 +7,10 @@
 mod exporters;
 mod providers;
 
-use crate::pipeline::SpanSink;
 use crate::config::{Config, Destination};
 use crate::error::InitError;
 use crate::export::DeliveryReport;
+use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use exporters::DynSpanExporter;
