@@ -154,8 +154,9 @@ impl SyncCall {
         resume_unwind(payload)
     }
 
-    /// Ends the call: it records the ending, and its state leaves the stack.
-    #[inline(never)]
+    /// Ends the call: it records the ending, and its state leaves the stack. (Inlined into
+    /// `complete` and `panicked`: the non-generic work is in `end_running` and `Active::end`.)
+    #[inline]
     fn end(self, mut ending: Ending) {
         match self.state {
             State::Inert => {}
@@ -171,6 +172,7 @@ impl SyncCall {
 /// The stack stays borrowed while the call ends, which runs none of the program's code (its
 /// classification ran before); a call started meanwhile all the same (by an exporter of the
 /// program's) finds the stack borrowed and keeps its state in a box.
+#[inline(never)]
 fn end_running(index: usize, ending: &mut Ending) {
     let _ = RUNNING.try_with(|running| {
         let Ok(mut running) = running.try_borrow_mut() else {
