@@ -8,7 +8,9 @@ use crate::export::records::{RecordQueue, Slots};
 use crate::export::span_record::SpanRecord;
 use crate::names::{handler, http_server, metric, SCOPE};
 use crate::pricing::Pricing;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::metrics::{
+    BoundUpDownCounter, Counter, Histogram, Meter, MeterProvider as _, UpDownCounter,
+};
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -38,6 +40,10 @@ pub(crate) struct Instruments {
     pub handler_duration: Histogram<f64>,
     pub http_server_duration: Histogram<f64>,
     pub http_server_active: UpDownCounter<i64>,
+    /// `http_server_active` bound to each (method, scheme), bound at first use: two requests'
+    /// worth of attribute hashing and lookups saved per request.
+    http_server_active_bound:
+        [OnceLock<BoundUpDownCounter<i64>>; crate::call::http_server::ActiveKey::COUNT],
 }
 
 impl Instruments {
@@ -137,7 +143,18 @@ impl Instruments {
                 .with_unit(http_server::UNIT_REQUESTS)
                 .with_description("Number of active HTTP server requests")
                 .build(),
+            http_server_active_bound: [const { OnceLock::new() };
+                crate::call::http_server::ActiveKey::COUNT],
         }
+    }
+
+    /// `http.server.active_requests` bound to `key`'s labels.
+    pub(crate) fn http_server_active_for(
+        &self,
+        key: crate::call::http_server::ActiveKey,
+    ) -> &BoundUpDownCounter<i64> {
+        self.http_server_active_bound[key.index()]
+            .get_or_init(|| self.http_server_active.bind(&key.labels()))
     }
 }
 

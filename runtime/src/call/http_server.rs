@@ -12,9 +12,10 @@
 //! is kept as an `exception` event, without `error.type`: the request did not fail on the server.
 
 use super::span::CallSpan;
-use super::{Active, ContextValue, KindState, Opening};
+use super::{ContextValue, KindState, Opening};
 use crate::names::{attr, event, http_server as names};
 use crate::outcome::Report;
+use crate::pipeline::PipelineRef;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use std::borrow::Cow;
@@ -28,12 +29,68 @@ pub(crate) struct Request {
     /// `{method} {route}`, or `{method}` when no route matched.
     pub name: Cow<'static, str>,
     /// `http.request.method`, `http.route`, `url.scheme`, `network.protocol.version`: the
-    /// low-cardinality attributes, on the span and on the duration histogram.
+    /// low-cardinality attributes, on the span and on the duration histogram (with room for the
+    /// status code and `error.type` the end adds).
     pub labels: Vec<KeyValue>,
-    /// `http.request.method` and `url.scheme`: the labels of `http.server.active_requests`.
-    pub active_labels: [KeyValue; 2],
-    /// The span's other attributes (`url.path`, `server.address`, `user_agent.original`, ...).
+    /// The labels of `http.server.active_requests`.
+    pub active: ActiveKey,
+    /// The span's attributes at its start: the labels, then the others (`url.path`,
+    /// `server.address`, `user_agent.original`, ...), with room for what the end adds.
     pub attributes: Vec<KeyValue>,
+}
+
+/// The methods the conventions name, `_OTHER` last: `http.server.active_requests` has one bound
+/// counter per method and scheme (see [`crate::pipeline::Instruments::http_server_active_for`]).
+pub(crate) const KNOWN_METHODS: [&str; 10] = [
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "HEAD",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    names::METHOD_OTHER,
+];
+
+/// The labels of `http.server.active_requests`: `http.request.method` and `url.scheme`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ActiveKey {
+    method: u8,
+    https: bool,
+}
+
+impl ActiveKey {
+    /// The number of distinct keys.
+    pub const COUNT: usize = KNOWN_METHODS.len() * 2;
+
+    /// `method` is one of [`KNOWN_METHODS`] (anything else counts as `_OTHER`).
+    pub fn new(method: &str, https: bool) -> ActiveKey {
+        let method = KNOWN_METHODS
+            .iter()
+            .position(|known| *known == method)
+            .unwrap_or(KNOWN_METHODS.len() - 1);
+        ActiveKey {
+            method: method as u8,
+            https,
+        }
+    }
+
+    /// Its index among the [`ActiveKey::COUNT`] keys.
+    pub fn index(self) -> usize {
+        usize::from(self.method) * 2 + usize::from(self.https)
+    }
+
+    pub fn labels(self) -> [KeyValue; 2] {
+        [
+            KeyValue::new(
+                names::HTTP_REQUEST_METHOD,
+                KNOWN_METHODS[usize::from(self.method)],
+            ),
+            KeyValue::new(names::URL_SCHEME, if self.https { "https" } else { "http" }),
+        ]
+    }
 }
 
 /// The request's shared state, in the context its handler runs in.
@@ -68,34 +125,31 @@ impl RequestShared {
 #[derive(Debug)]
 pub(crate) struct Serving {
     labels: Vec<KeyValue>,
-    active_labels: [KeyValue; 2],
+    active: ActiveKey,
     pub shared: Arc<RequestShared>,
 }
 
+/// `attributes` is empty: the request's become the span's.
 pub(crate) fn open(
-    active_requests: &opentelemetry::metrics::UpDownCounter<i64>,
+    pipeline: &PipelineRef,
     request: Option<Request>,
     attributes: &mut Vec<KeyValue>,
 ) -> Opening {
     let request = request.unwrap_or_else(|| Request {
         name: Cow::Borrowed(names::METHOD_OTHER),
         labels: Vec::new(),
-        active_labels: [
-            KeyValue::new(names::HTTP_REQUEST_METHOD, names::METHOD_OTHER),
-            KeyValue::new(names::URL_SCHEME, "http"),
-        ],
+        active: ActiveKey::new(names::METHOD_OTHER, false),
         attributes: Vec::new(),
     });
-    active_requests.add(1, &request.active_labels);
-    attributes.extend(request.labels.iter().cloned());
-    attributes.extend(request.attributes);
+    active_requests_add(pipeline, request.active, 1);
+    *attributes = request.attributes;
     let shared = Arc::new(RequestShared::default());
     Opening {
         name: request.name,
         span_kind: SpanKind::Server,
         state: KindState::HttpServer(Serving {
             labels: request.labels,
-            active_labels: request.active_labels,
+            active: request.active,
             shared: Arc::clone(&shared),
         }),
         context_value: Some(ContextValue::Request(RequestState(shared))),
@@ -103,11 +157,21 @@ pub(crate) fn open(
     }
 }
 
+/// Adds `n` to `http.server.active_requests`: through the process-wide pipeline's bound counter
+/// for the key, else with the key's labels.
+fn active_requests_add(pipeline: &PipelineRef, key: ActiveKey, n: i64) {
+    let instruments = &pipeline.instruments;
+    match pipeline {
+        PipelineRef::Global(_) => instruments.http_server_active_for(key).add(n),
+        PipelineRef::Scoped(_) => instruments.http_server_active.add(n, &key.labels()),
+    }
+}
+
 /// Records the response on the span, decides its status, and records the metrics. `report` is
 /// how the request's call ended: a panic, a cancellation, or success.
 pub(crate) fn end(
-    active: &Active,
-    serving: &Serving,
+    pipeline: &PipelineRef,
+    serving: &mut Serving,
     span: &mut CallSpan,
     report: Report,
     elapsed: Duration,
@@ -132,7 +196,8 @@ pub(crate) fn end(
         .and_then(|report| report.error)
         .or(report.error);
     let failed = status >= 500 || (status == 0 && report.outcome.is_error());
-    let mut labels = serving.labels.clone();
+    // Ends the call: its labels are not needed after this.
+    let mut labels = std::mem::take(&mut serving.labels);
     if status != 0 {
         let code = KeyValue::new(names::HTTP_RESPONSE_STATUS_CODE, i64::from(status));
         span.set_attribute(code.clone());
@@ -161,13 +226,11 @@ pub(crate) fn end(
         let description = error.map(|error| error.message).unwrap_or_default();
         span.set_status(Status::error(description));
     }
-    let instruments = &active.pipeline.instruments;
-    instruments
+    pipeline
+        .instruments
         .http_server_duration
         .record(elapsed.as_secs_f64(), &labels);
-    instruments
-        .http_server_active
-        .add(-1, &serving.active_labels);
+    active_requests_add(pipeline, serving.active, -1);
 }
 
 /// The call site of every request's call: the span's name and `code.function.name` come from

@@ -220,11 +220,7 @@ impl Active {
                 &mut attributes,
             ),
             CallKind::Handler => handler::open(site, &parent),
-            CallKind::HttpServer => http_server::open(
-                &pipeline.instruments.http_server_active,
-                http,
-                &mut attributes,
-            ),
+            CallKind::HttpServer => http_server::open(&pipeline, http, &mut attributes),
         };
         if attributes.is_empty() {
             // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
@@ -307,6 +303,14 @@ impl Active {
         let mut report = std::mem::replace(&mut ending.report, Report::of(OutcomeKind::Success));
         let extra = std::mem::take(&mut ending.extra);
         let outcome = report.outcome;
+        if let KindState::HttpServer(serving) = &mut self.kind {
+            // The HTTP conventions decide the status, not the outcome (see `http_server`).
+            http_server::end(&self.pipeline, serving, &mut span, report, elapsed);
+            if let Some(span) = span.into_ending() {
+                self.submit(span, end, outcome);
+            }
+            return;
+        }
         match (&self.kind, extra) {
             (KindState::Run, _) => run::end(self, &mut span, outcome, elapsed),
             (KindState::Stage { attempt }, extra) => {
@@ -344,14 +348,7 @@ impl Active {
                 handler::end_in_request(request, report);
                 return;
             }
-            (KindState::HttpServer(serving), _) => {
-                // The HTTP conventions decide the status, not the outcome (see `http_server`).
-                http_server::end(self, serving, &mut span, report, elapsed);
-                if let Some(span) = span.into_ending() {
-                    self.submit(span, end, outcome);
-                }
-                return;
-            }
+            (KindState::HttpServer(_), _) => unreachable!("ended above"),
         }
         let outcome = report.outcome;
         record_status(&mut span, report);

@@ -1,31 +1,32 @@
 //! What the SERVER span and the metrics record of a request, per the HTTP server conventions.
 
-use crate::call::http_server::Request as Served;
+use crate::call::http_server::{ActiveKey, Request as Served};
 use crate::names::http_server as names;
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{header, Method, Request, Version};
 use opentelemetry::KeyValue;
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The request's span name, labels and attributes. The route is axum's `MatchedPath` (the
 /// template, `/tasks/{id}`, also under nested routers); without one the span is `{method}`
 /// alone: the raw path is never a name or a label.
 pub(crate) fn read<B>(request: &Request<B>) -> Served {
     let (method, original) = method(request.method());
-    let route = request
+    // Shared, not copied, by the span's attributes and the histogram's labels.
+    let route: Option<Arc<str>> = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
+        .map(|path| Arc::from(path.as_str()));
     let name = match &route {
         Some(route) => Cow::Owned(format!("{method} {route}")),
         None => Cow::Borrowed(method),
     };
-    let scheme = match request.uri().scheme_str() {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let mut labels = Vec::with_capacity(4);
+    let https = request.uri().scheme_str() == Some("https");
+    let scheme = if https { "https" } else { "http" };
+    // Room for what the end adds: the status code and `error.type`.
+    let mut labels = Vec::with_capacity(LABELS + 2);
     labels.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
     if let Some(route) = route {
         labels.push(KeyValue::new(names::HTTP_ROUTE, route));
@@ -35,7 +36,10 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
         labels.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
     }
 
-    let mut attributes = Vec::with_capacity(6);
+    // The labels go first, then these; room for what the end adds (`code.function.name`, the
+    // status code, `error.type`) and a handler's first `fields(...)`.
+    let mut attributes = Vec::with_capacity(LABELS + 6 + 5);
+    attributes.extend(labels.iter().cloned());
     if let Some(original) = original {
         attributes.push(KeyValue::new(names::HTTP_REQUEST_METHOD_ORIGINAL, original));
     }
@@ -58,13 +62,13 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
     Served {
         name,
         labels,
-        active_labels: [
-            KeyValue::new(names::HTTP_REQUEST_METHOD, method),
-            KeyValue::new(names::URL_SCHEME, scheme),
-        ],
+        active: ActiveKey::new(method, https),
         attributes,
     }
 }
+
+/// The most labels `read` records: method, route, scheme, protocol version.
+const LABELS: usize = 4;
 
 /// The method as the conventions record it, and the original when that is `_OTHER`.
 fn method(method: &Method) -> (&'static str, Option<String>) {
@@ -149,8 +153,7 @@ mod tests {
             .unwrap();
         let served = read(&request);
         assert_eq!(served.name, "GET");
-        let text: Vec<String> = served
-            .attributes
+        let text: Vec<String> = served.attributes[served.labels.len()..]
             .iter()
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
