@@ -20,7 +20,14 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
         .get::<MatchedPath>()
         .map(|path| Arc::from(path.as_str()));
     let name = match &route {
-        Some(route) => Cow::Owned(format!("{method} {route}")),
+        Some(route) => {
+            // What `format!` would give, without its formatting machinery.
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            Cow::Owned(name)
+        }
         None => Cow::Borrowed(method),
     };
     let https = request.uri().scheme_str() == Some("https");
@@ -108,11 +115,40 @@ fn header_text<B>(request: &Request<B>, name: header::HeaderName) -> Option<&str
 /// The host and port the client addressed: the `Host` header (HTTP/1.1), else the URI's
 /// authority (HTTP/2's `:authority`).
 fn server_address<B>(request: &Request<B>) -> Option<(String, Option<u16>)> {
-    let authority = match header_text(request, header::HOST) {
-        Some(host) => host.parse::<http::uri::Authority>().ok()?,
-        None => request.uri().authority()?.clone(),
+    match header_text(request, header::HOST) {
+        Some(host) => match plain_host_port(host) {
+            Some((host, port)) => Some((host.to_owned(), port)),
+            None => {
+                let authority = host.parse::<http::uri::Authority>().ok()?;
+                Some((authority.host().to_owned(), authority.port_u16()))
+            }
+        },
+        None => {
+            let authority = request.uri().authority()?;
+            Some((authority.host().to_owned(), authority.port_u16()))
+        }
+    }
+}
+
+/// `host` or `host:port` where the host is a name or an IPv4 address (letters, digits, `.`,
+/// `-`): what nearly every `Host` header is, split without parsing it into an `Authority` (a
+/// copy and a validation). Anything else (IPv6, user info, a port out of range) is `None`, left
+/// to `Authority`.
+fn plain_host_port(text: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = match text.split_once(':') {
+        Some((host, port)) => {
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (host, Some(port.parse::<u16>().ok()?))
+        }
+        None => (text, None),
     };
-    Some((authority.host().to_owned(), authority.port_u16()))
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then_some((host, port))
 }
 
 /// The first address of `X-Forwarded-For` (the original client behind proxies), else the
@@ -142,6 +178,33 @@ mod tests {
         assert_eq!(method(&Method::GET), ("GET", None));
         let custom = Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(method(&custom), ("_OTHER", Some("PURGE".to_owned())));
+    }
+
+    #[test]
+    fn plain_hosts_split_as_an_authority_would() {
+        for text in [
+            "example.test",
+            "example.test:8080",
+            "127.0.0.1:80",
+            "a-b.example:65535",
+        ] {
+            let authority: http::uri::Authority = text.parse().unwrap();
+            assert_eq!(
+                plain_host_port(text),
+                Some((authority.host(), authority.port_u16())),
+                "{text}"
+            );
+        }
+        for text in [
+            "[::1]:8080",
+            "user@host",
+            "host:",
+            "host:99999",
+            "",
+            "host:8x",
+        ] {
+            assert_eq!(plain_host_port(text), None, "{text}");
+        }
     }
 
     #[test]
