@@ -34,6 +34,8 @@ pub(crate) struct Request {
     pub labels: Vec<KeyValue>,
     /// The labels of `http.server.active_requests`.
     pub active: ActiveKey,
+    /// The labels of `http.server.request.duration` as a key of its bound histograms.
+    pub duration: DurationKey,
     /// The span's attributes at its start: the labels, then the others (`url.path`,
     /// `server.address`, `user_agent.original`, ...), with room for what the end adds.
     pub attributes: Vec<KeyValue>,
@@ -54,8 +56,19 @@ pub(crate) const KNOWN_METHODS: [&str; 10] = [
     names::METHOD_OTHER,
 ];
 
+/// The labels of `http.server.request.duration` of a request that did not fail (a failed one
+/// adds `error.type` and is recorded unbound): what tells one bound histogram from another.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DurationKey {
+    pub active: ActiveKey,
+    pub route: Option<Arc<str>>,
+    pub version: Option<&'static str>,
+    /// 0 until the response's status is known.
+    pub status: u16,
+}
+
 /// The labels of `http.server.active_requests`: `http.request.method` and `url.scheme`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ActiveKey {
     method: u8,
     https: bool,
@@ -126,6 +139,7 @@ impl RequestShared {
 pub(crate) struct Serving {
     labels: Vec<KeyValue>,
     active: ActiveKey,
+    duration: DurationKey,
     pub shared: Arc<RequestShared>,
 }
 
@@ -139,6 +153,12 @@ pub(crate) fn open(
         name: Cow::Borrowed(names::METHOD_OTHER),
         labels: Vec::new(),
         active: ActiveKey::new(names::METHOD_OTHER, false),
+        duration: DurationKey {
+            active: ActiveKey::new(names::METHOD_OTHER, false),
+            route: None,
+            version: None,
+            status: 0,
+        },
         attributes: Vec::new(),
     });
     active_requests_add(pipeline, request.active, 1);
@@ -150,6 +170,7 @@ pub(crate) fn open(
         state: KindState::HttpServer(Serving {
             labels: request.labels,
             active: request.active,
+            duration: request.duration,
             shared: Arc::clone(&shared),
         }),
         context_value: Some(ContextValue::Request(RequestState(shared))),
@@ -226,10 +247,14 @@ pub(crate) fn end(
         let description = error.map(|error| error.message).unwrap_or_default();
         span.set_status(Status::error(description));
     }
-    pipeline
-        .instruments
-        .http_server_duration
-        .record(elapsed.as_secs_f64(), &labels);
+    let seconds = elapsed.as_secs_f64();
+    let instruments = &pipeline.instruments;
+    if failed {
+        instruments.http_server_duration.record(seconds, &labels);
+    } else {
+        serving.duration.status = status;
+        instruments.record_http_server_duration(&serving.duration, &labels, seconds);
+    }
     active_requests_add(pipeline, serving.active, -1);
 }
 

@@ -1,6 +1,6 @@
 //! What the SERVER span and the metrics record of a request, per the HTTP server conventions.
 
-use crate::call::http_server::{ActiveKey, Request as Served};
+use crate::call::http_server::{ActiveKey, DurationKey, Request as Served};
 use crate::names::http_server as names;
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{header, Method, Request, Version};
@@ -35,13 +35,15 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
     // Room for what the end adds: the status code and `error.type`.
     let mut labels = Vec::with_capacity(LABELS + 2);
     labels.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
-    if let Some(route) = route {
-        labels.push(KeyValue::new(names::HTTP_ROUTE, route));
+    if let Some(route) = &route {
+        labels.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
     }
     labels.push(KeyValue::new(names::URL_SCHEME, scheme));
-    if let Some(version) = protocol_version(request.version()) {
+    let version = protocol_version(request.version());
+    if let Some(version) = version {
         labels.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
     }
+    let active = ActiveKey::new(method, https);
 
     // The labels go first, then these; room for what the end adds (`code.function.name`, the
     // status code, `error.type`) and a handler's first `fields(...)`.
@@ -69,7 +71,13 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
     Served {
         name,
         labels,
-        active: ActiveKey::new(method, https),
+        active,
+        duration: DurationKey {
+            active,
+            route,
+            version,
+            status: 0,
+        },
         attributes,
     }
 }
