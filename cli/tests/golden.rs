@@ -99,8 +99,10 @@ fn report_of_recorded_runs() {
     assert!(stdout.contains(
         "implement         3         6\n  3x compile error: expected `;` at src/main.rs:12\n"
     ));
-    // Each run's first test attempt failed "complete task: undo", the next one passed it: the
-    // runtime counted it flaky, and the failed attempt's description names it.
+    // A recording of runs made before flaky tests belonged to one retry loop: codex's `test`
+    // failed "complete task: undo" and claude's passed it, which the runtime then counted
+    // flaky (it no longer does); the report reads the count as recorded and the failed
+    // call's description names the test.
     assert!(stdout.contains(
         "test          6      93       3        0      96.9%      3\n  flaky 3x: complete task: undo\n"
     ));
