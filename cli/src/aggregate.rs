@@ -665,13 +665,20 @@ impl Aggregator {
 }
 
 /// Per stage attempt (index in `stages`, in start order) the tests counted flaky by name: those
-/// that failed in an earlier attempt of the same stage name in the run and do not fail in this
-/// one, as the runtime counts them (`runtime/src/call/run.rs`, `RunState::flaky_tests`). Names
-/// are given only when the attempt's `test.flaky` covers them all (the runtime counts a
-/// recovered test only when it is named as passed; tests the runner itself found flaky have no
-/// name on the span).
+/// that failed in an earlier attempt of the same retry loop and do not fail in this one, as the
+/// runtime counts them (`runtime/src/call/stage.rs`, `FailingTests`). A loop is read back from
+/// the attempt numbers: an attempt 1 starts one, and attempt k continues the latest loop of that
+/// stage name whose last attempt is k - 1; another first attempt of the same name (another
+/// candidate, an unrelated call) is another loop. Names are given only when the attempt's
+/// `test.flaky` covers them all (the runtime counts a recovered test only when it is named as
+/// passed; tests the runner itself found flaky have no name on the span).
 fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
-    let mut failing: HashMap<&str, HashSet<String>> = HashMap::new();
+    struct Loop<'a> {
+        name: &'a str,
+        last_attempt: i64,
+        failing: HashSet<String>,
+    }
+    let mut loops: Vec<Loop> = Vec::new();
     let mut found = HashMap::new();
     for (index, stage) in stages.iter().enumerate() {
         let Some(tests) = &stage.tests else {
@@ -681,8 +688,24 @@ fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
             Some(message) => failed_test_names(message).unwrap_or_default(),
             None => Vec::new(),
         };
-        let earlier = failing.entry(&stage.name).or_default();
-        let mut recovered: Vec<String> = earlier
+        let continued = (stage.attempt > 1)
+            .then(|| {
+                loops.iter_mut().rev().find(|retry| {
+                    retry.name == stage.name && retry.last_attempt == stage.attempt - 1
+                })
+            })
+            .flatten();
+        let Some(retry) = continued else {
+            loops.push(Loop {
+                name: &stage.name,
+                last_attempt: stage.attempt,
+                failing: failing_now.into_iter().collect(),
+            });
+            continue;
+        };
+        retry.last_attempt = stage.attempt;
+        let mut recovered: Vec<String> = retry
+            .failing
             .iter()
             .filter(|name| !failing_now.contains(name))
             .cloned()
@@ -690,11 +713,11 @@ fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
         recovered.sort();
         if !recovered.is_empty() && recovered.len() as i64 <= tests.flaky {
             for name in &recovered {
-                earlier.remove(name);
+                retry.failing.remove(name);
             }
             found.insert(index, recovered);
         }
-        earlier.extend(failing_now);
+        retry.failing.extend(failing_now);
     }
     found
 }
@@ -966,6 +989,12 @@ mod tests {
         let found = flaky_names(&stages);
         assert_eq!(found.get(&1), Some(&vec!["add".to_owned()]));
         assert_eq!(found.get(&2), Some(&vec!["undo".to_owned()]));
+        // Another candidate's first attempt is another loop, whatever its recorded count.
+        let candidates = [
+            stage(1, Some("1 of 12 tests failed: undo"), 0),
+            stage(1, None, 1),
+        ];
+        assert!(flaky_names(&candidates).is_empty());
         // The runtime counted none: the names are not claimed.
         let uncounted = [
             stage(1, Some("1 of 12 tests failed: undo"), 0),

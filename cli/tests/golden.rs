@@ -99,18 +99,16 @@ fn report_of_recorded_runs() {
     assert!(stdout.contains(
         "implement         3         6\n  3x compile error: expected `;` at src/main.rs:12\n"
     ));
-    // Each run's first test attempt failed "complete task: undo", the next one passed it: the
-    // runtime counted it flaky, and the failed attempt's description names it.
-    assert!(stdout.contains(
-        "test          6      93       3        0      96.9%      3\n  flaky 3x: complete task: undo\n"
-    ));
+    // A recording of runs made before flaky tests belonged to one retry loop: codex's `test`
+    // failed "complete task: undo" and claude's passed it, which the runtime then counted
+    // flaky (it no longer does). The report keeps the recorded count but names no test: the
+    // passing call is another candidate's first attempt, not a retry of the failed one.
+    assert!(stdout.ends_with("test          6      93       3        0      96.9%      3\n"));
     let json = obs(&["report", "--json", "fixtures/recorded"]);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(
-        report["tests"][0]["flaky_tests"],
-        serde_json::json!([["complete task: undo", 3]])
-    );
-    assert_eq!(report["tests"][0]["flaky_unnamed"], 0);
+    assert_eq!(report["tests"][0]["flaky"], 3);
+    assert_eq!(report["tests"][0]["flaky_tests"], serde_json::json!([]));
+    assert_eq!(report["tests"][0]["flaky_unnamed"], 3);
 }
 
 #[test]

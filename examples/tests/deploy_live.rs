@@ -2,8 +2,8 @@
 //! records the outcome.
 //!
 //! The factory: one factory process makes 60 runs (`FACTORY_PIPELINE_RUNS`; each run has a
-//! failed and retried `implement`, a failed and retried `test` with a recovered flaky test, two
-//! models and an adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`),
+//! failed and retried `implement`, a `test` per candidate, claude's with one test its runner
+//! reported flaky, two models and an adjudication) and serves its metrics itself (`OTEL_METRICS_EXPORTER=prometheus`),
 //! while its traces go to a port where nothing listens (so the exporter health counts failed
 //! spans). Prometheus runs with the kit's rules and the kit's scrape job for programs (which
 //! renames nothing: the program serves the collector's names), plus a job `otel-collector` on a
@@ -327,8 +327,8 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
 
     // Alerts: the expression returns series (fires once `for` elapses) exactly for the
     // scenario's conditions: `implement` retried every run (60 in a few seconds > 10 an hour),
-    // claude wins every adjudication, the `test` stage recovers a flaky test every run (none
-    // the hour before), spans fail to export (their collector is down), and nothing listens on
+    // claude wins every adjudication, claude's `test` reports one runner-found flaky test every
+    // run (none the hour before), spans fail to export (their collector is down), and nothing listens on
     // the collector's port. 60 runs cost 60 x 0.3089 USD, under the 20 USD budget; no run fails;
     // no stage takes 300 s; a pass-rate drop needs 7 hours of history; no product runs here.
     let firing_expected = [

@@ -7,8 +7,17 @@ use crate::outcome::{Outcome, OutcomeKind};
 /// A `#[pipeline_stage]` returning a `TestReport` (or `Result<TestReport, E>`, or any type that
 /// implements [`TestResults`]) records `test.passed`, `test.failed`, `test.skipped`,
 /// `test.pass_rate` and `test.flaky` on its span, and the metrics `test.pass_rate` and
-/// `test.flaky.total`. Name the tests (`passed_test`, `failed_test`) and a test that failed in an
-/// earlier attempt of the same stage in the same run, then passed, counts as flaky.
+/// `test.flaky.total`.
+///
+/// `test.flaky` is the runner's own count ([`with_flaky`](TestReport::with_flaky)) plus, when the
+/// tests are named (`passed_test`, `failed_test`) and the stage is retried with
+/// [`retry_stage`](crate::retry_stage) or [`retry_stage_async`](crate::retry_stage_async), the
+/// tests that failed in an earlier attempt of the same retry loop and pass now, each counted
+/// once. The memory of failed tests belongs to one loop: another candidate's call of a
+/// same-named stage, a call outside the loop, or another loop (nested or concurrent) never
+/// makes a test flaky. A stage called repeatedly without `retry_stage` (a hand-written loop)
+/// counts only the runner's flaky tests, since nothing says that its calls retry the same
+/// thing; wrap the loop in `retry_stage` to have recovered tests counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TestReport {
     /// Tests that passed.

@@ -1,15 +1,10 @@
-//! `#[adjudicate]` and test-quality signals: scores, winner, margin, evaluation events, edge
-//! cases, pass rates and flaky tests across retries.
+//! `#[adjudicate]`: scores, winner, margin, evaluation events, edge cases (test-quality signals
+//! are in test_quality.rs).
 
 use factory_observability::testing::{Capture, CapturedSpan, PointValue};
-use factory_observability::{
-    adjudicate, pipeline_run, pipeline_stage, retry_stage, Adjudication, CandidateScore,
-    TestReport, Verdict,
-};
+use factory_observability::{adjudicate, Adjudication, CandidateScore, Verdict};
 use opentelemetry::trace::Status;
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Patch(&'static str);
@@ -244,86 +239,4 @@ fn an_err_is_a_failed_adjudication_without_scores() {
     assert_eq!(span.status, Status::error("neither candidate builds"));
     assert_eq!(span.attr("adjudication.candidates"), None);
     assert!(capture.metric("adjudication.score").is_empty());
-}
-
-#[pipeline_stage(name = "test")]
-fn run_tests(attempt: &AtomicU32) -> Result<TestReport, String> {
-    let n = attempt.fetch_add(1, Ordering::SeqCst) + 1;
-    let report = TestReport::default()
-        .passed_test("creates a task")
-        .passed_test("lists tasks");
-    Ok(if n == 1 {
-        report.failed_test("completes a task")
-    } else {
-        report.passed_test("completes a task").with_flaky(1)
-    })
-}
-
-#[pipeline_run]
-fn tested_run(attempt: &AtomicU32) -> Result<TestReport, String> {
-    retry_stage(NonZeroU32::new(2).unwrap(), || {
-        let report = run_tests(attempt)?;
-        if report.failed > 0 {
-            Err(format!("{} tests failed", report.failed))
-        } else {
-            Ok(report)
-        }
-    })
-}
-
-#[test]
-fn test_reports_record_pass_rate_and_flaky_tests_across_retries() {
-    let capture = Capture::new();
-    let attempt = AtomicU32::new(0);
-    let report = capture.run(|| tested_run(&attempt)).unwrap();
-    assert_eq!(report.passed, 3);
-
-    let stages = capture.spans_named("pipeline.stage");
-    assert_eq!(stages.len(), 2);
-    let first = &stages[0];
-    assert_eq!(first.attr("stage.outcome").as_deref(), Some("failure"));
-    assert_eq!(first.attr("test.passed").as_deref(), Some("2"));
-    assert_eq!(first.attr("test.failed").as_deref(), Some("1"));
-    assert_eq!(first.attr("test.flaky").as_deref(), Some("0"));
-    let rate: f64 = first.attr("test.pass_rate").unwrap().parse().unwrap();
-    assert!((rate - 2.0 / 3.0).abs() < 1e-9);
-    let second = &stages[1];
-    assert_eq!(second.attr("stage.attempt").as_deref(), Some("2"));
-    assert_eq!(second.attr("stage.outcome").as_deref(), Some("success"));
-    assert_eq!(second.attr("test.pass_rate").as_deref(), Some("1"));
-    // "completes a task" failed on attempt 1 and passed on attempt 2, plus the runner's own one.
-    assert_eq!(second.attr("test.flaky").as_deref(), Some("2"));
-
-    let flaky = capture.metric("test.flaky.total");
-    assert_eq!(flaky.len(), 1);
-    assert_eq!(flaky[0].attributes["stage.name"], "test");
-    assert_eq!(flaky[0].value, PointValue::Sum(2.0));
-    match &capture.metric("test.pass_rate")[0].value {
-        PointValue::Histogram {
-            count, sum, bounds, ..
-        } => {
-            assert_eq!(*count, 2);
-            assert!((sum - (2.0 / 3.0 + 1.0)).abs() < 1e-9);
-            assert_eq!(*bounds.last().unwrap(), 1.0);
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
-fn a_flaky_test_is_counted_once_per_run_and_not_across_runs() {
-    let capture = Capture::new();
-    capture.run(|| {
-        let attempt = AtomicU32::new(0);
-        tested_run(&attempt).unwrap();
-        // A fresh run: the earlier run's failures do not make this run's passes flaky.
-        let attempt = AtomicU32::new(1);
-        tested_run(&attempt).unwrap();
-    });
-    let stages = capture.spans_named("pipeline.stage");
-    let flaky: Vec<String> = stages
-        .iter()
-        .map(|s| s.attr("test.flaky").unwrap())
-        .collect();
-    assert_eq!(flaky, ["0", "2", "1"]);
 }

@@ -5,13 +5,11 @@ use super::span::CallSpan;
 use super::{saturating_i64, Active, ContextValue, KindState, Opening};
 use crate::names::attr;
 use crate::outcome::OutcomeKind;
-use crate::test_report::TestReport;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// What every call of a run reaches through the context: the run's id and its running totals.
@@ -19,27 +17,6 @@ use std::time::{Duration, SystemTime};
 pub(crate) struct RunState {
     pub run_id: StringValue,
     pub totals: Arc<RunTotals>,
-    /// Per stage name, the tests that failed in an earlier attempt and have not passed since.
-    failing_tests: Arc<Mutex<HashMap<&'static str, HashSet<String>>>>,
-}
-
-impl RunState {
-    /// Counts the tests of `report` that failed in an earlier attempt of `stage` in this run and
-    /// pass now (each counted once), and remembers the ones that fail now.
-    pub fn flaky_tests(&self, stage: &'static str, report: &TestReport) -> u64 {
-        let mut failing = self
-            .failing_tests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let failing = failing.entry(stage).or_default();
-        let recovered = report
-            .passed_names()
-            .iter()
-            .filter(|name| failing.remove(name.as_str()))
-            .count();
-        failing.extend(report.failed_names().iter().cloned());
-        recovered as u64
-    }
 }
 
 /// LLM totals of one run, added to from every thread and task of the run.
@@ -91,7 +68,6 @@ pub(crate) fn open(run_id: Option<StringValue>, attributes: &mut Vec<KeyValue>) 
         context_value: Some(ContextValue::Run(RunState {
             run_id,
             totals: Arc::default(),
-            failing_tests: Arc::default(),
         })),
         opens_span: true,
     }

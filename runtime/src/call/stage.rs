@@ -1,7 +1,6 @@
 //! `#[pipeline_stage]`: the stage's name and attempt at the start; its outcome, duration and
 //! stage metrics at the end.
 
-use super::run::RunState;
 use super::span::CallSpan;
 use super::{saturating_i64, Active, KindState, Opening};
 use crate::names::attr;
@@ -10,13 +9,40 @@ use crate::test_report::TestReport;
 use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Set by [`crate::retry_stage`]: the attempt number of the stage called directly under `parent`.
-#[derive(Clone, Copy, Debug)]
+/// Set by [`crate::retry_stage`]: the attempt number of the stage called directly under `parent`,
+/// and the memory of failing tests that the loop's attempts share.
+#[derive(Clone, Debug)]
 pub(crate) struct StageAttempt {
     pub number: u32,
     pub parent: SpanId,
+    pub failing: FailingTests,
+}
+
+/// The tests that failed in an attempt of one retry loop and have not passed since, per stage
+/// name. One per `retry_stage` loop, shared by its attempts: a test is flaky when it fails and
+/// then passes on a retry of the same thing, never because another candidate or an unrelated
+/// call of a same-named stage passes it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FailingTests(Arc<Mutex<HashMap<&'static str, HashSet<String>>>>);
+
+impl FailingTests {
+    /// Counts the tests of `report` that failed in an earlier attempt of `stage` and pass now
+    /// (each counted once), and remembers the ones that fail now.
+    pub fn recovered(&self, stage: &'static str, report: &TestReport) -> u64 {
+        let mut failing = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let failing = failing.entry(stage).or_default();
+        let recovered = report
+            .passed_names()
+            .iter()
+            .filter(|name| failing.remove(name.as_str()))
+            .count();
+        failing.extend(report.failed_names().iter().cloned());
+        recovered as u64
+    }
 }
 
 /// `stage.name` and `stage.attempt` are derived from the call site and the attempt when the span
@@ -46,7 +72,7 @@ pub(crate) fn end(
     tests: Option<TestReport>,
 ) {
     if let Some(tests) = tests {
-        record_tests(active, span, &tests);
+        record_tests(active, span, &tests, attempt);
     }
     let instruments = &active.pipeline.instruments;
     super::record_duration(
@@ -67,9 +93,10 @@ pub(crate) fn end(
 }
 
 /// Test counts and pass rate of a stage that returned a `TestReport`, and its flaky tests: those
-/// the runner reported, plus those that failed in an earlier attempt of this stage in this run
-/// and passed now.
-fn record_tests(active: &Active, span: &mut CallSpan, tests: &TestReport) {
+/// the runner reported, plus those that failed in an earlier attempt of the same retry loop and
+/// pass now. A stage called outside `retry_stage` has no earlier attempts: only the runner's
+/// count applies.
+fn record_tests(active: &Active, span: &mut CallSpan, tests: &TestReport, attempt: u32) {
     span.set_attribute(KeyValue::new(
         attr::TEST_PASSED,
         saturating_i64(tests.passed),
@@ -82,9 +109,15 @@ fn record_tests(active: &Active, span: &mut CallSpan, tests: &TestReport) {
         attr::TEST_SKIPPED,
         saturating_i64(tests.skipped),
     ));
-    let recovered = match active.cx.get::<RunState>() {
-        Some(run) => run.flaky_tests(active.site.name, tests),
-        None => 0,
+    // The stage's context holds the loop of its caller. The stage is that loop's attempt when
+    // `open` gave it the loop's number; a stage nested in an attempt gets 1 there (its own loop,
+    // if any, is the one it sees), so from the second attempt on a nested stage never reads or
+    // writes the loop's memory. In the first attempt the two cannot be told apart here, so a
+    // nested stage may remember its failures under its own name, which only a direct attempt
+    // of the same name would read.
+    let recovered = match active.cx.get::<StageAttempt>() {
+        Some(retry) if retry.number == attempt => retry.failing.recovered(active.site.name, tests),
+        _ => 0,
     };
     let flaky = tests.flaky + recovered;
     span.set_attribute(KeyValue::new(attr::TEST_FLAKY, saturating_i64(flaky)));
