@@ -384,6 +384,10 @@ impl Active {
 
 /// Status, `error.type` and the `exception` event, the same for every kind.
 fn record_status(span: &mut CallSpan, report: Report) {
+    if !span.is_recorded() {
+        // Not sampled: the status, `error.type` and the event are the span's alone.
+        return;
+    }
     let mut description = report
         .message
         .map_or(Cow::Borrowed(report.outcome.as_str()), Cow::Owned);

@@ -162,6 +162,11 @@ impl CallSpan {
         }
     }
 
+    /// Whether the call is sampled: what only the span needs is skipped when it is not.
+    pub fn is_recorded(&self) -> bool {
+        self.0.is_some()
+    }
+
     pub fn set_status(&mut self, status: Status) {
         if let Some(span) = &mut self.0 {
             span.status = status;
