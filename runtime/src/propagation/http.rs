@@ -1,7 +1,7 @@
 //! Carriers over `http::HeaderMap`, for servers (extract) and clients (inject).
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::Context;
 
 /// Reads propagation headers from a request. Unlike a carrier that sees one value per name,
@@ -46,10 +46,44 @@ impl Injector for HeaderInjector<'_> {
 
 /// The context a request's headers carry (`traceparent`, `tracestate`, `baggage`), on top of
 /// the current one; the current context when the headers carry none or a malformed one.
+///
+/// While the installed propagator is [`W3cPropagator`](super::W3cPropagator) (what
+/// [`crate::init`] installs), the headers are read straight from the map: no `Vec` of header
+/// values, no dynamic dispatch, and the baggage propagator runs only when a `baggage` header is
+/// present. The result is the same as through the propagator (this module's tests compare both).
 pub fn extract_from_headers(headers: &HeaderMap) -> Context {
     opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&HeaderExtractor(headers))
+        if super::is_w3c(propagator) {
+            extract_w3c(headers)
+        } else {
+            propagator.extract(&HeaderExtractor(headers))
+        }
     })
+}
+
+/// [`W3cPropagator`](super::W3cPropagator)'s extraction from a header map, on top of the
+/// current context. Values that are not visible ASCII are skipped, as [`HeaderExtractor`] skips
+/// them.
+fn extract_w3c(headers: &HeaderMap) -> Context {
+    let values = |name: &'static str| {
+        headers
+            .get_all(name)
+            .into_iter()
+            .filter_map(|value| value.to_str().ok())
+    };
+    let current = Context::current();
+    let cx = super::trace_context::extract_values(
+        &current,
+        values(super::trace_context::TRACEPARENT),
+        values(super::trace_context::TRACESTATE),
+    )
+    .unwrap_or(current);
+    if headers.contains_key(super::BAGGAGE) {
+        opentelemetry_sdk::propagation::BaggagePropagator::new()
+            .extract_with_context(&cx, &HeaderExtractor(headers))
+    } else {
+        cx
+    }
 }
 
 /// Writes `cx`'s trace context and baggage into `headers`.
@@ -57,4 +91,127 @@ pub fn inject_into_headers(cx: &Context, headers: &mut HeaderMap) {
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(cx, &mut HeaderInjector(headers))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::TraceContextExt;
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const OTHER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    /// What the direct reading finds: the remote span context (trace, parent, flags, tracestate
+    /// header) and the baggage, as text to compare.
+    fn summary(cx: &Context) -> String {
+        let span = cx.span();
+        let sc = span.span_context();
+        let mut baggage: Vec<String> = cx
+            .baggage()
+            .iter()
+            .map(|(key, (value, _))| format!("{key}={value}"))
+            .collect();
+        baggage.sort();
+        format!(
+            "{}-{}-{:02x}-{}-{} [{}] {:?}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8(),
+            sc.is_remote(),
+            sc.is_valid(),
+            sc.trace_state().header(),
+            baggage
+        )
+    }
+
+    #[test]
+    fn direct_reading_matches_the_propagator() {
+        let cases: Vec<HeaderMap> = vec![
+            headers(&[]),
+            headers(&[("traceparent", PARENT.as_bytes())]),
+            headers(&[(
+                "traceparent",
+                b" 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03\t",
+            )]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("traceparent", OTHER.as_bytes()),
+            ]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("traceparent", b"caf\xc3\xa9"),
+            ]),
+            headers(&[(
+                "traceparent",
+                b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            )]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("tracestate", b"congo=t61rcWkgMzE"),
+            ]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("tracestate", b"congo=t61rcWkgMzE"),
+                ("tracestate", b"rojo=00f067aa0ba902b7,,"),
+            ]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("tracestate", b"congo=1,congo=2"),
+            ]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("tracestate", b"tenant@abcdefghijklmn=1"),
+            ]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("baggage", b"user=alice,team=obs"),
+            ]),
+            headers(&[("baggage", b"user=alice")]),
+            headers(&[("tracestate", b"congo=t61rcWkgMzE")]),
+        ];
+        let propagator = crate::propagation::propagator();
+        for (index, map) in cases.iter().enumerate() {
+            let direct = extract_w3c(map);
+            let through = propagator.extract(&HeaderExtractor(map));
+            assert_eq!(summary(&direct), summary(&through), "case {index}");
+        }
+        // The cases are not all the empty context.
+        let valid = extract_w3c(&cases[7]);
+        assert_eq!(
+            summary(&valid),
+            "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-true-true \
+             [congo=t61rcWkgMzE,rojo=00f067aa0ba902b7] []"
+        );
+        assert!(!extract_w3c(&cases[3]).span().span_context().is_valid());
+        assert_eq!(
+            extract_w3c(&cases[10])
+                .baggage()
+                .get("user")
+                .map(|v| v.as_str().to_owned()),
+            Some("alice".to_owned())
+        );
+    }
+
+    #[test]
+    fn only_the_w3c_propagator_is_taken_for_itself() {
+        assert!(crate::propagation::is_w3c(&crate::propagation::propagator()));
+        assert!(!crate::propagation::is_w3c(
+            &crate::propagation::TraceContextPropagator::new()
+        ));
+        assert!(!crate::propagation::is_w3c(
+            &opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+                Box::new(crate::propagation::TraceContextPropagator::new()),
+                Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
+            ])
+        ));
+    }
 }

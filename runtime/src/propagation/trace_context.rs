@@ -256,11 +256,34 @@ fn occurrences<'a>(extractor: &'a dyn Extractor, key: &str) -> Vec<&'a str> {
 
 /// `cx` with the remote span context a carrier holds, if it holds a valid one.
 fn extract_into(cx: &Context, extractor: &dyn Extractor) -> Option<Context> {
-    let parent = parse_traceparents(&occurrences(extractor, TRACEPARENT)).ok()?;
-    let members = parse_tracestate(occurrences(extractor, TRACESTATE)).unwrap_or_default();
-    let (trace_state, unrepresentable) = match TraceState::from_key_value(members.iter().copied()) {
-        Ok(trace_state) => (trace_state, None),
-        Err(_) => (TraceState::NONE, Some(members)),
+    extract_values(
+        cx,
+        occurrences(extractor, TRACEPARENT),
+        occurrences(extractor, TRACESTATE),
+    )
+}
+
+/// `cx` with the remote span context of a carrier's `traceparent` and `tracestate`
+/// occurrences, in order, if they hold a valid one. Takes iterators so that a server reading an
+/// `http::HeaderMap` ([`crate::propagation::http::extract_from_headers`]) collects nothing.
+pub(crate) fn extract_values<'a>(
+    cx: &Context,
+    traceparents: impl IntoIterator<Item = &'a str>,
+    tracestates: impl IntoIterator<Item = &'a str>,
+) -> Option<Context> {
+    let mut traceparents = traceparents.into_iter();
+    let parent = parse_traceparent(traceparents.next()?).ok()?;
+    if traceparents.next().is_some() {
+        return None; // TraceparentError::Repeated
+    }
+    let members = parse_tracestate(tracestates).unwrap_or_default();
+    let (trace_state, unrepresentable) = if members.is_empty() {
+        (TraceState::NONE, None)
+    } else {
+        match TraceState::from_key_value(members.iter().copied()) {
+            Ok(trace_state) => (trace_state, None),
+            Err(_) => (TraceState::NONE, Some(members)),
+        }
     };
     let span_context = SpanContext::new(
         parent.trace_id,
