@@ -65,20 +65,21 @@ pub fn extract_from_headers(headers: &HeaderMap) -> Context {
 /// current context. Values that are not visible ASCII are skipped, as [`HeaderExtractor`] skips
 /// them.
 fn extract_w3c(headers: &HeaderMap) -> Context {
-    let values = |name: &'static str| {
+    // Names built once: looking a `&str` up parses and validates it first (~300 instructions).
+    static TRACEPARENT: HeaderName = HeaderName::from_static(super::trace_context::TRACEPARENT);
+    static TRACESTATE: HeaderName = HeaderName::from_static(super::trace_context::TRACESTATE);
+    static BAGGAGE: HeaderName = HeaderName::from_static(super::BAGGAGE);
+    let values = |name: &'static HeaderName| {
         headers
             .get_all(name)
             .into_iter()
             .filter_map(|value| value.to_str().ok())
     };
     let current = Context::current();
-    let cx = super::trace_context::extract_values(
-        &current,
-        values(super::trace_context::TRACEPARENT),
-        values(super::trace_context::TRACESTATE),
-    )
-    .unwrap_or(current);
-    if headers.contains_key(super::BAGGAGE) {
+    let cx =
+        super::trace_context::extract_values(&current, values(&TRACEPARENT), values(&TRACESTATE))
+            .unwrap_or(current);
+    if headers.contains_key(&BAGGAGE) {
         opentelemetry_sdk::propagation::BaggagePropagator::new()
             .extract_with_context(&cx, &HeaderExtractor(headers))
     } else {

@@ -105,7 +105,7 @@ pub fn parse_traceparent(value: &str) -> Result<Traceparent, TraceparentError> {
     if value[2] != b'-' || value[35] != b'-' || value[52] != b'-' {
         return Err(TraceparentError::Format);
     }
-    let version = lower_hex(&value[0..2])?;
+    let version = lower_hex_u64(&value[0..2])?;
     if version == 0xff {
         return Err(TraceparentError::ForbiddenVersion);
     }
@@ -116,8 +116,8 @@ pub fn parse_traceparent(value: &str) -> Result<Traceparent, TraceparentError> {
         return Err(TraceparentError::Format);
     }
     let trace_id = lower_hex(&value[3..35])?;
-    let parent_id = lower_hex(&value[36..52])?;
-    let flags = lower_hex(&value[53..55])?;
+    let parent_id = lower_hex_u64(&value[36..52])?;
+    let flags = lower_hex_u64(&value[53..55])?;
     if trace_id == 0 {
         return Err(TraceparentError::ZeroTraceId);
     }
@@ -126,7 +126,7 @@ pub fn parse_traceparent(value: &str) -> Result<Traceparent, TraceparentError> {
     }
     Ok(Traceparent {
         trace_id: TraceId::from(trace_id),
-        parent_id: SpanId::from(parent_id as u64),
+        parent_id: SpanId::from(parent_id),
         flags: TraceFlags::new(flags as u8 & KNOWN_FLAGS),
     })
 }
@@ -229,21 +229,55 @@ fn valid_value(value: &str) -> bool {
 
 /// Optional white space of HTTP (RFC 7230 §3.2.3): spaces and horizontal tabs.
 fn trim_ows(text: &str) -> &str {
-    text.trim_matches([' ', '\t'])
+    let is_ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let bytes = text.as_bytes();
+    // Byte positions: spaces and tabs are ASCII, so both ends stay on character boundaries.
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |last| last + 1);
+    &text[start..end]
 }
 
-/// A field of lower-case hexadecimal digits (upper case is invalid: "HEXDIGLC").
-fn lower_hex(field: &[u8]) -> Result<u128, TraceparentError> {
-    let mut n: u128 = 0;
-    for &b in field {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return Err(TraceparentError::NotLowerHex),
+/// The value of each byte as a lower-case hexadecimal digit; `INVALID` for any other byte
+/// (upper case is invalid: "HEXDIGLC").
+const HEX_DIGIT: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            digit @ b'0'..=b'9' => digit - b'0',
+            letter @ b'a'..=b'f' => letter - b'a' + 10,
+            _ => INVALID,
         };
-        n = (n << 4) | u128::from(digit);
+        b += 1;
     }
-    Ok(n)
+    table
+};
+const INVALID: u8 = 0xff;
+
+/// A field of at most 16 lower-case hexadecimal digits.
+fn lower_hex_u64(field: &[u8]) -> Result<u64, TraceparentError> {
+    let mut n: u64 = 0;
+    let mut invalid = 0u8;
+    for &b in field {
+        let digit = HEX_DIGIT[usize::from(b)];
+        invalid |= digit & 0xf0;
+        n = (n << 4) | u64::from(digit & 0x0f);
+    }
+    if invalid == 0 {
+        Ok(n)
+    } else {
+        Err(TraceparentError::NotLowerHex)
+    }
+}
+
+/// A field of at most 32 lower-case hexadecimal digits.
+fn lower_hex(field: &[u8]) -> Result<u128, TraceparentError> {
+    let split = field.len().saturating_sub(16);
+    let (high, low) = field.split_at(split);
+    Ok((u128::from(lower_hex_u64(high)?) << 64) | u128::from(lower_hex_u64(low)?))
 }
 
 /// Every occurrence of `key` in `extractor`.
