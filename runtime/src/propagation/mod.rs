@@ -4,6 +4,8 @@
 //! Every helper here goes through the process-wide OpenTelemetry propagator that [`crate::init`]
 //! installs ([`propagator`]: W3C Trace Context Level 2 and W3C Baggage), so a user who installs
 //! another propagator with `opentelemetry::global::set_text_map_propagator` gets it everywhere.
+//! A server's extraction ([`http::extract_from_headers`], used by `HttpServerLayer`) reads the
+//! header map directly while that propagator is [`W3cPropagator`], with the same result.
 
 pub mod env;
 pub mod http;
