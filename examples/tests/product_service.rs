@@ -54,7 +54,7 @@ fn start_product(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
 #[test]
 fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
     let dir = temp_dir("product-service");
-    let (mut child, base) = start_product(&dir, &[]);
+    let (child, base) = start_product(&dir, &[]);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -249,7 +249,7 @@ fn the_factory_calls_a_running_product_at_product_url() {
 #[test]
 fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
     let dir = temp_dir("product-recount");
-    let (mut child, base) = start_product(&dir, &[("PRODUCT_RECOUNT_INTERVAL_MS", "50")]);
+    let (child, base) = start_product(&dir, &[("PRODUCT_RECOUNT_INTERVAL_MS", "50")]);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::blocking::Client::new();
     let created = client
