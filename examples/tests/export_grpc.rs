@@ -145,10 +145,7 @@ fn all_signals_arrive_over_grpc_with_tls_and_a_private_ca() {
         &[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
+            pki.trust_env(),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
             (
                 "OTEL_EXPORTER_OTLP_HEADERS",
@@ -180,10 +177,7 @@ fn a_grpc_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reaso
         &[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                other.ca.display().to_string(),
-            ),
+            other.trust_env(),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
             (
                 "OTEL_EXPORTER_OTLP_HEADERS",
@@ -225,18 +219,9 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         &[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                pki.client_certificate.display().to_string(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-                pki.client_key.display().to_string(),
-            ),
+            pki.trust_env(),
+            pki.client_certificate_env(),
+            pki.client_key_env(),
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
@@ -252,10 +237,7 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         &[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
+            pki.trust_env(),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
         ],
     );

@@ -65,10 +65,7 @@ fn all_signals_arrive_over_https_with_a_private_ca() {
         "private-ca",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
+            pki.trust_env(),
             ("OTEL_SERVICE_NAME", "factory-https".into()),
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
@@ -92,10 +89,7 @@ fn a_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reason() {
         "wrong-ca",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                other.ca.display().to_string(),
-            ),
+            other.trust_env(),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
             (
                 "OTEL_EXPORTER_OTLP_HEADERS",
@@ -142,18 +136,9 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         "mutual-with",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                pki.client_certificate.display().to_string(),
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-                pki.client_key.display().to_string(),
-            ),
+            pki.trust_env(),
+            pki.client_certificate_env(),
+            pki.client_key_env(),
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
@@ -168,10 +153,7 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         "mutual-without",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", proxy.endpoint()),
-            (
-                "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                pki.ca.display().to_string(),
-            ),
+            pki.trust_env(),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
             (
                 "OTEL_EXPORTER_OTLP_HEADERS",
@@ -226,10 +208,7 @@ fn an_unreadable_or_invalid_certificate_file_is_an_init_error_naming_the_variabl
         "invalid-key",
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://localhost:1".into()),
-            (
-                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                pki.client_certificate.display().to_string(),
-            ),
+            pki.client_certificate_env(),
             (
                 "OTEL_EXPORTER_OTLP_CLIENT_KEY",
                 not_pem.display().to_string(),

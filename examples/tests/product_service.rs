@@ -5,8 +5,8 @@
 
 use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -18,11 +18,12 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
-fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
-    let dir = temp_dir("product-service");
+/// Starts the product example in `dir` on a free port, with the embedded default and no OTLP
+/// endpoint or process parent of this test's environment, plus `env`; returns it and its base URL
+/// (read from its first line, `listening on http://...`).
+fn start_product(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_product_service"))
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("PRODUCT_ADDR", "127.0.0.1:0")
         .env("FACTORY_OBS_SUMMARY", "0")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -30,12 +31,14 @@ fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
         .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
         .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_SERVICE_NAME")
         .env_remove("FACTORY_OBS_DIR")
         .env_remove("TRACEPARENT")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the example starts");
+        .expect("the product starts");
     let mut ready = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut ready)
@@ -45,6 +48,13 @@ fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
         .to_owned();
+    (child, base)
+}
+
+#[test]
+fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
+    let dir = temp_dir("product-service");
+    let (child, base) = start_product(&dir, &[]);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -170,28 +180,8 @@ fn the_factory_calls_a_running_product_at_product_url() {
     let dir = temp_dir("product-url");
     let product_dir = dir.join("product");
     let factory_dir = dir.join("factory");
-    let mut product = Command::new(env!("CARGO_BIN_EXE_product_service"))
-        .current_dir(&dir)
-        .env("PRODUCT_ADDR", "127.0.0.1:0")
-        .env("FACTORY_OBS_DIR", &product_dir)
-        .env("FACTORY_OBS_SUMMARY", "0")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("TRACEPARENT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the product starts");
-    let mut ready = String::new();
-    BufReader::new(product.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let base = ready
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
-        .to_owned();
+    let (mut product, base) =
+        start_product(&dir, &[("FACTORY_OBS_DIR", product_dir.to_str().unwrap())]);
 
     let factory = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
         .current_dir(&dir)
@@ -259,32 +249,7 @@ fn the_factory_calls_a_running_product_at_product_url() {
 #[test]
 fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
     let dir = temp_dir("product-recount");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_product_service"))
-        .current_dir(&dir)
-        .env("PRODUCT_ADDR", "127.0.0.1:0")
-        .env("PRODUCT_RECOUNT_INTERVAL_MS", "50")
-        .env("FACTORY_OBS_SUMMARY", "0")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_SERVICE_NAME")
-        .env_remove("FACTORY_OBS_DIR")
-        .env_remove("TRACEPARENT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the example starts");
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let base = ready
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {ready:?}"))
-        .to_owned();
+    let (child, base) = start_product(&dir, &[("PRODUCT_RECOUNT_INTERVAL_MS", "50")]);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::blocking::Client::new();
     let created = client

@@ -22,6 +22,30 @@ pub struct TestPki {
 }
 
 impl TestPki {
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: trust this CA.
+    pub fn trust_env(&self) -> (&'static str, String) {
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            self.ca.display().to_string(),
+        )
+    }
+
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`: present this CA's client certificate.
+    pub fn client_certificate_env(&self) -> (&'static str, String) {
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            self.client_certificate.display().to_string(),
+        )
+    }
+
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`: the client certificate's key.
+    pub fn client_key_env(&self) -> (&'static str, String) {
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            self.client_key.display().to_string(),
+        )
+    }
+
     /// Generates a CA named `name` and its certificates into `dir`.
     ///
     /// # Panics
