@@ -47,10 +47,12 @@ pub(crate) fn end(active: &Active, outcome: OutcomeKind, elapsed: Duration) {
         &active.pipeline.instruments.handler_duration,
         outcome,
         elapsed.as_secs_f64(),
-        &[
-            KeyValue::new(handler::HANDLER_NAME, active.site.name),
-            KeyValue::new(attr::OUTCOME, outcome.as_str()),
-        ],
+        || {
+            [
+                KeyValue::new(handler::HANDLER_NAME, active.site.name),
+                KeyValue::new(attr::OUTCOME, outcome.as_str()),
+            ]
+        },
     );
 }
 

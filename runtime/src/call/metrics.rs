@@ -8,18 +8,19 @@ use opentelemetry::metrics::Histogram;
 use opentelemetry::KeyValue;
 
 /// Records `seconds` in `histogram` with `labels`, through the call site's bound instrument when
-/// the call records into the process-wide pipeline.
-pub(crate) fn record_duration(
+/// the call records into the process-wide pipeline. The labels are built only when they are read
+/// (binding, once per site and outcome, or a scoped pipeline): every other call skips them.
+pub(crate) fn record_duration<const N: usize>(
     active: &Active,
     histogram: &Histogram<f64>,
     outcome: OutcomeKind,
     seconds: f64,
-    labels: &[KeyValue],
+    labels: impl FnOnce() -> [KeyValue; N],
 ) {
     match &active.pipeline {
         PipelineRef::Global(_) => active.site.cache.durations[outcome.index()]
-            .get_or_init(|| histogram.bind(labels))
+            .get_or_init(|| histogram.bind(&labels()))
             .record(seconds),
-        PipelineRef::Scoped(_) => histogram.record(seconds, labels),
+        PipelineRef::Scoped(_) => histogram.record(seconds, &labels()),
     }
 }

@@ -106,6 +106,6 @@ pub(crate) fn end(active: &Active, span: &mut CallSpan, outcome: OutcomeKind, el
         &instruments.run_duration,
         outcome,
         elapsed.as_secs_f64(),
-        &labels,
+        || labels,
     );
 }

@@ -80,10 +80,12 @@ pub(crate) fn end(
         &instruments.stage_duration,
         outcome,
         elapsed.as_secs_f64(),
-        &[
-            KeyValue::new(attr::STAGE_NAME, active.site.name),
-            KeyValue::new(attr::OUTCOME, outcome.as_str()),
-        ],
+        || {
+            [
+                KeyValue::new(attr::STAGE_NAME, active.site.name),
+                KeyValue::new(attr::OUTCOME, outcome.as_str()),
+            ]
+        },
     );
     if attempt > 1 {
         instruments
