@@ -6,17 +6,16 @@
 //!
 //! `cargo test -p factory-observability-examples --features grpc --test export_grpc`
 
-use factory_observability_tests::collector::{parse_logs, parse_metrics, parse_spans, Collector};
+use factory_observability_tests::collector::{parse_spans, Collector};
 use factory_observability_tests::nginx::TlsProxy;
-use factory_observability_tests::program::{run, Run};
+use factory_observability_tests::program::{
+    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
+};
 use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
-const ALL_DELIVERED: &str =
-    "traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered";
 const SECRET: &str = "sk-grpc-secret-3";
 
 fn run_pipeline(name: &str, envs: &[(&str, String)]) -> Run {
@@ -50,19 +49,13 @@ fn delivered_over_grpc(name: &str, compression: &str) {
         ],
     );
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(run.stderr.contains(ALL_DELIVERED), "{}", run.describe());
-    assert!(!run.stderr.contains(SECRET), "{}", run.describe());
-    collector.expect(
-        "19 spans, the run metric and 3 log records",
-        |output| {
-            parse_spans(output).len() == 19
-                && parse_metrics(output)
-                    .iter()
-                    .any(|point| point.name == "pipeline.runs.total")
-                && parse_logs(output).len() == 3
-        },
-        RECEIVE_TIMEOUT,
+    assert!(
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
+        "{}",
+        run.describe()
     );
+    assert!(!run.stderr.contains(SECRET), "{}", run.describe());
+    expect_one_factory_run(&collector);
     let output = collector.output();
     assert!(
         output.contains(&format!("service.name: Str(factory-grpc-{compression})")),
@@ -123,20 +116,6 @@ fn scratch(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("export_grpc-proxy-{name}"))
 }
 
-fn expect_everything_at(collector: &Collector) {
-    collector.expect(
-        "19 spans, the run metric and 3 log records",
-        |output| {
-            parse_spans(output).len() == 19
-                && parse_metrics(output)
-                    .iter()
-                    .any(|point| point.name == "pipeline.runs.total")
-                && parse_logs(output).len() == 3
-        },
-        RECEIVE_TIMEOUT,
-    );
-}
-
 #[test]
 fn all_signals_arrive_over_grpc_with_tls_and_a_private_ca() {
     let (collector, pki, proxy) = grpc_collector_behind_tls("private-ca", false);
@@ -156,9 +135,13 @@ fn all_signals_arrive_over_grpc_with_tls_and_a_private_ca() {
         ],
     );
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(run.stderr.contains(ALL_DELIVERED), "{}", run.describe());
+    assert!(
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
+        "{}",
+        run.describe()
+    );
     assert!(!run.stderr.contains(SECRET), "{}", run.describe());
-    expect_everything_at(&collector);
+    expect_one_factory_run(&collector);
     assert!(
         collector
             .output()
@@ -226,11 +209,11 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         ],
     );
     assert!(
-        with_certificate.stderr.contains(ALL_DELIVERED),
+        with_certificate.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         with_certificate.describe()
     );
-    expect_everything_at(&collector);
+    expect_one_factory_run(&collector);
 
     let without = run_pipeline(
         "tls-mutual-without",

@@ -3,19 +3,18 @@
 //!
 //! Needs `rotel-agent` and `nginx`: `scripts/test.sh` installs both.
 
-use factory_observability_tests::collector::{parse_logs, parse_metrics, parse_spans, Collector};
+use factory_observability_tests::collector::{parse_spans, Collector};
 use factory_observability_tests::nginx::TlsProxy;
-use factory_observability_tests::program::{run, Run};
+use factory_observability_tests::program::{
+    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
+};
 use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
 /// A bearer token sent on failing exports: it must never be printed.
 const SECRET: &str = "sk-tls-secret-7";
-const ALL_DELIVERED: &str =
-    "traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered";
 
 fn scratch(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("export_https-{name}"))
@@ -44,20 +43,6 @@ fn collector_behind_tls(name: &str, mutual: bool) -> (Collector, TestPki, TlsPro
     (collector, pki, proxy)
 }
 
-fn expect_everything_at(collector: &Collector) {
-    collector.expect(
-        "19 spans, the run metric and 3 log records",
-        |output| {
-            parse_spans(output).len() == 19
-                && parse_metrics(output)
-                    .iter()
-                    .any(|point| point.name == "pipeline.runs.total")
-                && parse_logs(output).len() == 3
-        },
-        RECEIVE_TIMEOUT,
-    );
-}
-
 #[test]
 fn all_signals_arrive_over_https_with_a_private_ca() {
     let (collector, pki, proxy) = collector_behind_tls("private-ca", false);
@@ -70,8 +55,12 @@ fn all_signals_arrive_over_https_with_a_private_ca() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(run.stderr.contains(ALL_DELIVERED), "{}", run.describe());
-    expect_everything_at(&collector);
+    assert!(
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
+        "{}",
+        run.describe()
+    );
+    expect_one_factory_run(&collector);
     assert!(
         collector
             .output()
@@ -143,11 +132,11 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         ],
     );
     assert!(
-        with_certificate.stderr.contains(ALL_DELIVERED),
+        with_certificate.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         with_certificate.describe()
     );
-    expect_everything_at(&collector);
+    expect_one_factory_run(&collector);
 
     let without = run_pipeline(
         "mutual-without",

@@ -4,15 +4,16 @@
 //! Needs `rotel-agent` (`scripts/test.sh` installs it) and `python3` (its `http.server` plays a
 //! collector that answers 503 once).
 
-use factory_observability_tests::collector::{parse_logs, parse_metrics, parse_spans, Collector};
-use factory_observability_tests::program::{run, Run};
+use factory_observability_tests::collector::Collector;
+use factory_observability_tests::program::{
+    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
+};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn run_pipeline(name: &str, envs: &[(&str, String)]) -> Run {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("export_transport-{name}"));
@@ -81,22 +82,11 @@ fn gzip_and_json_requests_reach_the_real_collector_intact() {
         ],
     );
     assert!(
-        run.stderr
-            .contains("traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"),
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         run.describe()
     );
-    collector.expect(
-        "19 spans, the run metric and 3 log records",
-        |output| {
-            parse_spans(output).len() == 19
-                && parse_metrics(output)
-                    .iter()
-                    .any(|point| point.name == "pipeline.runs.total")
-                && parse_logs(output).len() == 3
-        },
-        RECEIVE_TIMEOUT,
-    );
+    expect_one_factory_run(&collector);
     assert!(collector
         .output()
         .contains("service.name: Str(factory-gzip)"));
@@ -130,22 +120,11 @@ fn per_signal_endpoints_are_used_as_written() {
         run.describe()
     );
     assert!(
-        run.stderr
-            .contains("traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"),
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         run.describe()
     );
-    collector.expect(
-        "19 spans, the run metric and 3 log records",
-        |output| {
-            parse_spans(output).len() == 19
-                && parse_metrics(output)
-                    .iter()
-                    .any(|point| point.name == "pipeline.runs.total")
-                && parse_logs(output).len() == 3
-        },
-        RECEIVE_TIMEOUT,
-    );
+    expect_one_factory_run(&collector);
 }
 
 /// A collector that answers each path's first request `503 Service Unavailable` with
@@ -242,8 +221,7 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
         ],
     );
     assert!(
-        run.stderr
-            .contains("traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"),
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         run.describe()
     );

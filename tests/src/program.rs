@@ -1,6 +1,7 @@
 //! Runs a program of the workspace (an example) with a clean `OTEL_*` environment, bounded in
 //! time, and keeps what it printed.
 
+use crate::collector::{parse_logs, parse_metrics, parse_spans, Collector};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -86,4 +87,25 @@ pub fn run(program: &Path, dir: &Path, envs: &[(&str, String)], timeout: Duratio
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
     }
+}
+
+/// What the shutdown report of one run of the factory example says when everything arrived
+/// (the smoke stage off, as [`run`] sets it).
+pub const FACTORY_RUN_DELIVERED: &str =
+    "traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered";
+
+/// Waits (at most 15 s) until `collector` holds exactly one run of the factory example: its 19
+/// spans, the run metric and its 3 log records.
+pub fn expect_one_factory_run(collector: &Collector) {
+    collector.expect(
+        "19 spans, the run metric and 3 log records",
+        |output| {
+            parse_spans(output).len() == 19
+                && parse_metrics(output)
+                    .iter()
+                    .any(|point| point.name == "pipeline.runs.total")
+                && parse_logs(output).len() == 3
+        },
+        Duration::from_secs(15),
+    );
 }
