@@ -39,6 +39,7 @@ pub mod export;
 mod fuzz;
 #[cfg(feature = "axum")]
 pub mod http;
+mod http_server_labels;
 mod init;
 mod llm;
 pub mod model;

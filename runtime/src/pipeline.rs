@@ -4,9 +4,9 @@
 //! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
 //! The hot path reads one relaxed atomic when nothing is installed.
 
-use crate::call::http_server::DurationKey;
 use crate::export::records::{RecordQueue, Slots};
 use crate::export::span_record::SpanRecord;
+use crate::http_server_labels::{ActiveKey, DurationKey};
 use crate::names::{handler, http_server, metric, SCOPE};
 use crate::pricing::Pricing;
 use opentelemetry::metrics::{
@@ -45,8 +45,7 @@ pub(crate) struct Instruments {
     pub http_server_active: UpDownCounter<i64>,
     /// `http_server_active` bound to each (method, scheme), bound at first use: two requests'
     /// worth of attribute hashing and lookups saved per request.
-    http_server_active_bound:
-        [OnceLock<BoundUpDownCounter<i64>>; crate::call::http_server::ActiveKey::COUNT],
+    http_server_active_bound: [OnceLock<BoundUpDownCounter<i64>>; ActiveKey::COUNT],
     /// `http_server_duration` bound to the labels of each (method, route, scheme, version,
     /// status) seen, up to [`HTTP_SERVER_BOUND_DURATIONS`]: the SDK's lookup of five
     /// attributes costs ~2,300 instructions a request, this map's a tenth of that.
@@ -154,17 +153,13 @@ impl Instruments {
                 .with_unit(http_server::UNIT_REQUESTS)
                 .with_description("Number of active HTTP server requests")
                 .build(),
-            http_server_active_bound: [const { OnceLock::new() };
-                crate::call::http_server::ActiveKey::COUNT],
+            http_server_active_bound: [const { OnceLock::new() }; ActiveKey::COUNT],
             http_server_duration_bound: Arc::default(),
         }
     }
 
     /// `http.server.active_requests` bound to `key`'s labels.
-    pub(crate) fn http_server_active_for(
-        &self,
-        key: crate::call::http_server::ActiveKey,
-    ) -> &BoundUpDownCounter<i64> {
+    pub(crate) fn http_server_active_for(&self, key: ActiveKey) -> &BoundUpDownCounter<i64> {
         self.http_server_active_bound[key.index()]
             .get_or_init(|| self.http_server_active.bind(&key.labels()))
     }

@@ -1,0 +1,73 @@
+//! The label sets of the HTTP server metrics as keys: what tells one bound instrument from
+//! another. Shared by the server's call (`call::http_server`, which builds them from a request)
+//! and the pipeline's instruments (which keep the instruments bound to them), so that neither
+//! imports the other.
+
+use crate::names::http_server as names;
+use opentelemetry::KeyValue;
+use std::sync::Arc;
+
+/// The methods the conventions name, `_OTHER` last: `http.server.active_requests` has one bound
+/// counter per method and scheme (see [`crate::pipeline::Instruments::http_server_active_for`]).
+pub(crate) const KNOWN_METHODS: [&str; 10] = [
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "HEAD",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    names::METHOD_OTHER,
+];
+
+/// The labels of `http.server.request.duration` of a request that did not fail (a failed one
+/// adds `error.type` and is recorded unbound): what tells one bound histogram from another.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DurationKey {
+    pub active: ActiveKey,
+    pub route: Option<Arc<str>>,
+    pub version: Option<&'static str>,
+    /// 0 until the response's status is known.
+    pub status: u16,
+}
+
+/// The labels of `http.server.active_requests`: `http.request.method` and `url.scheme`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ActiveKey {
+    method: u8,
+    https: bool,
+}
+
+impl ActiveKey {
+    /// The number of distinct keys.
+    pub const COUNT: usize = KNOWN_METHODS.len() * 2;
+
+    /// `method` is one of [`KNOWN_METHODS`] (anything else counts as `_OTHER`).
+    pub fn new(method: &str, https: bool) -> ActiveKey {
+        let method = KNOWN_METHODS
+            .iter()
+            .position(|known| *known == method)
+            .unwrap_or(KNOWN_METHODS.len() - 1);
+        ActiveKey {
+            method: method as u8,
+            https,
+        }
+    }
+
+    /// Its index among the [`ActiveKey::COUNT`] keys.
+    pub fn index(self) -> usize {
+        usize::from(self.method) * 2 + usize::from(self.https)
+    }
+
+    pub fn labels(self) -> [KeyValue; 2] {
+        [
+            KeyValue::new(
+                names::HTTP_REQUEST_METHOD,
+                KNOWN_METHODS[usize::from(self.method)],
+            ),
+            KeyValue::new(names::URL_SCHEME, if self.https { "https" } else { "http" }),
+        ]
+    }
+}
