@@ -250,6 +250,7 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         exporter,
         scope,
         batch: Vec::new(),
+        last_batch: 0,
         batching,
     };
     let handle = std::thread::Builder::new()
@@ -288,6 +289,9 @@ struct Worker<E> {
     exporter: E,
     scope: InstrumentationScope,
     batch: Vec<SpanData>,
+    /// The size of the last batch exported: the next one is allocated that large at its first
+    /// span rather than grown (and copied) one doubling at a time.
+    last_batch: usize,
     batching: Batching,
 }
 
@@ -355,6 +359,9 @@ impl<E: SpanExporter> Worker<E> {
     }
 
     fn push(&mut self, span: SpanData) {
+        if self.batch.capacity() == 0 {
+            self.batch.reserve(self.last_batch);
+        }
         self.batch.push(span);
         if self.batch.len() >= self.batching.max_batch {
             self.export();
@@ -368,6 +375,7 @@ impl<E: SpanExporter> Worker<E> {
         }
         // Sized to what was collected, not to the largest batch: memory follows use.
         let batch = std::mem::take(&mut self.batch);
+        self.last_batch = batch.len();
         // The exporter may be the program's own (`TelemetryBuilder::span_exporter`): a panic in
         // it loses this batch (counted as undelivered), not the export thread with every later
         // span.

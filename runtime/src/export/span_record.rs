@@ -73,44 +73,18 @@ impl SpanRecord {
             status,
         } = self.span;
         let elapsed = self.end.saturating_duration_since(self.start);
-        let mut attributes = Vec::with_capacity(6 + span.attributes.len());
-        match site.kind {
-            CallKind::Run => {
-                attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
-                attributes.push(KeyValue::new(attr::RUN_OUTCOME, self.outcome.as_str()));
-                attributes.push(KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)));
-            }
-            CallKind::Stage => {
-                attributes.push(KeyValue::new(attr::STAGE_NAME, site.name));
-                attributes.push(KeyValue::new(attr::STAGE_ATTEMPT, i64::from(self.attempt)));
-                attributes.push(KeyValue::new(attr::STAGE_OUTCOME, self.outcome.as_str()));
-                attributes.push(KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)));
-            }
-            CallKind::LlmCall => {
-                attributes.push(KeyValue::new(attr::LLM_DURATION_MS, millis(elapsed)));
-            }
-            CallKind::Adjudicate => {
-                attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
-            }
-            // Its `http.*` attributes are set by `call/http_client.rs`.
-            CallKind::HttpClient => {}
-            CallKind::Handler => {
-                attributes.push(KeyValue::new(handler::HANDLER_NAME, site.name));
-                attributes.push(KeyValue::new(
-                    handler::HANDLER_OUTCOME,
-                    self.outcome.as_str(),
-                ));
-            }
-            // Its handler's `code.function.name`, when it has one, is among its attributes.
-            CallKind::HttpServer => {}
-        }
-        if let Some(run_id) = self.run_id {
-            attributes.push(KeyValue::new(attr::RUN_ID, run_id));
-        }
-        if site.kind != CallKind::HttpServer && !site.function.is_empty() {
-            attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
-        }
-        attributes.extend(span.attributes);
+        let mut attributes = match self.run_id {
+            // The call's own vector, not copied into another.
+            None if derives_nothing(site) => span.attributes,
+            run_id => derived_then(
+                site,
+                self.outcome,
+                self.attempt,
+                run_id,
+                elapsed,
+                span.attributes,
+            ),
+        };
         let dropped_attributes_count = attributes.len().saturating_sub(MAX_ATTRIBUTES);
         attributes.truncate(MAX_ATTRIBUTES);
         let mut events = SpanEvents::default();
@@ -134,6 +108,60 @@ impl SpanRecord {
             instrumentation_scope: scope.clone(),
         }
     }
+}
+
+/// Whether a call's span has no attribute derived from its call site when converted: an HTTP
+/// request's, whose attributes are all recorded by the call (`call::http_server`).
+fn derives_nothing(site: &CallSite) -> bool {
+    site.kind == CallKind::HttpServer
+}
+
+/// What a kind always records, derived from the call site (`stage.name`, `stage.outcome`,
+/// `code.function.name`, ...), then the call's `own` attributes.
+fn derived_then(
+    site: &CallSite,
+    outcome: OutcomeKind,
+    attempt: u32,
+    run_id: Option<StringValue>,
+    elapsed: Duration,
+    own: Vec<KeyValue>,
+) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(6 + own.len());
+    match site.kind {
+        CallKind::Run => {
+            attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
+            attributes.push(KeyValue::new(attr::RUN_OUTCOME, outcome.as_str()));
+            attributes.push(KeyValue::new(attr::RUN_DURATION_MS, millis(elapsed)));
+        }
+        CallKind::Stage => {
+            attributes.push(KeyValue::new(attr::STAGE_NAME, site.name));
+            attributes.push(KeyValue::new(attr::STAGE_ATTEMPT, i64::from(attempt)));
+            attributes.push(KeyValue::new(attr::STAGE_OUTCOME, outcome.as_str()));
+            attributes.push(KeyValue::new(attr::STAGE_DURATION_MS, millis(elapsed)));
+        }
+        CallKind::LlmCall => {
+            attributes.push(KeyValue::new(attr::LLM_DURATION_MS, millis(elapsed)));
+        }
+        CallKind::Adjudicate => {
+            attributes.push(KeyValue::new(attr::ADJUDICATION_NAME, site.name));
+        }
+        // Its `http.*` attributes are set by `call/http_client.rs`.
+        CallKind::HttpClient => {}
+        CallKind::Handler => {
+            attributes.push(KeyValue::new(handler::HANDLER_NAME, site.name));
+            attributes.push(KeyValue::new(handler::HANDLER_OUTCOME, outcome.as_str()));
+        }
+        // Its handler's `code.function.name`, when it has one, is among its attributes.
+        CallKind::HttpServer => {}
+    }
+    if let Some(run_id) = run_id {
+        attributes.push(KeyValue::new(attr::RUN_ID, run_id));
+    }
+    if site.kind != CallKind::HttpServer && !site.function.is_empty() {
+        attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
+    }
+    attributes.extend(own);
+    attributes
 }
 
 fn saturating_u32(n: usize) -> u32 {
