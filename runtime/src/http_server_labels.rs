@@ -40,6 +40,32 @@ pub(crate) struct ActiveKey {
     https: bool,
 }
 
+impl DurationKey {
+    /// The labels the key stands for, with room for `error.type`: built only when a histogram
+    /// is bound to them, or for a request recorded unbound.
+    pub fn labels(&self) -> Vec<KeyValue> {
+        let mut labels = Vec::with_capacity(6);
+        labels.push(KeyValue::new(
+            names::HTTP_REQUEST_METHOD,
+            self.active.method(),
+        ));
+        if let Some(route) = &self.route {
+            labels.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
+        }
+        labels.push(KeyValue::new(names::URL_SCHEME, self.active.scheme()));
+        if let Some(version) = self.version {
+            labels.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
+        }
+        if self.status != 0 {
+            labels.push(KeyValue::new(
+                names::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(self.status),
+            ));
+        }
+        labels
+    }
+}
+
 impl ActiveKey {
     /// The number of distinct keys.
     pub const COUNT: usize = KNOWN_METHODS.len() * 2;
@@ -61,13 +87,24 @@ impl ActiveKey {
         usize::from(self.method) * 2 + usize::from(self.https)
     }
 
+    /// `http.request.method`: one of [`KNOWN_METHODS`].
+    pub fn method(self) -> &'static str {
+        KNOWN_METHODS[usize::from(self.method)]
+    }
+
+    /// `url.scheme`.
+    pub fn scheme(self) -> &'static str {
+        if self.https {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     pub fn labels(self) -> [KeyValue; 2] {
         [
-            KeyValue::new(
-                names::HTTP_REQUEST_METHOD,
-                KNOWN_METHODS[usize::from(self.method)],
-            ),
-            KeyValue::new(names::URL_SCHEME, if self.https { "https" } else { "http" }),
+            KeyValue::new(names::HTTP_REQUEST_METHOD, self.method()),
+            KeyValue::new(names::URL_SCHEME, self.scheme()),
         ]
     }
 }

@@ -29,16 +29,15 @@ use std::time::Duration;
 pub(crate) struct Request {
     /// `{method} {route}`, or `{method}` when no route matched.
     pub name: Cow<'static, str>,
-    /// `http.request.method`, `http.route`, `url.scheme`, `network.protocol.version`: the
-    /// low-cardinality attributes, on the span and on the duration histogram (with room for the
-    /// status code and `error.type` the end adds).
-    pub labels: Vec<KeyValue>,
     /// The labels of `http.server.active_requests`.
     pub active: ActiveKey,
-    /// The labels of `http.server.request.duration` as a key of its bound histograms.
+    /// The labels of `http.server.request.duration` (`http.request.method`, `http.route`,
+    /// `url.scheme`, `network.protocol.version`, then the status code) as a key of its bound
+    /// histograms: the labels themselves are built only to bind one, or for a failed request.
     pub duration: DurationKey,
-    /// The span's attributes at its start: the labels, then the others (`url.path`,
-    /// `server.address`, `user_agent.original`, ...), with room for what the end adds.
+    /// The span's attributes at its start: the duration's labels, then the others
+    /// (`url.path`, `server.address`, `user_agent.original`, ...), with room for what the end
+    /// adds.
     pub attributes: Vec<KeyValue>,
 }
 
@@ -73,7 +72,6 @@ impl RequestShared {
 /// What the call keeps from the request until it ends.
 #[derive(Debug)]
 pub(crate) struct Serving {
-    labels: Vec<KeyValue>,
     active: ActiveKey,
     duration: DurationKey,
     pub shared: Arc<RequestShared>,
@@ -87,7 +85,6 @@ pub(crate) fn open(
 ) -> Opening {
     let request = request.unwrap_or_else(|| Request {
         name: Cow::Borrowed(names::METHOD_OTHER),
-        labels: Vec::new(),
         active: ActiveKey::new(names::METHOD_OTHER, false),
         duration: DurationKey {
             active: ActiveKey::new(names::METHOD_OTHER, false),
@@ -104,7 +101,6 @@ pub(crate) fn open(
         name: request.name,
         span_kind: SpanKind::Server,
         state: KindState::HttpServer(Serving {
-            labels: request.labels,
             active: request.active,
             duration: request.duration,
             shared: Arc::clone(&shared),
@@ -153,13 +149,13 @@ pub(crate) fn end(
         .and_then(|report| report.error)
         .or(report.error);
     let failed = status >= 500 || (status == 0 && report.outcome.is_error());
-    // Ends the call: its labels are not needed after this.
-    let mut labels = std::mem::take(&mut serving.labels);
     if status != 0 {
-        let code = KeyValue::new(names::HTTP_RESPONSE_STATUS_CODE, i64::from(status));
-        span.set_attribute(code.clone());
-        labels.push(code);
+        span.set_attribute(KeyValue::new(
+            names::HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status),
+        ));
     }
+    serving.duration.status = status;
     if let Some(error) = &error {
         span.add_event(
             event::EXCEPTION,
@@ -172,6 +168,8 @@ pub(crate) fn end(
             ],
         );
     }
+    let seconds = elapsed.as_secs_f64();
+    let instruments = &pipeline.instruments;
     if failed {
         let error_type = match &error {
             Some(error) => super::cow_value(error.type_name.clone()),
@@ -179,17 +177,14 @@ pub(crate) fn end(
         };
         let error_type = KeyValue::new(attr::ERROR_TYPE, error_type);
         span.set_attribute(error_type.clone());
-        labels.push(error_type);
         let description = error.map(|error| error.message).unwrap_or_default();
         span.set_status(Status::error(description));
-    }
-    let seconds = elapsed.as_secs_f64();
-    let instruments = &pipeline.instruments;
-    if failed {
+        // Recorded unbound: `error.type` is not part of the bound histograms' key.
+        let mut labels = serving.duration.labels();
+        labels.push(error_type);
         instruments.http_server_duration.record(seconds, &labels);
     } else {
-        serving.duration.status = status;
-        instruments.record_http_server_duration(&serving.duration, &labels, seconds);
+        instruments.record_http_server_duration(&serving.duration, seconds);
     }
     active_requests_add(pipeline, serving.active, -1);
 }

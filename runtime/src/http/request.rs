@@ -32,23 +32,20 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
     };
     let https = request.uri().scheme_str() == Some("https");
     let scheme = if https { "https" } else { "http" };
-    // Room for what the end adds: the status code and `error.type`.
-    let mut labels = Vec::with_capacity(LABELS + 2);
-    labels.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
-    if let Some(route) = &route {
-        labels.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
-    }
-    labels.push(KeyValue::new(names::URL_SCHEME, scheme));
     let version = protocol_version(request.version());
-    if let Some(version) = version {
-        labels.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
-    }
     let active = ActiveKey::new(method, https);
 
-    // The labels go first, then these; room for what the end adds (`code.function.name`, the
-    // status code, `error.type`) and a handler's first `fields(...)`.
+    // The duration's labels go first, then the others; room for what the end adds
+    // (`code.function.name`, the status code, `error.type`) and a handler's first `fields(...)`.
     let mut attributes = Vec::with_capacity(LABELS + 6 + 5);
-    attributes.extend(labels.iter().cloned());
+    attributes.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
+    if let Some(route) = &route {
+        attributes.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
+    }
+    attributes.push(KeyValue::new(names::URL_SCHEME, scheme));
+    if let Some(version) = version {
+        attributes.push(KeyValue::new(names::NETWORK_PROTOCOL_VERSION, version));
+    }
     if let Some(original) = original {
         attributes.push(KeyValue::new(names::HTTP_REQUEST_METHOD_ORIGINAL, original));
     }
@@ -70,7 +67,6 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
     }
     Served {
         name,
-        labels,
         active,
         duration: DurationKey {
             active,
@@ -224,7 +220,7 @@ mod tests {
             .unwrap();
         let served = read(&request);
         assert_eq!(served.name, "GET");
-        let text: Vec<String> = served.attributes[served.labels.len()..]
+        let text: Vec<String> = served.attributes[served.duration.labels().len()..]
             .iter()
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
