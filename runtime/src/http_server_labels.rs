@@ -4,8 +4,7 @@
 //! imports the other.
 
 use crate::names::http_server as names;
-use opentelemetry::KeyValue;
-use std::sync::Arc;
+use opentelemetry::{KeyValue, StringValue};
 
 /// The methods the conventions name, `_OTHER` last: `http.server.active_requests` has one bound
 /// counter per method and scheme (see [`crate::pipeline::Instruments::http_server_active_for`]).
@@ -27,7 +26,8 @@ pub(crate) const KNOWN_METHODS: [&str; 10] = [
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct DurationKey {
     pub active: ActiveKey,
-    pub route: Option<Arc<str>>,
+    /// `http.route`: kept once per route (see `http::routes`), or a copy.
+    pub route: Option<StringValue>,
     pub version: Option<&'static str>,
     /// 0 until the response's status is known.
     pub status: u16,
@@ -50,7 +50,7 @@ impl DurationKey {
             self.active.method(),
         ));
         if let Some(route) = &self.route {
-            labels.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
+            labels.push(KeyValue::new(names::HTTP_ROUTE, route.clone()));
         }
         labels.push(KeyValue::new(names::URL_SCHEME, self.active.scheme()));
         if let Some(version) = self.version {
@@ -89,7 +89,12 @@ impl ActiveKey {
 
     /// `http.request.method`: one of [`KNOWN_METHODS`].
     pub fn method(self) -> &'static str {
-        KNOWN_METHODS[usize::from(self.method)]
+        KNOWN_METHODS[self.method_index()]
+    }
+
+    /// The method's index in [`KNOWN_METHODS`].
+    pub fn method_index(self) -> usize {
+        usize::from(self.method)
     }
 
     /// `url.scheme`.

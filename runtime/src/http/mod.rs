@@ -30,6 +30,7 @@
 mod body;
 mod layer;
 mod request;
+mod routes;
 
 pub use body::ObservedBody;
 pub use layer::{HttpServerLayer, HttpServerService, ResponseFuture};

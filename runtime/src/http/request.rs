@@ -1,46 +1,40 @@
 //! What the SERVER span and the metrics record of a request, per the HTTP server conventions.
 
+use super::routes;
 use crate::call::http_server::{ActiveKey, DurationKey, Request as Served};
 use crate::names::http_server as names;
 use axum::extract::{ConnectInfo, MatchedPath};
 use http::{header, Method, Request, Version};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 /// The request's span name, labels and attributes. The route is axum's `MatchedPath` (the
 /// template, `/tasks/{id}`, also under nested routers); without one the span is `{method}`
 /// alone: the raw path is never a name or a label.
 pub(crate) fn read<B>(request: &Request<B>) -> Served {
     let (method, original) = method(request.method());
-    // Shared, not copied, by the span's attributes and the histogram's labels.
-    let route: Option<Arc<str>> = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| Arc::from(path.as_str()));
-    let name = match &route {
-        Some(route) => {
-            // What `format!` would give, without its formatting machinery.
-            let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
-            name.push(' ');
-            name.push_str(route);
-            Cow::Owned(name)
-        }
-        None => Cow::Borrowed(method),
-    };
     let https = request.uri().scheme_str() == Some("https");
     let scheme = if https { "https" } else { "http" };
     let version = protocol_version(request.version());
     let active = ActiveKey::new(method, https);
+    let (route, name) = match request.extensions().get::<MatchedPath>() {
+        Some(path) => {
+            let (route, name) = routes::route_and_name(active, path.as_str());
+            (Some(route), name)
+        }
+        None => (None, Cow::Borrowed(method)),
+    };
 
     // The duration's labels go first, then the others; room for what the end adds
     // (`code.function.name`, the status code, `error.type`) and a handler's first `fields(...)`.
     let mut attributes = Vec::with_capacity(LABELS + 6 + 5);
     attributes.push(KeyValue::new(names::HTTP_REQUEST_METHOD, method));
     if let Some(route) = &route {
-        attributes.push(KeyValue::new(names::HTTP_ROUTE, Arc::clone(route)));
+        attributes.push(KeyValue::new(names::HTTP_ROUTE, route.clone()));
     }
     attributes.push(KeyValue::new(names::URL_SCHEME, scheme));
     if let Some(version) = version {
@@ -60,7 +54,10 @@ pub(crate) fn read<B>(request: &Request<B>) -> Served {
         }
     }
     if let Some(agent) = header_text(request, header::USER_AGENT) {
-        attributes.push(KeyValue::new(names::USER_AGENT_ORIGINAL, agent.to_owned()));
+        attributes.push(KeyValue::new(
+            names::USER_AGENT_ORIGINAL,
+            shared(&LAST_USER_AGENT, agent),
+        ));
     }
     if let Some(client) = client_address(request) {
         attributes.push(KeyValue::new(names::CLIENT_ADDRESS, client));
@@ -118,20 +115,46 @@ fn header_text<B>(request: &Request<B>, name: header::HeaderName) -> Option<&str
 
 /// The host and port the client addressed: the `Host` header (HTTP/1.1), else the URI's
 /// authority (HTTP/2's `:authority`).
-fn server_address<B>(request: &Request<B>) -> Option<(String, Option<u16>)> {
+fn server_address<B>(request: &Request<B>) -> Option<(StringValue, Option<u16>)> {
+    let copied = |authority: &http::uri::Authority| {
+        (
+            StringValue::from(authority.host().to_owned()),
+            authority.port_u16(),
+        )
+    };
     match header_text(request, header::HOST) {
         Some(host) => match plain_host_port(host) {
-            Some((host, port)) => Some((host.to_owned(), port)),
-            None => {
-                let authority = host.parse::<http::uri::Authority>().ok()?;
-                Some((authority.host().to_owned(), authority.port_u16()))
-            }
+            Some((host, port)) => Some((shared(&LAST_HOST, host), port)),
+            None => Some(copied(&host.parse().ok()?)),
         },
-        None => {
-            let authority = request.uri().authority()?;
-            Some((authority.host().to_owned(), authority.port_u16()))
-        }
+        None => Some(copied(request.uri().authority()?)),
     }
+}
+
+thread_local! {
+    /// The last `Host` (a plain one) and `User-Agent` this thread recorded.
+    static LAST_HOST: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    static LAST_USER_AGENT: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// `text` as an attribute value, sharing the string `last` holds when it is the same text: a
+/// server's requests name the same host, and a client sends the same user agent with each of
+/// its requests, so a comparison saves the copy (and its free on the span export thread). Each
+/// thread keeps one string per header, the last it saw.
+fn shared(last: &'static LocalKey<RefCell<Option<Arc<str>>>>, text: &str) -> StringValue {
+    last.try_with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(kept) if **kept == *text => StringValue::from(Arc::clone(kept)),
+            _ => {
+                let kept: Arc<str> = Arc::from(text);
+                *last = Some(Arc::clone(&kept));
+                StringValue::from(kept)
+            }
+        }
+    })
+    // While the thread's locals are destroyed: a copy.
+    .unwrap_or_else(|_| StringValue::from(text.to_owned()))
 }
 
 /// `host` or `host:port` where the host is a name or an IPv4 address (letters, digits, `.`,
