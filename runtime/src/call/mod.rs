@@ -45,7 +45,7 @@ use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use span::{CallSpan, OpenSpan, Placement, SpanStart};
 // Durations from the TSC through quanta (a few ns a read instead of ~16 ns for
@@ -120,7 +120,24 @@ impl Call {
             return Call { active: None };
         }
         Call {
-            active: Active::start(site, fields),
+            active: Active::start(site, None, fields),
+        }
+    }
+
+    /// Opens the call's span under the current context as a child of `remote`, the caller's
+    /// span a request carried (a valid, remote span context): as [`Call::start`] under a
+    /// context holding `remote`, without building that context.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn start_under_remote(
+        site: &'static CallSite,
+        remote: SpanContext,
+        fields: impl FnOnce(&mut Fields),
+    ) -> Call {
+        if !pipeline::enabled() {
+            return Call { active: None };
+        }
+        Call {
+            active: Active::start(site, Some(remote), fields),
         }
     }
 
@@ -159,14 +176,18 @@ impl Drop for Call {
 
 impl Active {
     #[inline(never)]
-    fn start(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> Option<Active> {
+    fn start(
+        site: &'static CallSite,
+        remote: Option<SpanContext>,
+        fields: impl FnOnce(&mut Fields),
+    ) -> Option<Active> {
         let parent = Context::current();
         let pipeline = PipelineRef::current(&parent)?;
         // No allocation here unless `fields(...)` records something.
         let mut recorded = Fields::default();
         recorded.captured.mode = pipeline.capture.mode;
         fields(&mut recorded);
-        Some(Active::open(site, parent, pipeline, recorded))
+        Some(Active::open(site, parent, remote, pipeline, recorded))
     }
 
     /// Ends a call whose body never returned: a future dropped before completion, or an unwind
@@ -185,9 +206,11 @@ impl Active {
     // Not inlined into `start`, which is instantiated for every instrumented function: keeps
     // their code (and build time) small.
     #[inline(never)]
+    /// `remote`, when given, is the call's parent instead of the span of `parent`.
     fn open(
         site: &'static CallSite,
         parent: Context,
+        remote: Option<SpanContext>,
         pipeline: PipelineRef,
         fields: Fields,
     ) -> Active {
@@ -243,6 +266,7 @@ impl Active {
                     name: opening.name,
                     span_kind: opening.span_kind,
                     parent: &parent,
+                    remote_parent: remote.as_ref(),
                     attributes,
                     is_run: site.kind == CallKind::Run,
                 },
@@ -254,9 +278,13 @@ impl Active {
             }
             (None, Placement::AsParent)
         };
-        let (mut cx, mut own_context) = match placement {
-            Placement::Child(span_context) => (parent.with_remote_span_context(span_context), true),
-            Placement::AsParent => (parent, false),
+        let (mut cx, mut own_context) = match (placement, remote) {
+            (Placement::Child(span_context), _) => {
+                (parent.with_remote_span_context(span_context), true)
+            }
+            // Children decide as this call did, under the same parent: the caller's span.
+            (Placement::AsParent, Some(remote)) => (parent.with_remote_span_context(remote), true),
+            (Placement::AsParent, None) => (parent, false),
         };
         if let Some(value) = opening.context_value {
             cx = match value {

@@ -13,9 +13,13 @@ use crate::export::span_record::wall_clock;
 pub(crate) use crate::export::span_record::{EndingSpan, OpenSpan};
 use crate::pipeline::Sampling;
 use crate::propagation::trace_context::RANDOM_TRACE_ID;
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt};
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
+};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
+use opentelemetry_sdk::trace::{
+    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SamplingResult, ShouldSample,
+};
 use quanta::Instant;
 use std::borrow::Cow;
 
@@ -24,6 +28,8 @@ pub(crate) struct SpanStart<'a> {
     pub name: Cow<'static, str>,
     pub span_kind: SpanKind,
     pub parent: &'a Context,
+    /// The caller's span a request carried, the parent instead of `parent`'s span when given.
+    pub remote_parent: Option<&'a SpanContext>,
     /// What the call's kind and `fields(...)` record at the start.
     pub attributes: Vec<KeyValue>,
     /// A `#[pipeline_run]`: may take the room of the span queue kept for runs.
@@ -50,13 +56,14 @@ pub(crate) fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSp
     if parent.is_telemetry_suppressed() {
         return (None, Placement::AsParent);
     }
+    let remote = start.remote_parent;
     if let Some(process_parent) = &sampling.process_parent {
-        if !parent.span().span_context().is_valid() {
+        if remote.is_none() && !parent.span().span_context().is_valid() {
             parent = process_parent;
         }
     }
     let parent_span = parent.span();
-    let parent_context = parent_span.span_context();
+    let parent_context = remote.unwrap_or_else(|| parent_span.span_context());
     if sampling.roots_never_sampled && !parent_context.is_sampled() {
         // The sampler would drop the call, and its children with it: no ids, no sampler.
         return (None, Placement::AsParent);
@@ -75,14 +82,13 @@ pub(crate) fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSp
     } else {
         ids.new_trace_id()
     };
-    // No attributes: the samplers `OTEL_TRACES_SAMPLER` names do not read them.
-    let result = sampling.sampler.should_sample(
-        Some(parent),
+    let result = should_sample(
+        &sampling.sampler,
+        parent,
+        remote,
         trace_id,
         &start.name,
         &start.span_kind,
-        &[],
-        &[],
     );
     let flags = if parent_is_valid {
         parent_context.trace_flags()
@@ -138,6 +144,44 @@ pub(crate) fn start(sampling: &Sampling, start: SpanStart<'_>) -> (Option<OpenSp
     (Some(span), Placement::Child(span_context))
 }
 
+/// The sampler's decision for a span under `parent`, or under `remote` (a caller's span, valid)
+/// when given: for the samplers `OTEL_TRACES_SAMPLER` names, what the SDK's `Sampler` decides
+/// under a context holding `remote`, without building that context. No attributes: those
+/// samplers do not read them.
+fn should_sample(
+    sampler: &Sampler,
+    parent: &Context,
+    remote: Option<&SpanContext>,
+    trace_id: TraceId,
+    name: &str,
+    span_kind: &SpanKind,
+) -> SamplingResult {
+    let Some(remote) = remote else {
+        return sampler.should_sample(Some(parent), trace_id, name, span_kind, &[], &[]);
+    };
+    let decision = match sampler {
+        // A parent decides, and `remote` is one.
+        Sampler::ParentBased(_) if remote.is_sampled() => SamplingDecision::RecordAndSample,
+        Sampler::ParentBased(_) => SamplingDecision::Drop,
+        // These do not read the parent.
+        Sampler::AlwaysOn | Sampler::AlwaysOff | Sampler::TraceIdRatioBased(_) => {
+            sampler
+                .should_sample(None, trace_id, name, span_kind, &[], &[])
+                .decision
+        }
+        _ => {
+            let parent = parent.with_remote_span_context(remote.clone());
+            return sampler.should_sample(Some(&parent), trace_id, name, span_kind, &[], &[]);
+        }
+    };
+    // The SDK's samplers keep the parent's trace state.
+    SamplingResult {
+        decision,
+        attributes: Vec::new(),
+        trace_state: remote.trace_state().clone(),
+    }
+}
+
 impl CallSpan {
     /// The span of a call that ends with `cx` as its context.
     pub fn ending(open: Option<OpenSpan>, cx: &Context) -> CallSpan {
@@ -176,5 +220,62 @@ impl CallSpan {
     /// The span, when the call is sampled.
     pub fn into_ending(self) -> Option<EndingSpan> {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceFlags, TraceState};
+
+    /// Under a caller's span given apart, every sampler `OTEL_TRACES_SAMPLER` names decides as
+    /// the SDK's under a context holding that span, and keeps its trace state.
+    #[test]
+    fn a_remote_parent_given_apart_is_sampled_as_in_a_context() {
+        let samplers = [
+            Sampler::AlwaysOn,
+            Sampler::AlwaysOff,
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5))),
+            Sampler::TraceIdRatioBased(0.5),
+        ];
+        let state = TraceState::from_key_value([("congo", "t61rcWkgMzE")]).unwrap();
+        let mut decisions = Vec::new();
+        for sampler in &samplers {
+            for flags in [TraceFlags::SAMPLED, TraceFlags::NOT_SAMPLED] {
+                for trace in [
+                    0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128,
+                    u128::MAX >> 1,
+                ] {
+                    let trace_id = TraceId::from(trace);
+                    let remote =
+                        SpanContext::new(trace_id, SpanId::from(7), flags, true, state.clone());
+                    let apart = should_sample(
+                        sampler,
+                        &Context::new(),
+                        Some(&remote),
+                        trace_id,
+                        "GET /tasks/{id}",
+                        &SpanKind::Server,
+                    );
+                    let in_context = sampler.should_sample(
+                        Some(&Context::new().with_remote_span_context(remote.clone())),
+                        trace_id,
+                        "GET /tasks/{id}",
+                        &SpanKind::Server,
+                        &[],
+                        &[],
+                    );
+                    let case = format!("{sampler:?} {flags:?} {trace_id}");
+                    assert_eq!(apart.decision, in_context.decision, "{case}");
+                    assert_eq!(apart.trace_state.header(), "congo=t61rcWkgMzE", "{case}");
+                    assert_eq!(in_context.trace_state.header(), "congo=t61rcWkgMzE");
+                    decisions.push(apart.decision == SamplingDecision::RecordAndSample);
+                }
+            }
+        }
+        // Both decisions occur.
+        assert!(decisions.contains(&true) && decisions.contains(&false));
     }
 }

@@ -85,7 +85,7 @@ impl SyncCall {
     #[inline(never)]
     fn start_recording(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> SyncCall {
         // Built where it is pushed from: the state is large, and each move of it is a copy.
-        let mut active = Active::start(site, fields);
+        let mut active = Active::start(site, None, fields);
         let Some(started) = &active else {
             return SyncCall::INERT;
         };

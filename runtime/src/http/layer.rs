@@ -3,9 +3,9 @@
 use super::body::ObservedBody;
 use super::request;
 use crate::call::http_server::SERVER_SITE;
-use crate::call::{Call, Completion, Instrumented};
+use crate::call::{Call, Completion, Fields, Instrumented};
 use crate::outcome::Report;
-use crate::propagation::extract_from_headers;
+use crate::propagation::http::{incoming, Incoming};
 use http::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
@@ -75,11 +75,14 @@ where
             };
         }
         request.extensions_mut().insert(Served);
-        let parent = extract_from_headers(request.headers());
-        let call = {
-            let _parent = parent.attach();
-            let served = request::read(&request);
-            Call::start(&SERVER_SITE, |fields| fields.http_request(served))
+        let served = |fields: &mut Fields| fields.http_request(request::read(&request));
+        let call = match incoming(request.headers()) {
+            Incoming::Nothing => Call::start(&SERVER_SITE, served),
+            Incoming::Parent(remote) => Call::start_under_remote(&SERVER_SITE, remote, served),
+            Incoming::Context(parent) => {
+                let _parent = parent.attach();
+                Call::start(&SERVER_SITE, served)
+            }
         };
         // Middleware below may start work in `call`: it runs in the request's context too.
         let future = {

@@ -1,7 +1,11 @@
 //! Carriers over `http::HeaderMap`, for servers (extract) and clients (inject).
 
+use super::trace_context::{
+    parse_traceparent_bytes, remote_parent_of, RemoteParent, TRACEPARENT_LEN,
+};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::SpanContext;
 use opentelemetry::Context;
 
 /// Reads propagation headers from a request. Unlike a carrier that sees one value per name,
@@ -61,30 +65,80 @@ pub fn extract_from_headers(headers: &HeaderMap) -> Context {
     })
 }
 
+// Names built once: looking a `&str` up parses and validates it first (~300 instructions).
+static TRACEPARENT: HeaderName = HeaderName::from_static(super::trace_context::TRACEPARENT);
+static TRACESTATE: HeaderName = HeaderName::from_static(super::trace_context::TRACESTATE);
+static BAGGAGE: HeaderName = HeaderName::from_static(super::BAGGAGE);
+
 /// [`W3cPropagator`](super::W3cPropagator)'s extraction from a header map, on top of the
 /// current context. Values that are not visible ASCII are skipped, as [`HeaderExtractor`] skips
 /// them.
 fn extract_w3c(headers: &HeaderMap) -> Context {
-    // Names built once: looking a `&str` up parses and validates it first (~300 instructions).
-    static TRACEPARENT: HeaderName = HeaderName::from_static(super::trace_context::TRACEPARENT);
-    static TRACESTATE: HeaderName = HeaderName::from_static(super::trace_context::TRACESTATE);
-    static BAGGAGE: HeaderName = HeaderName::from_static(super::BAGGAGE);
-    let values = |name: &'static HeaderName| {
-        headers
-            .get_all(name)
-            .into_iter()
-            .filter_map(|value| value.to_str().ok())
-    };
     let current = Context::current();
-    let cx =
-        super::trace_context::extract_values(&current, values(&TRACEPARENT), values(&TRACESTATE))
-            .unwrap_or(current);
+    let cx = match remote_parent(headers) {
+        Some(parent) => parent.into_context(&current),
+        None => current,
+    };
     if headers.contains_key(&BAGGAGE) {
         opentelemetry_sdk::propagation::BaggagePropagator::new()
             .extract_with_context(&cx, &HeaderExtractor(headers))
     } else {
         cx
     }
+}
+
+/// What a request's headers say of its caller, for a server that starts the request's span
+/// itself ([`crate::HttpServerLayer`]).
+pub(crate) enum Incoming {
+    /// No valid `traceparent`: the current context is the request's parent.
+    Nothing,
+    /// The caller's span and nothing else: the request's span is started under it without a
+    /// context built to hold it.
+    Parent(SpanContext),
+    /// A context holding more than the caller's span (baggage, a `tracestate` OpenTelemetry
+    /// cannot hold), or what another installed propagator extracted.
+    Context(Context),
+}
+
+/// [`extract_from_headers`], except that a caller's span alone is not put into a new context.
+pub(crate) fn incoming(headers: &HeaderMap) -> Incoming {
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        if !super::is_w3c(propagator) {
+            return Incoming::Context(propagator.extract(&HeaderExtractor(headers)));
+        }
+        if headers.contains_key(&BAGGAGE) {
+            return Incoming::Context(extract_w3c(headers));
+        }
+        match remote_parent(headers).map(RemoteParent::span_context_only) {
+            None => Incoming::Nothing,
+            Some(Ok(span_context)) => Incoming::Parent(span_context),
+            Some(Err(parent)) => Incoming::Context(parent.into_context(&Context::current())),
+        }
+    })
+}
+
+/// The caller's span of the `traceparent` and `tracestate` headers, read as
+/// [`HeaderExtractor`] would give them: values that are not visible ASCII are skipped.
+fn remote_parent(headers: &HeaderMap) -> Option<RemoteParent> {
+    let mut traceparents = headers.get_all(&TRACEPARENT).into_iter();
+    // The first value that is text, parsed from its bytes: a valid version-00 value is text,
+    // so only a value that fails (or a longer one, of a later version) is checked as text.
+    let parent = loop {
+        let value = traceparents.next()?;
+        match parse_traceparent_bytes(value.as_bytes()) {
+            Ok(parent) if value.len() == TRACEPARENT_LEN || value.to_str().is_ok() => break parent,
+            _ if value.to_str().is_err() => continue,
+            _ => return None,
+        }
+    };
+    if traceparents.any(|value| value.to_str().is_ok()) {
+        return None; // TraceparentError::Repeated
+    }
+    let tracestates = headers
+        .get_all(&TRACESTATE)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok());
+    Some(remote_parent_of(parent, tracestates))
 }
 
 /// Writes `cx`'s trace context and baggage into `headers`.

@@ -34,7 +34,7 @@ const KNOWN_FLAGS: u8 = 0x03;
 /// A list has at most 32 members (section "list").
 const MAX_LIST_MEMBERS: usize = 32;
 /// `version "-" trace-id "-" parent-id "-" trace-flags`: 2 + 1 + 32 + 1 + 16 + 1 + 2.
-const TRACEPARENT_LEN: usize = 55;
+pub(crate) const TRACEPARENT_LEN: usize = 55;
 
 /// W3C Trace Context Level 2 as an OpenTelemetry propagator.
 #[derive(Clone, Debug, Default)]
@@ -98,7 +98,14 @@ pub struct Traceparent {
 /// ignored (OWS), version `00` is exactly 55 characters, a higher version may go on after the
 /// flags only behind a `-` (section "Versioning of traceparent").
 pub fn parse_traceparent(value: &str) -> Result<Traceparent, TraceparentError> {
-    let value = trim_ows(value).as_bytes();
+    parse_traceparent_bytes(value.as_bytes())
+}
+
+/// [`parse_traceparent`] of a value's bytes: a server reads an HTTP header's bytes without
+/// checking them as text first, since what a valid version-00 value can hold (hexadecimal
+/// digits, `-`, spaces and tabs around it) is text.
+pub(crate) fn parse_traceparent_bytes(value: &[u8]) -> Result<Traceparent, TraceparentError> {
+    let value = trim_ows_bytes(value);
     if value.len() < TRACEPARENT_LEN {
         return Err(TraceparentError::Format);
     }
@@ -227,6 +234,17 @@ fn valid_value(value: &str) -> bool {
         && bytes[bytes.len() - 1] != b' '
 }
 
+/// [`trim_ows`] of bytes.
+fn trim_ows_bytes(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |last| last + 1);
+    &bytes[start..end]
+}
+
 /// Optional white space of HTTP (RFC 7230 §3.2.3): spaces and horizontal tabs.
 fn trim_ows(text: &str) -> &str {
     let is_ows = |b: &u8| matches!(b, b' ' | b'\t');
@@ -290,26 +308,56 @@ fn occurrences<'a>(extractor: &'a dyn Extractor, key: &str) -> Vec<&'a str> {
 
 /// `cx` with the remote span context a carrier holds, if it holds a valid one.
 fn extract_into(cx: &Context, extractor: &dyn Extractor) -> Option<Context> {
-    extract_values(
-        cx,
-        occurrences(extractor, TRACEPARENT),
-        occurrences(extractor, TRACESTATE),
-    )
+    let traceparents = occurrences(extractor, TRACEPARENT);
+    let tracestates = occurrences(extractor, TRACESTATE);
+    remote_parent(traceparents, tracestates).map(|parent| parent.into_context(cx))
 }
 
-/// `cx` with the remote span context of a carrier's `traceparent` and `tracestate`
-/// occurrences, in order, if they hold a valid one. Takes iterators so that a server reading an
-/// `http::HeaderMap` ([`crate::propagation::http::extract_from_headers`]) collects nothing.
-pub(crate) fn extract_values<'a>(
-    cx: &Context,
+/// The caller's span as a carrier's `traceparent` and `tracestate` give it.
+pub(crate) struct RemoteParent {
+    pub span_context: SpanContext,
+    /// A valid `tracestate` that OpenTelemetry's `TraceState` cannot hold.
+    unrepresentable: Option<ReceivedTraceState>,
+}
+
+impl RemoteParent {
+    /// The span context alone, when nothing else needs a place in the context.
+    pub(crate) fn span_context_only(self) -> Result<SpanContext, RemoteParent> {
+        match self.unrepresentable {
+            None => Ok(self.span_context),
+            Some(_) => Err(self),
+        }
+    }
+
+    /// `cx` with the caller's span (and its unrepresentable `tracestate`).
+    pub(crate) fn into_context(self, cx: &Context) -> Context {
+        let cx = cx.with_remote_span_context(self.span_context);
+        match self.unrepresentable {
+            None => cx,
+            Some(received) => cx.with_value(received),
+        }
+    }
+}
+
+/// The caller's span of a carrier's `traceparent` and `tracestate` occurrences, in order, if
+/// they hold a valid one.
+pub(crate) fn remote_parent<'a>(
     traceparents: impl IntoIterator<Item = &'a str>,
     tracestates: impl IntoIterator<Item = &'a str>,
-) -> Option<Context> {
+) -> Option<RemoteParent> {
     let mut traceparents = traceparents.into_iter();
     let parent = parse_traceparent(traceparents.next()?).ok()?;
     if traceparents.next().is_some() {
         return None; // TraceparentError::Repeated
     }
+    Some(remote_parent_of(parent, tracestates))
+}
+
+/// The caller's span of a valid `traceparent` and the carrier's `tracestate` occurrences.
+pub(crate) fn remote_parent_of<'a>(
+    parent: Traceparent,
+    tracestates: impl IntoIterator<Item = &'a str>,
+) -> RemoteParent {
     let members = parse_tracestate(tracestates).unwrap_or_default();
     let (trace_state, unrepresentable) = if members.is_empty() {
         (TraceState::NONE, None)
@@ -326,10 +374,9 @@ pub(crate) fn extract_values<'a>(
         true,
         trace_state,
     );
-    let cx = cx.with_remote_span_context(span_context);
-    Some(match unrepresentable {
-        None => cx,
-        Some(members) => cx.with_value(ReceivedTraceState {
+    RemoteParent {
+        span_context,
+        unrepresentable: unrepresentable.map(|members| ReceivedTraceState {
             trace_id: parent.trace_id,
             header: members
                 .iter()
@@ -337,7 +384,7 @@ pub(crate) fn extract_values<'a>(
                 .collect::<Vec<_>>()
                 .join(","),
         }),
-    })
+    }
 }
 
 impl TextMapPropagator for TraceContextPropagator {
