@@ -249,10 +249,17 @@ fn count_mode(spec: &str) {
         .enable_all()
         .build()
         .unwrap();
-    let run = |router: &Router| {
-        for _ in 0..requests {
+    let serve_n = |router: &Router, n: u64| {
+        for _ in 0..n {
             std::hint::black_box(runtime.block_on(serve(router)));
         }
+    };
+    // A checkpoint halfway and one at the end: the second half's requests in steady state.
+    let run = |router: &Router| {
+        serve_n(router, requests / 2);
+        callgrind_checkpoint();
+        serve_n(router, requests - requests / 2);
+        callgrind_checkpoint();
     };
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
@@ -286,6 +293,17 @@ fn count_mode(spec: &str) {
         }
         _ => panic!("{COUNT_ENV}: unknown variant {variant:?}"),
     }
+}
+
+/// Does nothing; marks a point of the count mode for `valgrind --tool=callgrind
+/// --dump-before=http_server::callgrind_checkpoint`, which writes one profile per stretch
+/// between marks (`benches/scripts/http_server_callgrind.sh`): the second stretch holds the
+/// second half of the requests alone, every thread included, without the start-up and shutdown
+/// work whose instruction count varies with the machine's load (clock calibrations that run for
+/// a given time).
+#[inline(never)]
+fn callgrind_checkpoint() {
+    std::hint::black_box(());
 }
 
 fn main() {
