@@ -254,18 +254,29 @@ fn count_mode(spec: &str) {
             std::hint::black_box(runtime.block_on(serve(router)));
         }
     };
-    // A checkpoint halfway and one at the end: the second half's requests in steady state.
-    let run = |router: &Router| {
+    // A checkpoint halfway and one at the end, each once the spans of the requests served so
+    // far are exported (`exported` counts them; `None`: no spans): the stretch between them
+    // holds the second half's requests and the export of their spans, in steady state.
+    let run = |router: &Router, exported: Option<&dyn Fn() -> u64>| {
+        let settle = |served: u64| {
+            let Some(exported) = exported else { return };
+            let waited = Instant::now();
+            while exported() < served && waited.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
         serve_n(router, requests / 2);
+        settle(requests / 2);
         callgrind_checkpoint();
         serve_n(router, requests - requests / 2);
+        settle(requests);
         callgrind_checkpoint();
     };
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     match variant {
-        "bare_router" => run(&routes()),
+        "bare_router" => run(&routes(), None),
         "tower_http_trace_layer_otel" | "axum_tracing_opentelemetry" => {
             let meters = fo_benches::meter_provider();
             let pipeline = HandWritten::new();
@@ -276,15 +287,17 @@ fn count_mode(spec: &str) {
             } else {
                 axum_tracing_router(histogram)
             };
-            tracing::dispatcher::with_default(&dispatch, || run(&router));
+            let exported = || pipeline.exporter.count();
+            tracing::dispatcher::with_default(&dispatch, || run(&router, Some(&exported)));
             let (ended, exported) = pipeline.flush();
             eprintln!("{variant}: {requests} requests, {ended} spans ended, {exported} exported");
         }
         "ours_http_server_layer" => {
             let (telemetry, exporter) = init_ours("http-server-count");
-            run(&Router::new()
+            let router = Router::new()
                 .route(ROUTE, get(hello_handled))
-                .layer(factory_observability::HttpServerLayer::new()));
+                .layer(factory_observability::HttpServerLayer::new());
+            run(&router, Some(&|| exporter.count()));
             let report = telemetry.shutdown();
             eprintln!(
                 "{variant}: {requests} requests, {} spans exported; {report}",
@@ -298,9 +311,9 @@ fn count_mode(spec: &str) {
 /// Does nothing; marks a point of the count mode for `valgrind --tool=callgrind
 /// --dump-before=http_server::callgrind_checkpoint`, which writes one profile per stretch
 /// between marks (`benches/scripts/http_server_callgrind.sh`): the second stretch holds the
-/// second half of the requests alone, every thread included, without the start-up and shutdown
-/// work whose instruction count varies with the machine's load (clock calibrations that run for
-/// a given time).
+/// second half of the requests and the export of their spans, every thread included, without
+/// the start-up and shutdown work whose instruction count varies with the machine's load (clock
+/// calibrations that run for a given time) and without spans of one half exported in the other.
 #[inline(never)]
 fn callgrind_checkpoint() {
     std::hint::black_box(());
