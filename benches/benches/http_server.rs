@@ -254,17 +254,10 @@ fn count_mode(spec: &str) {
             std::hint::black_box(runtime.block_on(serve(router)));
         }
     };
-    // A checkpoint halfway and one at the end, each once the spans of the requests served so
-    // far are exported (`exported` counts them; `None`: no spans): the stretch between them
-    // holds the second half's requests and the export of their spans, in steady state.
-    let run = |router: &Router, exported: Option<&dyn Fn() -> u64>| {
-        let settle = |served: u64| {
-            let Some(exported) = exported else { return };
-            let waited = Instant::now();
-            while exported() < served && waited.elapsed() < Duration::from_secs(60) {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        };
+    // A checkpoint halfway and one at the end, each once `settle` has seen the spans of the
+    // requests served so far exported: the stretch between them holds the second half's
+    // requests and the export of their spans, in steady state.
+    let run = |router: &Router, settle: &dyn Fn(u64)| {
         serve_n(router, requests / 2);
         settle(requests / 2);
         callgrind_checkpoint();
@@ -276,7 +269,7 @@ fn count_mode(spec: &str) {
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     match variant {
-        "bare_router" => run(&routes(), None),
+        "bare_router" => run(&routes(), &|_| {}),
         "tower_http_trace_layer_otel" | "axum_tracing_opentelemetry" => {
             let meters = fo_benches::meter_provider();
             let pipeline = HandWritten::new();
@@ -287,8 +280,11 @@ fn count_mode(spec: &str) {
             } else {
                 axum_tracing_router(histogram)
             };
-            let exported = || pipeline.exporter.count();
-            tracing::dispatcher::with_default(&dispatch, || run(&router, Some(&exported)));
+            // The batch processor exports what it holds (it may have dropped some when full).
+            let settle = |_| {
+                let _ = pipeline.provider.force_flush();
+            };
+            tracing::dispatcher::with_default(&dispatch, || run(&router, &settle));
             let (ended, exported) = pipeline.flush();
             eprintln!("{variant}: {requests} requests, {ended} spans ended, {exported} exported");
         }
@@ -297,7 +293,14 @@ fn count_mode(spec: &str) {
             let router = Router::new()
                 .route(ROUTE, get(hello_handled))
                 .layer(factory_observability::HttpServerLayer::new());
-            run(&router, Some(&|| exporter.count()));
+            // The export thread exports on its own schedule: waited for.
+            let settle = |served: u64| {
+                let waited = Instant::now();
+                while exporter.count() < served && waited.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            };
+            run(&router, &settle);
             let report = telemetry.shutdown();
             eprintln!(
                 "{variant}: {requests} requests, {} spans exported; {report}",
