@@ -4,7 +4,8 @@
 //! rustls error, so that the delivery report names the endpoint and the TLS reason and one
 //! warning says so, as for OTLP/HTTP ([`super::explained`]).
 
-use super::explained::{tls_reason, LastFailure};
+use super::explained::LastFailure;
+use super::tls::tls_reason;
 use crate::config::{OtlpTransport, Signal};
 use crate::error::InitError;
 use hyper_util::rt::TokioIo;

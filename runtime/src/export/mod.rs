@@ -8,6 +8,7 @@ pub(crate) mod grpc;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc_connect;
 pub(crate) mod health;
+pub(crate) mod http_client;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]

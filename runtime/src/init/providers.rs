@@ -102,11 +102,16 @@ impl Installed {
                     "opentelemetry_otlp",
                     tracing::level_filters::LevelFilter::OFF,
                 )
+                // The OTLP/HTTP client (its `log` records, should the program bridge them).
+                .with_target("ureq", tracing::level_filters::LevelFilter::OFF)
+                .with_target("ureq_proto", tracing::level_filters::LevelFilter::OFF)
+                .with_target("rustls", tracing::level_filters::LevelFilter::OFF)
+                // The gRPC exporter's stack and a program's own reqwest (the `grpc` and
+                // `reqwest` features).
                 .with_target("reqwest", tracing::level_filters::LevelFilter::OFF)
                 .with_target("hyper", tracing::level_filters::LevelFilter::OFF)
                 .with_target("hyper_util", tracing::level_filters::LevelFilter::OFF)
                 .with_target("h2", tracing::level_filters::LevelFilter::OFF)
-                // The gRPC exporter's stack (the `grpc` feature).
                 .with_target("tonic", tracing::level_filters::LevelFilter::OFF)
                 .with_target("tower", tracing::level_filters::LevelFilter::OFF)
         };
