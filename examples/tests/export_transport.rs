@@ -128,8 +128,8 @@ fn per_signal_endpoints_are_used_as_written() {
 }
 
 /// A collector that answers each path's first request `503 Service Unavailable` with
-/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}`
-/// per request.
+/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}
+/// {client port}` per request (the client's port tells its connections apart).
 const FLAKY_COLLECTOR: &str = r#"
 import http.server, sys, threading
 seen = set()
@@ -152,7 +152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         encoding = self.headers.get("Content-Encoding", "identity")
         with out:
-            sys.stdout.write(f"POST {self.path} {503 if first else 200} {encoding}\n")
+            sys.stdout.write(f"POST {self.path} {503 if first else 200} {encoding} {self.client_address[1]}\n")
             sys.stdout.flush()
     def log_message(self, *args):
         pass
@@ -206,6 +206,8 @@ impl Drop for Flaky {
     }
 }
 
+/// The retry also proves keep-alive: each signal's client (ureq's agent) sends the retry, and
+/// any later batch, on the connection of its first request.
 #[test]
 fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
     let flaky = Flaky::start();
@@ -229,18 +231,23 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
     // more than one batch, each accepted at once.
     let requests = flaky.requests();
     for signal in ["traces", "metrics", "logs"] {
-        let seen: Vec<&str> = requests
+        let seen: Vec<(&str, &str)> = requests
             .iter()
             .filter(|line| line.starts_with(&format!("POST /v1/{signal} ")))
-            .map(String::as_str)
+            .map(|line| line.rsplit_once(' ').expect("a client port"))
             .collect();
         let refused = format!("POST /v1/{signal} 503 gzip");
         let accepted = format!("POST /v1/{signal} 200 gzip");
         assert!(seen.len() >= 2, "{signal}: {requests:?}");
-        assert_eq!(seen[0], refused, "{signal}: {requests:?}");
+        assert_eq!(seen[0].0, refused, "{signal}: {requests:?}");
         assert!(
-            seen[1..].iter().all(|line| *line == accepted),
+            seen[1..].iter().all(|(line, _)| *line == accepted),
             "{signal}: {requests:?}"
+        );
+        let first_connection = seen[0].1;
+        assert!(
+            seen.iter().all(|(_, port)| *port == first_connection),
+            "{signal}: one kept-alive connection: {requests:?}"
         );
     }
 }
