@@ -62,14 +62,13 @@ impl ExplainingClient {
             .ok()
             .and_then(|uri| uri.host().map(str::to_owned))
             .unwrap_or_default();
-        let proxy = proxy_for(https, &host, &|name| std::env::var(name).ok()).unwrap_or_else(
-            |warning| {
+        let proxy =
+            proxy_for(https, &host, &|name| std::env::var(name).ok()).unwrap_or_else(|warning| {
                 if !PROXY_WARNED.swap(true, Ordering::Relaxed) {
                     eprintln!("{warning}");
                 }
                 None
-            },
-        );
+            });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -90,9 +89,7 @@ impl ExplainingClient {
     /// pool), whatever its status.
     fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ureq::Error> {
         let (parts, body) = request.into_parts();
-        let response = self
-            .agent
-            .run(Request::from_parts(parts, body.as_ref()))?;
+        let response = self.agent.run(Request::from_parts(parts, body.as_ref()))?;
         let (parts, mut body) = response.into_parts();
         let body = body
             .with_config()
@@ -275,11 +272,20 @@ mod tests {
         );
         // Only HTTP_PROXY: an https:// endpoint is reached directly (ureq alone would use it).
         assert_eq!(
-            proxy_uri(true, "otel.example.com", &[("HTTP_PROXY", "http://plain:3128")]),
+            proxy_uri(
+                true,
+                "otel.example.com",
+                &[("HTTP_PROXY", "http://plain:3128")]
+            ),
             None
         );
         assert_eq!(
-            proxy_uri(true, "otel.example.com", &[("all_proxy", "http://any:8080")]).as_deref(),
+            proxy_uri(
+                true,
+                "otel.example.com",
+                &[("all_proxy", "http://any:8080")]
+            )
+            .as_deref(),
             Some("http://any:8080/")
         );
         assert_eq!(proxy_uri(true, "otel.example.com", &[]), None);
@@ -288,10 +294,19 @@ mod tests {
     #[test]
     fn no_proxy_exempts_the_host_its_domain_and_everything_with_a_star() {
         let with = |no_proxy: &'static str| {
-            [("HTTPS_PROXY", "http://secure:3128"), ("NO_PROXY", no_proxy)]
+            [
+                ("HTTPS_PROXY", "http://secure:3128"),
+                ("NO_PROXY", no_proxy),
+            ]
         };
-        assert_eq!(proxy_uri(true, "otel.example.com", &with("localhost, example.com")), None);
-        assert_eq!(proxy_uri(true, "otel.example.com", &with(".example.com")), None);
+        assert_eq!(
+            proxy_uri(true, "otel.example.com", &with("localhost, example.com")),
+            None
+        );
+        assert_eq!(
+            proxy_uri(true, "otel.example.com", &with(".example.com")),
+            None
+        );
         assert_eq!(proxy_uri(true, "127.0.0.1", &with("127.0.0.1")), None);
         assert_eq!(proxy_uri(true, "otel.example.com", &with("*")), None);
         assert_eq!(
@@ -340,9 +355,8 @@ mod tests {
             reason_of(&ureq::Error::Rustls(refused())),
             "error sending request: TLS handshake failed: invalid peer certificate: UnknownIssuer"
         );
-        let refused_connection = ureq::Error::Io(std::io::Error::from(
-            std::io::ErrorKind::ConnectionRefused,
-        ));
+        let refused_connection =
+            ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(tls_reason(&refused_connection), None);
         assert_eq!(
             reason_of(&refused_connection),
