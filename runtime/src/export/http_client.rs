@@ -37,13 +37,22 @@ static PROXY_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// A ureq agent (one per signal) that notes the URL and the reason of every failed request. It
 /// never sees more of a request than its method and URL: header values are not read.
-#[derive(Debug)]
 pub(crate) struct ExplainingClient {
     agent: ureq::Agent,
     failure: Arc<LastFailure>,
     /// The signal, for the one TLS warning.
     signal: &'static str,
     tls_warned: AtomicBool,
+}
+
+/// Only the signal: the agent's configuration holds the proxy URL (which may carry
+/// credentials) and the client key.
+impl std::fmt::Debug for ExplainingClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExplainingClient")
+            .field("signal", &self.signal)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ExplainingClient {
