@@ -13,6 +13,7 @@ use crate::export::DeliveryReport;
 use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
+use crate::tracer::RandomRootTracerProvider;
 use exporters::DynSpanExporter;
 use opentelemetry_sdk::trace::Sampler;
 use providers::Installed;
@@ -196,7 +197,9 @@ impl TelemetryBuilder {
         if !pipeline::install_global(pipeline, record) {
             return Err(InitError::AlreadyInitialized);
         }
-        opentelemetry::global::set_tracer_provider(installed.tracers.clone());
+        opentelemetry::global::set_tracer_provider(RandomRootTracerProvider(
+            installed.tracers.clone(),
+        ));
         opentelemetry::global::set_meter_provider(installed.meters.clone());
         Ok(Telemetry {
             dir: config.uses_files().then(|| config.dir.clone()),

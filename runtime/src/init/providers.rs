@@ -15,6 +15,7 @@ use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline;
 use crate::summary::{Summary, SummaryFeed};
+use crate::tracer::RandomRootTracer;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -113,7 +114,7 @@ impl Installed {
         // With `OTEL_TRACES_EXPORTER=none`, `tracing` spans are not built at all.
         let spans = self.records.is_some().then(|| {
             tracing_opentelemetry::layer()
-                .with_tracer(self.tracers.tracer(SCOPE))
+                .with_tracer(RandomRootTracer(self.tracers.tracer(SCOPE)))
                 .with_filter(not_ourselves())
         });
         let events =
