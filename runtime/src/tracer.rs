@@ -1,10 +1,15 @@
-//! The tracer behind `tracing` spans and the global OpenTelemetry tracer: the SDK's, with the
-//! `random` flag of W3C Trace Context Level 2 on the roots it starts.
+//! The tracer behind `tracing` spans and the global OpenTelemetry tracer: the SDK's, with its
+//! roots started as the macros start theirs.
+//!
+//! - In a process started under a parent (`TRACEPARENT`, see `propagation::env`), a span with
+//!   no parent is the parent's child, on every thread: `init` makes the parent current only on
+//!   its own thread.
+//! - Otherwise it is a root, with the `random` flag of W3C Trace Context Level 2.
 //!
 //! A root's trace id comes from the SDK's random id generator (the only one `init` installs),
 //! so all its bytes are random and Level 2 says so with flag 0x02, which children and receivers
 //! keep. The SDK tracer sets a root's flags itself and offers no hook, so its spans are wrapped:
-//! [`RandomRootSpan`] shows the flag to what reads the span's context (children started under
+//! [`RootingSpan`] shows the flag to what reads the span's context (children started under
 //! it, propagators injecting `traceparent`), and [`mark_random_root`] adds it to the finished
 //! root that the SDK hands to the span processor. The macros' own roots set it where they start
 //! (`call::span`).
@@ -18,30 +23,51 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-/// The SDK's tracer provider, handing out [`RandomRootTracer`]s: what `init` installs as the
+/// The SDK's tracer provider, handing out [`RootingTracer`]s: what `init` installs as the
 /// global tracer provider.
 #[derive(Clone, Debug)]
-pub(crate) struct RandomRootTracerProvider(pub SdkTracerProvider);
+pub(crate) struct RootingTracerProvider {
+    pub sdk: SdkTracerProvider,
+    /// The context this process was started under, if any.
+    pub process_parent: Option<Context>,
+}
 
-impl TracerProvider for RandomRootTracerProvider {
-    type Tracer = RandomRootTracer;
+impl TracerProvider for RootingTracerProvider {
+    type Tracer = RootingTracer;
 
-    fn tracer_with_scope(&self, scope: InstrumentationScope) -> RandomRootTracer {
-        RandomRootTracer(self.0.tracer_with_scope(scope))
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> RootingTracer {
+        RootingTracer {
+            sdk: self.sdk.tracer_with_scope(scope),
+            process_parent: self.process_parent.clone(),
+        }
     }
 }
 
-/// The SDK's tracer, whose roots carry the `random` flag.
+/// The SDK's tracer, whose roots are the process parent's children or carry the `random` flag.
 #[derive(Clone, Debug)]
-pub(crate) struct RandomRootTracer(pub SdkTracer);
+pub(crate) struct RootingTracer {
+    pub sdk: SdkTracer,
+    /// The context this process was started under, if any.
+    pub process_parent: Option<Context>,
+}
 
-impl opentelemetry::trace::Tracer for RandomRootTracer {
-    type Span = RandomRootSpan;
+impl opentelemetry::trace::Tracer for RootingTracer {
+    type Span = RootingSpan;
 
-    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> RandomRootSpan {
+    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> RootingSpan {
         // The SDK's own test for a root: no valid parent span context.
         let root = !parent_cx.span().span_context().is_valid();
-        let inner = self.0.build_with_context(builder, parent_cx);
+        if root && !parent_cx.is_telemetry_suppressed() {
+            if let Some(process_parent) = &self.process_parent {
+                let inner = self.sdk.build_with_context(builder, process_parent);
+                let span_context = inner.span_context().clone();
+                return RootingSpan {
+                    inner,
+                    span_context,
+                };
+            }
+        }
+        let inner = self.sdk.build_with_context(builder, parent_cx);
         let span_context = inner.span_context();
         let span_context = if root && span_context.is_valid() {
             SpanContext::new(
@@ -54,7 +80,7 @@ impl opentelemetry::trace::Tracer for RandomRootTracer {
         } else {
             span_context.clone()
         };
-        RandomRootSpan {
+        RootingSpan {
             inner,
             span_context,
         }
@@ -63,12 +89,12 @@ impl opentelemetry::trace::Tracer for RandomRootTracer {
 
 /// An SDK span whose context, as others read it, carries the `random` flag when it is a root.
 #[derive(Debug)]
-pub(crate) struct RandomRootSpan {
+pub(crate) struct RootingSpan {
     inner: opentelemetry_sdk::trace::Span,
     span_context: SpanContext,
 }
 
-impl Span for RandomRootSpan {
+impl Span for RootingSpan {
     fn add_event_with_timestamp<T>(
         &mut self,
         name: T,

@@ -57,6 +57,7 @@ fn child() {
     let on_thread = std::thread::spawn(current_baggage).join().unwrap();
     println!("thread baggage: {on_thread}");
     let in_thread_stage = std::thread::spawn(|| {
+        tracing::info_span!("thread.tracing").in_scope(|| ());
         background_job();
         current_baggage()
     })
@@ -144,8 +145,8 @@ fn a_child_process_joins_the_stage_that_started_it() {
     let stage = parent_stage(&capture);
 
     let spans = spans_in(&dir);
-    // The run, its stage, and the job on a thread of its own.
-    assert_eq!(spans.len(), 3, "{spans:#?}");
+    // The run, its stage, and on a thread of its own a `tracing` span and a job.
+    assert_eq!(spans.len(), 4, "{spans:#?}");
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());
@@ -193,9 +194,13 @@ fn the_parents_baggage_is_in_the_childs_current_context() {
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());
     assert_eq!(named(&spans, "pipeline.stage").parent_span_id, run.span_id);
-    let job = named(&spans, "recount");
-    assert_eq!(job.trace_id, stage.trace_id.to_string());
-    assert_eq!(job.parent_span_id, stage.span_id.to_string());
+    // On a thread started after `init`, the parent's children too: a `#[handler]` job, and a
+    // `tracing` span with no span above it.
+    for name in ["recount", "thread.tracing"] {
+        let span = named(&spans, name);
+        assert_eq!(span.trace_id, stage.trace_id.to_string(), "{name}");
+        assert_eq!(span.parent_span_id, stage.span_id.to_string(), "{name}");
+    }
 }
 
 #[test]
@@ -257,15 +262,15 @@ fn exported_under(name: &str, flags: Option<&str>, sampler: Option<(&str, &str)>
 
 #[test]
 fn sampling_stays_parent_based() {
-    // The default sampler, parentbased_always_on: the parent decides (3 spans: the run, its
-    // stage, the job).
-    assert_eq!(exported_under("sampled", Some("01"), None), 3);
+    // The default sampler, parentbased_always_on: the parent decides (4 spans: the run, its
+    // stage, a `tracing` span, the job).
+    assert_eq!(exported_under("sampled", Some("01"), None), 4);
     assert_eq!(exported_under("unsampled", Some("00"), None), 0);
     // parentbased_traceidratio: a sampled parent wins over a ratio of 0 and an unsampled one
     // over a ratio of 1; without a parent, the ratio decides.
     let never = Some(("parentbased_traceidratio", "0"));
     let always = Some(("parentbased_traceidratio", "1"));
-    assert_eq!(exported_under("ratio-sampled", Some("01"), never), 3);
+    assert_eq!(exported_under("ratio-sampled", Some("01"), never), 4);
     assert_eq!(exported_under("ratio-unsampled", Some("00"), always), 0);
     assert_eq!(exported_under("ratio-root-never", None, never), 0);
 }
