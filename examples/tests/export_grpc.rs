@@ -240,70 +240,66 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
     );
 }
 
-/// tinyproxy, the forward proxy the environment names, in a scratch directory of its own.
-fn forward_proxy(name: &str) -> ForwardProxy {
-    ForwardProxy::start(&scratch(name).join("tinyproxy"))
-}
-
-#[test]
-fn grpc_goes_through_the_proxy_the_environment_names() {
-    let collector = Collector::start();
-    let proxy = forward_proxy("plain");
-    let grpc_port = collector.ports().1;
-    let run = run_pipeline(
-        "through-proxy",
-        &[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint()),
-            ("HTTP_PROXY", proxy.url()),
-            ("FACTORY_OBS_SUMMARY", "1".into()),
-        ],
-    );
+/// Runs the example exporting over gRPC to `endpoint` through a tinyproxy of its own, named by
+/// `proxy_variable`; expects everything at `collector`, and returns the proxy's log.
+fn delivered_through_a_proxy(
+    name: &str,
+    collector: &Collector,
+    endpoint: String,
+    proxy_variable: &str,
+    more: &[(&str, String)],
+) -> String {
+    let proxy = ForwardProxy::start(&scratch(name).join("tinyproxy"));
+    let mut envs = vec![
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        (proxy_variable, proxy.url()),
+        ("FACTORY_OBS_SUMMARY", "1".into()),
+    ];
+    envs.extend_from_slice(more);
+    let run = run_pipeline(name, &envs);
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
     assert!(
         run.stderr.contains(FACTORY_RUN_DELIVERED),
         "{}",
         run.describe()
     );
-    expect_one_factory_run(&collector);
+    expect_one_factory_run(collector);
+    proxy.log()
+}
+
+#[test]
+fn grpc_goes_through_the_proxy_the_environment_names() {
+    let collector = Collector::start();
+    let log = delivered_through_a_proxy(
+        "through-proxy",
+        &collector,
+        collector.grpc_endpoint(),
+        "HTTP_PROXY",
+        &[],
+    );
     // The exports went through a tunnel of the proxy's, not around it.
+    let grpc_port = collector.ports().1;
     assert!(
-        proxy
-            .log()
-            .contains(&format!("CONNECT 127.0.0.1:{grpc_port} HTTP/1.1")),
-        "{}",
-        proxy.log()
+        log.contains(&format!("CONNECT 127.0.0.1:{grpc_port} HTTP/1.1")),
+        "{log}"
     );
 }
 
 #[test]
 fn grpc_over_tls_goes_through_the_proxy_the_environment_names() {
     let (collector, pki, tls) = grpc_collector_behind_tls("through-proxy", false);
-    let proxy = forward_proxy("tls");
-    let run = run_pipeline(
+    let log = delivered_through_a_proxy(
         "tls-through-proxy",
-        &[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", tls.endpoint()),
-            pki.trust_env(),
-            ("HTTPS_PROXY", proxy.url()),
-            ("FACTORY_OBS_SUMMARY", "1".into()),
-        ],
+        &collector,
+        tls.endpoint(),
+        "HTTPS_PROXY",
+        &[pki.trust_env()],
     );
-    assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
-    expect_one_factory_run(&collector);
     let tls_port = tls.endpoint().rsplit(':').next().unwrap().to_owned();
     assert!(
-        proxy
-            .log()
-            .contains(&format!("CONNECT localhost:{tls_port} HTTP/1.1")),
-        "{}",
-        proxy.log()
+        log.contains(&format!("CONNECT localhost:{tls_port} HTTP/1.1")),
+        "{log}"
     );
 }
 

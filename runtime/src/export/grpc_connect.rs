@@ -106,21 +106,12 @@ impl tower_service::Service<http::Uri> for Connector {
 
 impl Connector {
     async fn connect(&self, uri: &http::Uri) -> std::io::Result<TokioIo<Box<dyn Io>>> {
-        let host = uri
-            .host()
-            .ok_or_else(|| std::io::Error::other("the endpoint has no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
         let https = self.tls.is_some();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let (host, port) = host_and_port(uri, if https { 443 } else { 80 }, "the endpoint")?;
         let tcp = match &self.proxy {
-            None => TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(|error| std::io::Error::new(error.kind(), Connect(error)))?,
-            Some(proxy) => tunnel(proxy, uri, port).await?,
+            None => tcp_connect(&host, port).await?,
+            Some(proxy) => tunnel(proxy, &host, port).await?,
         };
-        let _ = tcp.set_nodelay(true);
         let Some(tls) = &self.tls else {
             return Ok(TokioIo::new(Box::new(tcp)));
         };
@@ -149,11 +140,36 @@ impl Connector {
     }
 }
 
-/// A TCP connection to `uri`'s host and `port` through an HTTP `CONNECT` tunnel of `proxy`.
-async fn tunnel(proxy: &Intercept, uri: &http::Uri, port: u16) -> std::io::Result<TcpStream> {
+/// `uri`'s host (an IPv6 address without its brackets) and port, `default_port` if it names none.
+fn host_and_port(uri: &http::Uri, default_port: u16, what: &str) -> std::io::Result<(String, u16)> {
+    let host = uri
+        .host()
+        .ok_or_else(|| std::io::Error::other(format!("{what} has no host")))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    Ok((host, uri.port_u16().unwrap_or(default_port)))
+}
+
+/// A TCP connection, without Nagle's delay (an export is one write, waiting for an answer).
+async fn tcp_connect(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|error| std::io::Error::new(error.kind(), Connect(error)))?;
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
+
+/// A TCP connection to `host`:`port` through an HTTP `CONNECT` tunnel of `proxy`.
+async fn tunnel(proxy: &Intercept, host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     let destination = http::Uri::builder()
         .scheme("http")
-        .authority(format!("{}:{port}", uri.host().unwrap_or_default()))
+        .authority(authority)
         .path_and_query("/")
         .build()
         .map_err(std::io::Error::other)?;
@@ -161,7 +177,11 @@ async fn tunnel(proxy: &Intercept, uri: &http::Uri, port: u16) -> std::io::Resul
     if let Some(auth) = proxy.basic_auth() {
         tunnel = tunnel.with_auth(auth.clone());
     }
-    let proxy_address = proxy.uri().authority().map(|a| a.as_str()).unwrap_or("?");
+    let proxy_address = proxy
+        .uri()
+        .authority()
+        .and_then(|authority| authority.as_str().rsplit('@').next())
+        .unwrap_or("?");
     let stream = tower_service::Service::call(&mut tunnel, destination)
         .await
         .map_err(|error| {
@@ -201,18 +221,8 @@ impl tower_service::Service<http::Uri> for TcpConnector {
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
         Box::pin(async move {
-            let host = uri
-                .host()
-                .ok_or_else(|| std::io::Error::other("the proxy URL has no host"))?
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned();
-            let port = uri.port_u16().unwrap_or(80);
-            let tcp = TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(|error| std::io::Error::new(error.kind(), Connect(error)))?;
-            let _ = tcp.set_nodelay(true);
-            Ok(TokioIo::new(tcp))
+            let (host, port) = host_and_port(&uri, 80, "the proxy URL")?;
+            Ok(TokioIo::new(tcp_connect(&host, port).await?))
         })
     }
 }
