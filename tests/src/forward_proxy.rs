@@ -3,10 +3,8 @@
 //! a generated configuration on a free loopback port. Its log names every connection it made,
 //! which is how a test knows the export went through it.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Environment variable naming the tinyproxy binary (default: `tinyproxy` on the `PATH`).
 pub const TINYPROXY_ENV: &str = "TINYPROXY";
@@ -27,10 +25,7 @@ impl ForwardProxy {
     pub fn start(dir: &Path) -> ForwardProxy {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("create tinyproxy's directory");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::collector::closed_port();
         let log = dir.join("tinyproxy.log");
         // No `ConnectPort` line: `CONNECT` is allowed to every port.
         let config = format!(
@@ -54,18 +49,10 @@ impl ForwardProxy {
                 panic!("run {binary} (scripts/install-tinyproxy.sh installs it): {error}")
             });
         let mut proxy = ForwardProxy { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("tinyproxy exited ({status}): {}", proxy.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tinyproxy is not listening: {}",
-                proxy.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let log = proxy.log.clone();
+        crate::peer::wait_until_listening(&mut proxy.child, "tinyproxy", port, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
         proxy
     }
 

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod forward_proxy;
 pub mod nginx;
 pub mod otlp_json;
+pub mod peer;
 pub mod program;
 pub mod tls;
 
