@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# Installs Debian's tinyproxy (the forward HTTP proxy of the proxy export tests,
-# examples/tests/export_proxy.rs) and prints its path. The tests run it as their own process
-# with a generated configuration on a free loopback port; the system service is neither needed
-# nor started (`tinyproxy-bin` is the binary alone). Idempotent.
+# Installs Debian's tinyproxy (the forward proxy of the export-through-a-proxy tests: HTTP
+# forwarding and `CONNECT` tunnels) and prints its path. The tests run it as their own process
+# with a generated configuration on a free loopback port. Idempotent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 if ! command -v tinyproxy >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    if ! flock /tmp/apt.lock apt-get install -y --no-install-recommends tinyproxy-bin >&2; then
-        flock /tmp/apt.lock apt-get update >&2
-        flock /tmp/apt.lock apt-get install -y --no-install-recommends tinyproxy-bin >&2
-    fi
+    scripts/apt-install.sh tinyproxy
 fi
 command -v tinyproxy

@@ -1,81 +1,68 @@
-//! Debian's tinyproxy (installed by `scripts/install-tinyproxy.sh`) as a forward HTTP proxy on a
-//! free loopback port, run as the test's own process with a generated configuration; it logs
-//! every `CONNECT` it is asked for, which [`ForwardProxy::connects`] reads back.
+//! Debian's tinyproxy (installed by `scripts/install-tinyproxy.sh`) as the forward proxy a
+//! program is told about through `HTTP_PROXY` / `HTTPS_PROXY`, run as the test's own process with
+//! a generated configuration on a free loopback port. Its log names every connection it made,
+//! which is how a test knows the export went through it.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// Environment variable naming the tinyproxy binary (default: `tinyproxy` on the `PATH`, else
-/// `/usr/bin/tinyproxy`).
+/// Environment variable naming the tinyproxy binary (default: `tinyproxy` on the `PATH`).
 pub const TINYPROXY_ENV: &str = "TINYPROXY";
 
 /// A running tinyproxy; stopped when dropped.
 pub struct ForwardProxy {
     child: Child,
     port: u16,
-    dir: PathBuf,
+    log: PathBuf,
 }
 
 impl ForwardProxy {
-    /// Starts tinyproxy on `127.0.0.1` (free port), accepting loopback clients, `CONNECT` to any
-    /// port (no `ConnectPort` line), its log in `dir`.
+    /// Listens on `127.0.0.1:{port}`, tunnels `CONNECT` to any port and forwards plain HTTP.
     ///
     /// # Panics
     ///
-    /// When tinyproxy cannot be found or is not listening within 10 s.
+    /// When tinyproxy cannot be started or is not listening within 10 s.
     pub fn start(dir: &Path) -> ForwardProxy {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("create tinyproxy's directory");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let dir_text = dir.display();
+        let port = crate::collector::closed_port();
+        let log = dir.join("tinyproxy.log");
+        // No `ConnectPort` line: `CONNECT` is allowed to every port.
         let config = format!(
-            "Port {port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 32\nAllow 127.0.0.1\n\
-             LogLevel Connect\nLogFile \"{dir_text}/tinyproxy.log\"\n\
-             PidFile \"{dir_text}/tinyproxy.pid\"\n"
+            "Port {port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 64\nLogLevel Connect\n\
+             LogFile \"{log}\"\nPidFile \"{pid}\"\n",
+            log = log.display(),
+            pid = dir.join("tinyproxy.pid").display(),
         );
         let config_path = dir.join("tinyproxy.conf");
         std::fs::write(&config_path, config).expect("write tinyproxy.conf");
-        let child = Command::new(find_tinyproxy())
-            // In the foreground, as the test's child.
+        let binary = std::env::var(TINYPROXY_ENV).unwrap_or_else(|_| "tinyproxy".into());
+        let child = Command::new(&binary)
             .arg("-d")
             .arg("-c")
             .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
-            .expect("run tinyproxy (scripts/install-tinyproxy.sh installs it)");
-        let mut proxy = ForwardProxy {
-            child,
-            port,
-            dir: dir.to_owned(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("tinyproxy exited ({status}): {}", proxy.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tinyproxy is not listening: {}",
-                proxy.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            .unwrap_or_else(|error| {
+                panic!("run {binary} (scripts/install-tinyproxy.sh installs it): {error}")
+            });
+        let mut proxy = ForwardProxy { child, port, log };
+        let log = proxy.log.clone();
+        crate::peer::wait_until_listening(&mut proxy.child, "tinyproxy", port, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
         proxy
     }
 
-    /// `http://127.0.0.1:{port}`, for `HTTP_PROXY` or `HTTPS_PROXY`.
+    /// `http://127.0.0.1:{port}`, the value of `HTTP_PROXY` / `HTTPS_PROXY`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The targets (`host:port`) of the `CONNECT` requests received so far, in order.
+    /// The targets (`host:port`) of the `CONNECT` requests received so far, in order: one per
+    /// tunnel.
     pub fn connects(&self) -> Vec<String> {
         self.log()
             .lines()
@@ -87,7 +74,7 @@ impl ForwardProxy {
 
     /// tinyproxy's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("tinyproxy.log")).unwrap_or_default()
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -96,16 +83,4 @@ impl Drop for ForwardProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn find_tinyproxy() -> PathBuf {
-    if let Some(path) = std::env::var_os(TINYPROXY_ENV) {
-        return PathBuf::from(path);
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join("tinyproxy"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/tinyproxy"))
 }

@@ -42,6 +42,9 @@ pub(crate) struct ExplainingClient {
     failure: Arc<LastFailure>,
     /// The signal, for the one TLS warning.
     signal: &'static str,
+    /// `host:port` of the proxy requests go through, if any (never its credentials), for the
+    /// reason of a failure.
+    via: Option<String>,
     tls_warned: AtomicBool,
 }
 
@@ -78,6 +81,9 @@ impl ExplainingClient {
                 }
                 None
             });
+        let via = proxy
+            .as_ref()
+            .map(|proxy| format!("{}:{}", proxy.host(), proxy.port()));
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -90,6 +96,7 @@ impl ExplainingClient {
             agent,
             failure,
             signal,
+            via,
             tls_warned: AtomicBool::new(false),
         }
     }
@@ -130,7 +137,13 @@ impl HttpClient for ExplainingClient {
                         );
                     }
                 }
-                self.failure.set(format!("{target}: {}", reason_of(&error)));
+                // Through a proxy, a refused connection may be the proxy's: say which it went to.
+                let via = match &self.via {
+                    Some(proxy) => format!(" (through the proxy {proxy})"),
+                    None => String::new(),
+                };
+                self.failure
+                    .set(format!("{target}: {}{via}", reason_of(&error)));
                 match error {
                     // The exporter recognises this one (and does not retry it).
                     ureq::Error::BodyExceedsLimit(_) => Err(Box::new(ResponseBodyTooLarge::new())),
