@@ -25,8 +25,8 @@ use super::explained::LastFailure;
 use super::tls::{tls_reason, TlsCertificates};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response, ResponseBodyTooLarge};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The largest answer read, as `opentelemetry-http`'s own clients: an OTLP answer is a few
 /// bytes, a partial-success message at most.
@@ -84,14 +84,18 @@ impl ExplainingClient {
         let via = proxy
             .as_ref()
             .map(|proxy| format!("{}:{}", proxy.host(), proxy.port()));
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(timeout))
             .tls_config(tls_config(certificates))
             .proxy(proxy)
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
         ExplainingClient {
             agent,
             failure,
@@ -151,6 +155,58 @@ impl HttpClient for ExplainingClient {
                 }
             }
         }
+    }
+}
+
+/// How long a host's addresses are reused before it is looked up again.
+const RESOLVED_FOR: Duration = Duration::from_secs(30);
+
+/// ureq's own resolver, asked once per [`RESOLVED_FOR`]. ureq looks the host up before every
+/// request, a kept-alive connection or not, and with a timeout (ours) it does so on a new
+/// thread: a thread per export. Measured at 300,000 spans/s that cost up to 2.7 % of the spans
+/// (BENCHMARKS.md "OTLP/HTTP client").
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    last: Mutex<Option<Resolved>>,
+}
+
+/// The addresses of `authority` (`scheme://host:port`) looked up at `at`.
+#[derive(Debug)]
+struct Resolved {
+    authority: String,
+    at: Instant,
+    addresses: ureq::unversioned::resolver::ResolvedSocketAddrs,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let authority = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        if let Ok(last) = self.last.lock() {
+            if let Some(resolved) = last.as_ref().filter(|resolved| {
+                resolved.authority == authority && resolved.at.elapsed() < RESOLVED_FOR
+            }) {
+                return Ok(resolved.addresses.clone());
+            }
+        }
+        let addresses = self.inner.resolve(uri, config, timeout)?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(Resolved {
+                authority,
+                at: Instant::now(),
+                addresses: addresses.clone(),
+            });
+        }
+        Ok(addresses)
     }
 }
 
@@ -354,6 +410,49 @@ mod tests {
             "{warning}"
         );
         assert!(!warning.contains("s3cret"), "{warning}");
+    }
+
+    /// ureq would look the host up (on a thread of its own) before every request: ours does once
+    /// per period and host, and again after it or for another host.
+    #[test]
+    fn a_host_is_looked_up_once_per_period_not_per_request() {
+        use ureq::unversioned::resolver::Resolver as _;
+        use ureq::unversioned::transport::NextTimeout;
+        let resolver = CachingResolver::default();
+        let config = ureq::Agent::config_builder().build();
+        let timeout = NextTimeout {
+            after: Duration::from_secs(5).into(),
+            reason: ureq::Timeout::Resolve,
+            ..NextTimeout::default()
+        };
+        let collector: http::Uri = "http://127.0.0.1:4318/v1/traces".parse().unwrap();
+        let resolve = |uri: &http::Uri| -> Vec<std::net::SocketAddr> {
+            resolver
+                .resolve(uri, &config, timeout)
+                .expect("resolved")
+                .to_vec()
+        };
+        let looked_up = "127.0.0.1:4318".parse().unwrap();
+        assert_eq!(resolve(&collector), vec![looked_up]);
+        // What the next request gets is the kept answer (marked here so as to tell them apart).
+        let marked: std::net::SocketAddr = "10.0.0.1:1".parse().unwrap();
+        let mark = |age: Duration| {
+            let mut last = resolver.last.lock().unwrap();
+            let kept = last.as_mut().expect("kept");
+            kept.addresses = resolver.empty();
+            kept.addresses.push(marked);
+            kept.at = Instant::now() - age;
+        };
+        mark(Duration::ZERO);
+        assert_eq!(resolve(&collector), vec![marked]);
+        mark(RESOLVED_FOR);
+        assert_eq!(resolve(&collector), vec![looked_up], "looked up again");
+        mark(Duration::ZERO);
+        assert_eq!(
+            resolve(&"https://127.0.0.1:4318/v1/logs".parse().unwrap()),
+            vec![looked_up],
+            "another scheme or host is looked up"
+        );
     }
 
     /// rustls's reason is found however ureq wraps it: in its `Io` variant (the handshake's
