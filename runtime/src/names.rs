@@ -830,8 +830,9 @@ pub mod prometheus {
     }
 }
 
-/// The proxy variables the OTLP/HTTP exporters read, as reqwest and curl do: the upper-case name first,
-/// then the lower-case one.
+/// The proxy variables the OTLP/HTTP exporters read (`export::http_client`), as reqwest and
+/// curl do: the upper-case name first, then the lower-case one. (The gRPC exporters read them
+/// with hyper-util's proxy `Matcher`.)
 pub mod proxy_env {
     /// Proxy URL for `http://` endpoints.
     pub const HTTP_PROXY: &str = "HTTP_PROXY";
