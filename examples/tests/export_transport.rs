@@ -251,3 +251,62 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
         );
     }
 }
+
+/// A server that answers every request `308 Permanent Redirect` to `sys.argv[1]` + its path.
+const REDIRECTING_SERVER: &str = r#"
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(308)
+        self.send_header("Location", sys.argv[1] + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// Redirects are not followed (the OTLP specification lets a client choose): the 3xx is the
+/// answer, counted as lost with the URL and the status, and nothing reaches where it points.
+#[test]
+fn a_redirect_is_not_followed_and_is_counted_lost_with_its_url_and_status() {
+    let collector = Collector::start();
+    let mut server = Command::new("python3")
+        .args(["-c", REDIRECTING_SERVER, &collector.endpoint()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run python3");
+    let mut first_line = String::new();
+    BufReader::new(server.stdout.take().expect("piped stdout"))
+        .read_line(&mut first_line)
+        .expect("the server's port");
+    let endpoint = format!("http://127.0.0.1:{}", first_line.trim());
+    let run = run_pipeline(
+        "redirect",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
+        ],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    for signal in ["traces", "metrics", "logs"] {
+        let lost = format!(
+            "failed to export; last error: POST {endpoint}/v1/{signal}: 308 Permanent Redirect)"
+        );
+        assert!(run.stderr.contains(&lost), "{signal}: {}", run.describe());
+    }
+    let received = factory_observability_tests::collector::received_counts(&collector.output());
+    assert_eq!(
+        (received.spans, received.logs, received.metric_requests),
+        (0, 0, 0),
+        "{}",
+        collector.output()
+    );
+}
