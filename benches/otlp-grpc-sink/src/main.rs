@@ -203,7 +203,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .add_service(
             MetricsServiceServer::new(sink.clone()).accept_compressed(CompressionEncoding::Gzip),
         )
-        .add_service(LogsServiceServer::new(sink.clone()).accept_compressed(CompressionEncoding::Gzip))
+        .add_service(
+            LogsServiceServer::new(sink.clone()).accept_compressed(CompressionEncoding::Gzip),
+        )
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(settings.nodelay)),
             stopped(),

@@ -1,10 +1,12 @@
-//! The gRPC exporters' connections: TCP, then for `https://` TLS with the signal's rustls
-//! configuration (the same as HTTPS: platform roots, private CA, client certificate). tonic's own
-//! TLS would report a refused handshake only as text inside a `Status`; connecting here keeps the
-//! rustls error, so that the delivery report names the endpoint and the TLS reason and one
-//! warning says so, as for OTLP/HTTP ([`super::explained`]).
+//! The gRPC exporters' connections: TCP (acknowledging at once, [`super::quick_ack`]), then for
+//! `https://` TLS with the signal's rustls configuration (the same as HTTPS: platform roots,
+//! private CA, client certificate). tonic's own TLS would report a refused handshake only as text
+//! inside a `Status`; connecting here keeps the rustls error, so that the delivery report names
+//! the endpoint and the TLS reason and one warning says so, as for OTLP/HTTP
+//! ([`super::explained`]).
 
 use super::explained::{tls_reason, LastFailure};
+use super::quick_ack::QuickAck;
 use crate::config::{OtlpTransport, Signal};
 use crate::error::InitError;
 use hyper_util::rt::TokioIo;
@@ -107,6 +109,7 @@ impl Connector {
             .await
             .map_err(|error| std::io::Error::new(error.kind(), Connect(error)))?;
         let _ = tcp.set_nodelay(true);
+        let tcp = QuickAck::new(tcp);
         let Some(tls) = &self.tls else {
             return Ok(TokioIo::new(Box::new(tcp)));
         };
