@@ -11,6 +11,9 @@ export ROTEL_AGENT
 # nginx terminates TLS in front of the collector in the HTTPS export tests (examples/tests/export_https.rs).
 NGINX="$(scripts/install-nginx.sh)"
 export NGINX
+# tinyproxy is the forward proxy of the export-through-a-proxy tests (examples/tests/export_grpc.rs).
+TINYPROXY="$(scripts/install-tinyproxy.sh)"
+export TINYPROXY
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
 # The browser test of `factory-obs report --html` loads the page in Debian's chromium.

@@ -45,6 +45,7 @@ use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
+use crate::propagation::env::with_process_baggage;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use span::{CallSpan, OpenSpan, Placement, SpanStart};
@@ -191,6 +192,14 @@ impl Active {
         pipeline: PipelineRef,
         fields: Fields,
     ) -> Active {
+        // A child process, on a thread started after `init`: the body sees the parent's baggage.
+        let with_baggage = pipeline
+            .sampling
+            .process_parent
+            .as_ref()
+            .and_then(|process_parent| with_process_baggage(&parent, process_parent));
+        let baggage_added = with_baggage.is_some();
+        let parent = with_baggage.unwrap_or(parent);
         let Fields {
             attributes: user_attributes,
             run_id,
@@ -256,7 +265,7 @@ impl Active {
         };
         let (mut cx, mut own_context) = match placement {
             Placement::Child(span_context) => (parent.with_remote_span_context(span_context), true),
-            Placement::AsParent => (parent, false),
+            Placement::AsParent => (parent, baggage_added),
         };
         if let Some(value) = opening.context_value {
             cx = match value {
