@@ -35,23 +35,9 @@ impl QuickAck {
 
     /// Sends the ACK the kernel may be holding back, and acknowledges the next segments at once.
     fn acknowledge_now(&self) {
+        // A failure (not a TCP socket any more) leaves the connection as it was, hence ignored.
         #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd as _;
-            let on: libc::c_int = 1;
-            // SAFETY: the descriptor is this stream's open socket for the duration of the call;
-            // `setsockopt` reads `size_of::<c_int>()` bytes from a live local `c_int`. A failure
-            // (not a TCP socket any more) leaves the connection as it was, hence ignored.
-            let _ = unsafe {
-                libc::setsockopt(
-                    self.stream.as_raw_fd(),
-                    libc::IPPROTO_TCP,
-                    libc::TCP_QUICKACK,
-                    std::ptr::from_ref(&on).cast::<libc::c_void>(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-        }
+        let _ = socket2::SockRef::from(&self.stream).set_tcp_quickack(true);
     }
 
     #[cfg(test)]
@@ -134,48 +120,23 @@ mod tests {
             assert_eq!(&received, b"request");
 
             #[cfg(target_os = "linux")]
-            set_quick_ack(client.stream(), 0);
+            set_quick_ack(client.stream(), false);
             server.write_all(b"answer").await.unwrap();
             let mut answer = [0u8; 6];
             client.read_exact(&mut answer).await.unwrap();
             assert_eq!(&answer, b"answer");
             #[cfg(target_os = "linux")]
-            assert_eq!(quick_ack(client.stream()), 1, "set again by the read");
+            assert!(quick_ack(client.stream()), "set again by the read");
         });
     }
 
     #[cfg(target_os = "linux")]
-    fn set_quick_ack(stream: &tokio::net::TcpStream, value: libc::c_int) {
-        use std::os::fd::AsRawFd as _;
-        // SAFETY: an open socket; a live `c_int` of the size passed.
-        let result = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_QUICKACK,
-                std::ptr::from_ref(&value).cast::<libc::c_void>(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(result, 0);
+    fn set_quick_ack(stream: &tokio::net::TcpStream, on: bool) {
+        socket2::SockRef::from(stream).set_tcp_quickack(on).unwrap();
     }
 
     #[cfg(target_os = "linux")]
-    fn quick_ack(stream: &tokio::net::TcpStream) -> libc::c_int {
-        use std::os::fd::AsRawFd as _;
-        let mut value: libc::c_int = -1;
-        let mut length = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: an open socket; `value` and `length` are live locals of the sizes given.
-        let result = unsafe {
-            libc::getsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_QUICKACK,
-                std::ptr::from_mut(&mut value).cast::<libc::c_void>(),
-                &mut length,
-            )
-        };
-        assert_eq!(result, 0);
-        value
+    fn quick_ack(stream: &tokio::net::TcpStream) -> bool {
+        socket2::SockRef::from(stream).tcp_quickack().unwrap()
     }
 }
