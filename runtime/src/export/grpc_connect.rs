@@ -1,8 +1,9 @@
-//! The gRPC exporters' connections: TCP, then for `https://` TLS with the signal's rustls
-//! configuration (the same as HTTPS: platform roots, private CA, client certificate). tonic's own
-//! TLS would report a refused handshake only as text inside a `Status`; connecting here keeps the
-//! rustls error, so that the delivery report names the endpoint and the TLS reason and one
-//! warning says so, as for OTLP/HTTP ([`super::explained`]).
+//! The gRPC exporters' connections: TCP (acknowledging at once, [`super::quick_ack`]), then for
+//! `https://` TLS with the signal's rustls configuration (the same as HTTPS: platform roots,
+//! private CA, client certificate). tonic's own TLS would report a refused handshake only as text
+//! inside a `Status`; connecting here keeps the rustls error, so that the delivery report names
+//! the endpoint and the TLS reason and one warning says so, as for OTLP/HTTP
+//! ([`super::explained`]).
 //!
 //! Behind a proxy (`HTTPS_PROXY` for `https://` endpoints, `HTTP_PROXY` for `http://`, `ALL_PROXY`,
 //! minus `NO_PROXY`, as curl reads them: hyper-util's `Matcher`), the connection is an HTTP
@@ -10,6 +11,7 @@
 //! forward HTTP/2 sent with prior knowledge any other way.
 
 use super::explained::LastFailure;
+use super::quick_ack::QuickAck;
 use super::tls::tls_reason;
 use crate::config::{OtlpTransport, Signal};
 use crate::error::InitError;
@@ -113,6 +115,7 @@ impl Connector {
             None => tcp_connect(&host, port).await?,
             Some(proxy) => tunnel(proxy, &host, port).await?,
         };
+        let tcp = QuickAck::new(tcp);
         let Some(tls) = &self.tls else {
             return Ok(TokioIo::new(Box::new(tcp)));
         };

@@ -13,6 +13,8 @@ pub(crate) mod jsonl;
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]
 pub(crate) mod prometheus;
+#[cfg(feature = "grpc")]
+pub(crate) mod quick_ack;
 pub(crate) mod records;
 pub(crate) mod runner;
 pub(crate) mod span_record;
