@@ -3,7 +3,8 @@
 //! URL, and the TLS reason of a refused handshake, are lost. Our clients (OTLP/HTTP:
 //! `http_client::ExplainingClient`; gRPC: `grpc_connect`) note what really happened to the last
 //! request ([`LastFailure`]), and [`Explained`] puts that note in place of the exporter's error,
-//! so the delivery report says e.g. `POST http://localhost:4318/v1/traces/v1/traces: 404 Not Found`.
+//! so the delivery report says e.g.
+//! `POST http://localhost:4318/v1/traces/v1/traces: 404 Not Found`.
 
 use super::runner::Runner;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
