@@ -3,23 +3,9 @@
 # path. The tests run it as their own process with a generated configuration on a free loopback
 # port; the system service is neither needed nor started. Idempotent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    # Installing the package may try to start the service; keep it from doing so (no init here
-    # anyway, and the tests never use it).
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod +x /usr/sbin/policy-rc.d
-        remove_policy=1
-    fi
-    if ! flock /tmp/apt.lock apt-get install -y --no-install-recommends nginx-light >&2 \
-        && ! flock /tmp/apt.lock apt-get install -y --no-install-recommends nginx >&2; then
-        flock /tmp/apt.lock apt-get update >&2
-        flock /tmp/apt.lock apt-get install -y --no-install-recommends nginx >&2
-    fi
-    if [ "${remove_policy:-0}" = 1 ]; then
-        rm -f /usr/sbin/policy-rc.d
-    fi
+    scripts/apt-install.sh --either nginx-light nginx
 fi
 command -v nginx 2>/dev/null || echo /usr/sbin/nginx

@@ -9,13 +9,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-prometheus.sh >/dev/null
 if ! command -v amtool >/dev/null; then
-  sudo_=""
-  if [ "$(id -u)" != 0 ]; then sudo_="sudo"; fi
-  if ! apt-cache show prometheus-alertmanager >/dev/null 2>&1; then
-    flock /tmp/apt.lock $sudo_ apt-get update >&2
-  fi
-  DEBIAN_FRONTEND=noninteractive flock /tmp/apt.lock $sudo_ apt-get install -y \
-    --no-install-recommends prometheus-alertmanager >&2
+  scripts/apt-install.sh prometheus-alertmanager
 fi
 for tool in promtool amtool; do
   if ! command -v "$tool" >/dev/null; then

@@ -6,11 +6,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The default build stays lean (issue 13): a program that serves no HTTP and calls nothing with
+# reqwest compiles no HTTP server, no async runtime and no reqwest; OTLP/HTTP export uses ureq.
+default_build="$(cargo tree -p factory-observability -e normal --prefix none)"
+for crate in reqwest hyper tokio axum tonic; do
+    if grep -q "^$crate v" <<<"$default_build"; then
+        echo "error: the default build of factory-observability compiles $crate (it must be behind" \
+            "a cargo feature); what pulls it in:" >&2
+        cargo tree -p factory-observability -e normal,features -i "$crate" >&2 || true
+        exit 1
+    fi
+done
+echo "default build: $(sed 's/ (\*)$//' <<<"$default_build" | sort -u | wc -l) crates, none of reqwest, hyper, tokio, axum, tonic"
+
 ROTEL_AGENT="$(scripts/install-collector.sh)"
 export ROTEL_AGENT
 # nginx terminates TLS in front of the collector in the HTTPS export tests (examples/tests/export_https.rs).
 NGINX="$(scripts/install-nginx.sh)"
 export NGINX
+# tinyproxy is the forward proxy of the export-through-a-proxy tests (examples/tests/export_proxy.rs,
+# examples/tests/export_grpc.rs).
+TINYPROXY="$(scripts/install-tinyproxy.sh)"
+export TINYPROXY
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
 # The browser test of `factory-obs report --html` loads the page in Debian's chromium.

@@ -11,10 +11,16 @@
 #     bodies, not TCP/IP headers), divided by the spans delivered.
 # PARTS chooses which (default "sweep outage protocols"). Prints one line per run; asserts
 # nothing. Needs python3 (rotel comes from PyPI, as in scripts/install-collector.sh).
+# Protocols part only: PROTOCOLS (default "http/protobuf http/json grpc") and COMPRESSIONS
+# (default "none gzip") choose the rows; GRPC_RECEIVER=sink sends gRPC to benches/otlp-grpc-sink
+# (a discarding tonic receiver; SINK_NODELAY=0 leaves Nagle on there, as rotel does) instead of
+# rotel. EXPORT_BENCH=PATH runs that prebuilt export bench executable instead of this
+# checkout's (to compare two builds in one time window).
 #
 #   benches/scripts/export.sh
 #   RATES="50000 100000" SECONDS_PER_RATE=10 OUTAGE_SECONDS=60 benches/scripts/export.sh
 #   PARTS=protocols benches/scripts/export.sh
+#   PARTS=protocols PROTOCOLS=grpc COMPRESSIONS=none GRPC_RECEIVER=sink benches/scripts/export.sh
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,13 +31,21 @@ OUTAGE_SECONDS="${OUTAGE_SECONDS:-60}"
 PARTS="${PARTS:-sweep outage protocols}"
 PROTOCOL_RATES="${PROTOCOL_RATES:-100000 200000 300000}"
 PROTOCOL_SECONDS="${PROTOCOL_SECONDS:-3}"
+PROTOCOLS="${PROTOCOLS:-http/protobuf http/json grpc}"
+COMPRESSIONS="${COMPRESSIONS:-none gzip}"
+GRPC_RECEIVER="${GRPC_RECEIVER:-rotel}"
+EXPORT_BENCH="${EXPORT_BENCH:-}"
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/bench-target}"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-cargo bench -q -p factory-observability-benches --features grpc --bench export --no-run
-run() { cargo bench -q -p factory-observability-benches --features grpc --bench export -- "$@" 2>&1 | grep -E '^export:'; }
+if [[ -n "$EXPORT_BENCH" ]]; then
+    run() { "$EXPORT_BENCH" --bench "$@" 2>&1 | grep -E '^export:'; }
+else
+    cargo bench -q -p factory-observability-benches --features grpc --bench export --no-run
+    run() { cargo bench -q -p factory-observability-benches --features grpc --bench export -- "$@" 2>&1 | grep -E '^export:'; }
+fi
 
 AGENT="$(scripts/install-collector.sh)"
 HTTP_PORT="$(free_port)"
@@ -40,10 +54,26 @@ GRPC_PORT="$(free_port)"
     --otlp-http-endpoint "127.0.0.1:$HTTP_PORT" --otlp-grpc-endpoint "127.0.0.1:$GRPC_PORT" \
     >/dev/null 2>&1 &
 ROTEL_PID=$!
-trap 'kill "$ROTEL_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $HTTP_PORT), 0.2)" 2>/dev/null; then break; fi
-    sleep 0.1
+SINK_PID=""
+trap 'kill "$ROTEL_PID" $SINK_PID 2>/dev/null || true' EXIT
+case "$GRPC_RECEIVER" in
+    rotel) ;;
+    sink)
+        if part protocols; then
+            # rotel's gRPC port stays bound but unused; the sink listens on a port of its own.
+            cargo build -q --release -p otlp-grpc-sink
+            GRPC_PORT="$(free_port)"
+            "$CARGO_TARGET_DIR/release/otlp-grpc-sink" "127.0.0.1:$GRPC_PORT" >/dev/null &
+            SINK_PID=$!
+        fi
+        ;;
+    *) echo "GRPC_RECEIVER=$GRPC_RECEIVER: expected rotel or sink" >&2; exit 2 ;;
+esac
+for port in "$HTTP_PORT" "$GRPC_PORT"; do
+    for _ in $(seq 50); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
 done
 
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$HTTP_PORT"
@@ -85,13 +115,15 @@ async def main():
 asyncio.run(main())
 '
 if part protocols; then
-    for protocol in http/protobuf http/json grpc; do
+    for protocol in $PROTOCOLS; do
         RECEIVER_PORT="$HTTP_PORT"
         [[ "$protocol" == grpc ]] && RECEIVER_PORT="$GRPC_PORT"
-        for compression in none gzip; do
+        for compression in $COMPRESSIONS; do
             export OTEL_EXPORTER_OTLP_PROTOCOL="$protocol" OTEL_EXPORTER_OTLP_COMPRESSION="$compression"
             export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$RECEIVER_PORT"
-            echo "protocol $protocol, compression $compression: ${PROTOCOL_SECONDS} s per rate"
+            receiver=rotel
+            [[ "$protocol" == grpc ]] && receiver="$GRPC_RECEIVER"
+            echo "protocol $protocol, compression $compression, to $receiver: ${PROTOCOL_SECONDS} s per rate"
             for rate in $PROTOCOL_RATES; do
                 run "$rate" "$PROTOCOL_SECONDS"
             done
@@ -115,8 +147,8 @@ if part protocols; then
     export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$HTTP_PORT"
 fi
 
-kill "$ROTEL_PID" 2>/dev/null || true
-wait "$ROTEL_PID" 2>/dev/null || true
+kill "$ROTEL_PID" $SINK_PID 2>/dev/null || true
+wait "$ROTEL_PID" $SINK_PID 2>/dev/null || true
 part outage || exit 0
 echo "outage: nothing listens on 127.0.0.1:$HTTP_PORT, 10000 spans/s for ${OUTAGE_SECONDS} s"
 run 10000 "$OUTAGE_SECONDS"

@@ -2,11 +2,13 @@
 //! with and without gzip, with headers as metadata, resource attributes intact. The example is
 //! a plain (non-async) program: the exporter's own runtime carries the exports. Over TLS:
 //! Debian's nginx terminates TLS (HTTP/2, `grpc_pass`) with certificates of a private CA the
-//! test generates, in front of the collector's gRPC receiver.
+//! test generates, in front of the collector's gRPC receiver. Through a proxy: Debian's
+//! tinyproxy, named by `HTTP_PROXY` / `HTTPS_PROXY`, tunnels the connection (`CONNECT`).
 //!
 //! `cargo test -p factory-observability-examples --features grpc --test export_grpc`
 
 use factory_observability_tests::collector::{parse_spans, Collector};
+use factory_observability_tests::forward_proxy::ForwardProxy;
 use factory_observability_tests::nginx::TlsProxy;
 use factory_observability_tests::program::{
     expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
@@ -236,4 +238,119 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
         "{}",
         without.describe()
     );
+}
+
+/// Runs the example exporting over gRPC to `endpoint` through a tinyproxy of its own, named by
+/// `proxy_variable`; expects everything at `collector`, and returns the proxy's log.
+fn delivered_through_a_proxy(
+    name: &str,
+    collector: &Collector,
+    endpoint: String,
+    proxy_variable: &str,
+    more: &[(&str, String)],
+) -> String {
+    let proxy = ForwardProxy::start(&scratch(name).join("tinyproxy"));
+    let mut envs = vec![
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        (proxy_variable, proxy.url()),
+        ("FACTORY_OBS_SUMMARY", "1".into()),
+    ];
+    envs.extend_from_slice(more);
+    let run = run_pipeline(name, &envs);
+    assert_eq!(run.status.code(), Some(0), "{}", run.describe());
+    assert!(
+        run.stderr.contains(FACTORY_RUN_DELIVERED),
+        "{}",
+        run.describe()
+    );
+    expect_one_factory_run(collector);
+    proxy.log()
+}
+
+#[test]
+fn grpc_goes_through_the_proxy_the_environment_names() {
+    let collector = Collector::start();
+    let log = delivered_through_a_proxy(
+        "through-proxy",
+        &collector,
+        collector.grpc_endpoint(),
+        "HTTP_PROXY",
+        &[],
+    );
+    // The exports went through a tunnel of the proxy's, not around it.
+    let grpc_port = collector.ports().1;
+    assert!(
+        log.contains(&format!("CONNECT 127.0.0.1:{grpc_port} HTTP/1.1")),
+        "{log}"
+    );
+}
+
+#[test]
+fn grpc_over_tls_goes_through_the_proxy_the_environment_names() {
+    let (collector, pki, tls) = grpc_collector_behind_tls("through-proxy", false);
+    let log = delivered_through_a_proxy(
+        "tls-through-proxy",
+        &collector,
+        tls.endpoint(),
+        "HTTPS_PROXY",
+        &[pki.trust_env()],
+    );
+    let tls_port = tls.endpoint().rsplit(':').next().unwrap().to_owned();
+    assert!(
+        log.contains(&format!("CONNECT localhost:{tls_port} HTTP/1.1")),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_unreachable_proxy_is_named_in_the_report_and_no_proxy_goes_around_it() {
+    let collector = Collector::start();
+    let closed = factory_observability_tests::collector::closed_port();
+    let through_dead_proxy = run_pipeline(
+        "dead-proxy",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".into()),
+            (
+                "HTTP_PROXY",
+                format!("http://user:pw-secret@127.0.0.1:{closed}"),
+            ),
+        ],
+    );
+    assert_eq!(
+        through_dead_proxy.status.code(),
+        Some(3),
+        "{}",
+        through_dead_proxy.describe()
+    );
+    assert!(
+        through_dead_proxy.stderr.contains(&format!(
+            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {}: proxy \
+             127.0.0.1:{closed}: tunnel error: failed to create underlying connection: tcp \
+             connect error: Connection refused (os error 111))",
+            collector.grpc_endpoint()
+        )),
+        "{}",
+        through_dead_proxy.describe()
+    );
+    // The proxy's credentials are never printed.
+    assert!(
+        !through_dead_proxy.stderr.contains("pw-secret"),
+        "{}",
+        through_dead_proxy.describe()
+    );
+
+    let around = run_pipeline(
+        "no-proxy",
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc_endpoint()),
+            ("HTTP_PROXY", format!("http://127.0.0.1:{closed}")),
+            ("NO_PROXY", "127.0.0.1".into()),
+        ],
+    );
+    assert_eq!(around.status.code(), Some(0), "{}", around.describe());
+    expect_one_factory_run(&collector);
 }

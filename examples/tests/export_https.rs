@@ -102,10 +102,9 @@ fn a_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reason() {
         );
         assert!(
             run.stderr.contains(&format!(
-                "failed to export; last error: POST {endpoint}/v1/{signal}: error sending request"
-            )) && run
-                .stderr
-                .contains("invalid peer certificate: UnknownIssuer)"),
+                "failed to export; last error: POST {endpoint}/v1/{signal}: error sending \
+                 request: TLS handshake failed: invalid peer certificate: UnknownIssuer)"
+            )),
             "{}",
             run.describe()
         );

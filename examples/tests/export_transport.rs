@@ -128,8 +128,8 @@ fn per_signal_endpoints_are_used_as_written() {
 }
 
 /// A collector that answers each path's first request `503 Service Unavailable` with
-/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}`
-/// per request.
+/// `Retry-After: 1`, and every later one `200 OK`; it prints `POST {path} {status} {encoding}
+/// {client port}` per request (the client's port tells its connections apart).
 const FLAKY_COLLECTOR: &str = r#"
 import http.server, sys, threading
 seen = set()
@@ -152,7 +152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         encoding = self.headers.get("Content-Encoding", "identity")
         with out:
-            sys.stdout.write(f"POST {self.path} {503 if first else 200} {encoding}\n")
+            sys.stdout.write(f"POST {self.path} {503 if first else 200} {encoding} {self.client_address[1]}\n")
             sys.stdout.flush()
     def log_message(self, *args):
         pass
@@ -206,6 +206,8 @@ impl Drop for Flaky {
     }
 }
 
+/// The retry also proves keep-alive: each signal's client (ureq's agent) sends the retry, and
+/// any later batch, on the connection of its first request.
 #[test]
 fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
     let flaky = Flaky::start();
@@ -229,18 +231,82 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
     // more than one batch, each accepted at once.
     let requests = flaky.requests();
     for signal in ["traces", "metrics", "logs"] {
-        let seen: Vec<&str> = requests
+        let seen: Vec<(&str, &str)> = requests
             .iter()
             .filter(|line| line.starts_with(&format!("POST /v1/{signal} ")))
-            .map(String::as_str)
+            .map(|line| line.rsplit_once(' ').expect("a client port"))
             .collect();
         let refused = format!("POST /v1/{signal} 503 gzip");
         let accepted = format!("POST /v1/{signal} 200 gzip");
         assert!(seen.len() >= 2, "{signal}: {requests:?}");
-        assert_eq!(seen[0], refused, "{signal}: {requests:?}");
+        assert_eq!(seen[0].0, refused, "{signal}: {requests:?}");
         assert!(
-            seen[1..].iter().all(|line| *line == accepted),
+            seen[1..].iter().all(|(line, _)| *line == accepted),
             "{signal}: {requests:?}"
         );
+        let first_connection = seen[0].1;
+        assert!(
+            seen.iter().all(|(_, port)| *port == first_connection),
+            "{signal}: one kept-alive connection: {requests:?}"
+        );
     }
+}
+
+/// A server that answers every request `308 Permanent Redirect` to `sys.argv[1]` + its path.
+const REDIRECTING_SERVER: &str = r#"
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(308)
+        self.send_header("Location", sys.argv[1] + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// Redirects are not followed (the OTLP specification lets a client choose): the 3xx is the
+/// answer, counted as lost with the URL and the status, and nothing reaches where it points.
+#[test]
+fn a_redirect_is_not_followed_and_is_counted_lost_with_its_url_and_status() {
+    let collector = Collector::start();
+    let mut server = Command::new("python3")
+        .args(["-c", REDIRECTING_SERVER, &collector.endpoint()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run python3");
+    let mut first_line = String::new();
+    BufReader::new(server.stdout.take().expect("piped stdout"))
+        .read_line(&mut first_line)
+        .expect("the server's port");
+    let endpoint = format!("http://127.0.0.1:{}", first_line.trim());
+    let run = run_pipeline(
+        "redirect",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".into()),
+        ],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    for signal in ["traces", "metrics", "logs"] {
+        let lost = format!(
+            "failed to export; last error: POST {endpoint}/v1/{signal}: 308 Permanent Redirect)"
+        );
+        assert!(run.stderr.contains(&lost), "{signal}: {}", run.describe());
+    }
+    let received = factory_observability_tests::collector::received_counts(&collector.output());
+    assert_eq!(
+        (received.spans, received.logs, received.metric_requests),
+        (0, 0, 0),
+        "{}",
+        collector.output()
+    );
 }

@@ -52,6 +52,7 @@ mod retry;
 mod summary;
 mod test_report;
 pub mod testing;
+mod tracer;
 
 pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;

@@ -830,6 +830,20 @@ pub mod prometheus {
     }
 }
 
+/// The proxy variables the OTLP/HTTP exporters read (`export::http_client`), as reqwest and
+/// curl do: the upper-case name first, then the lower-case one. (The gRPC exporters read them
+/// with hyper-util's proxy `Matcher`.)
+pub mod proxy_env {
+    /// Proxy URL for `http://` endpoints.
+    pub const HTTP_PROXY: &str = "HTTP_PROXY";
+    /// Proxy URL for `https://` endpoints.
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    /// Proxy URL for either, when the scheme's own variable is not set.
+    pub const ALL_PROXY: &str = "ALL_PROXY";
+    /// Comma-separated hosts and domains reached without a proxy (`*` for all).
+    pub const NO_PROXY: &str = "NO_PROXY";
+}
+
 /// The OTLP exporter's transport variables, as the OpenTelemetry specification names them. Each
 /// also exists per signal, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{suffix}` (see
 /// [`otlp_env::per_signal`]), which wins over the generic one.

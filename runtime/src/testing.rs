@@ -29,23 +29,22 @@ use crate::pricing::Pricing;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{
-    InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
-    Temporality,
-};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SimpleSpanProcessor, SpanData};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{Sampler, SimpleSpanProcessor, SpanData, SpanExporter};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Records spans and metric points of everything run under it.
 #[derive(Debug)]
 pub struct Capture {
-    spans: InMemorySpanExporter,
-    metrics: InMemoryMetricExporter,
+    spans: CapturedSpans,
+    metrics: CapturedMetrics,
     meters: SdkMeterProvider,
     scoped: ScopedPipeline,
 }
@@ -59,10 +58,8 @@ impl Default for Capture {
 impl Capture {
     /// A new, empty capture.
     pub fn new() -> Capture {
-        let spans = InMemorySpanExporter::default();
-        let metrics = InMemoryMetricExporterBuilder::new()
-            .with_temporality(Temporality::Cumulative)
-            .build();
+        let spans = CapturedSpans::default();
+        let metrics = CapturedMetrics::default();
         let meters = SdkMeterProvider::builder()
             .with_reader(
                 PeriodicReader::builder(metrics.clone())
@@ -139,8 +136,8 @@ impl Capture {
 
     /// The spans that ended so far, in the order they ended.
     pub fn spans(&self) -> Vec<CapturedSpan> {
-        self.spans
-            .get_finished_spans()
+        let ended = self.spans.0.lock().map(|spans| spans.clone());
+        ended
             .unwrap_or_default()
             .into_iter()
             .map(CapturedSpan::from)
@@ -176,78 +173,8 @@ impl Capture {
     /// Every point of every metric, from a fresh collection.
     pub fn metrics(&self) -> Vec<MetricPoint> {
         let _ = self.meters.force_flush();
-        let collected = self.metrics.get_finished_metrics().unwrap_or_default();
-        let Some(latest) = collected.last() else {
-            return Vec::new();
-        };
-        let mut points = Vec::new();
-        for scope in latest.scope_metrics() {
-            for metric in scope.metrics() {
-                let name = metric.name().to_owned();
-                let unit = metric.unit().to_owned();
-                let mut push = |attributes: BTreeMap<String, String>, value: PointValue| {
-                    points.push(MetricPoint {
-                        name: name.clone(),
-                        unit: unit.clone(),
-                        attributes,
-                        value,
-                    })
-                };
-                match metric.data() {
-                    AggregatedMetrics::F64(MetricData::Histogram(histogram)) => {
-                        for point in histogram.data_points() {
-                            push(
-                                labels(point.attributes()),
-                                PointValue::Histogram {
-                                    count: point.count(),
-                                    sum: point.sum(),
-                                    bounds: point.bounds().collect(),
-                                    bucket_counts: point.bucket_counts().collect(),
-                                },
-                            );
-                        }
-                    }
-                    AggregatedMetrics::U64(MetricData::Sum(sum)) => {
-                        for point in sum.data_points() {
-                            push(
-                                labels(point.attributes()),
-                                PointValue::Sum(point.value() as f64),
-                            );
-                        }
-                    }
-                    // Up-down counters (`http.server.active_requests`).
-                    AggregatedMetrics::I64(MetricData::Sum(sum)) => {
-                        for point in sum.data_points() {
-                            push(
-                                labels(point.attributes()),
-                                PointValue::Sum(point.value() as f64),
-                            );
-                        }
-                    }
-                    AggregatedMetrics::F64(MetricData::Sum(sum)) => {
-                        for point in sum.data_points() {
-                            push(labels(point.attributes()), PointValue::Sum(point.value()));
-                        }
-                    }
-                    AggregatedMetrics::U64(MetricData::Histogram(histogram)) => {
-                        for point in histogram.data_points() {
-                            push(
-                                labels(point.attributes()),
-                                PointValue::Histogram {
-                                    count: point.count(),
-                                    sum: point.sum() as f64,
-                                    bounds: point.bounds().collect(),
-                                    bucket_counts: point.bucket_counts().collect(),
-                                },
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        points.sort_by(|a, b| (&a.name, &a.attributes).cmp(&(&b.name, &b.attributes)));
-        points
+        let points = self.metrics.0.lock().map(|points| points.clone());
+        points.unwrap_or_default()
     }
 
     /// The points of the metric `name`, sorted by their attributes.
@@ -332,6 +259,119 @@ pub struct CapturedEvent {
     pub name: String,
     /// Its attributes.
     pub attributes: BTreeMap<String, Value>,
+}
+
+/// The capture's span exporter: every ended span, in the order they ended. (The SDK's
+/// `InMemorySpanExporter` would need its `testing` feature, which builds tokio.)
+#[derive(Clone, Debug, Default)]
+struct CapturedSpans(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for CapturedSpans {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if let Ok(mut spans) = self.0.lock() {
+            spans.extend(batch);
+        }
+        Ok(())
+    }
+}
+
+/// The capture's metric exporter: the points of the latest collection (cumulative, so the
+/// latest holds everything).
+#[derive(Clone, Debug, Default)]
+struct CapturedMetrics(Arc<Mutex<Vec<MetricPoint>>>);
+
+impl PushMetricExporter for CapturedMetrics {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let points = points_of(metrics);
+        if let Ok(mut latest) = self.0.lock() {
+            *latest = points;
+        }
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+/// Every point of `collected`, sorted by metric name and attributes.
+fn points_of(collected: &ResourceMetrics) -> Vec<MetricPoint> {
+    let mut points = Vec::new();
+    for scope in collected.scope_metrics() {
+        for metric in scope.metrics() {
+            let name = metric.name().to_owned();
+            let unit = metric.unit().to_owned();
+            let mut push = |attributes: BTreeMap<String, String>, value: PointValue| {
+                points.push(MetricPoint {
+                    name: name.clone(),
+                    unit: unit.clone(),
+                    attributes,
+                    value,
+                })
+            };
+            match metric.data() {
+                AggregatedMetrics::F64(MetricData::Histogram(histogram)) => {
+                    for point in histogram.data_points() {
+                        push(
+                            labels(point.attributes()),
+                            PointValue::Histogram {
+                                count: point.count(),
+                                sum: point.sum(),
+                                bounds: point.bounds().collect(),
+                                bucket_counts: point.bucket_counts().collect(),
+                            },
+                        );
+                    }
+                }
+                AggregatedMetrics::U64(MetricData::Sum(sum)) => {
+                    for point in sum.data_points() {
+                        push(
+                            labels(point.attributes()),
+                            PointValue::Sum(point.value() as f64),
+                        );
+                    }
+                }
+                // Up-down counters (`http.server.active_requests`).
+                AggregatedMetrics::I64(MetricData::Sum(sum)) => {
+                    for point in sum.data_points() {
+                        push(
+                            labels(point.attributes()),
+                            PointValue::Sum(point.value() as f64),
+                        );
+                    }
+                }
+                AggregatedMetrics::F64(MetricData::Sum(sum)) => {
+                    for point in sum.data_points() {
+                        push(labels(point.attributes()), PointValue::Sum(point.value()));
+                    }
+                }
+                AggregatedMetrics::U64(MetricData::Histogram(histogram)) => {
+                    for point in histogram.data_points() {
+                        push(
+                            labels(point.attributes()),
+                            PointValue::Histogram {
+                                count: point.count(),
+                                sum: point.sum() as f64,
+                                bounds: point.bounds().collect(),
+                                bucket_counts: point.bucket_counts().collect(),
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    points.sort_by(|a, b| (&a.name, &a.attributes).cmp(&(&b.name, &b.attributes)));
+    points
 }
 
 impl From<SpanData> for CapturedSpan {

@@ -5,7 +5,7 @@
 //!   points and log records it received.
 //! - [`otlp_json`] reads the OTLP/JSON files the embedded default writes.
 //! - [`tls`] generates a private CA and certificates; [`nginx`] terminates TLS in front of a
-//!   collector.
+//!   collector; [`forward_proxy`] is the proxy `HTTP_PROXY` / `HTTPS_PROXY` name.
 //! - [`program`] runs an example with a clean `OTEL_*` environment, bounded in time.
 //! - [`faults`] serves the fault suite: a collector that answers 503, 429, slowly or never,
 //!   the measurements of the README "Reliability" table, and the child-process runner.
@@ -14,8 +14,10 @@
 pub mod collector;
 pub mod deploy;
 pub mod faults;
+pub mod forward_proxy;
 pub mod nginx;
 pub mod otlp_json;
+pub mod peer;
 pub mod program;
 pub mod tls;
 

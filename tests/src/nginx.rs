@@ -3,10 +3,8 @@
 //! run as the test's own process with a generated configuration on a free loopback port.
 
 use crate::tls::TestPki;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Environment variable naming the nginx binary (default: `nginx` on the `PATH`, else
 /// `/usr/sbin/nginx`).
@@ -69,10 +67,7 @@ impl TlsProxy {
     ) -> TlsProxy {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir.join("logs")).expect("create nginx's directory");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::collector::closed_port();
         let client_verification = if require_client_certificate {
             format!(
                 "ssl_client_certificate {};\n        ssl_verify_client on;",
@@ -120,18 +115,10 @@ impl TlsProxy {
             port,
             dir: dir.to_owned(),
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = proxy.child.try_wait() {
-                panic!("nginx exited ({status}): {}", proxy.error_log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx is not listening: {}",
-                proxy.error_log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let error_log = dir.join("logs/error.log");
+        crate::peer::wait_until_listening(&mut proxy.child, "nginx", port, || {
+            std::fs::read_to_string(&error_log).unwrap_or_default()
+        });
         proxy
     }
 

@@ -28,7 +28,8 @@ impl Run {
     }
 }
 
-/// Runs `program` in `dir` (created afresh) with every inherited `OTEL_*` variable removed and
+/// Runs `program` in `dir` (created afresh) with every inherited `OTEL_*` and proxy variable
+/// (`HTTP_PROXY`, `NO_PROXY`, ...) removed and
 /// `envs` set; kills it after `timeout`. The factory example runs alone: its smoke stage, which
 /// starts the product example as a second exporting process, is off
 /// (`FACTORY_PIPELINE_SMOKE=off`) unless `envs` turns it on; `examples/tests/e2e_collector.rs`
@@ -42,7 +43,9 @@ pub fn run(program: &Path, dir: &Path, envs: &[(&str, String)], timeout: Duratio
     std::fs::create_dir_all(dir).expect("create the run's working directory");
     let mut command = Command::new(program);
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("OTEL_") {
+        let name = key.to_string_lossy();
+        // Proxies too: a test that wants one says so.
+        if name.starts_with("OTEL_") || name.to_ascii_uppercase().ends_with("_PROXY") {
             command.env_remove(key);
         }
     }

@@ -6,7 +6,7 @@
 use factory_observability::propagation::env::context_env;
 use factory_observability::propagation::CommandExt as _;
 use factory_observability::testing::{Capture, CapturedSpan};
-use factory_observability::{pipeline_run, pipeline_stage};
+use factory_observability::{handler, pipeline_run, pipeline_stage};
 use factory_observability_tests::otlp_json::{read_spans, JsonSpan};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId};
@@ -35,6 +35,12 @@ fn current_baggage() -> String {
     })
 }
 
+/// A product's job on a thread of its own, started after `init`.
+#[handler(name = "recount")]
+fn background_job() {
+    println!("job baggage: {}", current_baggage());
+}
+
 #[pipeline_run(name = "product_tests")]
 fn child_run() -> u32 {
     child_stage()
@@ -50,6 +56,14 @@ fn child() {
     println!("main baggage: {}", current_baggage());
     let on_thread = std::thread::spawn(current_baggage).join().unwrap();
     println!("thread baggage: {on_thread}");
+    let in_thread_stage = std::thread::spawn(|| {
+        tracing::info_span!("thread.tracing").in_scope(|| ());
+        background_job();
+        current_baggage()
+    })
+    .join()
+    .unwrap();
+    println!("thread after its job: {in_thread_stage}");
     child_run();
     let report = telemetry.shutdown();
     println!("delivered {}", report.signals[0].delivered);
@@ -131,7 +145,8 @@ fn a_child_process_joins_the_stage_that_started_it() {
     let stage = parent_stage(&capture);
 
     let spans = spans_in(&dir);
-    assert_eq!(spans.len(), 2, "{spans:#?}");
+    // The run, its stage, and on a thread of its own a `tracing` span and a job.
+    assert_eq!(spans.len(), 4, "{spans:#?}");
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());
@@ -167,14 +182,25 @@ fn the_parents_baggage_is_in_the_childs_current_context() {
     // `Context::current()` after `init` on the thread that called it, and inside a stage there.
     assert_eq!(printed("main baggage: "), "factory.run=r-42,tenant=acme");
     assert_eq!(printed("stage baggage: "), "factory.run=r-42,tenant=acme");
-    // Not on a thread spawned later: a thread starts with the empty context (README says so).
+    // A thread spawned later starts with the empty context (README says so)...
     assert_eq!(printed("thread baggage: "), "");
+    // ...but a call it makes sees the parent's baggage, and leaves the thread's context as
+    // it was.
+    assert_eq!(printed("job baggage: "), "factory.run=r-42,tenant=acme");
+    assert_eq!(printed("thread after its job: "), "");
     // And the spans are still the parent's children.
     let spans = spans_in(&dir);
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());
     assert_eq!(named(&spans, "pipeline.stage").parent_span_id, run.span_id);
+    // On a thread started after `init`, the parent's children too: a `#[handler]` job, and a
+    // `tracing` span with no span above it.
+    for name in ["recount", "thread.tracing"] {
+        let span = named(&spans, name);
+        assert_eq!(span.trace_id, stage.trace_id.to_string(), "{name}");
+        assert_eq!(span.parent_span_id, stage.span_id.to_string(), "{name}");
+    }
 }
 
 #[test]
@@ -236,14 +262,15 @@ fn exported_under(name: &str, flags: Option<&str>, sampler: Option<(&str, &str)>
 
 #[test]
 fn sampling_stays_parent_based() {
-    // The default sampler, parentbased_always_on: the parent decides.
-    assert_eq!(exported_under("sampled", Some("01"), None), 2);
+    // The default sampler, parentbased_always_on: the parent decides (4 spans: the run, its
+    // stage, a `tracing` span, the job).
+    assert_eq!(exported_under("sampled", Some("01"), None), 4);
     assert_eq!(exported_under("unsampled", Some("00"), None), 0);
     // parentbased_traceidratio: a sampled parent wins over a ratio of 0 and an unsampled one
     // over a ratio of 1; without a parent, the ratio decides.
     let never = Some(("parentbased_traceidratio", "0"));
     let always = Some(("parentbased_traceidratio", "1"));
-    assert_eq!(exported_under("ratio-sampled", Some("01"), never), 2);
+    assert_eq!(exported_under("ratio-sampled", Some("01"), never), 4);
     assert_eq!(exported_under("ratio-unsampled", Some("00"), always), 0);
     assert_eq!(exported_under("ratio-root-never", None, never), 0);
 }

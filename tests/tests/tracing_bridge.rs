@@ -4,6 +4,8 @@
 
 use factory_observability::{pipeline_run, pipeline_stage};
 use factory_observability_tests::otlp_json::{read_logs, read_spans};
+use opentelemetry::trace::Tracer as _;
+use std::collections::HashMap;
 
 #[tracing::instrument]
 fn user_helper(n: u32) -> u32 {
@@ -29,6 +31,30 @@ fn run() -> u32 {
     stage_calling_tracing() + inside
 }
 
+/// The `traceparent` a propagator sends from the current context.
+fn traceparent_sent_from_here() -> String {
+    let mut headers = HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&opentelemetry::Context::current(), &mut headers)
+    });
+    headers.remove("traceparent").unwrap_or_default()
+}
+
+/// A `tracing` root outside any macro's span, with a child that sends its context on.
+fn tracing_root() -> String {
+    let root = tracing::info_span!("user.root");
+    let _in_root = root.enter();
+    let child = tracing::info_span!("user.child");
+    let _in_child = child.enter();
+    traceparent_sent_from_here()
+}
+
+/// A root of the global OpenTelemetry tracer, which sends its context on.
+fn global_tracer_root() -> String {
+    opentelemetry::global::tracer("user")
+        .in_span("user.global_root", |_| traceparent_sent_from_here())
+}
+
 #[test]
 fn tracing_spans_and_events_join_the_macros_traces() {
     let dir = std::env::temp_dir().join(format!("fo-bridge-{}", std::process::id()));
@@ -40,6 +66,8 @@ fn tracing_spans_and_events_join_the_macros_traces() {
         .expect("init");
     assert!(telemetry.is_enabled());
     assert_eq!(run(), 9);
+    let from_tracing_root = tracing_root();
+    let from_global_root = global_tracer_root();
 
     let second = factory_observability::init("again").unwrap_err();
     assert_eq!(
@@ -79,7 +107,28 @@ fn tracing_spans_and_events_join_the_macros_traces() {
         helper.parent_span_id, calling.span_id,
         "#[tracing::instrument] under our stage"
     );
-    assert!(spans.iter().all(|s| s.trace_id == run.trace_id));
+    let in_run = [&run, &outer, &inside, &calling, &helper];
+    assert!(in_run.iter().all(|s| s.trace_id == run.trace_id));
+
+    // Roots of `tracing` and of the global tracer carry W3C Level 2's `random` flag (0x02)
+    // as the macros' roots do: exported, kept by children, and sent on (0x100: the exporter
+    // says the parent is not remote).
+    let user_root = by_name("user.root");
+    let user_child = by_name("user.child");
+    let global_root = by_name("user.global_root");
+    assert_eq!(user_root.parent_span_id, "");
+    assert_eq!(user_child.parent_span_id, user_root.span_id);
+    for span in [&run, &user_root, &user_child, &global_root] {
+        assert_eq!(span.flags, 0x103, "sampled and random: {span:#?}");
+    }
+    assert_eq!(
+        from_tracing_root,
+        format!("00-{}-{}-03", user_child.trace_id, user_child.span_id)
+    );
+    assert_eq!(
+        from_global_root,
+        format!("00-{}-{}-03", global_root.trace_id, global_root.span_id)
+    );
     assert_eq!(helper.attributes["n"], "1");
 
     let logs = read_logs(&dir.join("logs.jsonl"));

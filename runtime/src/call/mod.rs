@@ -45,6 +45,7 @@ use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
 use crate::pipeline::{self, PipelineRef};
+use crate::propagation::env::with_process_baggage;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use span::{CallSpan, OpenSpan, Placement, SpanStart};
@@ -214,6 +215,16 @@ impl Active {
         pipeline: PipelineRef,
         fields: Fields,
     ) -> Active {
+        // A child process, on a thread started after `init`: the body sees the parent's baggage.
+        // Not under a caller's span (`remote`), which a context holding it would show.
+        let with_baggage = pipeline
+            .sampling
+            .process_parent
+            .as_ref()
+            .filter(|_| remote.is_none())
+            .and_then(|process_parent| with_process_baggage(&parent, process_parent));
+        let baggage_added = with_baggage.is_some();
+        let parent = with_baggage.unwrap_or(parent);
         let Fields {
             attributes: user_attributes,
             run_id,
@@ -284,7 +295,7 @@ impl Active {
             }
             // Children decide as this call did, under the same parent: the caller's span.
             (Placement::AsParent, Some(remote)) => (parent.with_remote_span_context(remote), true),
-            (Placement::AsParent, None) => (parent, false),
+            (Placement::AsParent, None) => (parent, baggage_added),
         };
         if let Some(value) = opening.context_value {
             cx = match value {

@@ -571,8 +571,8 @@ mod tests {
         );
         assert_eq!(
             of(
-                "POST http://127.0.0.1:9/v1/traces: error sending request: client error \
-                 (Connect): tcp connect error: Connection refused (os error 111)",
+                "POST http://127.0.0.1:9/v1/traces: error sending request: transport error: \
+                 Connection refused (os error 111)",
                 5
             ),
             Failure::Transport
@@ -583,6 +583,22 @@ mod tests {
                 1000
             ),
             Failure::Timeout
+        );
+        assert_eq!(
+            of(
+                "POST https://127.0.0.1:4318/v1/traces: error sending request: TLS handshake \
+                 failed: invalid peer certificate: UnknownIssuer",
+                5
+            ),
+            Failure::Transport
+        );
+        assert_eq!(
+            of(
+                "POST http://collector.invalid/v1/traces: error sending request: dns error: \
+                 host not found",
+                5
+            ),
+            Failure::Transport
         );
         assert_eq!(
             of("HTTP export failed with status code: 400", 5),

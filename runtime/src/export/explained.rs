@@ -1,12 +1,12 @@
 //! Export failures that explain themselves. The OTLP exporter reports a rejected export as
 //! "HTTP export failed with status code: 404" and any transport failure as "network error": the
-//! URL, and the TLS reason of a refused handshake, are lost. Our HTTP client ([`ExplainingClient`])
-//! notes what really happened to the last request, and [`Explained`] puts that note in place of
-//! the exporter's error, so the delivery report says e.g.
+//! URL, and the TLS reason of a refused handshake, are lost. Our clients (OTLP/HTTP:
+//! `http_client::ExplainingClient`; gRPC: `grpc_connect`) note what really happened to the last
+//! request ([`LastFailure`]), and [`Explained`] puts that note in place of the exporter's error,
+//! so the delivery report says e.g.
 //! `POST http://localhost:4318/v1/traces/v1/traces: 404 Not Found`.
 
 use super::runner::Runner;
-use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -14,8 +14,6 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use std::error::Error as StdError;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,101 +32,6 @@ impl LastFailure {
     fn take(&self) -> Option<String> {
         self.0.lock().ok().and_then(|mut slot| slot.take())
     }
-}
-
-/// A reqwest blocking client that notes the URL and the reason of every failed request. It
-/// never sees more of a request than its method and URL: header values are not read.
-#[derive(Debug)]
-pub(crate) struct ExplainingClient {
-    pub inner: reqwest::blocking::Client,
-    pub failure: Arc<LastFailure>,
-    /// The signal, for the one TLS warning.
-    pub signal: &'static str,
-    tls_warned: AtomicBool,
-}
-
-impl ExplainingClient {
-    pub(crate) fn new(
-        inner: reqwest::blocking::Client,
-        failure: Arc<LastFailure>,
-        signal: &'static str,
-    ) -> Self {
-        ExplainingClient {
-            inner,
-            failure,
-            signal,
-            tls_warned: AtomicBool::new(false),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl HttpClient for ExplainingClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let target = format!("{} {}", request.method(), request.uri());
-        let url = request.uri().to_string();
-        match self.inner.send_bytes(request).await {
-            Ok(response) => {
-                if !response.status().is_success() {
-                    self.failure.set(format!("{target}: {}", response.status()));
-                }
-                Ok(response)
-            }
-            Err(error) => {
-                let reason = reason_of(error.as_ref(), &url);
-                if let Some(tls) = tls_reason(error.as_ref()) {
-                    if !self.tls_warned.swap(true, Ordering::Relaxed) {
-                        eprintln!(
-                            "factory-observability: warning: TLS with {url} failed: {tls}; {} \
-                             are counted as lost until it succeeds",
-                            self.signal
-                        );
-                    }
-                }
-                self.failure.set(format!("{target}: {reason}"));
-                Err(error)
-            }
-        }
-    }
-}
-
-/// The causes of `error`, outermost first, without repeats and without reqwest's
-/// "for url (...)" (the URL is already said).
-fn reason_of(error: &(dyn StdError + 'static), url: &str) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(cause) = current {
-        let text = cause.to_string().replace(&format!(" for url ({url})"), "");
-        if !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        current = cause.source();
-    }
-    parts.join(": ")
-}
-
-/// The rustls error somewhere in `error`'s causes, if the failure was a TLS one. The connector
-/// wraps it in I/O errors (two deep with reqwest 0.13), whose `source` skips the wrapped error:
-/// each is unwrapped too.
-pub(crate) fn tls_reason(error: &(dyn StdError + 'static)) -> Option<String> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(cause) = current {
-        let mut candidate: &(dyn StdError + 'static) = cause;
-        loop {
-            if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
-                return Some(tls.to_string());
-            }
-            match candidate
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-            {
-                Some(inner) => candidate = inner,
-                None => break,
-            }
-        }
-        current = cause.source();
-    }
-    None
 }
 
 /// An exporter whose errors are replaced by its client's note of what went wrong, and whose

@@ -8,10 +8,13 @@ pub(crate) mod grpc;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc_connect;
 pub(crate) mod health;
+pub(crate) mod http_client;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]
 pub(crate) mod prometheus;
+#[cfg(feature = "grpc")]
+pub(crate) mod quick_ack;
 pub(crate) mod records;
 pub(crate) mod runner;
 pub(crate) mod span_record;

@@ -1,5 +1,5 @@
 //! The one place that builds the OTLP span, metric and log exporters from the configuration:
-//! our own HTTP client (reqwest, rustls with the signal's certificates), the endpoint exactly as
+//! our own HTTP client (ureq, rustls with the signal's certificates), the endpoint exactly as
 //! resolved by `config::otlp`, headers, timeout and compression. Each exporter is wrapped so that
 //! a failed export names the URL and the reason ([`Explained`]).
 //!
@@ -7,7 +7,8 @@
 //! 503 and 504 and failures without a response are retried with exponential backoff and jitter,
 //! honouring `Retry-After`, within the export timeout.
 
-use super::explained::{Explained, ExplainingClient, LastFailure};
+use super::explained::{Explained, LastFailure};
+use super::http_client::ExplainingClient;
 use super::runner::Runner;
 use crate::config::{Compression, OtlpTransport, Protocol, Signal};
 use crate::error::InitError;
@@ -99,35 +100,24 @@ pub(crate) fn log_exporter(
     })
 }
 
-/// The signal's HTTP client: TLS as its certificate variables say, the export timeout per
-/// request. Built on a thread of its own, as the OTLP exporter does: reqwest's blocking client
-/// must not be built inside an async runtime, and `init` may be called from one.
+/// The signal's HTTP client: TLS as its certificate variables say (files read and checked
+/// here, at `init`), the export timeout per request. ureq needs no runtime, so `init` may build
+/// it anywhere, in async code too.
 fn http_client(
     signal: Signal,
     transport: &OtlpTransport,
 ) -> Result<(ExplainingClient, Arc<LastFailure>), InitError> {
     let https = transport.endpoint.trim_start().starts_with("https://");
-    let tls = super::tls::client_config(signal.as_str(), &transport.tls, https)?;
-    let timeout = transport.timeout;
-    let client = std::thread::Builder::new()
-        .name("factory-obs-http-client".into())
-        .spawn(move || {
-            reqwest::blocking::Client::builder()
-                .timeout(timeout)
-                .tls_backend_preconfigured(tls)
-                .build()
-        })
-        .map_err(|error| exporter_error(signal, format!("cannot start a thread: {error}")))?
-        .join()
-        .map_err(|_| exporter_error(signal, "building the HTTP client panicked"))?
-        .map_err(|error| {
-            exporter_error(signal, format!("cannot build the HTTP client: {error}"))
-        })?;
+    let (_, certificates) = super::tls::load(signal.as_str(), &transport.tls, https)?;
     let failure = Arc::new(LastFailure::default());
-    Ok((
-        ExplainingClient::new(client, Arc::clone(&failure), signal.as_str()),
-        failure,
-    ))
+    let client = ExplainingClient::new(
+        signal.as_str(),
+        &transport.endpoint,
+        certificates,
+        transport.timeout,
+        Arc::clone(&failure),
+    );
+    Ok((client, failure))
 }
 
 fn headers(transport: &OtlpTransport) -> HashMap<String, String> {

@@ -420,8 +420,9 @@ impl SpanExport {
 impl SpanProcessor for SpanExport {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if span.span_context.is_sampled() {
+            crate::tracer::mark_random_root(&mut span);
             if self.spans_queued.fetch_add(1, Ordering::Relaxed) >= self.capacity {
                 self.spans_queued.fetch_sub(1, Ordering::Relaxed);
                 self.delivery.dropped_queue_full(1);

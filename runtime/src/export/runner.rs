@@ -1,4 +1,4 @@
-//! Where an exporter's futures run: on the export thread itself (OTLP/HTTP: the blocking reqwest
+//! Where an exporter's futures run: on the export thread itself (OTLP/HTTP: the blocking ureq
 //! client needs nothing more), or, for OTLP/gRPC, on our own tokio runtime, which tonic needs
 //! whether or not the instrumented program runs one.
 

@@ -13,6 +13,7 @@ use crate::export::DeliveryReport;
 use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
+use crate::tracer::RootingTracerProvider;
 use exporters::DynSpanExporter;
 use opentelemetry_sdk::trace::Sampler;
 use providers::Installed;
@@ -167,7 +168,7 @@ impl TelemetryBuilder {
             } else {
                 self.genai_span_names.unwrap_or(config.genai_span_names)
             };
-        let installed = Installed::new(&config, self.span_exporter)?;
+        let mut installed = Installed::new(&config, self.span_exporter)?;
         for warning in &config.warnings {
             eprintln!("factory-observability: warning: {warning}");
         }
@@ -186,6 +187,7 @@ impl TelemetryBuilder {
             // `Context::current()` on this thread holds the parent's baggage and span context.
             crate::propagation::env::make_current_on_this_thread(parent);
         }
+        installed.process_parent = process_parent.clone();
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
@@ -196,7 +198,10 @@ impl TelemetryBuilder {
         if !pipeline::install_global(pipeline, record) {
             return Err(InitError::AlreadyInitialized);
         }
-        opentelemetry::global::set_tracer_provider(installed.tracers.clone());
+        opentelemetry::global::set_tracer_provider(RootingTracerProvider {
+            sdk: installed.tracers.clone(),
+            process_parent: installed.process_parent.clone(),
+        });
         opentelemetry::global::set_meter_provider(installed.meters.clone());
         Ok(Telemetry {
             dir: config.uses_files().then(|| config.dir.clone()),

@@ -15,6 +15,7 @@ use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline;
 use crate::summary::{Summary, SummaryFeed};
+use crate::tracer::RootingTracer;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -38,6 +39,9 @@ pub(super) struct Installed {
     /// `/metrics`, with `OTEL_METRICS_EXPORTER=prometheus`; stops when dropped.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(super) metrics_endpoint: Option<MetricsEndpoint>,
+    /// The context this process was started under (`TRACEPARENT`): the parent of `tracing`
+    /// spans that have none. Set by `init` once it has read the environment.
+    pub(super) process_parent: Option<opentelemetry::Context>,
 }
 
 impl Installed {
@@ -79,6 +83,7 @@ impl Installed {
             summary,
             shutdown_timeout: config.shutdown_timeout,
             metrics_endpoint,
+            process_parent: None,
         })
     }
 
@@ -102,18 +107,26 @@ impl Installed {
                     "opentelemetry_otlp",
                     tracing::level_filters::LevelFilter::OFF,
                 )
+                // The OTLP/HTTP client (its `log` records, should the program bridge them).
+                .with_target("ureq", tracing::level_filters::LevelFilter::OFF)
+                .with_target("ureq_proto", tracing::level_filters::LevelFilter::OFF)
+                .with_target("rustls", tracing::level_filters::LevelFilter::OFF)
+                // The gRPC exporter's stack and a program's own reqwest (the `grpc` and
+                // `reqwest` features).
                 .with_target("reqwest", tracing::level_filters::LevelFilter::OFF)
                 .with_target("hyper", tracing::level_filters::LevelFilter::OFF)
                 .with_target("hyper_util", tracing::level_filters::LevelFilter::OFF)
                 .with_target("h2", tracing::level_filters::LevelFilter::OFF)
-                // The gRPC exporter's stack (the `grpc` feature).
                 .with_target("tonic", tracing::level_filters::LevelFilter::OFF)
                 .with_target("tower", tracing::level_filters::LevelFilter::OFF)
         };
         // With `OTEL_TRACES_EXPORTER=none`, `tracing` spans are not built at all.
         let spans = self.records.is_some().then(|| {
             tracing_opentelemetry::layer()
-                .with_tracer(self.tracers.tracer(SCOPE))
+                .with_tracer(RootingTracer {
+                    sdk: self.tracers.tracer(SCOPE),
+                    process_parent: self.process_parent.clone(),
+                })
                 .with_filter(not_ourselves())
         });
         let events =

@@ -11,6 +11,7 @@
 
 use crate::names::env_carrier;
 use crate::propagation::trace_context::parse_traceparent;
+use opentelemetry::baggage::{Baggage, BaggageExt as _};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
@@ -235,8 +236,9 @@ pub(crate) fn parent_from_environment() -> Option<Context> {
 /// `#[tokio::main]`, the thread that runs the main future). Nothing is changed when that thread
 /// is already inside a context with a span (the caller's scope wins). Other threads and tasks
 /// do not inherit a thread's current context; there, the macros still make their first spans
-/// children of the process's parent (`Sampling::process_parent`), but their bodies' context
-/// does not hold the parent's baggage.
+/// children of the process's parent (`Sampling::process_parent`), and their bodies' context
+/// holds the parent's baggage ([`with_process_baggage`]); code outside any call there sees the
+/// empty context.
 pub(crate) fn make_current_on_this_thread(parent: &Context) {
     if Context::map_current(|current| current.span().span_context().is_valid()) {
         return;
@@ -247,9 +249,63 @@ pub(crate) fn make_current_on_this_thread(parent: &Context) {
     std::mem::forget(parent.clone().attach());
 }
 
+/// The context a macro's call starts from on a thread where nothing is current: `current` with
+/// the baggage of the process's parent, so that the call's body sees in `Context::current()`
+/// what it would see on `init`'s thread. `None` (start from `current` as it is) when `current`
+/// has a span or baggage of its own (the caller's scope wins) or the parent brought no baggage.
+///
+/// Threads and tasks started after `init` begin with the empty context (OpenTelemetry's context
+/// is per thread), and nothing of ours runs when they start: a call is the first point where
+/// they can be given the parent's baggage. Their span parent is decided apart, by the sampler
+/// (`Sampling::process_parent`).
+pub(crate) fn with_process_baggage(current: &Context, process_parent: &Context) -> Option<Context> {
+    let baggage = process_parent.baggage();
+    if baggage.is_empty()
+        || current.span().span_context().is_valid()
+        || !current.baggage().is_empty()
+    {
+        return None;
+    }
+    // `Baggage` is not `Clone`: its entries are.
+    let copy: Baggage = baggage
+        .iter()
+        .map(|(key, (value, metadata))| (key.clone(), (value.clone(), metadata.clone())))
+        .collect();
+    Some(current.with_baggage(copy))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_on_an_empty_context_gets_the_process_parents_baggage_only() {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
+        use opentelemetry::KeyValue;
+        let span_context = SpanContext::new(
+            TraceId::from(7),
+            SpanId::from(9),
+            TraceFlags::SAMPLED,
+            true,
+            Default::default(),
+        );
+        let parent = Context::new()
+            .with_remote_span_context(span_context.clone())
+            .with_baggage([KeyValue::new("tenant", "acme")]);
+        let given = with_process_baggage(&Context::new(), &parent).unwrap();
+        assert_eq!(given.baggage().get("tenant").unwrap().as_str(), "acme");
+        // The span parent is the sampler's business, not this context's.
+        assert!(!given.span().span_context().is_valid());
+
+        // The caller's own scope wins: its baggage, or its span.
+        let own = Context::new().with_baggage([KeyValue::new("tenant", "other")]);
+        assert!(with_process_baggage(&own, &parent).is_none());
+        let in_span = Context::new().with_remote_span_context(span_context.clone());
+        assert!(with_process_baggage(&in_span, &parent).is_none());
+        // A parent without baggage changes nothing.
+        let bare = Context::new().with_remote_span_context(span_context);
+        assert!(with_process_baggage(&Context::new(), &bare).is_none());
+    }
 
     #[test]
     fn names_are_upper_case_with_underscores() {
