@@ -5,6 +5,7 @@ use super::trace_context::{
 };
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+#[cfg(feature = "axum")]
 use opentelemetry::trace::SpanContext;
 use opentelemetry::Context;
 
@@ -89,6 +90,7 @@ fn extract_w3c(headers: &HeaderMap) -> Context {
 
 /// What a request's headers say of its caller, for a server that starts the request's span
 /// itself ([`crate::HttpServerLayer`]).
+#[cfg(feature = "axum")]
 pub(crate) enum Incoming {
     /// No valid `traceparent`: the current context is the request's parent.
     Nothing,
@@ -101,6 +103,7 @@ pub(crate) enum Incoming {
 }
 
 /// [`extract_from_headers`], except that a caller's span alone is not put into a new context.
+#[cfg(feature = "axum")]
 pub(crate) fn incoming(headers: &HeaderMap) -> Incoming {
     opentelemetry::global::get_text_map_propagator(|propagator| {
         if !super::is_w3c(propagator) {

@@ -322,6 +322,7 @@ pub(crate) struct RemoteParent {
 
 impl RemoteParent {
     /// The span context alone, when nothing else needs a place in the context.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn span_context_only(self) -> Result<SpanContext, RemoteParent> {
         match self.unrepresentable {
             None => Ok(self.span_context),
