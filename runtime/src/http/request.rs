@@ -235,6 +235,45 @@ mod tests {
     }
 
     #[test]
+    fn host_and_user_agent_are_shared_only_when_the_text_is_the_same() {
+        let request = |host: &str, agent: &str| {
+            let request = Request::get("/")
+                .header("host", host)
+                .header("user-agent", agent)
+                .body(())
+                .unwrap();
+            let served = read(&request);
+            let value = |key: &str| {
+                served
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == key)
+                    .map(|kv| kv.value.clone())
+                    .unwrap()
+            };
+            (value("server.address"), value("user_agent.original"))
+        };
+        let text = |value: &opentelemetry::Value| value.as_str().into_owned();
+        let (host_a, agent_a) = request("a.example:8080", "agent/1");
+        let (host_b, agent_b) = request("b.example", "agent/2");
+        let (host_b2, agent_b2) = request("b.example", "agent/2");
+        assert_eq!(
+            [&host_a, &agent_a, &host_b, &agent_b].map(text),
+            ["a.example", "agent/1", "b.example", "agent/2"]
+        );
+        assert_eq!([&host_b2, &agent_b2].map(text), ["b.example", "agent/2"]);
+        // The same text a second time on this thread: the same string.
+        let shared = |a: &opentelemetry::Value, b: &opentelemetry::Value| match (a, b) {
+            (opentelemetry::Value::String(a), opentelemetry::Value::String(b)) => {
+                std::ptr::eq(a.as_str(), b.as_str())
+            }
+            _ => false,
+        };
+        assert!(shared(&host_b, &host_b2) && shared(&agent_b, &agent_b2));
+        assert!(!shared(&host_a, &host_b));
+    }
+
+    #[test]
     fn without_a_route_the_name_is_the_method_alone() {
         let request = Request::get("/tasks/42?secret=1")
             .header("host", "example.test:8080")

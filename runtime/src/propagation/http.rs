@@ -208,6 +208,18 @@ mod tests {
                 ("traceparent", PARENT.as_bytes()),
                 ("traceparent", b"caf\xc3\xa9"),
             ]),
+            headers(&[
+                ("traceparent", b"caf\xc3\xa9"),
+                ("traceparent", PARENT.as_bytes()),
+            ]),
+            headers(&[(
+                "traceparent",
+                b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-\xc3\xa9",
+            )]),
+            headers(&[(
+                "traceparent",
+                b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later",
+            )]),
             headers(&[(
                 "traceparent",
                 b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
@@ -243,7 +255,7 @@ mod tests {
             assert_eq!(summary(&direct), summary(&through), "case {index}");
         }
         // The cases are not all the empty context.
-        let valid = extract_w3c(&cases[7]);
+        let valid = extract_w3c(&cases[10]);
         assert_eq!(
             summary(&valid),
             "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-true-true \
@@ -251,7 +263,7 @@ mod tests {
         );
         assert!(!extract_w3c(&cases[3]).span().span_context().is_valid());
         assert_eq!(
-            extract_w3c(&cases[10])
+            extract_w3c(&cases[13])
                 .baggage()
                 .get("user")
                 .map(|v| v.as_str().to_owned()),
