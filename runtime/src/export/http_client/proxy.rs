@@ -56,14 +56,15 @@ fn proxy_for(
     })
 }
 
-/// Whether `NO_PROXY` (comma-separated) exempts `host`: `*`, the host itself, or a domain
-/// suffix (`example.com` and `.example.com` both match `otel.example.com`), as reqwest
-/// reads it. IP ranges in CIDR notation are not understood.
+/// Whether `NO_PROXY` (comma-separated) exempts `host`: `*`, the host itself, a domain suffix
+/// (`example.com` and `.example.com` both match `otel.example.com`), or, for an IP address, a
+/// range in CIDR notation (`10.0.0.0/8`, `fd00::/8`), as reqwest reads it.
 fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
     let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_ascii_lowercase();
+    let address = host.parse::<std::net::IpAddr>().ok();
     no_proxy
         .split(',')
         .map(|entry| entry.trim().to_ascii_lowercase())
@@ -71,6 +72,9 @@ fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
         .any(|entry| {
             if entry == "*" {
                 return true;
+            }
+            if let (Some(address), Ok(range)) = (address, entry.parse::<ipnet::IpNet>()) {
+                return range.contains(&address);
             }
             let domain = entry.trim_start_matches('*').trim_start_matches('.');
             host == domain || host.ends_with(&format!(".{domain}"))
@@ -155,6 +159,32 @@ mod tests {
         );
         assert_eq!(
             proxy_uri(true, "notexample.com", &with("example.com")).as_deref(),
+            Some("http://secure:3128/")
+        );
+    }
+
+    #[test]
+    fn no_proxy_exempts_addresses_in_its_cidr_ranges() {
+        let with = |no_proxy: &'static str| {
+            [
+                ("HTTPS_PROXY", "http://secure:3128"),
+                ("NO_PROXY", no_proxy),
+            ]
+        };
+        let ranges = with("example.com, 10.0.0.0/8, 192.168.1.0/24, fd00::/8");
+        assert_eq!(proxy_uri(true, "10.20.30.40", &ranges), None);
+        assert_eq!(proxy_uri(true, "192.168.1.7", &ranges), None);
+        assert_eq!(proxy_uri(true, "[fd12::1]", &ranges), None);
+        for outside in ["11.0.0.1", "192.168.2.7", "[fe80::1]", "otel.example.org"] {
+            assert_eq!(
+                proxy_uri(true, outside, &ranges).as_deref(),
+                Some("http://secure:3128/"),
+                "{outside}"
+            );
+        }
+        // A range says nothing of a host name, and a host name nothing of an address.
+        assert_eq!(
+            proxy_uri(true, "ten.example.org", &with("10.0.0.0/8")).as_deref(),
             Some("http://secure:3128/")
         );
     }
