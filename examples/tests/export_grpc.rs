@@ -10,9 +10,7 @@
 use factory_observability_tests::collector::{parse_spans, Collector};
 use factory_observability_tests::forward_proxy::ForwardProxy;
 use factory_observability_tests::nginx::TlsProxy;
-use factory_observability_tests::program::{
-    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
-};
+use factory_observability_tests::program::{expect_one_factory_run, run, Run};
 use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,11 +49,7 @@ fn delivered_over_grpc(name: &str, compression: &str) {
         ],
     );
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     assert!(!run.stderr.contains(SECRET), "{}", run.describe());
     expect_one_factory_run(&collector);
     let output = collector.output();
@@ -137,11 +131,7 @@ fn all_signals_arrive_over_grpc_with_tls_and_a_private_ca() {
         ],
     );
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     assert!(!run.stderr.contains(SECRET), "{}", run.describe());
     expect_one_factory_run(&collector);
     assert!(
@@ -210,11 +200,7 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(
-        with_certificate.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        with_certificate.describe()
-    );
+    with_certificate.expect_all_delivered();
     expect_one_factory_run(&collector);
 
     let without = run_pipeline(
@@ -259,11 +245,7 @@ fn delivered_through_a_proxy(
     envs.extend_from_slice(more);
     let run = run_pipeline(name, &envs);
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     expect_one_factory_run(collector);
     proxy.log()
 }

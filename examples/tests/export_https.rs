@@ -5,9 +5,7 @@
 
 use factory_observability_tests::collector::{parse_spans, Collector};
 use factory_observability_tests::nginx::TlsProxy;
-use factory_observability_tests::program::{
-    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
-};
+use factory_observability_tests::program::{expect_one_factory_run, run, Run};
 use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,11 +53,7 @@ fn all_signals_arrive_over_https_with_a_private_ca() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     expect_one_factory_run(&collector);
     assert!(
         collector
@@ -130,11 +124,7 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(
-        with_certificate.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        with_certificate.describe()
-    );
+    with_certificate.expect_all_delivered();
     expect_one_factory_run(&collector);
 
     let without = run_pipeline(

@@ -8,9 +8,7 @@
 use factory_observability_tests::collector::{closed_port, Collector};
 use factory_observability_tests::forward_proxy::ForwardProxy;
 use factory_observability_tests::nginx::TlsProxy;
-use factory_observability_tests::program::{
-    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
-};
+use factory_observability_tests::program::{expect_one_factory_run, run, Run};
 use factory_observability_tests::tls::TestPki;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,11 +29,7 @@ fn run_pipeline(name: &str, envs: &[(&str, String)]) -> Run {
         RUN_TIMEOUT,
     );
     assert_eq!(run.status.code(), Some(0), "{}", run.describe());
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     run
 }
 

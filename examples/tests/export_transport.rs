@@ -5,9 +5,7 @@
 //! collector that answers 503 once).
 
 use factory_observability_tests::collector::Collector;
-use factory_observability_tests::program::{
-    expect_one_factory_run, run, Run, FACTORY_RUN_DELIVERED,
-};
+use factory_observability_tests::program::{expect_one_factory_run, run, Run};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -81,11 +79,7 @@ fn gzip_and_json_requests_reach_the_real_collector_intact() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     expect_one_factory_run(&collector);
     assert!(collector
         .output()
@@ -119,11 +113,7 @@ fn per_signal_endpoints_are_used_as_written() {
         "{}",
         run.describe()
     );
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     expect_one_factory_run(&collector);
 }
 
@@ -222,11 +212,7 @@ fn a_503_is_retried_after_retry_after_and_nothing_is_lost_with_gzip_bodies() {
             ("FACTORY_OBS_SUMMARY", "1".into()),
         ],
     );
-    assert!(
-        run.stderr.contains(FACTORY_RUN_DELIVERED),
-        "{}",
-        run.describe()
-    );
+    run.expect_all_delivered();
     // Each signal's first request is refused and retried; on a slow run a signal may export
     // more than one batch, each accepted at once.
     let requests = flaky.requests();

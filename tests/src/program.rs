@@ -26,6 +26,16 @@ impl Run {
             self.status, self.stdout, self.stderr
         )
     }
+
+    /// Asserts that the shutdown report of this run of the factory example says every signal
+    /// was delivered ([`FACTORY_RUN_DELIVERED`]).
+    pub fn expect_all_delivered(&self) {
+        assert!(
+            self.stderr.contains(FACTORY_RUN_DELIVERED),
+            "{}",
+            self.describe()
+        );
+    }
 }
 
 /// Runs `program` in `dir` (created afresh) with every inherited `OTEL_*` and proxy variable
