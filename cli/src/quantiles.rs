@@ -151,26 +151,12 @@ impl Durations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synthetic::Rng;
 
     /// The exact nearest-rank percentile of sorted values.
     fn exact(sorted: &[u64], p: f64) -> u64 {
         let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
         sorted[rank.clamp(1, sorted.len()) - 1]
-    }
-
-    /// SplitMix64, for reproducible data.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
     }
 
     /// Durations shaped like stage and call latencies: log-normal around 50 ms with a long tail,

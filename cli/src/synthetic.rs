@@ -38,11 +38,12 @@ fn d(key: &str, value: f64) -> KeyValue {
     kv(key, any_value::Value::DoubleValue(value))
 }
 
-/// A small fixed-seed generator (SplitMix64): no dependency, same numbers everywhere.
-struct Rng(u64);
+/// A small fixed-seed generator (SplitMix64): no dependency, same numbers everywhere. Also the
+/// quantile tests' data (`quantiles::tests`).
+pub(crate) struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -52,6 +53,12 @@ impl Rng {
     /// Milliseconds in `base..base + spread`.
     fn ms(&mut self, base: u64, spread: u64) -> u64 {
         (base + self.next() % spread.max(1)) * MS
+    }
+
+    /// A number in `0.0..1.0`, uniformly (the quantile tests' data).
+    #[cfg(test)]
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
