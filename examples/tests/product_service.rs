@@ -51,6 +51,17 @@ fn start_product(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     (child, base)
 }
 
+/// Stops the product with SIGTERM and waits until it has exited, which must be cleanly (it
+/// flushes its telemetry first).
+fn stop_with_sigterm(child: Child) {
+    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
+    let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(signalled, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+}
+
 #[test]
 fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
     let dir = temp_dir("product-service");
@@ -105,12 +116,7 @@ fn the_product_joins_the_callers_trace_and_flushes_on_sigterm() {
     assert_eq!(statuses[1].1, r#"{"id":1,"title":"write docs"}"#);
     assert_eq!(statuses[5].1, r#"[{"id":1,"title":"write docs"}]"#);
 
-    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
-    let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(signalled, 0);
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    stop_with_sigterm(child);
 
     let spans = read_spans(&dir.join("telemetry/traces.jsonl"));
     let mut names: Vec<(String, String, String)> = spans
@@ -180,7 +186,7 @@ fn the_factory_calls_a_running_product_at_product_url() {
     let dir = temp_dir("product-url");
     let product_dir = dir.join("product");
     let factory_dir = dir.join("factory");
-    let (mut product, base) =
+    let (product, base) =
         start_product(&dir, &[("FACTORY_OBS_DIR", product_dir.to_str().unwrap())]);
 
     let factory = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
@@ -198,10 +204,7 @@ fn the_factory_calls_a_running_product_at_product_url() {
     let factory_stderr = String::from_utf8_lossy(&factory.stderr);
     assert_eq!(factory.status.code(), Some(0), "{factory_stderr}");
 
-    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
-    let signalled = unsafe { libc::kill(product.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(signalled, 0);
-    assert_eq!(product.wait().unwrap().code(), Some(0));
+    stop_with_sigterm(product);
 
     // The factory: no process of its own started, three CLIENT spans to `PRODUCT_URL`.
     let factory_spans = read_spans(&factory_dir.join("traces.jsonl"));
@@ -262,12 +265,7 @@ fn the_recount_job_runs_off_http_as_a_handler_of_its_own() {
     // Twenty periods of the job: it runs several times (counted below, not timed).
     std::thread::sleep(std::time::Duration::from_millis(1000));
 
-    // SAFETY: `kill` on the pid of a child this test started and has not waited for.
-    let signalled = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(signalled, 0);
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    stop_with_sigterm(child);
 
     let spans = read_spans(&dir.join("telemetry/traces.jsonl"));
     let (jobs, requests): (Vec<_>, Vec<_>) =
