@@ -3,8 +3,8 @@
 use crate::aggregate::{Aggregator, Keep, Summary};
 use crate::error::CliError;
 use crate::filter::Filters;
-use factory_observability::model::read::{input_files, read_files, ReadStats};
-use factory_observability::model::Span;
+use factory_observability_model::read::{input_files, read_files, ReadStats};
+use factory_observability_model::Span;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -8,8 +8,8 @@
 //! - [`run`] groups spans into [`Run`]s with their stages, LLM calls and adjudications, and
 //!   product requests (server spans with a route).
 //!
-//! Spans come from files ([`Span::from_proto`]) or straight from the SDK's export batches
-//! ([`Span::from_sdk`], for the shutdown summary): both feed the same [`ModelBuilder`].
+//! Spans come from files ([`Span::from_proto`]) or straight from the SDK's export batches (the
+//! runtime's shutdown summary converts those): both feed the same [`ModelBuilder`].
 
 pub mod read;
 pub mod run;
@@ -89,16 +89,6 @@ impl Value {
             // A string-table index (profiles only): no table here to resolve it.
             Some(any_value::Value::StringValueStrindex(index)) => Value::Other(format!("#{index}")),
             None => Value::Other(String::new()),
-        }
-    }
-
-    fn from_sdk(value: &opentelemetry::Value) -> Value {
-        match value {
-            opentelemetry::Value::String(text) => Value::Str(text.to_string()),
-            opentelemetry::Value::I64(n) => Value::Int(*n),
-            opentelemetry::Value::F64(d) => Value::Double(*d),
-            opentelemetry::Value::Bool(b) => Value::Bool(*b),
-            other => Value::Other(other.to_string()),
         }
     }
 }
@@ -322,67 +312,10 @@ impl Span {
             resource: resource.clone(),
         })
     }
-
-    /// A span of an SDK export batch (the shutdown summary sees them before any file does).
-    pub fn from_sdk(span: &opentelemetry_sdk::trace::SpanData) -> Span {
-        use opentelemetry::trace::{SpanKind as Kind, Status};
-        let nanos = |time: std::time::SystemTime| {
-            time.duration_since(std::time::UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-                .unwrap_or(0)
-        };
-        let convert = |list: &[opentelemetry::KeyValue]| -> Attributes {
-            list.iter()
-                .map(|kv| (kv.key.to_string(), Value::from_sdk(&kv.value)))
-                .collect()
-        };
-        let parent = span.parent_span_id;
-        let (status_code, status_message) = match &span.status {
-            Status::Unset => (StatusCode::Unset, String::new()),
-            Status::Ok => (StatusCode::Ok, String::new()),
-            Status::Error { description } => (StatusCode::Error, description.to_string()),
-        };
-        let mut flags = u32::from(span.span_context.trace_flags().to_u8()) | 0x100;
-        if span.parent_span_is_remote {
-            flags |= 0x200;
-        }
-        Span {
-            trace_id: span.span_context.trace_id().to_bytes(),
-            span_id: span.span_context.span_id().to_bytes(),
-            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)
-                .then(|| parent.to_bytes()),
-            flags,
-            name: span.name.to_string(),
-            kind: match span.span_kind {
-                Kind::Internal => SpanKind::Internal,
-                Kind::Server => SpanKind::Server,
-                Kind::Client => SpanKind::Client,
-                Kind::Producer => SpanKind::Producer,
-                Kind::Consumer => SpanKind::Consumer,
-            },
-            start_unix_nano: nanos(span.start_time),
-            end_unix_nano: nanos(span.end_time),
-            attributes: convert(&span.attributes),
-            events: span
-                .events
-                .iter()
-                .map(|event| Event {
-                    name: event.name.to_string(),
-                    time_unix_nano: nanos(event.timestamp),
-                    attributes: convert(&event.attributes),
-                })
-                .collect(),
-            status_code,
-            status_message,
-            scope: span.instrumentation_scope.name().to_owned(),
-            service: String::new(),
-            resource: Vec::new(),
-        }
-    }
 }
 
 fn service_name(resource: &Attributes) -> String {
-    find(resource, crate::names::product::SERVICE_NAME)
+    find(resource, factory_observability_names::product::SERVICE_NAME)
         .map(Value::to_string)
         .unwrap_or_default()
 }

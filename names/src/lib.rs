@@ -1,4 +1,4 @@
-//! Every span, attribute and metric name this crate emits, in one place.
+//! Every span, attribute and metric name factory-observability emits, in one place.
 //!
 //! The macros, the embedded-default summary, the tests, the dashboards and the docs all use these
 //! constants, so a rename happens here or nowhere. Names follow the seed specification
@@ -31,11 +31,11 @@ pub mod attr {
     pub const RUN_TIMESTAMP: &str = "run.timestamp";
     /// Name of the stage (`#[pipeline_stage(name = ...)]`, default: the fn name).
     pub const STAGE_NAME: &str = "stage.name";
-    /// Outcome of the stage, one of [`crate::OutcomeKind`]'s values.
+    /// Outcome of the stage, one of `factory_observability::OutcomeKind`'s values.
     pub const STAGE_OUTCOME: &str = "stage.outcome";
     /// Duration of the stage in milliseconds (seed attribute; the histogram is in seconds).
     pub const STAGE_DURATION_MS: &str = "stage.duration_ms";
-    /// Attempt number of a stage run through [`crate::retry_stage`]; 1 for the first attempt.
+    /// Attempt number of a stage run through `factory_observability::retry_stage`; 1 for the first attempt.
     pub const STAGE_ATTEMPT: &str = "stage.attempt";
     /// Outcome of a run, and the `outcome` label of every duration metric.
     pub const OUTCOME: &str = "outcome";
@@ -146,7 +146,7 @@ pub mod attr {
     /// Flaky tests found by this attempt.
     pub const TEST_FLAKY: &str = "test.flaky";
 
-    // Captured content (off by default, see `crate::capture`): JSON strings shaped as the
+    // Captured content (off by default, see `factory_observability::capture`): JSON strings shaped as the
     // GenAI conventions say, and opted-in arguments, all redacted and cut.
     /// GenAI: the prompt's messages, `[{"role":...,"parts":[{"type":"text","content":...}]}]`.
     pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
@@ -241,7 +241,7 @@ pub mod product {
 pub mod handler {
     /// Name of the handler (`#[handler(name = ...)]`, default: the fn name).
     pub const HANDLER_NAME: &str = "handler.name";
-    /// Outcome of the handler, one of [`crate::OutcomeKind`]'s values.
+    /// Outcome of the handler, one of `factory_observability::OutcomeKind`'s values.
     pub const HANDLER_OUTCOME: &str = "handler.outcome";
     /// Histogram of handler durations in seconds {`handler.name`, `outcome`}, with
     /// [`super::metric::DURATION_BUCKETS_S`].
@@ -289,7 +289,7 @@ pub mod http_server {
     ];
 }
 
-/// Environment variables read by [`crate::init`] besides the standard `OTEL_*` ones.
+/// Environment variables read by `factory_observability::init` besides the standard `OTEL_*` ones.
 pub mod env {
     /// Directory of the embedded default's OTLP/JSON files (default `./telemetry`).
     pub const FACTORY_OBS_DIR: &str = "FACTORY_OBS_DIR";
@@ -305,7 +305,7 @@ pub mod env {
     /// Port `/metrics` is served on (default 9464).
     pub const OTEL_EXPORTER_PROMETHEUS_PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
 
-    // Content capture (see `crate::capture`).
+    // Content capture (see `factory_observability::capture`).
     /// `true`/`false`: capture prompts and completions everywhere / nowhere (GenAI conventions'
     /// variable); unset: only at sites with `capture_content`.
     pub const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
@@ -315,8 +315,8 @@ pub mod env {
 }
 
 /// Environment variables of OpenTelemetry's environment-variable carrier (specification
-/// `context/env-carriers.md`): a child process's parent, read by [`crate::init`] and written by
-/// [`crate::propagation::CommandExt`].
+/// `context/env-carriers.md`): a child process's parent, read by `factory_observability::init` and written by
+/// `factory_observability::propagation::CommandExt`.
 pub mod env_carrier {
     /// W3C `traceparent` of the span that started the process.
     pub const TRACEPARENT: &str = "TRACEPARENT";

@@ -1,7 +1,7 @@
 //! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
 
 use super::{Span, SpanKind, StatusCode, Value};
-use crate::names::{attr, event, product, span as span_name};
+use factory_observability_names::{attr, event, product, span as span_name};
 use std::collections::HashMap;
 
 /// What a span is to the model.
@@ -285,7 +285,7 @@ impl ServerRequest {
 }
 
 /// The names of the failed tests in a stage's status description, as a stage returning a
-/// [`crate::TestReport`] with named failures words it (`"2 of 16 tests failed: a, b"`, see
+/// `factory_observability::TestReport` with named failures words it (`"2 of 16 tests failed: a, b"`, see
 /// `TestReport`'s `Outcome::message`); `None` when the description is not of that form or its
 /// names cannot be told apart (a name holding ", ").
 pub fn failed_test_names(description: &str) -> Option<Vec<String>> {
@@ -395,40 +395,5 @@ impl ModelBuilder {
         model.runs.sort_by_key(|r| r.start_unix_nano);
         model.requests.sort_by_key(|r| r.start_unix_nano);
         model
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outcome::Outcome;
-    use crate::TestReport;
-
-    #[test]
-    fn failed_test_names_read_back_what_a_test_report_describes() {
-        let report = TestReport::default()
-            .passed_test("list tasks")
-            .failed_test("complete task: undo")
-            .failed_test("add task");
-        let description = report.message().expect("a failing report has a message");
-        assert_eq!(
-            failed_test_names(&description),
-            Some(vec![
-                "complete task: undo".to_owned(),
-                "add task".to_owned()
-            ])
-        );
-        let one = TestReport::default().failed_test("a, b").message().unwrap();
-        assert_eq!(failed_test_names(&one), Some(vec!["a, b".to_owned()]));
-        let ambiguous = TestReport::default()
-            .failed_test("a, b")
-            .failed_test("c")
-            .message()
-            .unwrap();
-        assert_eq!(failed_test_names(&ambiguous), None);
-        assert_eq!(failed_test_names("3 tests failed"), None);
-        assert_eq!(failed_test_names("compile error: expected `;`"), None);
-        let unnamed = TestReport::new(1, 2, 0).message().unwrap();
-        assert_eq!(failed_test_names(&unnamed), None);
     }
 }
