@@ -15,6 +15,7 @@ pub mod collector;
 pub mod deploy;
 pub mod faults;
 pub mod forward_proxy;
+pub mod isolated;
 pub mod nginx;
 pub mod otlp_json;
 pub mod peer;
