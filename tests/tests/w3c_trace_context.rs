@@ -15,7 +15,9 @@
 //! service behind a real HTTP server and client is in `w3c_over_http`.
 
 use factory_observability::pipeline_stage;
-use factory_observability::propagation::{extract_from_headers, inject_into_headers};
+use factory_observability::propagation::{
+    extract_from_headers, inject_into_headers, CommandExt as _,
+};
 use factory_observability::testing::{Capture, CapturedSpan};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::trace::{SpanId, TraceId};
@@ -696,6 +698,54 @@ fn tracestate_value_illegal_characters() {
         served.assert_continued();
         assert_eq!(served.callback().state("foo"), None, "{state}");
         assert_eq!(served.callback().state("bar"), None, "{state}");
+    }
+}
+
+/// Section "Mutating the tracestate Field" for the other carrier the service sends on: a child
+/// process started under the service's span (`CommandExt`, variables `TRACEPARENT` and
+/// `TRACESTATE`) receives the list as an HTTP call would, whole and in its order.
+#[test]
+fn tracestate_reaches_a_child_process() {
+    #[pipeline_stage(name = "spawn")]
+    fn spawn_child() -> String {
+        let output = std::process::Command::new("sh")
+            .args(["-c", "printf '%s' \"$TRACESTATE\""])
+            .with_trace_context()
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    let tenant_242 = format!("{}@v", "t".repeat(242));
+    for (states, sent) in [
+        (
+            vec!["foo@@bar=1,bar=2".to_owned()],
+            "foo@@bar=1,bar=2".to_owned(),
+        ),
+        (vec![format!("{tenant_242}=1")], format!("{tenant_242}=1")),
+        (
+            vec!["foo=1".to_owned(), "foo=2, t@vvvvvvvvvvvvvvv=3".to_owned()],
+            "foo=1,t@vvvvvvvvvvvvvvv=3".to_owned(),
+        ),
+    ] {
+        opentelemetry::global::set_text_map_propagator(
+            factory_observability::propagation::propagator(),
+        );
+        let mut request = HeaderMap::new();
+        request.append(
+            "traceparent",
+            HeaderValue::from_str(&traceparent("01")).unwrap(),
+        );
+        for state in &states {
+            request.append("tracestate", HeaderValue::from_str(state).unwrap());
+        }
+        let capture = Capture::new();
+        let received = capture.run(|| {
+            let _request_context = extract_from_headers(&request).attach();
+            spawn_child()
+        });
+        assert_eq!(received, sent, "{states:?}");
     }
 }
 
