@@ -342,7 +342,11 @@ async fn a_product_keeps_the_callers_tracestate() {
         assert_eq!(response.status(), 200);
         let downstream_received: Vec<String> =
             serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-        assert_eq!(downstream_received, [sent.clone()], "{received:?}");
+        assert_eq!(
+            downstream_received,
+            std::slice::from_ref(sent),
+            "{received:?}"
+        );
     }
 
     // The downstream server is behind no layer: the SERVER spans are the product's.

@@ -30,7 +30,7 @@
 //! with such a key (`foo@@bar`, `foo@bar@baz`, `t@` and 14 characters or more) is valid here but
 //! cannot be held whole by the span context, and its constructors offer no way around the
 //! check. The span context then holds the members `TraceState` accepts, and the whole list goes
-//! beside it in the context ([`ReceivedTraceState`]); [`TraceContextPropagator::inject_context`]
+//! beside it in the context (`ReceivedTraceState`); [`TraceContextPropagator::inject_context`]
 //! sends the whole list, in its order, with the span context's own changes applied. Exported
 //! spans carry what their `TraceState` holds. `docs/propagation.md` says the same for users.
 //!
