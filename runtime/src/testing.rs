@@ -234,6 +234,9 @@ pub struct CapturedSpan {
     pub parent_span_id: SpanId,
     /// Its kind.
     pub kind: SpanKind,
+    /// Its span context's `TraceState` as an exporter writes it (`key=value,...`; empty when
+    /// there is none).
+    pub trace_state: String,
     /// Its attributes.
     pub attributes: BTreeMap<String, Value>,
     /// Its status.
@@ -382,6 +385,7 @@ impl From<SpanData> for CapturedSpan {
             span_id: span.span_context.span_id(),
             parent_span_id: span.parent_span_id,
             kind: span.span_kind,
+            trace_state: span.span_context.trace_state().header(),
             attributes: span
                 .attributes
                 .into_iter()
