@@ -418,7 +418,7 @@ pub mod health {
         is_counter: true,
     };
     /// Spans waiting in the span queue (with this crate's queue: also the sampled calls still
-    /// running, which hold their slot from their start, see README "Exporter health").
+    /// running, which hold their slot from their start, see docs/backends.md, "Exporter health").
     pub const PROCESSOR_SPAN_QUEUE_SIZE: HealthMetric = HealthMetric {
         name: "otel.sdk.processor.span.queue.size",
         unit: "{span}",

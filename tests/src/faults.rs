@@ -1,5 +1,5 @@
 //! Helpers of the fault suite (`tests/tests/faults_*.rs`): a collector of the test's own that
-//! misbehaves on demand, the measurements the README "Reliability" table reports (slowest call,
+//! misbehaves on demand, the measurements the docs/reliability.md table reports (slowest call,
 //! peak memory), and the child-process runner every scenario uses (`init` installs process-wide
 //! state, so each scenario runs in a process of its own).
 
@@ -22,7 +22,7 @@ pub const SCENARIO_ENV: &str = "FO_FAULT_SCENARIO";
 /// The prefix of a figure line a child prints for its parent.
 const FIGURE_PREFIX: &str = "figure: ";
 
-/// Prints a measured figure for the parent process (and the README table).
+/// Prints a measured figure for the parent process (and the docs/reliability.md table).
 pub fn figure(key: &str, value: impl std::fmt::Display) {
     println!("{FIGURE_PREFIX}{key}={value}");
 }

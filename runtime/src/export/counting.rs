@@ -302,7 +302,7 @@ pub struct SignalDelivery {
     pub submitted: u64,
     /// Items an exporter confirmed.
     pub delivered: u64,
-    /// Items a full queue dropped (spans shed at their start, see README "Exporter health").
+    /// Items a full queue dropped (spans shed at their start, see docs/backends.md, "Exporter health").
     pub dropped: u64,
     /// Items whose export failed.
     pub failed: u64,

@@ -34,7 +34,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 ///
 /// Unless the program installed one first, `init` makes ring rustls's process-wide default
 /// crypto provider, so that the program's own reqwest clients and rustls configurations work
-/// next to ours (README "HTTPS and the program's own TLS clients").
+/// next to ours (docs/backends.md, "HTTPS and the program's own TLS clients").
 pub fn init(service_name: &str) -> Result<Telemetry, InitError> {
     Telemetry::builder(service_name).init()
 }

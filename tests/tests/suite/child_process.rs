@@ -182,7 +182,7 @@ fn the_parents_baggage_is_in_the_childs_current_context() {
     // `Context::current()` after `init` on the thread that called it, and inside a stage there.
     assert_eq!(printed("main baggage: "), "factory.run=r-42,tenant=acme");
     assert_eq!(printed("stage baggage: "), "factory.run=r-42,tenant=acme");
-    // A thread spawned later starts with the empty context (README says so)...
+    // A thread spawned later starts with the empty context (docs/propagation.md says so)...
     assert_eq!(printed("thread baggage: "), "");
     // ...but a call it makes sees the parent's baggage, and leaves the thread's context as
     // it was.

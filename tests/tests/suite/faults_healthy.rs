@@ -7,7 +7,7 @@
 //! what the collector did not get: submitted = received + counted lost.
 //!
 //! Each scenario runs `init` in a child process (the `child` test, ignored unless run by name).
-//! Figures for README "Reliability": `cargo test -p factory-observability-tests --test
+//! Figures for docs/reliability.md: `cargo test -p factory-observability-tests --test
 //! faults_healthy -- --nocapture`.
 
 use factory_observability::{pipeline_run, pipeline_stage};

@@ -7,7 +7,7 @@
 //! The real collector (`rotel-agent`) plays the absent and the killed collector; a collector of
 //! the test's own (`FaultyCollector`, counting requests, spans and log records) plays the others.
 //! Each scenario runs `init` in a child process (the `child` test, ignored unless run by name);
-//! the child runs the faults itself and prints its figures. Figures for README "Reliability":
+//! the child runs the faults itself and prints its figures. Figures for docs/reliability.md:
 //! `cargo test -p factory-observability-tests --test suite faults_outage:: -- --nocapture`.
 
 use factory_observability::{pipeline_run, pipeline_stage};

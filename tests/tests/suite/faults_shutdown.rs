@@ -1,6 +1,6 @@
 //! Shutdown: spans ended just before exit are delivered when the collector is up; shutdown never
 //! takes longer than its bound when the collector is down; what `std::process::exit` and a panic
-//! in `main` lose; a signal handler that flushes (the README "Reliability" recipe).
+//! in `main` lose; a signal handler that flushes (the recipe of docs/reliability.md, "Shutdown and exit").
 //!
 //! Each scenario runs `init` in a child process (the `child` test, ignored unless run by name).
 //! The real collector (`rotel-agent`) belongs to the parent, so that it outlives a child that
@@ -86,7 +86,7 @@ fn shut_down(telemetry: factory_observability::Telemetry) {
     );
 }
 
-/// The recipe of README "Reliability": on SIGTERM or Ctrl-C the work is dropped (its spans end
+/// The recipe of docs/reliability.md, "Shutdown and exit": on SIGTERM or Ctrl-C the work is dropped (its spans end
 /// as cancelled) and telemetry is shut down, so that everything ended is flushed.
 fn signal_recipe() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -94,7 +94,7 @@ fn child() {
         "measure" => {
             // What the expansion keeps on the stack while a sync body runs (`SyncCall`), and
             // what stays off it (the call's state, as `Call` holds it for async bodies; the
-            // ending; the fields): see README "Reliability", Stack.
+            // ending; the fields): see docs/reliability.md, "Stack".
             use factory_observability::__private::{Call, Ending, Extra, Fields, SyncCall};
             figure("size_of_sync_call", std::mem::size_of::<SyncCall>());
             figure("size_of_call", std::mem::size_of::<Call>());
@@ -128,7 +128,7 @@ fn measures_the_stack_of_an_instrumented_call() {
     let plain = run.number("plain_bytes_per_level");
     let staged = run.number("pipeline_stage_bytes_per_level");
     let traced = run.number("tracing_instrument_bytes_per_level");
-    // The instrumentation costs stack; the figures go to README "Reliability".
+    // The instrumentation costs stack; the figures go to docs/reliability.md, "Stack".
     assert!(plain > 0.0 && staged > plain && traced > plain, "{run}");
     // Within the budget of `DEEP` levels on a 2 MiB thread, the test's own locals included.
     assert!(staged * (DEEP as f64) < THREAD_STACK as f64, "{run}");

@@ -12,6 +12,7 @@ mod content_capture;
 mod deploy_grafana;
 mod deploy_kit;
 mod deploy_prometheus;
+mod docs;
 mod export_thread;
 mod faults_healthy;
 mod faults_links;

@@ -1,7 +1,7 @@
 //! Prometheus pull, proven with the real Prometheus (Debian's 2.42, installed by
 //! `scripts/install-prometheus.sh`): it scrapes this test program's `/metrics`
-//! (`OTEL_METRICS_EXPORTER=prometheus`), and its HTTP API returns, by name, the series README
-//! promises: pipeline runs, stage duration buckets, LLM tokens, the `otel.sdk.*` health series.
+//! (`OTEL_METRICS_EXPORTER=prometheus`), and its HTTP API returns, by name, the series
+//! docs/backends.md promises: pipeline runs, stage duration buckets, LLM tokens, the `otel.sdk.*` health series.
 //! With the trace collector down (a refused port), the failed-span counter rises at Prometheus
 //! while the program runs. One test: `init` is process-wide.
 
