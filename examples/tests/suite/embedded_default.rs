@@ -3,7 +3,7 @@
 //! example (`product_service`, built by `cargo test` next to it) as a child of its own, whose
 //! spans land in the same files.
 
-use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans};
+use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans, JsonSpan};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -309,7 +309,7 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
 }
 
 #[test]
-fn the_smoke_stage_is_off_with_its_switch_and_skipped_with_a_warning_without_the_product() {
+fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_without_the_product() {
     let off = temp_dir("smoke-off");
     let output = run_example(&off, &[("FACTORY_PIPELINE_SMOKE", "off")]);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -346,20 +346,46 @@ fn the_smoke_stage_is_off_with_its_switch_and_skipped_with_a_warning_without_the
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("smoke")).collect();
-    assert_eq!(warnings.len(), 1, "{stderr}");
-    assert!(
-        warnings[0].starts_with("factory_pipeline: warning: the smoke stage is skipped: "),
-        "{stderr}"
-    );
-    assert!(
-        warnings[0]
-            .contains("product_service is not built. Run `cargo build --bin product_service`"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // The factory served the product itself (`factory_pipeline product_service`), a child
+    // process writing its spans to the same directory: each of the smoke stage's three CLIENT
+    // spans is the parent of the product's SERVER span, named by the product's handler.
+    let spans = read_spans(&alone.join("telemetry").join("traces.jsonl"));
+    let service = |span: &JsonSpan| span.resource.get("service.name").cloned();
+    let factory: Vec<&JsonSpan> = spans
+        .iter()
+        .filter(|span| service(span).as_deref() == Some("sf-factory"))
+        .collect();
+    assert_eq!(factory.len(), 23, "19 spans, the smoke stage and its 3 calls");
+    let smoke = factory
+        .iter()
+        .find(|span| span.attributes.get("stage.name").map(String::as_str) == Some("smoke"))
+        .expect("the smoke stage");
+    let mut served: Vec<(String, String)> = factory
+        .iter()
+        .filter(|client| client.parent_span_id == smoke.span_id)
+        .map(|client| {
+            let server = spans
+                .iter()
+                .find(|span| span.parent_span_id == client.span_id)
+                .unwrap_or_else(|| panic!("no SERVER span under {}", client.name));
+            assert_eq!(service(server).as_deref(), Some("product-api"));
+            assert_eq!(server.trace_id, smoke.trace_id);
+            (
+                server.name.clone(),
+                server.attributes["code.function.name"].clone(),
+            )
+        })
+        .collect();
+    served.sort();
     assert_eq!(
-        read_spans(&alone.join("telemetry").join("traces.jsonl")).len(),
-        19
+        served,
+        [
+            ("GET /health", "factory_pipeline::product_service::health"),
+            ("GET /tasks/{id}", "factory_pipeline::product_service::get_task"),
+            ("POST /tasks", "factory_pipeline::product_service::create_task"),
+        ]
+        .map(|(name, function)| (name.to_owned(), function.to_owned()))
     );
 
     for (variable, value, message) in [
