@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Every span, attribute and metric name factory-observability emits, in one place.
 //!
 //! The macros, the embedded-default summary, the tests, the dashboards and the docs all use these
