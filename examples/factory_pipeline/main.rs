@@ -280,7 +280,10 @@ fn number_from_env(variable: &str, default: u32, min: u32) -> Result<u32, String
 }
 
 fn main() -> ExitCode {
-    if std::env::args_os().nth(1).is_some_and(|arg| arg == smoke::PRODUCT_ARG) {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == smoke::PRODUCT_ARG)
+    {
         return product_service::main();
     }
     let product = match smoke::Target::from_env() {

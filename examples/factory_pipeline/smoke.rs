@@ -79,8 +79,9 @@ impl Target {
         match sibling_binary(PRODUCT_BINARY) {
             Some(path) if path.is_file() => Ok(Some(Target::Binary(path, Vec::new()))),
             _ => {
-                let this = std::env::current_exe()
-                    .map_err(|error| format!("cannot find this executable to serve the product: {error}"))?;
+                let this = std::env::current_exe().map_err(|error| {
+                    format!("cannot find this executable to serve the product: {error}")
+                })?;
                 Ok(Some(Target::Binary(this, vec![PRODUCT_ARG])))
             }
         }

@@ -16,6 +16,7 @@ pub mod deploy;
 pub mod faults;
 pub mod forward_proxy;
 pub mod isolated;
+pub mod layers;
 pub mod nginx;
 pub mod otlp_json;
 pub mod peer;

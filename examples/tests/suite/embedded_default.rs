@@ -356,7 +356,11 @@ fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_witho
         .iter()
         .filter(|span| service(span).as_deref() == Some("sf-factory"))
         .collect();
-    assert_eq!(factory.len(), 23, "19 spans, the smoke stage and its 3 calls");
+    assert_eq!(
+        factory.len(),
+        23,
+        "19 spans, the smoke stage and its 3 calls"
+    );
     let smoke = factory
         .iter()
         .find(|span| span.attributes.get("stage.name").map(String::as_str) == Some("smoke"))
@@ -382,8 +386,14 @@ fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_witho
         served,
         [
             ("GET /health", "factory_pipeline::product_service::health"),
-            ("GET /tasks/{id}", "factory_pipeline::product_service::get_task"),
-            ("POST /tasks", "factory_pipeline::product_service::create_task"),
+            (
+                "GET /tasks/{id}",
+                "factory_pipeline::product_service::get_task"
+            ),
+            (
+                "POST /tasks",
+                "factory_pipeline::product_service::create_task"
+            ),
         ]
         .map(|(name, function)| (name.to_owned(), function.to_owned()))
     );

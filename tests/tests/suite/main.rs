@@ -24,6 +24,7 @@ mod health;
 mod http_client;
 mod http_server;
 mod init_in_async_main;
+mod layers;
 mod llm_call;
 mod llm_stream;
 mod overflow;

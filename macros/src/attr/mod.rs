@@ -1,6 +1,8 @@
 //! Parsing of the macros' arguments into [`Args`], with one error per mistake, all combined: a
 //! mistake in one argument does not hide the mistakes in the others.
 
+pub mod capture;
+
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
@@ -113,7 +115,7 @@ pub struct Args {
     /// `#[llm_call(stream)]`: the function returns a stream of chunks.
     pub stream: Option<Ident>,
     /// `capture(args = [...])`: arguments whose `Debug` text is captured (see `capture.rs`).
-    pub capture: crate::capture::CaptureArgs,
+    pub capture: capture::CaptureArgs,
     /// `#[llm_call(capture_content)]` or `capture_content = false`.
     pub capture_content: Option<bool>,
     /// The `impl` block's type, passed by `#[pipeline]` to a method's own `#[pipeline_stage]`.
@@ -324,7 +326,7 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
                 "`stream` takes no value: write `#[llm_call(..., stream)]` on a function returning `impl Stream`",
             )),
             ("capture", RawArg::List(_, tokens)) => {
-                args.capture = crate::capture::parse_capture(tokens, &mut errors);
+                args.capture = capture::parse_capture(tokens, &mut errors);
             }
             ("capture", _) => errors.push(syn::Error::new(
                 key.span(),

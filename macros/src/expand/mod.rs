@@ -1,6 +1,8 @@
 //! Code generation shared by every macro: the function keeps its signature; its body runs inside
 //! a `Call` of the runtime, as a closure (sync) or an async block (async), with one path for both.
 
+mod capture;
+
 use crate::attr::{edit_distance, Args, Errors, Field, Macro};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -83,8 +85,7 @@ pub fn instrument(
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
-    let captures =
-        crate::capture::records(&args.capture, args.capture_content, &item.sig, &mut errors);
+    let captures = capture::records(&args.capture, args.capture_content, &item.sig, &mut errors);
     let own = own_parts(which, args, &item.sig, &fn_name).map_err(|error| errors.push(error));
     let completion = own
         .as_ref()
