@@ -73,6 +73,7 @@ impl Capture {
         let sink = SpanSink::Immediate {
             processor: Arc::new(SimpleSpanProcessor::new(spans.clone())),
             scope: pipeline::scope(),
+            limits: crate::config::SpanLimits::default(),
         };
         let scoped = ScopedPipeline::new(Pipeline::new(Sampler::AlwaysOn, sink, &meters));
         Capture {

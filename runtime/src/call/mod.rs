@@ -417,6 +417,8 @@ impl Active {
             outcome,
             attempt,
             run_id,
+            trimmed_attributes: 0,
+            trimmed_events: 0,
         });
     }
 }
