@@ -276,6 +276,9 @@ pub mod http_server {
     pub const CLIENT_ADDRESS: &str = "client.address";
     /// `_OTHER`: the value of `http.request.method` for a method the conventions do not know.
     pub const METHOD_OTHER: &str = "_OTHER";
+    /// The `{method}` of a span name when `http.request.method` is `_OTHER` (HTTP spans, "Name":
+    /// "`{method}` MUST be `HTTP`").
+    pub const SPAN_NAME_OTHER_METHOD: &str = "HTTP";
     /// The de facto forwarding header: `X-Forwarded-For: client, proxy1, ...` (lower case, as
     /// `http::HeaderName` holds it).
     pub const X_FORWARDED_FOR: &str = "x-forwarded-for";

@@ -118,6 +118,17 @@ impl Capture {
         self
     }
 
+    /// Applies OpenTelemetry's span `limits` to the captured spans, as `init` applies the
+    /// `OTEL_*_LIMIT` variables to exported ones.
+    pub fn with_span_limits(mut self, limits: crate::config::SpanLimits) -> Capture {
+        let mut current = Pipeline::clone(&self.scoped.0);
+        if let SpanSink::Immediate { limits: kept, .. } = &mut current.spans {
+            *kept = limits;
+        }
+        self.scoped = ScopedPipeline::new(current);
+        self
+    }
+
     /// The context under which calls record into this capture; attach it, or pass it to
     /// `opentelemetry::context::FutureExt::with_context` for a spawned task.
     pub fn context(&self) -> Context {
@@ -237,6 +248,10 @@ pub struct CapturedSpan {
     pub kind: SpanKind,
     /// Its attributes.
     pub attributes: BTreeMap<String, Value>,
+    /// Attributes dropped by the span limits (`dropped_attributes_count`).
+    pub dropped_attributes_count: u32,
+    /// Events dropped by the span limits.
+    pub dropped_events_count: u32,
     /// Its status.
     pub status: Status,
     /// Its events, in order.
@@ -388,6 +403,8 @@ impl From<SpanData> for CapturedSpan {
                 .into_iter()
                 .map(|kv| (kv.key.to_string(), kv.value))
                 .collect(),
+            dropped_attributes_count: span.dropped_attributes_count,
+            dropped_events_count: span.events.dropped_count,
             status: span.status,
             events: span
                 .events

@@ -419,6 +419,7 @@ impl Active {
             run_id,
             trimmed_attributes: 0,
             trimmed_events: 0,
+            queued_bytes: 0,
         });
     }
 }

@@ -215,9 +215,11 @@ impl RecordQueue {
     /// when its bytes would take the queue past its bound (see the module's documentation).
     pub fn submit(&self, mut record: SpanRecord) {
         self.delivery.submitted(1);
-        if !self.slots.hold_bytes(record.estimated_bytes()) {
+        record.queued_bytes = record.estimated_bytes();
+        if !self.slots.hold_bytes(record.queued_bytes) {
             record.trim();
-            self.slots.hold_bytes_anyway(record.estimated_bytes());
+            record.queued_bytes = record.estimated_bytes();
+            self.slots.hold_bytes_anyway(record.queued_bytes);
             self.delivery.trimmed(1);
             self.slots.wake_worker();
         }
@@ -444,8 +446,7 @@ impl<E: SpanExporter> Worker<E> {
         let mut records = 0;
         let mut bytes = 0;
         while let Ok(record) = self.records.try_recv() {
-            // The same estimate as when it was queued: the record has not changed since.
-            bytes += record.estimated_bytes();
+            bytes += record.queued_bytes;
             let span = record.into_span_data(&self.scope, &self.limits);
             self.push(span);
             records += 1;

@@ -37,7 +37,7 @@ pub(crate) fn read<B>(request: &Request<B>, settings: &HttpServerSettings) -> Se
             let (route, name) = routes::route_and_name(active, path.as_str());
             (Some(route), name)
         }
-        None => (None, Cow::Borrowed(method)),
+        None => (None, Cow::Borrowed(routes::span_method(method))),
     };
 
     // The duration's labels go first, then the others; room for what the end adds
