@@ -11,7 +11,7 @@ use crate::call_site::{CallKind, CallSite};
 use crate::config::SpanLimits;
 use crate::names::{attr, handler};
 use crate::outcome::OutcomeKind;
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents};
 use quanta::Instant;
@@ -166,15 +166,31 @@ impl SpanRecord {
         if let Some(run_id) = &self.run_id {
             bytes += run_id.as_str().len();
         }
+        // A caller's `tracestate` (W3C: up to 32 members of 256 + 256 characters), kept by
+        // every span of the trace in this process.
+        for (key, value) in span.span_context.trace_state() {
+            bytes += key.len() + value.len() + TRACE_STATE_MEMBER_BYTES;
+        }
         bytes
     }
 
-    /// Drops the record's attributes and events, counting them: what the span queue does to a
-    /// span that ends when the queue's bytes are at their bound. The span keeps its place in its
-    /// trace (ids, name, times, status) and what its kind derives from the call site.
+    /// Drops the record's attributes, events and trace state, counting the attributes and
+    /// events: what the span queue does to a span that ends when the queue's bytes are at their
+    /// bound. The span keeps its place in its trace (ids, name, times, status) and what its kind
+    /// derives from the call site.
     pub fn trim(&mut self) {
         let attributes = std::mem::take(&mut self.span.open.attributes);
         let events = std::mem::take(&mut self.span.events);
+        let context = &self.span.span_context;
+        if context.trace_state() != &TraceState::NONE {
+            self.span.span_context = SpanContext::new(
+                context.trace_id(),
+                context.span_id(),
+                context.trace_flags(),
+                context.is_remote(),
+                TraceState::NONE,
+            );
+        }
         self.trimmed_attributes = self
             .trimmed_attributes
             .saturating_add(saturating_u32(attributes.len()));
@@ -189,6 +205,8 @@ const RECORD_BYTES: usize = size_of::<SpanRecord>() + size_of::<SpanData>();
 /// The fixed part of an attribute's and an event's estimate.
 const ATTRIBUTE_BYTES: usize = size_of::<KeyValue>();
 const EVENT_BYTES: usize = size_of::<Event>();
+/// The fixed part of a `tracestate` member's: its two `String`s.
+const TRACE_STATE_MEMBER_BYTES: usize = 2 * size_of::<String>();
 
 #[inline(never)]
 fn attributes_bytes(attributes: &[KeyValue]) -> usize {
@@ -578,6 +596,26 @@ pub(crate) mod tests {
                 + ATTRIBUTE_BYTES
                 + (EVENT_BYTES + "exception".len() + ATTRIBUTE_BYTES + 4)
         );
+    }
+
+    #[test]
+    fn a_callers_trace_state_is_counted_and_trimmed_away() {
+        let mut with_state = record(Vec::new(), Vec::new());
+        let context = &with_state.span.span_context;
+        with_state.span.span_context = SpanContext::new(
+            context.trace_id(),
+            context.span_id(),
+            context.trace_flags(),
+            false,
+            TraceState::from_key_value([("vendor", "x".repeat(200))]).unwrap(),
+        );
+        assert_eq!(
+            with_state.estimated_bytes(),
+            RECORD_BYTES + "vendor".len() + 200 + TRACE_STATE_MEMBER_BYTES
+        );
+        with_state.trim();
+        assert_eq!(with_state.estimated_bytes(), RECORD_BYTES);
+        assert_eq!(with_state.span.span_context.span_id(), SpanId::from(9u64));
     }
 
     #[test]
