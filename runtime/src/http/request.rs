@@ -90,6 +90,7 @@ pub(crate) fn read<B>(request: &Request<B>, settings: &HttpServerSettings) -> Se
 const LABELS: usize = 4;
 
 /// `text` cut at `max_chars` characters, on a character boundary.
+#[inline]
 fn cut(text: &str, max_chars: usize) -> &str {
     match char_boundary_after(text, max_chars) {
         Some(end) => &text[..end],
@@ -187,7 +188,9 @@ fn shared(last: &'static LocalKey<RefCell<Option<Arc<str>>>>, text: &str) -> Str
 /// copy and a validation). Anything else (IPv6, user info, a port out of range) is `None`, left
 /// to `Authority`.
 fn plain_host_port(text: &str) -> Option<(&str, Option<u16>)> {
-    let (host, port) = match text.split_once(':') {
+    // By byte rather than `split_once(':')`, whose char searcher is not always inlined.
+    let colon = text.bytes().position(|b| b == b':');
+    let (host, port) = match colon.map(|at| (&text[..at], &text[at + 1..])) {
         Some((host, port)) => {
             if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
