@@ -78,7 +78,7 @@ pub struct ProxyNetworks(Vec<IpNet>);
 
 impl ProxyNetworks {
     /// Whether `ip` (IPv4-mapped IPv6 read as IPv4) is in one of the networks.
-    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+    pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }

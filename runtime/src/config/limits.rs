@@ -93,7 +93,7 @@ impl SpanLimits {
     }
 
     /// The count limits as the SDK's tracer provider takes them, for `tracing` spans (the SDK
-    /// has no length limit: [`crate::export::span_record::apply_limits`] cuts their values).
+    /// has no length limit: the span export thread cuts their values).
     pub fn sdk_counts(&self) -> opentelemetry_sdk::trace::SpanLimits {
         let n = |limit: usize| u32::try_from(limit).unwrap_or(u32::MAX);
         opentelemetry_sdk::trace::SpanLimits {
