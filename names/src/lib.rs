@@ -272,10 +272,19 @@ pub mod http_server {
     pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
     /// `user_agent.original`: the `User-Agent` header.
     pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
-    /// `client.address`: the first `X-Forwarded-For` entry, or the peer's IP address.
+    /// `client.address`: the peer's IP address, or the client's behind trusted proxies (see
+    /// `config::HttpServerSettings`).
     pub const CLIENT_ADDRESS: &str = "client.address";
     /// `_OTHER`: the value of `http.request.method` for a method the conventions do not know.
     pub const METHOD_OTHER: &str = "_OTHER";
+    /// The `{method}` of a span name when `http.request.method` is `_OTHER` (HTTP spans, "Name":
+    /// "`{method}` MUST be `HTTP`").
+    pub const SPAN_NAME_OTHER_METHOD: &str = "HTTP";
+    /// The de facto forwarding header: `X-Forwarded-For: client, proxy1, ...` (lower case, as
+    /// `http::HeaderName` holds it).
+    pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+    /// RFC 7239's forwarding header: `Forwarded: for=client;proto=https, for=proxy1`.
+    pub const FORWARDED: &str = "forwarded";
     /// Histogram of server request durations in seconds, from the request's arrival to the end
     /// of its response body {`http.request.method`, `http.route`, `http.response.status_code`,
     /// `url.scheme`, `network.protocol.version`, `error.type`}.
@@ -313,6 +322,44 @@ pub mod env {
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
     /// Longest captured text, in characters (default 8192).
     pub const FACTORY_OBS_CAPTURE_MAX_CHARS: &str = "FACTORY_OBS_CAPTURE_MAX_CHARS";
+
+    // Bounds on what comes from outside (see docs/limits.md).
+    /// Most bytes the span queue may hold, estimated (default 64 MiB): spans past it are shed
+    /// at their start, as for a full queue.
+    pub const FACTORY_OBS_SPAN_QUEUE_MAX_BYTES: &str = "FACTORY_OBS_SPAN_QUEUE_MAX_BYTES";
+    /// Longest value `HttpServerLayer` takes from a request (path, user agent, host, method),
+    /// in characters (default 1024).
+    pub const FACTORY_OBS_HTTP_SERVER_MAX_CHARS: &str = "FACTORY_OBS_HTTP_SERVER_MAX_CHARS";
+    /// The proxies whose forwarding header `HttpServerLayer` trusts for `client.address`: a
+    /// number of hops, or addresses and CIDR blocks; unset or `none`: the header is not read.
+    pub const FACTORY_OBS_HTTP_SERVER_TRUSTED_PROXIES: &str =
+        "FACTORY_OBS_HTTP_SERVER_TRUSTED_PROXIES";
+    /// The forwarding header those proxies write: `x-forwarded-for` (default) or `forwarded`.
+    pub const FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER: &str =
+        "FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER";
+}
+
+/// OpenTelemetry's attribute and span limits, as the environment variable specification names
+/// them (`configuration/sdk-environment-variables.md`, "Attribute Limits" and "Span Limits"):
+/// a span-specific variable wins over the general one.
+pub mod span_limits_env {
+    /// Longest attribute value, in characters (general; default: no limit).
+    pub const OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Most attributes per record (general; default 128).
+    pub const OTEL_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
+    /// Longest attribute value of a span, its events and links, in characters.
+    pub const OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str =
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Most attributes per span (default 128).
+    pub const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+    /// Most events per span (default 128).
+    pub const OTEL_SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
+    /// Most links per span (default 128).
+    pub const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
+    /// Most attributes per span event (default 128).
+    pub const OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
+    /// Most attributes per span link (default 128).
+    pub const OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT";
 }
 
 /// Environment variables of OpenTelemetry's environment-variable carrier (specification

@@ -417,6 +417,9 @@ impl Active {
             outcome,
             attempt,
             run_id,
+            trimmed_attributes: 0,
+            trimmed_events: 0,
+            queued_bytes: 0,
         });
     }
 }

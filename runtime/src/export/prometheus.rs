@@ -216,7 +216,11 @@ mod tests {
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         Health {
             deliveries: deliveries.clone(),
-            slots: Some(Arc::new(Slots::new(64, Arc::clone(&deliveries[0])))),
+            slots: Some(Arc::new(Slots::new(
+                64,
+                1 << 20,
+                Arc::clone(&deliveries[0]),
+            ))),
             exporters: [
                 Some("test_span_exporter"),
                 Some("test_metric_exporter"),

@@ -191,7 +191,8 @@ impl TelemetryBuilder {
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
-            .with_capture(self.capture.policy(&config.capture));
+            .with_capture(self.capture.policy(&config.capture))
+            .with_http_server(config.http_server.clone());
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;

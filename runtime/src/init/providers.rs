@@ -10,7 +10,7 @@ use crate::export::counting::{Counted, Delivery, LogTap};
 use crate::export::health::Health;
 use crate::export::jsonl::{JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter};
 use crate::export::otlp;
-use crate::export::records::{self, RecordQueue};
+use crate::export::records::{self, QueueSettings, RecordQueue};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline;
@@ -199,6 +199,9 @@ fn tracer_provider(
     };
     let tracers = SdkTracerProvider::builder()
         .with_sampler(config.sampler.clone())
+        // `tracing` spans are SDK spans: the SDK applies the count limits, the export thread
+        // the length limit (`export::records`).
+        .with_span_limits(config.span_limits.sdk_counts())
         .with_resource(resource.clone());
     let Some(mut exporter) = exporter else {
         return Ok((tracers.build(), None));
@@ -219,7 +222,11 @@ fn tracer_provider(
             delivery: Arc::clone(delivery),
         },
         Arc::clone(delivery),
-        config.batching,
+        QueueSettings {
+            batching: config.batching,
+            max_bytes: config.span_queue_max_bytes,
+            limits: config.span_limits,
+        },
         pipeline::scope(),
     )
     .map_err(|error| {

@@ -370,8 +370,10 @@ async fn routes_are_templates_also_nested_and_unmatched_requests_are_named_by_me
         other.attr("http.request.method_original").as_deref(),
         Some("PURGE")
     );
+    // HTTP spans, "Name": "when `{http.request.method}` is set to `_OTHER`, `{method}` MUST
+    // be `HTTP`".
     assert!(
-        other.name == "_OTHER /plain" || other.name == "_OTHER",
+        other.name == "HTTP /plain" || other.name == "HTTP",
         "{}",
         other.name
     );
