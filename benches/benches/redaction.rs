@@ -23,7 +23,10 @@ fn clean_prompt() -> String {
 
 /// The same prompt with non-ASCII text in it (accents, CJK, an emoji), as real prompts have.
 fn clean_prompt_unicode() -> String {
-    clean_prompt().replace("Plan the todo app", "Planifiez l’app « tâches » 待办事项 ✅")
+    clean_prompt().replace(
+        "Plan the todo app",
+        "Planifiez l’app « tâches » 待办事项 ✅",
+    )
 }
 
 /// A captured argument's `Debug` text: a multi-line string, escaped (`\n`, `\"`), no secret.
@@ -65,7 +68,10 @@ fn main() {
         ("clean_prompt_4k_unicode", clean_prompt_unicode()),
         ("escaped_argument_4k", escaped_argument()),
         ("prompt_with_4_secrets", prompt_with_secrets()),
-        ("short_error_message", "connection refused (os error 111)".to_owned()),
+        (
+            "short_error_message",
+            "connection refused (os error 111)".to_owned(),
+        ),
     ];
     let mut group = c.benchmark_group("redaction");
     for (name, text) in &texts {

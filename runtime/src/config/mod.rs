@@ -8,6 +8,7 @@
 //! resource attributes), `sampler`, and `values` (the shared value syntaxes).
 
 mod batching;
+mod capture;
 pub mod otlp;
 mod resource;
 mod sampler;
@@ -234,7 +235,7 @@ impl Config {
             Some(value) => parse_bool(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES, &value)?,
         };
 
-        let capture = crate::capture::CaptureSettings::from_lookup(get)?;
+        let capture = capture::capture_settings(get)?;
 
         Ok(Config {
             capture,
