@@ -104,11 +104,12 @@ impl Redaction {
         }
     }
 
-    /// `text` as it may be printed: URLs shown by [`shown_url`], then redacted.
+    /// `text` as it may be printed: redacted, then its URLs shown by [`shown_url`] (a token
+    /// in a URL's user information keeps the mask that names its kind).
     pub(crate) fn printable<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match mask_urls(text) {
-            Cow::Borrowed(text) => self.redact(text),
-            Cow::Owned(shown) => Cow::Owned(self.redact(&shown).into_owned()),
+        match self.redact(text) {
+            Cow::Borrowed(text) => mask_urls(text),
+            Cow::Owned(redacted) => Cow::Owned(mask_urls(&redacted).into_owned()),
         }
     }
 }

@@ -43,6 +43,8 @@ pub fn shown_url(url: &str) -> String {
         None => (after_scheme, ""),
     };
     let host = match authority.rsplit_once('@') {
+        // Masked already (`https://[REDACTED:github_token]@host`): the mask says more.
+        Some((user, _)) if is_mask(user) => Cow::Borrowed(authority),
         Some((_, host)) => Cow::Owned(format!("{HIDDEN}@{host}")),
         None => Cow::Borrowed(authority),
     };
@@ -58,6 +60,8 @@ pub fn shown_url(url: &str) -> String {
         let pairs: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
+                // A mask (its `]` may be past the end of a URL found in text) says more.
+                Some((key, value)) if value.starts_with("[REDACTED:") => format!("{key}={value}"),
                 Some((key, _)) => format!("{key}={HIDDEN}"),
                 None if pair.is_empty() => String::new(),
                 // A bare value may be a token itself.
@@ -74,6 +78,12 @@ pub fn shown_url(url: &str) -> String {
         Cow::Borrowed(_) => shown,
         Cow::Owned(redacted) => redacted,
     }
+}
+
+/// Whether `text` is one mask of the redaction rules, or [`HIDDEN`].
+fn is_mask(text: &str) -> bool {
+    text == HIDDEN
+        || (text.starts_with("[REDACTED:") && text.ends_with(']') && !text[1..].contains('['))
 }
 
 /// URLs in running text: a scheme, `://`, and what follows up to a space or a quote, not
@@ -124,6 +134,11 @@ mod tests {
             ("user:pass@h:4317", "***@h:4317"),
             ("http://[::1]:4318/v1/logs", "http://[::1]:4318/v1/logs"),
             ("localhost:4317", "localhost:4317"),
+            (
+                "https://[REDACTED:github_token]@github.com/o/r",
+                "https://[REDACTED:github_token]@github.com/o/r",
+            ),
+            ("https://ann:[REDACTED:url_password]@h/", "https://***@h/"),
             (
                 "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx",
                 "https://[REDACTED:slack_token]",

@@ -57,8 +57,9 @@ impl fmt::Debug for Headers {
     }
 }
 
-/// How one signal's OTLP exporter sends (used when that signal's destination is OTLP).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How one signal's OTLP exporter sends (used when that signal's destination is OTLP). `Debug`
+/// shows the endpoint through [`shown_url`] (it may carry a token) and the headers' names only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OtlpTransport {
     /// The protocol.
     pub protocol: Protocol,
@@ -72,6 +73,19 @@ pub struct OtlpTransport {
     pub compression: Compression,
     /// Certificate files for `https://` endpoints.
     pub tls: TlsFiles,
+}
+
+impl fmt::Debug for OtlpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpTransport")
+            .field("protocol", &self.protocol)
+            .field("endpoint", &shown_url(&self.endpoint))
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 /// The OTLP exporter's default timeout of one export.
@@ -402,6 +416,28 @@ mod tests {
         assert_eq!(
             ok[0].headers.names().collect::<Vec<_>>(),
             ["x-api-key", "Authorization"]
+        );
+    }
+
+    #[test]
+    fn transport_debug_shows_no_credentials() {
+        let get = |name: &str| {
+            (name == "OTEL_EXPORTER_OTLP_ENDPOINT")
+                .then(|| "https://ci:s3cret@h:4318/?api_key=k3y".to_owned())
+        };
+        let (transports, _) = transports(&get).unwrap();
+        assert_eq!(
+            transports[0].endpoint,
+            "https://ci:s3cret@h:4318/v1/traces?api_key=k3y"
+        );
+        let shown = format!("{transports:?}");
+        assert!(
+            shown.contains("endpoint: \"https://***@h:4318/v1/traces?api_key=***\""),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("k3y"),
+            "{shown}"
         );
     }
 
