@@ -237,7 +237,7 @@ fn no_secret_of_any_kind_leaves_through_content_errors_panics_or_the_summary() {
     let stderr = run_scenario("default", &dir, &[]);
     let (all, spans) = read_traces(&dir);
     assert_no_secret_in("traces.jsonl", &all, &fakes);
-    assert_no_secret_in("stderr", &[stderr.clone()], &fakes);
+    assert_no_secret_in("stderr", std::slice::from_ref(&stderr), &fakes);
 
     for (case, fake) in fakes.iter().enumerate() {
         let mask = format!("[REDACTED:{}]", fake.kind);
@@ -322,7 +322,7 @@ fn fields_and_tracing_events_are_redacted_when_asked() {
         strings(&serde_json::from_str(line).unwrap(), &mut log_texts);
     }
     assert_no_secret_in("logs.jsonl", &log_texts, &fakes);
-    assert_no_secret_in("stderr", &[stderr.clone()], &fakes);
+    assert_no_secret_in("stderr", std::slice::from_ref(&stderr), &fakes);
     for (case, fake) in fakes.iter().enumerate() {
         let mask = format!("[REDACTED:{}]", fake.kind);
         let noted = spans
