@@ -792,7 +792,8 @@ mod tests {
                         proptest::prop_assert!(config.otlp(signal).endpoint.starts_with("http"));
                     }
                 }
-                Err(InitError::InvalidEnv { name, .. }) => {
+                Err(InitError::InvalidEnv { name, .. })
+                | Err(InitError::Header { variable: name, .. }) => {
                     proptest::prop_assert!(vars.contains_key(&name), "{name} was not set");
                 }
                 Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),
