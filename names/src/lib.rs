@@ -322,6 +322,12 @@ pub mod env {
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
     /// Longest captured text, in characters (default 8192).
     pub const FACTORY_OBS_CAPTURE_MAX_CHARS: &str = "FACTORY_OBS_CAPTURE_MAX_CHARS";
+    /// More secrets to mask, besides the built-in rules: regular expressions, one a line
+    /// (a group named `secret` narrows the mask to it). See `docs/security.md`.
+    pub const FACTORY_OBS_REDACT_PATTERNS: &str = "FACTORY_OBS_REDACT_PATTERNS";
+    /// `true`: redact every string attribute of every span and log record too (`fields(...)`,
+    /// `tracing`), not only captured content, error messages and what is printed.
+    pub const FACTORY_OBS_REDACT_ATTRIBUTES: &str = "FACTORY_OBS_REDACT_ATTRIBUTES";
 
     // Bounds on what comes from outside (see docs/limits.md).
     /// Most bytes the span queue may hold, estimated (default 64 MiB): spans past it are shed

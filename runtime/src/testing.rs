@@ -23,6 +23,7 @@
 //! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
 //! ```
 
+pub use crate::capture::fakes::{fake_secrets, FakeSecret};
 use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline, ScopedPipeline};
 use crate::pricing::Pricing;

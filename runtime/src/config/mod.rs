@@ -5,11 +5,13 @@
 //!
 //! One module per concern: [`batching`] (`OTEL_BSP_*`), [`otlp`] (endpoints, protocol, headers,
 //! timeout, compression per signal), [`tls`] (certificate files), `resource` (service name and
-//! resource attributes), `sampler`, `limits` (span limits, the span queue's bytes),
+//! resource attributes), `sampler`, `capture` (content capture and redaction), `limits` (span
+//! limits, the span queue's bytes),
 //! `http_server` (what the HTTP server layer takes from requests), and `values` (the shared
 //! value syntaxes).
 
 mod batching;
+mod capture;
 mod http_server;
 mod limits;
 pub mod otlp;
@@ -252,7 +254,7 @@ impl Config {
             Some(value) => parse_bool(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES, &value)?,
         };
 
-        let capture = crate::capture::CaptureSettings::from_lookup(get)?;
+        let capture = capture::capture_settings(get)?;
 
         Ok(Config {
             capture,
@@ -812,7 +814,8 @@ mod tests {
                         proptest::prop_assert!(config.otlp(signal).endpoint.starts_with("http"));
                     }
                 }
-                Err(InitError::InvalidEnv { name, .. }) => {
+                Err(InitError::InvalidEnv { name, .. })
+                | Err(InitError::Header { variable: name, .. }) => {
                     proptest::prop_assert!(vars.contains_key(&name), "{name} was not set");
                 }
                 Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),

@@ -284,7 +284,9 @@ impl Delivery {
             dropped: counts.dropped,
             trimmed: counts.trimmed,
             failed: counts.failed.iter().sum(),
-            last_error,
+            // The exporter's and its client's text may quote the URL (with a token in it) or
+            // what the collector answered: shown as everything printed.
+            last_error: last_error.map(|error| crate::capture::printable(&error).into_owned()),
         }
     }
 }

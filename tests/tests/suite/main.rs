@@ -38,6 +38,7 @@ mod propagation_properties;
 mod sampling;
 mod secrets;
 mod secrets_collector;
+mod secrets_everywhere;
 mod span_queue_bytes;
 mod test_quality;
 mod tracing_bridge;

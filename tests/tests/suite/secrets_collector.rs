@@ -1,10 +1,13 @@
 //! Planted secrets never reach a real collector (Rotel on loopback): in a prompt, in a
 //! completion and in an opted-in argument, with content capture unset (the default), off and
-//! on. When capture is on, the text around the secrets does arrive, masked.
+//! on; and a fake secret of every kind the rules claim in a prompt and in a failing stage's
+//! error. When capture is on, the text around the secrets does arrive, masked. An endpoint with
+//! an `api_key` in its query delivers to `/v1/traces?api_key=…` (issue 24).
 //!
 //! `init` installs process-wide state, so each setting runs in a child process: this test
 //! binary again, running only [`child_program`] with `FO_SECRETS_CHILD` set.
 
+use factory_observability::testing::fake_secrets;
 use factory_observability::{llm_call, pipeline_run, pipeline_stage, TokenUsage, Usage};
 use factory_observability_tests::collector::{parse_spans, Collector, ReceivedSpan};
 use factory_observability_tests::isolated::{test_command, test_name};
@@ -69,11 +72,25 @@ fn deploy(deployment: &Deployment) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails with every fake secret in its error.
+#[pipeline_stage]
+fn verify(all_kinds: &str) -> Result<(), String> {
+    Err(format!("verification failed: {all_kinds}"))
+}
+
+/// Every fake secret's line, one a line.
+fn all_kinds() -> String {
+    let lines: Vec<String> = fake_secrets().into_iter().map(|fake| fake.text).collect();
+    lines.join("\n")
+}
+
 #[pipeline_run(name = "secrets")]
 fn run() -> Result<(), String> {
     let reply = implement(&format!(
-        "Prompt: implement the todo app; the key is {ANTHROPIC_KEY}"
+        "Prompt: implement the todo app; the key is {ANTHROPIC_KEY}; every kind:\n{}",
+        all_kinds()
     ));
+    assert!(verify(&all_kinds()).is_err());
     assert!(reply.text.contains(JWT));
     deploy(&Deployment {
         target: "staging-eu",
@@ -99,10 +116,20 @@ fn child_program() {
 /// Runs [`child_program`] with `capture` as the content-capture variable; returns the
 /// collector's spans of that run (its service name tells them apart).
 fn run_child(collector: &Collector, capture: Option<&str>, service: &str) -> Vec<ReceivedSpan> {
+    run_child_to(collector, &collector.endpoint(), capture, service)
+}
+
+/// [`run_child`] with `endpoint` as `OTEL_EXPORTER_OTLP_ENDPOINT`.
+fn run_child_to(
+    collector: &Collector,
+    endpoint: &str,
+    capture: Option<&str>,
+    service: &str,
+) -> Vec<ReceivedSpan> {
     let mut command = test_command(&test_name(module_path!(), "child_program"));
     command
         .env(CHILD_ENV, "1")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         .env("OTEL_SERVICE_NAME", service)
         .env("OTEL_BSP_SCHEDULE_DELAY", "50")
         .env("OTEL_METRICS_EXPORTER", "none")
@@ -129,8 +156,8 @@ fn run_child(collector: &Collector, capture: Option<&str>, service: &str) -> Vec
             .into_iter()
             .filter(|span| span.resource.get("service.name") == Some(&service_attribute))
             .collect();
-        if spans.len() >= 3 || Instant::now() >= deadline {
-            assert_eq!(spans.len(), 3, "{service}: {spans:#?}");
+        if spans.len() >= 4 || Instant::now() >= deadline {
+            assert_eq!(spans.len(), 4, "{service}: {spans:#?}");
             return spans;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -142,6 +169,15 @@ fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
         .iter()
         .find(|span| span.name == name)
         .unwrap_or_else(|| panic!("no {name} span in {spans:#?}"))
+}
+
+/// The span of the stage named `name`.
+fn stage<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let name = format!("Str({name})");
+    spans
+        .iter()
+        .find(|span| span.attributes.get("stage.name") == Some(&name))
+        .unwrap_or_else(|| panic!("no stage {name} in {spans:#?}"))
 }
 
 #[test]
@@ -159,6 +195,30 @@ fn planted_secrets_never_reach_the_collector() {
             "{secret} reached the collector:\n{received}"
         );
     }
+    for fake in fake_secrets() {
+        assert!(
+            !received.contains(&fake.secret),
+            "the {} secret {} reached the collector",
+            fake.kind,
+            fake.secret
+        );
+    }
+    // The failing stage's error arrived, masked, whatever the capture setting (three times).
+    let masked_errors = received
+        .matches("verification failed: use this key:")
+        .count();
+    assert!(masked_errors >= 3, "{received}");
+    for kind in [
+        "gitlab_token",
+        "stripe_key",
+        "huggingface_token",
+        "npm_token",
+    ] {
+        assert!(
+            received.contains(&format!("[REDACTED:{kind}]")),
+            "no {kind} mask in:\n{received}"
+        );
+    }
 
     // Unset: the LLM call captures nothing (its site did not opt in); the argument its stage
     // opted into is there, masked.
@@ -166,7 +226,7 @@ fn planted_secrets_never_reach_the_collector() {
     assert_eq!(llm.attributes.get("gen_ai.input.messages"), None);
     assert_eq!(llm.attributes.get("gen_ai.output.messages"), None);
     assert_eq!(
-        named(&unset, "pipeline.stage")
+        stage(&unset, "deploy")
             .attributes
             .get("argument.deployment")
             .map(String::as_str),
@@ -214,8 +274,7 @@ fn planted_secrets_never_reach_the_collector() {
         "{output}"
     );
     assert!(
-        named(&on, "pipeline.stage").attributes["argument.deployment"]
-            .contains("[REDACTED:url_password]")
+        stage(&on, "deploy").attributes["argument.deployment"].contains("[REDACTED:url_password]")
     );
     // The non-secret text reached the collector only when capture allowed it.
     assert_eq!(
@@ -228,4 +287,15 @@ fn planted_secrets_never_reach_the_collector() {
         1,
         "{received}"
     );
+}
+
+/// Specification `protocol/exporter.md`, "Endpoint URLs for OTLP/HTTP": the signal's path is
+/// appended to the base URL's path; its query stays after it. Rotel receives every span at
+/// `/v1/traces?api_key=…` (it used to be sent to `/?api_key=…/v1/traces` and refused).
+#[test]
+fn a_base_endpoint_with_a_query_delivers_to_the_signal_path() {
+    let collector = Collector::start();
+    let endpoint = format!("{}/?api_key=k3y-in-the-query", collector.endpoint());
+    let spans = run_child_to(&collector, &endpoint, None, "query-endpoint");
+    assert_eq!(named(&spans, "pipeline.run").name, "pipeline.run");
 }
