@@ -19,6 +19,7 @@ mod resource;
 mod sampler;
 pub mod tls;
 mod values;
+pub mod vcs;
 
 pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
 pub use http_server::{
