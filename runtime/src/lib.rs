@@ -46,6 +46,7 @@ mod outcome;
 mod pipeline;
 pub mod pricing;
 pub mod propagation;
+pub mod provenance;
 mod retry;
 mod summary;
 mod test_report;

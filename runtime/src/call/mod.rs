@@ -238,7 +238,7 @@ impl Active {
         // site when the span is exported (see `export::span_record`).
         let mut attributes = Vec::new();
         let mut opening = match site.kind {
-            CallKind::Run => run::open(run_id, &mut attributes),
+            CallKind::Run => run::open(&pipeline, site, run_id, &mut attributes),
             CallKind::Stage => stage::open(&parent),
             CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
             CallKind::Adjudicate => adjudicate::open(),
@@ -352,7 +352,10 @@ impl Active {
             return;
         }
         match (&self.kind, extra) {
-            (KindState::Run, _) => run::end(self, &mut span, outcome, elapsed),
+            (KindState::Run, _) => {
+                let error_type = report.error.as_ref().map(|error| error.type_name.clone());
+                run::end(self, &mut span, outcome, elapsed, error_type);
+            }
             (KindState::Stage { attempt }, extra) => {
                 let tests = match extra {
                     Extra::Tests(tests) => Some(tests),

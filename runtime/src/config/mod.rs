@@ -15,6 +15,7 @@ mod capture;
 mod http_server;
 mod limits;
 pub mod otlp;
+mod pipeline_semconv;
 mod resource;
 mod sampler;
 pub mod tls;
@@ -28,6 +29,7 @@ pub use http_server::{
 };
 pub use limits::{SpanLimits, DEFAULT_COUNT_LIMIT, DEFAULT_SPAN_QUEUE_MAX_BYTES};
 pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
+pub use pipeline_semconv::PipelineSemconv;
 pub use tls::{TlsFile, TlsFiles};
 
 use crate::error::InitError;
@@ -195,6 +197,10 @@ pub struct Config {
     pub genai_span_names: bool,
     /// Content capture's variables (see `crate::capture`).
     pub(crate) capture: crate::capture::CaptureSettings,
+    /// `FACTORY_OBS_PIPELINE_SEMCONV`: the seed's names, the CI/CD conventions', or both.
+    pub pipeline_semconv: PipelineSemconv,
+    /// `FACTORY_OBS_VCS`: read `vcs.*` from the CI system or the git checkout (default).
+    pub vcs_detection: bool,
 }
 
 impl Config {
@@ -256,9 +262,28 @@ impl Config {
         };
 
         let capture = capture::capture_settings(get)?;
+        let pipeline_semconv = PipelineSemconv::parse(
+            get(crate::names::provenance_env::FACTORY_OBS_PIPELINE_SEMCONV).as_deref(),
+        )?;
+        let vcs_detection = match get(crate::names::provenance_env::FACTORY_OBS_VCS) {
+            None => true,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "auto" => true,
+                "off" => false,
+                _ => {
+                    return Err(InitError::invalid_env(
+                        crate::names::provenance_env::FACTORY_OBS_VCS,
+                        &value,
+                        "auto or off",
+                    ))
+                }
+            },
+        };
 
         Ok(Config {
             capture,
+            pipeline_semconv,
+            vcs_detection,
             pricing_file: get(factory_env::FACTORY_OBS_PRICING).map(PathBuf::from),
             genai_span_names,
             sdk_disabled,

@@ -13,6 +13,7 @@ use crate::names::vcs as names;
 use opentelemetry::KeyValue;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The CI systems whose variables are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +117,21 @@ impl Vcs {
         }
     }
 
+    /// Takes the `vcs.*` values given in `OTEL_RESOURCE_ATTRIBUTES` (they win over what was
+    /// read), so that provenance names the same code as the resource.
+    pub fn apply_resource_overrides(&mut self, resource: &[KeyValue]) {
+        for attribute in resource {
+            let value = attribute.value.as_str().into_owned();
+            match attribute.key.as_str() {
+                names::VCS_REPOSITORY_URL_FULL => self.repository_url = Some(value),
+                names::VCS_REF_HEAD_NAME => self.ref_name = Some(value),
+                names::VCS_REF_HEAD_REVISION => self.revision = Some(value),
+                names::VCS_CHANGE_ID => self.change_id = Some(value),
+                _ => {}
+            }
+        }
+    }
+
     /// The resource attributes, in the conventions' names.
     pub fn resource_attributes(&self) -> Vec<KeyValue> {
         [
@@ -130,6 +146,34 @@ impl Vcs {
         .filter_map(|(key, value)| value.map(|value| KeyValue::new(key, value)))
         .collect()
     }
+}
+
+/// What this process knows of its code and CI run once `init` has read it (`None` before, or
+/// with `FACTORY_OBS_VCS=off`), and which names its runs and stages carry.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessOrigin {
+    /// `vcs.*` and the CI run's URLs.
+    pub vcs: Option<Vcs>,
+    /// `FACTORY_OBS_PIPELINE_SEMCONV`.
+    pub semconv: super::PipelineSemconv,
+}
+
+static PROCESS_ORIGIN: RwLock<Option<Arc<ProcessOrigin>>> = RwLock::new(None);
+
+/// Set by `init`: what its runs, stages and provenance read.
+pub(crate) fn install_process_origin(origin: ProcessOrigin) {
+    *PROCESS_ORIGIN
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(origin));
+}
+
+/// What `init` read of this process's code and CI run; the defaults before `init`.
+pub fn process_origin() -> Arc<ProcessOrigin> {
+    PROCESS_ORIGIN
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default()
 }
 
 type Value<'a> = &'a dyn Fn(&str) -> Option<String>;

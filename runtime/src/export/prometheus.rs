@@ -77,6 +77,13 @@ pub(crate) fn serve(
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())
         .without_counter_suffixes()
+        // Provenance: a product's error ratio by the build that served it (docs/provenance.md).
+        .with_resource_selector(opentelemetry_prometheus::ResourceSelector::KeyAllowList(
+            crate::names::provenance::METRIC_LABELS
+                .iter()
+                .map(|key| opentelemetry::Key::from_static_str(key))
+                .collect(),
+        ))
         .build()
         .map_err(|error| failed(error.to_string()))?;
     let serving = Arc::clone(&server);

@@ -78,17 +78,36 @@ impl SpanRecord {
             status,
         } = self.span;
         let elapsed = self.end.saturating_duration_since(self.start);
+        let mut name = span.name;
+        let mut span_kind = span.span_kind;
         let mut attributes = match self.run_id {
             // The call's own vector, not copied into another.
             None if derives_nothing(site) => span.attributes,
-            run_id => derived_then(
-                site,
-                self.outcome,
-                self.attempt,
-                run_id,
-                elapsed,
-                span.attributes,
-            ),
+            run_id => {
+                let mut attributes = derived_then(
+                    site,
+                    self.outcome,
+                    self.attempt,
+                    run_id,
+                    elapsed,
+                    span.attributes,
+                );
+                if matches!(site.kind, CallKind::Run | CallKind::Stage) {
+                    let origin = crate::config::vcs::process_origin();
+                    let conventions = super::cicd::pipeline_conventions(
+                        site,
+                        self.outcome,
+                        &span_context,
+                        &origin,
+                        &mut attributes,
+                    );
+                    if let Some((cicd_name, cicd_kind)) = conventions {
+                        name = cicd_name;
+                        span_kind = cicd_kind;
+                    }
+                }
+                attributes
+            }
         };
         // "Attribute Limits": attributes past the count are discarded, the later ones first
         // (as the SDK's spans do), and counted.
@@ -124,8 +143,8 @@ impl SpanRecord {
             span_context,
             parent_span_id: span.parent_span_id,
             parent_span_is_remote: span.parent_span_is_remote,
-            span_kind: span.span_kind,
-            name: span.name,
+            span_kind,
+            name,
             start_time,
             end_time: start_time + elapsed,
             attributes,

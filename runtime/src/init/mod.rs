@@ -52,6 +52,7 @@ pub struct TelemetryBuilder {
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     pricing: Option<Pricing>,
     genai_span_names: Option<bool>,
+    vcs: Option<crate::config::vcs::Vcs>,
     /// Content capture (`crate::capture`, where its builder methods are).
     pub(crate) capture: crate::capture::CaptureBuilder,
 }
@@ -79,6 +80,14 @@ impl TelemetryBuilder {
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
         self.span_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// The code this process runs (`vcs.*` on its resource, and in the provenance it gives the
+    /// products it deploys), instead of what `init` reads from the CI system or the git
+    /// checkout. `vcs.*` keys in `OTEL_RESOURCE_ATTRIBUTES` still win, key by key.
+    pub fn vcs(mut self, vcs: crate::config::vcs::Vcs) -> Self {
+        self.vcs = Some(vcs);
         self
     }
 
@@ -187,6 +196,33 @@ impl TelemetryBuilder {
                 })?;
         // What this crate prints from now on is redacted by the program's policy too.
         crate::capture::install_process_redaction(capture.redaction.clone());
+        let vcs = match self.vcs {
+            Some(vcs) => Some(vcs),
+            None if config.vcs_detection => Some(crate::config::vcs::Vcs::detect(
+                &|name: &str| std::env::var(name).ok(),
+                &std::env::current_dir().unwrap_or_default(),
+            )),
+            None => None,
+        };
+        if let Some(vcs) = &vcs {
+            // `OTEL_RESOURCE_ATTRIBUTES` wins, key by key.
+            for attribute in vcs.resource_attributes() {
+                if !config
+                    .resource_attributes
+                    .iter()
+                    .any(|given| given.key == attribute.key)
+                {
+                    config.resource_attributes.push(attribute);
+                }
+            }
+        }
+        crate::config::vcs::install_process_origin(crate::config::vcs::ProcessOrigin {
+            vcs: vcs.map(|mut vcs| {
+                vcs.apply_resource_overrides(&config.resource_attributes);
+                vcs
+            }),
+            semconv: config.pipeline_semconv,
+        });
         let mut installed = Installed::new(&config, self.span_exporter, &capture.redaction)?;
         for warning in &config.warnings {
             eprintln!("factory-observability: warning: {}", printable(warning));
@@ -250,6 +286,7 @@ impl Telemetry {
             span_exporter: None,
             pricing: None,
             genai_span_names: None,
+            vcs: None,
             capture: Default::default(),
         }
     }
