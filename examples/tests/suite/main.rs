@@ -11,4 +11,5 @@ mod export_proxy;
 mod export_transport;
 mod export_user_reqwest;
 mod product_service;
+mod provenance_live;
 mod traceparent_from_environment;
