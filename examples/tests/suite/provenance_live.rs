@@ -47,7 +47,7 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
     let prometheus = Prometheus::start(&dir, &config);
 
     // The factory: one run, which deploys the product and leaves it running.
-    let output = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
+    let mut factory = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"))
         .current_dir(&dir)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_SERVICE_NAME")
@@ -66,7 +66,7 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
         .spawn()
         .expect("run the factory example");
     let mut deployed = None;
-    for line in BufReader::new(output.stdout.expect("piped")).lines() {
+    for line in BufReader::new(factory.stdout.take().expect("piped")).lines() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("deployed ") {
             let (url, pid) = rest.split_once(" pid ").expect("`deployed URL pid N`");
@@ -76,6 +76,8 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
             });
         }
     }
+    let status = factory.wait().unwrap();
+    assert!(status.success(), "the factory's run: {status}");
     let deployed = deployed.expect("the factory printed where it deployed the product");
 
     // The run that built it, from the factory's own telemetry.
