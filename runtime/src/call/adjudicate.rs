@@ -46,7 +46,7 @@ pub(crate) fn end(active: &Active, span: &mut CallSpan, decision: Decision) -> O
             produced.candidate = Some(selected.to_string());
         }
     }
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     span.set_attribute(KeyValue::new(
         attr::ADJUDICATION_CANDIDATES,
         saturating_i64(candidates.len()),

@@ -4,9 +4,9 @@
 use super::span::CallSpan;
 use super::{saturating_i64, Active, ContextValue, KindState, Opening};
 use crate::call_site::CallSite;
+use crate::dispatch::DispatchRef;
 use crate::names::{attr, cicd};
 use crate::outcome::OutcomeKind;
-use crate::pipeline::PipelineRef;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
@@ -82,13 +82,13 @@ impl RunTotals {
 
 /// `pipeline.name` is derived from the call site when the span is exported.
 pub(crate) fn open(
-    pipeline: &PipelineRef,
+    dispatch: &DispatchRef,
     site: &CallSite,
     run_id: Option<StringValue>,
     attributes: &mut Vec<KeyValue>,
 ) -> Opening {
     if crate::config::vcs::process_origin().semconv.cicd {
-        pipeline
+        dispatch
             .instruments
             .cicd
             .run_active
@@ -151,7 +151,7 @@ pub(crate) fn end(
         }
     }
     let semconv = crate::config::vcs::process_origin().semconv;
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     if semconv.seed {
         let labels = [
             KeyValue::new(attr::PIPELINE_NAME, active.site.name),
@@ -182,7 +182,7 @@ pub(crate) fn end(
 /// when it did.
 fn record_cicd(
     pipeline: &'static str,
-    instruments: &crate::pipeline::CicdInstruments,
+    instruments: &crate::dispatch::CicdInstruments,
     outcome: OutcomeKind,
     elapsed: Duration,
     error_type: Option<Cow<'static, str>>,

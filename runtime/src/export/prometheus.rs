@@ -145,11 +145,11 @@ fn counters_end_in_total_once(families: &mut [prometheus::proto::MetricFamily]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::Instruments;
     use crate::export::counting::Delivery;
     use crate::export::health::Health;
     use crate::export::records::Slots;
     use crate::names::prometheus::{prometheus_name, series, Kind, CATALOGUE};
-    use crate::pipeline::Instruments;
     use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::logs::{BatchLogProcessor, InMemoryLogExporter, SdkLoggerProvider};
@@ -219,6 +219,9 @@ mod tests {
         instruments.http_server_duration.record(0.1, &[]);
         instruments.http_server_active.add(1, &[]);
         instruments.http_client_duration.record(0.1, &[]);
+        instruments.cicd.run_duration.record(1.0, &[]);
+        instruments.cicd.run_active.add(1, &[]);
+        instruments.cicd.run_errors.add(1, &[]);
 
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         Health {

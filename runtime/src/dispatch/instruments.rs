@@ -1,29 +1,15 @@
-//! The sampler, span sink and instruments the macros record into, and how a call finds them.
-//!
-//! [`crate::init`] installs one process-wide [`Pipeline`]; [`crate::testing::Capture`] puts its
-//! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
-//! The hot path reads one relaxed atomic when nothing is installed.
+//! The metric instruments of every macro, created once per [`Dispatch`](super::Dispatch), and
+//! the HTTP server's instruments bound to the label sets they record most.
 
-use crate::config::{HttpServerSettings, SpanLimits};
-use crate::export::records::{RecordQueue, Slots};
-use crate::export::span_record::SpanRecord;
-use crate::http_server_labels::{ActiveKey, DurationKey};
-use crate::names::{handler, http_server, metric, SCOPE};
-use crate::pricing::Pricing;
+use super::http_server_labels::{ActiveKey, DurationKey};
+use crate::names::{handler, http_server, metric};
 use opentelemetry::metrics::{
-    BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, MeterProvider as _,
-    UpDownCounter,
+    BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
-use opentelemetry::trace::{SpanKind, TraceId};
-use opentelemetry::{Context, InstrumentationScope};
-use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample, SpanProcessor};
 use std::collections::HashMap;
-use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-/// The metric instruments of every macro, created once per pipeline.
+/// The metric instruments of every macro, created once per dispatch.
 #[derive(Clone, Debug)]
 pub(crate) struct Instruments {
     pub runs_total: Counter<u64>,
@@ -118,7 +104,7 @@ impl Instruments {
                 .build(),
             run_duration: duration(
                 metric::PIPELINE_RUN_DURATION,
-                "Pipeline run duration in seconds",
+                "Dispatch run duration in seconds",
             ),
             stage_duration: duration(
                 metric::PIPELINE_STAGE_DURATION,
@@ -228,219 +214,5 @@ impl Instruments {
             }
         }
         self.http_server_duration.record(seconds, &key.labels());
-    }
-}
-
-/// How a pipeline decides which calls are sampled.
-#[derive(Clone, Debug)]
-pub(crate) struct Sampling {
-    pub sampler: Sampler,
-    /// The sampler drops every root, even the one whose trace id is the easiest to sample:
-    /// `always_off`, `parentbased_always_off`, a ratio of 0.
-    pub roots_never_sampled: bool,
-    /// The parent this process was started under (`TRACEPARENT`, read by `init`): calls that
-    /// would be roots are its children instead, on every thread and task.
-    pub process_parent: Option<Context>,
-    /// The span queue's room, which a sampled call takes as it starts (the process-wide
-    /// pipeline only).
-    pub slots: Option<Arc<Slots>>,
-}
-
-impl Sampling {
-    pub fn new(sampler: Sampler, slots: Option<Arc<Slots>>) -> Sampling {
-        let easiest = sampler.should_sample(
-            None,
-            TraceId::from(1u128),
-            "",
-            &SpanKind::Internal,
-            &[],
-            &[],
-        );
-        Sampling {
-            roots_never_sampled: easiest.decision == SamplingDecision::Drop,
-            sampler,
-            process_parent: None,
-            slots,
-        }
-    }
-}
-
-/// Where a pipeline's ended spans go.
-#[derive(Clone, Debug)]
-pub(crate) enum SpanSink {
-    /// The process-wide pipeline: to the span export thread, which converts them.
-    Deferred(Arc<RecordQueue>),
-    /// `testing::Capture`: converted on the caller's thread and handed to the processor, so a
-    /// test sees its spans as soon as its calls return.
-    Immediate {
-        processor: Arc<dyn SpanProcessor>,
-        scope: InstrumentationScope,
-        limits: SpanLimits,
-    },
-    /// `OTEL_TRACES_EXPORTER=none`: the sampler is `always_off`, so no record is ever made.
-    Nowhere,
-}
-
-impl SpanSink {
-    /// The room of the queue spans go to, when it is bounded.
-    pub fn slots(&self) -> Option<Arc<Slots>> {
-        match self {
-            SpanSink::Deferred(queue) => Some(Arc::clone(queue.slots())),
-            _ => None,
-        }
-    }
-
-    pub fn submit(&self, record: SpanRecord) {
-        match self {
-            SpanSink::Deferred(queue) => queue.submit(record),
-            SpanSink::Immediate {
-                processor,
-                scope,
-                limits,
-            } => {
-                processor.on_end(record.into_span_data(scope, limits));
-            }
-            SpanSink::Nowhere => {}
-        }
-    }
-}
-
-/// How calls are sampled, where their spans go, their instruments, and how LLM calls are named
-/// and priced.
-#[derive(Clone, Debug)]
-pub(crate) struct Pipeline {
-    pub sampling: Sampling,
-    pub spans: SpanSink,
-    pub instruments: Instruments,
-    pub pricing: Arc<Pricing>,
-    /// Name LLM spans `{operation} {model}` instead of `llm.call`.
-    pub genai_span_names: bool,
-    /// What calls capture of their content, and how it is redacted and cut.
-    pub capture: Arc<crate::capture::ContentPolicy>,
-    /// What `HttpServerLayer` takes from requests, unless the layer was given its own.
-    pub http_server: Arc<HttpServerSettings>,
-}
-
-impl Pipeline {
-    pub fn new(sampler: Sampler, spans: SpanSink, meters: &SdkMeterProvider) -> Self {
-        Pipeline {
-            sampling: Sampling::new(sampler, spans.slots()),
-            spans,
-            instruments: Instruments::new(&meters.meter_with_scope(scope())),
-            pricing: Arc::new(Pricing::bundled()),
-            genai_span_names: false,
-            capture: Arc::default(),
-            http_server: Arc::default(),
-        }
-    }
-
-    /// The same pipeline, with what `HttpServerLayer` takes from requests.
-    pub fn with_http_server(self, settings: HttpServerSettings) -> Self {
-        Pipeline {
-            http_server: Arc::new(settings),
-            ..self
-        }
-    }
-
-    /// The same pipeline, capturing content as `policy` says.
-    pub fn with_capture(self, policy: crate::capture::ContentPolicy) -> Self {
-        Pipeline {
-            capture: Arc::new(policy),
-            ..self
-        }
-    }
-
-    /// Calls that would start a trace continue `parent`'s instead (the context this process was
-    /// started under).
-    pub fn with_process_parent(mut self, parent: Option<opentelemetry::Context>) -> Self {
-        self.sampling.process_parent = parent;
-        self
-    }
-
-    /// The same sampling, spans and instruments, with other LLM pricing and span naming.
-    pub fn configured(self, pricing: Arc<Pricing>, genai_span_names: bool) -> Self {
-        Pipeline {
-            pricing,
-            genai_span_names,
-            ..self
-        }
-    }
-}
-
-/// The instrumentation scope of the macros' spans and metrics.
-pub(crate) fn scope() -> InstrumentationScope {
-    InstrumentationScope::builder(SCOPE)
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build()
-}
-
-static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
-/// Whether any pipeline was ever installed; false means every macro only runs the body.
-static ENABLED: AtomicBool = AtomicBool::new(false);
-
-/// Installs the process-wide pipeline, which the macros record into if `record`; false if one
-/// was installed before.
-pub(crate) fn install_global(pipeline: Pipeline, record: bool) -> bool {
-    let installed = GLOBAL.set(pipeline).is_ok();
-    if installed && record {
-        ENABLED.store(true, Ordering::Release);
-    }
-    installed
-}
-
-pub(crate) fn global_is_installed() -> bool {
-    GLOBAL.get().is_some()
-}
-
-/// What `HttpServerLayer` takes from requests when it was not given settings of its own: the
-/// installed configuration's (`FACTORY_OBS_HTTP_SERVER_*`), else the defaults. One atomic load.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn http_server_settings() -> &'static HttpServerSettings {
-    static DEFAULT: std::sync::LazyLock<HttpServerSettings> =
-        std::sync::LazyLock::new(HttpServerSettings::default);
-    match GLOBAL.get() {
-        Some(pipeline) => &pipeline.http_server,
-        None => &DEFAULT,
-    }
-}
-
-/// A pipeline that overrides the global one for everything run under a [`Context`].
-#[derive(Clone, Debug)]
-pub(crate) struct ScopedPipeline(pub Arc<Pipeline>);
-
-impl ScopedPipeline {
-    pub fn new(pipeline: Pipeline) -> Self {
-        ENABLED.store(true, Ordering::Release);
-        ScopedPipeline(Arc::new(pipeline))
-    }
-}
-
-#[inline(always)]
-pub(crate) fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-/// The pipeline a call under `cx` records into.
-pub(crate) enum PipelineRef {
-    Global(&'static Pipeline),
-    Scoped(Arc<Pipeline>),
-}
-
-impl PipelineRef {
-    pub fn current(cx: &Context) -> Option<PipelineRef> {
-        match cx.get::<ScopedPipeline>() {
-            Some(scoped) => Some(PipelineRef::Scoped(Arc::clone(&scoped.0))),
-            None => GLOBAL.get().map(PipelineRef::Global),
-        }
-    }
-}
-
-impl Deref for PipelineRef {
-    type Target = Pipeline;
-    fn deref(&self) -> &Pipeline {
-        match self {
-            PipelineRef::Global(pipeline) => pipeline,
-            PipelineRef::Scoped(pipeline) => pipeline,
-        }
     }
 }
