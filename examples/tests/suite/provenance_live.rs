@@ -6,6 +6,7 @@
 //! `vcs_ref_head_revision` (docs/provenance.md).
 
 use factory_observability::names::{provenance, vcs};
+use factory_observability_tests::deploy::kit;
 use factory_observability_tests::deploy::prometheus::{free_port, Prometheus};
 use factory_observability_tests::otlp_json::read_spans;
 use std::io::{BufRead, BufReader};
@@ -97,27 +98,45 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
 
     // Later traffic, outside the run: 20 answered, 10 failing (`GET /reports/export` is 503).
+    // `rate` counts from a series' first sample: the smoke stage's requests are scraped first,
+    // then one failure, scraped, before the rest (the panel below rates them).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("HTTP client");
-    for _ in 0..20 {
-        let status = client
-            .get(format!("{}/health", deployed.url))
-            .send()
-            .unwrap()
-            .status();
-        assert_eq!(status, 200);
-    }
-    for _ in 0..10 {
-        let status = client
-            .get(format!("{}/reports/export", deployed.url))
-            .send()
-            .unwrap()
-            .status();
-        assert!(status.is_server_error(), "{status}");
-    }
+    let send = |path: &str, n: usize| {
+        for _ in 0..n {
+            let status = client
+                .get(format!("{}{path}", deployed.url))
+                .send()
+                .unwrap()
+                .status();
+            if path == "/health" {
+                assert_eq!(status, 200);
+            } else {
+                assert!(status.is_server_error(), "{status}");
+            }
+        }
+    };
+    let scraped = |expr: &str, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while prometheus.query(expr).unwrap_or_default().is_empty() {
+            assert!(Instant::now() < deadline, "never scraped: {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    scraped(
+        "sum(http_server_request_duration_seconds_count) == 3",
+        "the smoke stage's 3 requests",
+    );
+    send("/reports/export", 1);
+    scraped(
+        r#"sum(http_server_request_duration_seconds_count{http_response_status_code=~"5.."}) == 1"#,
+        "the first failure",
+    );
+    send("/health", 20);
+    send("/reports/export", 9);
 
     let by = [
         provenance::FACTORY_RUN_ID,
@@ -166,6 +185,44 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
     // 10 errors of 33 requests: the smoke stage's 3 during the run, then 30.
     let value: f64 = ratio[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!((value - 10.0 / 33.0).abs() < 1e-9, "{value}");
+
+    // The deploy kit's panel itself ("5xx ratio by the build that served it", the product
+    // dashboard), its variables as Grafana's "All": the one build, its ratio of rates
+    // (`rate` extrapolates each series apart: near 10/33, strictly between 0 and 1).
+    let panel = kit::dashboard_expressions()
+        .into_iter()
+        .find(|e| e.origin == "product-service.json: 5xx ratio by the build that served it (A)")
+        .expect("the product dashboard's panel");
+    // `rate` needs two samples of the 5xx series: polled until a second scrape has it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let by_build = loop {
+        let result = prometheus
+            .query(&kit::substitute_variables(&panel.expr))
+            .unwrap_or_default();
+        let rated = result
+            .first()
+            .and_then(|s| s["value"][1].as_str())
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| v > 0.0 && v.is_finite());
+        if rated {
+            break result;
+        }
+        assert!(Instant::now() < deadline, "no ratio by build: {result:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(by_build.len(), 1, "{by_build:?}");
+    let labels = &by_build[0]["metric"];
+    assert_eq!(labels[label(provenance::FACTORY_RUN_ID)], run_id.as_str());
+    assert_eq!(labels[label(provenance::FACTORY_CANDIDATE)], "claude");
+    assert_eq!(
+        labels[label(provenance::FACTORY_MODELS)],
+        "claude-opus-4-5,gpt-5.3-codex"
+    );
+    if let Some(revision) = &revision {
+        assert_eq!(labels[label(vcs::VCS_REF_HEAD_REVISION)], revision.as_str());
+    }
+    let value: f64 = by_build[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(value > 0.0 && value < 1.0, "{value}");
 
     // The later requests are in traces of their own, not the run's.
     drop(deployed);
