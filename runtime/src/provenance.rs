@@ -11,7 +11,6 @@
 
 use crate::call::run::RunState;
 use crate::names::{provenance as names, vcs};
-use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 use std::process::Command;
 
@@ -149,27 +148,22 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-/// Marks what the current stage produced: the winning candidate and the models that wrote it.
-/// The run's provenance takes them over the last adjudication's winner and the run's models;
-/// the stage's span records them (`factory.candidate`, `factory.models`). Outside a run it only
-/// records them on the current span.
+/// Marks what the current run produced: the winning candidate and the models that wrote it.
+/// The run's provenance takes them over the last adjudication's winner and the run's models,
+/// and the run's span records them when it ends (`factory.candidate`, `factory.models`).
+/// Outside a run it does nothing.
 pub fn mark_produced<S: AsRef<str>>(candidate: &str, models: &[S]) {
     let cx = Context::current();
+    let Some(run) = cx.get::<RunState>() else {
+        return;
+    };
     let mut models: Vec<String> = models.iter().map(|m| m.as_ref().to_owned()).collect();
     models.sort();
     models.dedup();
-    let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        names::FACTORY_CANDIDATE,
-        candidate.to_owned(),
-    ));
-    span.set_attribute(KeyValue::new(names::FACTORY_MODELS, models.join(",")));
-    if let Some(run) = cx.get::<RunState>() {
-        let mut produced = run.produced();
-        produced.candidate = Some(candidate.to_owned());
-        produced.models = models.into_iter().collect();
-        produced.marked = true;
-    }
+    let mut produced = run.produced();
+    produced.candidate = Some(candidate.to_owned());
+    produced.models = models.into_iter().collect();
+    produced.marked = true;
 }
 
 /// Gives a child process its provenance.

@@ -5,7 +5,7 @@ use super::span::CallSpan;
 use super::{saturating_i64, Active, ContextValue, KindState, Opening};
 use crate::call_site::CallSite;
 use crate::dispatch::DispatchRef;
-use crate::names::{attr, cicd};
+use crate::names::{attr, cicd, provenance};
 use crate::outcome::OutcomeKind;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
@@ -148,6 +148,21 @@ pub(crate) fn end(
         let unpriced = count(&totals.unpriced_calls);
         if unpriced > 0 {
             span.set_attribute(KeyValue::new(attr::RUN_LLM_UNPRICED_CALLS, unpriced));
+        }
+        // What the run produced, as the provenance it gives what it deploys names it: the
+        // join from a product's `factory.run.id` back to its candidate and models.
+        if span.is_recorded() {
+            let produced = run.produced();
+            if let Some(candidate) = &produced.candidate {
+                span.set_attribute(KeyValue::new(
+                    provenance::FACTORY_CANDIDATE,
+                    candidate.clone(),
+                ));
+            }
+            if !produced.models.is_empty() {
+                let models: Vec<&str> = produced.models.iter().map(String::as_str).collect();
+                span.set_attribute(KeyValue::new(provenance::FACTORY_MODELS, models.join(",")));
+            }
         }
     }
     let semconv = crate::config::vcs::process_origin().semconv;
