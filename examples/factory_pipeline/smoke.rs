@@ -40,6 +40,13 @@ pub const KEEP_PRODUCT_ENV: &str = "FACTORY_PIPELINE_KEEP_PRODUCT";
 /// `OTEL_EXPORTER_PROMETHEUS_PORT`; default 0, a free one).
 pub const PRODUCT_PROMETHEUS_PORT_ENV: &str = "PRODUCT_PROMETHEUS_PORT";
 
+/// `FACTORY_PIPELINE_PRODUCT_COMMAND`: the product to deploy instead of `product_service`, a
+/// program and its arguments separated by spaces (no quoting), e.g.
+/// `python3 examples/product_python/product.py`. It is started as `product_service` is (same
+/// environment, provenance included) and must serve the same calls and print
+/// `listening on http://ADDR` first.
+pub const PRODUCT_COMMAND_ENV: &str = "FACTORY_PIPELINE_PRODUCT_COMMAND";
+
 /// The product example's binary, next to this one.
 const PRODUCT_BINARY: &str = "product_service";
 
@@ -58,8 +65,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub enum Target {
     /// A product already running at this base URL (`PRODUCT_URL`).
     Running(String),
-    /// The `product_service` binary to start as a child process, with these arguments.
-    Binary(PathBuf, Vec<&'static str>),
+    /// The `product_service` binary (or [`PRODUCT_COMMAND_ENV`]'s program) to start as a child
+    /// process, with these arguments.
+    Binary(PathBuf, Vec<String>),
 }
 
 impl Target {
@@ -85,13 +93,22 @@ impl Target {
                 return Ok(Some(Target::Running(url.to_owned())));
             }
         }
+        if let Ok(command) = std::env::var(PRODUCT_COMMAND_ENV) {
+            let mut words = command.split_whitespace().map(str::to_owned);
+            if let Some(program) = words.next() {
+                return Ok(Some(Target::Binary(
+                    PathBuf::from(program),
+                    words.collect(),
+                )));
+            }
+        }
         match sibling_binary(PRODUCT_BINARY) {
             Some(path) if path.is_file() => Ok(Some(Target::Binary(path, Vec::new()))),
             _ => {
                 let this = std::env::current_exe().map_err(|error| {
                     format!("cannot find this executable to serve the product: {error}")
                 })?;
-                Ok(Some(Target::Binary(this, vec![PRODUCT_ARG])))
+                Ok(Some(Target::Binary(this, vec![PRODUCT_ARG.to_owned()])))
             }
         }
     }
@@ -253,7 +270,7 @@ impl ChildProduct {
     /// the environment carrier, so that what it does outside requests is in the run's trace (a
     /// product deployed to stay has traces of its own: its requests from this stage still join
     /// the run's trace through their `traceparent`).
-    fn start(path: &Path, args: &[&str], in_run_trace: bool) -> Result<ChildProduct, SmokeError> {
+    fn start(path: &Path, args: &[String], in_run_trace: bool) -> Result<ChildProduct, SmokeError> {
         let mut command = Command::new(path);
         command
             .args(args)

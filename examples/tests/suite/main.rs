@@ -12,4 +12,5 @@ mod export_transport;
 mod export_user_reqwest;
 mod product_service;
 mod provenance_live;
+mod provenance_python;
 mod traceparent_from_environment;
