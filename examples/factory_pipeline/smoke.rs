@@ -147,7 +147,9 @@ impl fmt::Display for SmokeError {
 impl std::error::Error for SmokeError {}
 
 /// The product's calls answered as expected: how many (3).
-#[pipeline_stage(name = "smoke")]
+// `cicd.pipeline.task.type` (CI/CD conventions, `build`, `deploy` or `test`): a stage's kind is the
+// program's to say; this one deploys the product.
+#[pipeline_stage(name = "smoke", fields(cicd.pipeline.task.type = "deploy"))]
 pub fn smoke(target: &Target) -> Result<u32, SmokeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

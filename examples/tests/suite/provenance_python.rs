@@ -182,5 +182,24 @@ fn a_python_product_deployed_by_the_factory_names_the_run_that_built_it() {
             parent.resource.get("service.name").map(String::as_str),
             Some("Str(sf-factory)")
         );
+        // The stage that deployed it says it is a deploy task (`fields(...)` in the example).
+        let stage = spans
+            .iter()
+            .find(|s| s.span_id == parent.parent_id)
+            .unwrap_or_else(|| panic!("no stage above {parent:#?}"));
+        assert_eq!(
+            stage
+                .attributes
+                .get("cicd.pipeline.task.name")
+                .map(String::as_str),
+            Some("Str(smoke)")
+        );
+        assert_eq!(
+            stage
+                .attributes
+                .get("cicd.pipeline.task.type")
+                .map(String::as_str),
+            Some("Str(deploy)")
+        );
     }
 }
