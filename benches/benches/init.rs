@@ -31,7 +31,7 @@ fn github_actions(name: &str) -> Option<String> {
 fn bench(c: &mut criterion::Criterion) {
     // `cargo bench` runs the binary in the package's directory, inside the checkout.
     let checkout = std::env::current_dir().expect("current directory");
-    if !Vcs::from_checkout(&checkout).is_some_and(|vcs| vcs.revision.is_some()) {
+    if Vcs::from_checkout(&checkout).is_none_or(|vcs| vcs.revision.is_none()) {
         eprintln!(
             "init: {} is not in a git checkout: \"git checkout\" measures what \"no checkout\" does",
             checkout.display()

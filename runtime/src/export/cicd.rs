@@ -86,7 +86,7 @@ pub(crate) fn pipeline_conventions(
             // No name rule for task runs: the task's name, low-cardinality, as the general
             // guidelines for span names ask. The kind stays `INTERNAL`, as a stage's is.
             Some(Conventions {
-                renamed: only_cicd.then(|| (Cow::Borrowed(site.name), SpanKind::Internal)),
+                renamed: only_cicd.then_some((Cow::Borrowed(site.name), SpanKind::Internal)),
                 replaced: if only_cicd { STAGE_REPLACED } else { &[] },
             })
         }
