@@ -13,8 +13,10 @@
 
 pub mod read;
 pub mod run;
+pub mod terminal;
 
 pub use read::{read_paths, Problem, ReadError, ReadStats};
+pub use terminal::escape_for_terminal;
 pub use run::{
     failed_test_names, Adjudication, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest, Stage,
     TestCounts,
