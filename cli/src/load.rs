@@ -3,9 +3,11 @@
 use crate::aggregate::{Aggregator, Keep, Summary};
 use crate::error::CliError;
 use crate::filter::Filters;
+use crate::trace::TraceSpans;
 use factory_observability::model::read::{input_files, read_files, ReadStats};
-use factory_observability::model::Span;
+use factory_observability::model::{escape_for_terminal, Run};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -52,49 +54,30 @@ pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summ
     Ok(aggregator.finish(stats))
 }
 
-/// Every span of one trace, in file order (a second pass over the files).
-pub fn trace_spans(paths: &[PathBuf], trace_id: [u8; 16]) -> Result<Vec<Span>, CliError> {
-    let files = files(paths)?;
-    let bar = progress(&files);
-    let mut spans = Vec::new();
-    read_files(
-        &files,
-        |batch| spans.extend(batch.spans.into_iter().filter(|s| s.trace_id == trace_id)),
-        |bytes| bar.set_position(bytes),
-    )
-    .map_err(|error| CliError::no_data(error.to_string()))?;
-    bar.finish_and_clear();
-    Ok(spans)
-}
-
-/// The malformed lines, for stderr: each kept one, then how many more.
-pub fn warnings(stats: &ReadStats) -> Vec<String> {
-    let mut lines: Vec<String> = stats
-        .problems
-        .iter()
-        .map(|problem| format!("warning: {problem}"))
-        .collect();
-    let more = stats.problem_count - stats.problems.len() as u64;
-    if more > 0 {
-        lines.push(format!("warning: {more} more malformed lines not shown"));
-    }
-    lines
-}
-
-/// Every span of each of these traces (one pass over the files).
-pub fn spans_of_traces(
+/// The spans of these runs' traces (a second pass over the files), each trace's in file order,
+/// at most `limit` of a trace besides its run span (see [`TraceSpans`]).
+pub fn traces(
     paths: &[PathBuf],
-    trace_ids: &std::collections::HashSet<[u8; 16]>,
-) -> Result<std::collections::HashMap<[u8; 16], Vec<Span>>, CliError> {
+    runs: &[&Run],
+    limit: usize,
+) -> Result<HashMap<[u8; 16], TraceSpans>, CliError> {
+    let mut traces: HashMap<[u8; 16], TraceSpans> = HashMap::new();
+    for run in runs {
+        traces
+            .entry(run.trace_id)
+            .or_insert_with(|| TraceSpans::new(limit, run.span_id));
+    }
+    if traces.is_empty() {
+        return Ok(traces);
+    }
     let files = files(paths)?;
     let bar = progress(&files);
-    let mut spans: std::collections::HashMap<[u8; 16], Vec<Span>> = Default::default();
     read_files(
         &files,
         |batch| {
-            for span in batch.spans {
-                if trace_ids.contains(&span.trace_id) {
-                    spans.entry(span.trace_id).or_default().push(span);
+            for span in &batch.spans {
+                if let Some(trace) = traces.get_mut(&span.trace_id) {
+                    trace.push(span);
                 }
             }
         },
@@ -102,5 +85,19 @@ pub fn spans_of_traces(
     )
     .map_err(|error| CliError::no_data(error.to_string()))?;
     bar.finish_and_clear();
-    Ok(spans)
+    Ok(traces)
+}
+
+/// The malformed lines, for stderr: each kept one, then how many more.
+pub fn warnings(stats: &ReadStats) -> Vec<String> {
+    let mut lines: Vec<String> = stats
+        .problems
+        .iter()
+        .map(|problem| format!("warning: {}", escape_for_terminal(&problem.to_string())))
+        .collect();
+    let more = stats.problem_count - stats.problems.len() as u64;
+    if more > 0 {
+        lines.push(format!("warning: {more} more malformed lines not shown"));
+    }
+    lines
 }

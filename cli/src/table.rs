@@ -2,6 +2,12 @@
 //! sortable HTML table (the `--html` page): the report and the runs are built once as [`Table`]s.
 
 use crate::format::xml_escape;
+use factory_observability::model::escape_for_terminal;
+use std::borrow::Cow;
+
+fn escaped(texts: &[String]) -> Vec<Cow<'_, str>> {
+    texts.iter().map(|t| escape_for_terminal(t)).collect()
+}
 
 /// Column alignment: words left, numbers right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,15 +61,21 @@ pub struct Table {
 
 impl Table {
     /// Columns padded to their widest cell (by characters), two spaces apart, trailing spaces
-    /// trimmed; each row's notes on the lines after it, indented by two.
+    /// trimmed; each row's notes on the lines after it, indented by two. Control characters in
+    /// cells and notes are escaped ([`escape_for_terminal`]).
     pub fn text(&self) -> String {
+        let rows: Vec<(Vec<Cow<str>>, Vec<Cow<str>>)> = self
+            .rows
+            .iter()
+            .map(|row| (escaped(&row.cells), escaped(&row.notes)))
+            .collect();
         let mut widths: Vec<usize> = self
             .columns
             .iter()
             .map(|(h, _)| h.chars().count())
             .collect();
-        for row in &self.rows {
-            for (width, cell) in widths.iter_mut().zip(&row.cells) {
+        for (cells, _) in &rows {
+            for (width, cell) in widths.iter_mut().zip(cells) {
                 *width = (*width).max(cell.chars().count());
             }
         }
@@ -90,9 +102,9 @@ impl Table {
             out.trim_end().to_owned() + "\n"
         };
         let mut out = line(&mut self.columns.iter().map(|(h, _)| *h));
-        for row in &self.rows {
-            out.push_str(&line(&mut row.cells.iter().map(String::as_str)));
-            for note in &row.notes {
+        for (cells, notes) in &rows {
+            out.push_str(&line(&mut cells.iter().map(|c| c.as_ref())));
+            for note in notes {
                 out.push_str("  ");
                 out.push_str(note);
                 out.push('\n');
