@@ -5,7 +5,10 @@ use crate::format::xml_escape;
 use factory_observability::model::escape_for_terminal;
 use std::borrow::Cow;
 
-fn escaped(texts: &[String]) -> Vec<Cow<'_, str>> {
+/// Texts escaped for a terminal.
+type Escaped<'a> = Vec<Cow<'a, str>>;
+
+fn escaped(texts: &[String]) -> Escaped<'_> {
     texts.iter().map(|t| escape_for_terminal(t)).collect()
 }
 
@@ -64,7 +67,7 @@ impl Table {
     /// trimmed; each row's notes on the lines after it, indented by two. Control characters in
     /// cells and notes are escaped ([`escape_for_terminal`]).
     pub fn text(&self) -> String {
-        let rows: Vec<(Vec<Cow<str>>, Vec<Cow<str>>)> = self
+        let rows: Vec<(Escaped, Escaped)> = self
             .rows
             .iter()
             .map(|row| (escaped(&row.cells), escaped(&row.notes)))
