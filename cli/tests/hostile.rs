@@ -50,6 +50,8 @@ impl Ran {
 /// this process starts with this process's peak in its `ru_maxrss` (Linux keeps the larger across
 /// `execve`), so the tests write their inputs and read outputs streaming: the figure is then the
 /// child's own, give or take this process's few MiB.
+// The child is reaped by `wait4`, for its own rusage; `Child::wait` would reap it first.
+#[allow(clippy::zombie_processes)]
 fn obs(args: &[&str]) -> Ran {
     let stdout = temp(&format!("stdout-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
     let mut child = Command::new(env!("CARGO_BIN_EXE_factory-obs"))
