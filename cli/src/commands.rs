@@ -70,7 +70,7 @@ fn summary(common: &Common, keep: Keep, err: &mut dyn Write) -> Result<Summary, 
     let filters = Filters::from_args(common)?;
     let filtered = filters.any();
     let paths = common.paths();
-    let summary = load::aggregate(&paths, filters, keep)?;
+    let summary = load::aggregate(&paths, filters, keep, common.threads())?;
     warn(err, load::warnings(&summary.stats));
     if summary.runs_read == 0 && summary.requests_read == 0 {
         return Err(CliError::no_data(format!(
@@ -117,7 +117,7 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
                 let latest: Vec<&Run> = latest.iter().rev().collect();
                 // One budget of spans for the page's waterfalls, at least 100 a run.
                 let limit = (HTML_WATERFALL_SPANS / latest.len().max(1)).max(100);
-                let mut traces = load::traces(&common.paths(), &latest, limit)?;
+                let mut traces = load::traces(&common.paths(), &latest, limit, common.threads())?;
                 let waterfalls: Vec<trace::Waterfall> = latest
                     .iter()
                     .map(|run| {
@@ -163,7 +163,9 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             let summary = summary(&common, Keep::Matching(vec![run_id.clone()]), err)?;
             let matched = summary.matches.get(&run_id).copied().unwrap_or(0);
             let run = runs::find(&summary.runs, summary.runs_read, &run_id, matched)?;
-            let mut traces = load::traces(&common.paths(), &[run], trace::MAX_TRACE_SPANS)?;
+            let threads = common.threads();
+            let mut traces =
+                load::traces(&common.paths(), &[run], trace::MAX_TRACE_SPANS, threads)?;
             let spans = traces.remove(&run.trace_id);
             let spans = spans.unwrap_or_else(|| trace::TraceSpans::new(0, run.span_id));
             let waterfall = trace::build(run, spans);

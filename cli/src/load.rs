@@ -1,13 +1,14 @@
 //! Reading the inputs into the model, with a progress bar on a terminal.
 
-use crate::aggregate::{Aggregator, Keep, Summary};
+use crate::aggregate::{Aggregator, Keep, Record, Summary};
 use crate::error::CliError;
 use crate::filter::Filters;
-use crate::trace::TraceSpans;
-use factory_observability::model::read::{input_files, read_files, ReadStats};
-use factory_observability::model::{escape_for_terminal, Run};
+use crate::trace::{TraceSpan, TraceSpans};
+use aho_corasick::AhoCorasick;
+use factory_observability::model::read::{input_files, read_files_with, ReadOptions, ReadStats};
+use factory_observability::model::{escape_for_terminal, hex, Run};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -35,17 +36,35 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 }
 
 /// Reads every file once, folding each span into an [`Aggregator`] (bounded memory: see
-/// [`crate::aggregate`]).
-pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summary, CliError> {
+/// [`crate::aggregate`]). `threads` parse; their records are folded in line order, so the
+/// summary is the same whatever their number.
+pub fn aggregate(
+    paths: &[PathBuf],
+    filters: Filters,
+    keep: Keep,
+    threads: usize,
+) -> Result<Summary, CliError> {
     let files = files(paths)?;
     let bar = progress(&files);
     let mut aggregator = Aggregator::new(filters, keep);
-    let stats = read_files(
+    let options = ReadOptions {
+        threads,
+        wanted: None,
+    };
+    let stats = read_files_with(
         &files,
-        |batch| {
-            for span in &batch.spans {
-                aggregator.observe(span);
-            }
+        &options,
+        |line| -> Vec<Record> {
+            line.spans()
+                .flatten()
+                .filter_map(|s| Record::of(&s))
+                .collect()
+        },
+        |records| {
+            records
+                .into_iter()
+                .for_each(|record| aggregator.observe_record(record));
+            Vec::new()
         },
         |bytes| bar.set_position(bytes),
     )
@@ -55,11 +74,13 @@ pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summ
 }
 
 /// The spans of these runs' traces (a second pass over the files), each trace's in file order,
-/// at most `limit` of a trace besides its run span (see [`TraceSpans`]).
+/// at most `limit` of a trace besides its run span (see [`TraceSpans`]). Only lines that hold
+/// one of the trace ids (in hex, either case) are parsed.
 pub fn traces(
     paths: &[PathBuf],
     runs: &[&Run],
     limit: usize,
+    threads: usize,
 ) -> Result<HashMap<[u8; 16], TraceSpans>, CliError> {
     let mut traces: HashMap<[u8; 16], TraceSpans> = HashMap::new();
     for run in runs {
@@ -70,16 +91,36 @@ pub fn traces(
     if traces.is_empty() {
         return Ok(traces);
     }
+    let ids: Vec<String> = traces.keys().map(|id| hex(id)).collect();
+    let finder = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&ids)
+        .map_err(|error| CliError::no_data(format!("cannot search for trace ids: {error}")))?;
+    let wanted = |line: &[u8]| finder.is_match(line);
+    let options = ReadOptions {
+        threads,
+        wanted: Some(&wanted),
+    };
     let files = files(paths)?;
     let bar = progress(&files);
-    read_files(
+    let wanted_ids: HashSet<[u8; 16]> = traces.keys().copied().collect();
+    read_files_with(
         &files,
-        |batch| {
-            for span in &batch.spans {
-                if let Some(trace) = traces.get_mut(&span.trace_id) {
+        &options,
+        |line| -> Vec<([u8; 16], TraceSpan)> {
+            line.spans()
+                .flatten()
+                .filter(|s| wanted_ids.contains(&s.trace_id))
+                .map(|s| (s.trace_id, TraceSpan::of(&s)))
+                .collect()
+        },
+        |spans| {
+            for (trace_id, span) in spans {
+                if let Some(trace) = traces.get_mut(&trace_id) {
                     trace.push(span);
                 }
             }
+            Vec::new()
         },
         |bytes| bar.set_position(bytes),
     )

@@ -1,7 +1,7 @@
 //! `factory-obs trace`: one run's span tree as a waterfall on a shared time axis, as text or SVG.
 
 use crate::format::{self, xml_escape};
-use factory_observability::model::{escape_for_terminal, hex, Role, Run, Span, StatusCode};
+use factory_observability::model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
 use factory_observability::names::{attr, product};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -108,8 +108,8 @@ impl Waterfall {
     }
 }
 
-fn label(span: &Span) -> String {
-    match Role::of(span) {
+fn label(span: &SpanRef<'_>) -> String {
+    match Role::of_ref(span) {
         Role::Run => format!("run {}", span.text(attr::PIPELINE_NAME)),
         Role::Stage => span.text(attr::STAGE_NAME),
         Role::Llm => format!(
@@ -131,9 +131,9 @@ fn label(span: &Span) -> String {
         Role::Other
             if !span.service.is_empty() && span.scope != factory_observability::names::SCOPE =>
         {
-            format!("[{}] {}", span.service, span.name)
+            format!("[{}] {}", span.service, span.name())
         }
-        Role::Other => span.name.clone(),
+        Role::Other => span.name().to_owned(),
     }
 }
 
@@ -152,18 +152,19 @@ pub struct TraceSpan {
 }
 
 impl TraceSpan {
-    pub fn of(span: &Span) -> TraceSpan {
-        let failed = span.status_code == StatusCode::Error;
+    pub fn of(span: &SpanRef<'_>) -> TraceSpan {
+        let failed = span.status_code() == StatusCode::Error;
+        let message = span.status_message();
         TraceSpan {
             span_id: span.span_id,
             parent: span.parent_span_id,
-            start: span.start_unix_nano,
-            end: span.end_unix_nano,
+            start: span.start_unix_nano(),
+            end: span.end_unix_nano(),
             label: label(span),
-            service: span.service.clone(),
+            service: span.service.to_owned(),
             failed,
             attempt: span.int(attr::STAGE_ATTEMPT),
-            error: (failed && !span.status_message.is_empty()).then(|| span.status_message.clone()),
+            error: (failed && !message.is_empty()).then(|| message.to_owned()),
         }
     }
 }
@@ -189,9 +190,9 @@ impl TraceSpans {
         }
     }
 
-    pub fn push(&mut self, span: &Span) {
+    pub fn push(&mut self, span: TraceSpan) {
         if self.spans.len() < self.limit || span.span_id == self.run_span {
-            self.spans.push(TraceSpan::of(span));
+            self.spans.push(span);
         } else {
             self.omitted += 1;
         }

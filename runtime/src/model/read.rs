@@ -6,17 +6,17 @@
 //! magic bytes, whatever their name) are decompressed on the fly. A malformed line is recorded as
 //! a [`Problem`] with its file and line number and reading goes on.
 
+use super::json::{describe, ParsedLine};
 use super::{attributes_from_proto, hex, Batch, LogRecord, MetricPoint, PointValue, Span, Value};
 use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, ResourceMetrics};
-use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
-use serde::Deserialize;
-use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 /// A longer line is reported and skipped rather than held in memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -153,35 +153,310 @@ pub fn read_paths(paths: &[PathBuf], on_batch: impl FnMut(Batch)) -> Result<Read
     read_files(&files, on_batch, |_| {})
 }
 
-/// Reads the files in order. `on_progress` is told the bytes read so far (of every file) after
-/// each line.
+/// Reads the files in order, on this thread, into owned batches (spans, metric points and log
+/// records). `on_progress` is told the bytes read so far (of every file) as reading goes.
 pub fn read_files(
     files: &[PathBuf],
     mut on_batch: impl FnMut(Batch),
+    on_progress: impl FnMut(u64),
+) -> Result<ReadStats, ReadError> {
+    let (mut points, mut logs) = (0, 0);
+    let mut stats = read_files_with(
+        files,
+        &ReadOptions::default(),
+        |line| {
+            let mut batch = Batch::default();
+            let mut problems = Vec::new();
+            // Spans skipped are counted and reported by the reader.
+            batch.spans = line.spans().flatten().map(|s| Span::from_ref(&s)).collect();
+            match line.points() {
+                Ok(found) => batch.points = found,
+                Err(message) => problems.push(message),
+            }
+            match line.logs() {
+                Ok(found) => batch.logs = found,
+                Err(message) => problems.push(message),
+            }
+            (batch, problems)
+        },
+        |(batch, problems)| {
+            points += batch.points.len() as u64;
+            logs += batch.logs.len() as u64;
+            on_batch(batch);
+            problems
+        },
+        on_progress,
+    )?;
+    stats.points = points;
+    stats.logs = logs;
+    Ok(stats)
+}
+
+/// A quick look at a raw line: whether to parse it.
+pub type LineFilter<'a> = dyn Fn(&[u8]) -> bool + Sync + 'a;
+
+/// How [`read_files_with`] reads.
+pub struct ReadOptions<'a> {
+    /// Threads that parse: 1 parses on the calling thread; more start a reader thread (which
+    /// also decompresses gzip) and this many parsers, the calling thread folding their results
+    /// in line order.
+    pub threads: usize,
+    /// Only lines for which this is true are parsed (the others are counted, not reported): a
+    /// quick look at the raw line, e.g. whether it holds a trace id at all.
+    pub wanted: Option<&'a LineFilter<'a>>,
+}
+
+impl Default for ReadOptions<'_> {
+    fn default() -> Self {
+        ReadOptions {
+            threads: 1,
+            wanted: None,
+        }
+    }
+}
+
+/// A chunk of whole lines is cut at this size (a longer line is a chunk of its own).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Bytes of chunks read but not yet folded, at most (or one chunk, when it is larger): what
+/// bounds the memory of a parallel read, whatever the pace of the parsers.
+const IN_FLIGHT_BYTES: usize = 16 << 20;
+
+/// Reads the files in order; each line is parsed in place and handed to `parse` (on a parser
+/// thread when [`ReadOptions::threads`] is above 1), whose result `fold` receives on the calling
+/// thread in line order, returning the line's problems (reported with its file and line
+/// number). The spans counted and the problems reported are the same whatever the thread count.
+pub fn read_files_with<T: Send>(
+    files: &[PathBuf],
+    options: &ReadOptions,
+    parse: impl Fn(&ParsedLine<'_>) -> T + Sync,
+    mut fold: impl FnMut(T) -> Vec<String>,
     mut on_progress: impl FnMut(u64),
 ) -> Result<ReadStats, ReadError> {
     let mut stats = ReadStats {
         files: files.to_vec(),
         ..ReadStats::default()
     };
-    let mut buffer = Vec::new();
-    for file in files {
-        let opened = File::open(file).map_err(|error| ReadError::Io {
-            path: file.clone(),
+    let mut take = |parsed: Parsed<T>| {
+        stats.lines += parsed.lines;
+        stats.bytes = parsed.bytes;
+        stats.spans += parsed.spans;
+        let file = &files[parsed.file];
+        let mut problems = parsed.problems;
+        for (line, item) in parsed.items {
+            problems.extend(fold(item).into_iter().map(|message| (line, message)));
+        }
+        problems.sort_by_key(|(line, _)| *line);
+        for (line, message) in problems {
+            stats.problem(file, line, message);
+        }
+        on_progress(stats.bytes);
+    };
+    let wanted = options.wanted;
+    let chunks = Chunks::new(files);
+    if options.threads <= 1 {
+        for chunk in chunks {
+            take(parse_chunk(chunk?, wanted, &parse));
+        }
+    } else {
+        parallel(
+            chunks,
+            options.threads,
+            &|chunk| parse_chunk(chunk, wanted, &parse),
+            &mut take,
+        )?;
+    }
+    Ok(stats)
+}
+
+/// What a chunk held, parsed.
+struct Parsed<T> {
+    file: usize,
+    lines: u64,
+    bytes: u64,
+    spans: u64,
+    /// `(line number, message)`.
+    problems: Vec<(u64, String)>,
+    items: Vec<(u64, T)>,
+}
+
+fn parse_chunk<T>(
+    chunk: Chunk,
+    wanted: Option<&LineFilter<'_>>,
+    parse: &impl Fn(&ParsedLine<'_>) -> T,
+) -> Parsed<T> {
+    let mut parsed = Parsed {
+        file: chunk.file,
+        lines: chunk.lines,
+        bytes: chunk.bytes,
+        spans: 0,
+        problems: chunk.problems,
+        items: Vec::new(),
+    };
+    for (number, range) in chunk.lines_at {
+        let line = &chunk.text[range];
+        if line.iter().all(u8::is_ascii_whitespace) || wanted.is_some_and(|w| !w(line)) {
+            continue;
+        }
+        match ParsedLine::parse(line) {
+            Ok(line) => {
+                for span in line.spans() {
+                    match span {
+                        Ok(_) => parsed.spans += 1,
+                        Err(message) => parsed.problems.push((number, message)),
+                    }
+                }
+                parsed.items.push((number, parse(&line)));
+            }
+            Err(message) => parsed.problems.push((number, message)),
+        }
+    }
+    parsed
+}
+
+/// Chunks through parser threads and back into line order: a reader thread cuts the chunks,
+/// `threads` threads parse them, this thread takes them in order. At most [`IN_FLIGHT_BYTES`]
+/// of chunks are between the reader and `take`.
+fn parallel<T: Send>(
+    chunks: Chunks,
+    threads: usize,
+    parse: &(dyn Fn(Chunk) -> Parsed<T> + Sync),
+    take: &mut dyn FnMut(Parsed<T>),
+) -> Result<(), ReadError> {
+    let budget = Budget::new(IN_FLIGHT_BYTES);
+    let (to_parse, parse_queue) = mpsc::sync_channel::<(u64, Chunk)>(threads * 2);
+    let parse_queue = Mutex::new(parse_queue);
+    let (to_take, taken) = mpsc::channel::<(u64, usize, Parsed<T>)>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            for (seq, chunk) in (0u64..).zip(chunks) {
+                let chunk = chunk?;
+                budget.acquire(chunk.text.len());
+                if to_parse.send((seq, chunk)).is_err() {
+                    break;
+                }
+            }
+            drop(to_parse);
+            Ok(())
+        });
+        for _ in 0..threads {
+            let to_take = to_take.clone();
+            let parse_queue = &parse_queue;
+            scope.spawn(move || loop {
+                let next = parse_queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((seq, chunk)) = next else { break };
+                let size = chunk.text.len();
+                if to_take.send((seq, size, parse(chunk))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(to_take);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, size, parsed) in taken {
+            waiting.insert(seq, (size, parsed));
+            while let Some((size, parsed)) = waiting.remove(&next) {
+                take(parsed);
+                budget.release(size);
+                next += 1;
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// A count of bytes in flight, waited on when full.
+struct Budget {
+    used: Mutex<usize>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget {
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+            limit,
+        }
+    }
+
+    /// Waits until `size` fits (or nothing else is in flight).
+    fn acquire(&self, size: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used > 0 && *used + size > self.limit {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += size;
+    }
+
+    fn release(&self, size: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= size;
+        self.freed.notify_all();
+    }
+}
+
+/// Whole lines of one file, with their numbers.
+struct Chunk {
+    file: usize,
+    text: Vec<u8>,
+    /// `(line number, its bytes in text)`.
+    lines_at: Vec<(u64, std::ops::Range<usize>)>,
+    /// Lines read (those too long included).
+    lines: u64,
+    /// Bytes read from disk so far, every file (compressed bytes for gzip).
+    bytes: u64,
+    /// What the reader found: lines too long, a file that cannot be read further.
+    problems: Vec<(u64, String)>,
+}
+
+/// The files cut into chunks of whole lines, in order.
+struct Chunks<'a> {
+    files: &'a [PathBuf],
+    file: usize,
+    open: Option<OpenFile>,
+    buffer: Vec<u8>,
+    /// Disk bytes of the files done.
+    bytes_before: u64,
+}
+
+struct OpenFile {
+    lines: Box<dyn BufRead + Send>,
+    disk_bytes: Arc<AtomicU64>,
+    line_number: u64,
+}
+
+impl Chunks<'_> {
+    fn new(files: &[PathBuf]) -> Chunks<'_> {
+        Chunks {
+            files,
+            file: 0,
+            open: None,
+            buffer: Vec::new(),
+            bytes_before: 0,
+        }
+    }
+
+    fn open(path: &Path) -> Result<OpenFile, ReadError> {
+        let opened = File::open(path).map_err(|error| ReadError::Io {
+            path: path.to_owned(),
             error,
         })?;
-        let disk_bytes = Rc::new(Cell::new(0u64));
+        let disk_bytes = Arc::new(AtomicU64::new(0));
         let counted = Counted {
             inner: opened,
-            count: Rc::clone(&disk_bytes),
+            count: Arc::clone(&disk_bytes),
         };
         let mut raw = BufReader::with_capacity(256 * 1024, counted);
         let is_gzip = raw
             .fill_buf()
             .map(|head| head.starts_with(&[0x1f, 0x8b]))
             .unwrap_or(false);
-        let before = stats.bytes;
-        let mut lines: Box<dyn BufRead> = if is_gzip {
+        let lines: Box<dyn BufRead + Send> = if is_gzip {
             Box::new(BufReader::with_capacity(
                 256 * 1024,
                 flate2::bufread::MultiGzDecoder::new(raw),
@@ -189,66 +464,109 @@ pub fn read_files(
         } else {
             Box::new(raw)
         };
-        let mut line_number = 0u64;
-        loop {
-            let read = match read_line(&mut lines, &mut buffer) {
+        Ok(OpenFile {
+            lines,
+            disk_bytes,
+            line_number: 0,
+        })
+    }
+
+    /// The next chunk of the open file; `None` at its end.
+    fn fill(&mut self, open: &mut OpenFile) -> Option<Chunk> {
+        let mut chunk = Chunk {
+            file: self.file,
+            text: Vec::new(),
+            lines_at: Vec::new(),
+            lines: 0,
+            bytes: 0,
+            problems: Vec::new(),
+        };
+        let mut at_end = false;
+        while chunk.text.len() < CHUNK_BYTES {
+            let read = match read_line(&mut open.lines, &mut self.buffer) {
                 Ok(read) => read,
                 Err(error) => {
-                    stats.problem(
-                        file,
-                        line_number + 1,
-                        format!("cannot read further: {error}"),
-                    );
+                    let message = format!("cannot read further: {error}");
+                    chunk.problems.push((open.line_number + 1, message));
+                    at_end = true;
                     break;
                 }
             };
-            let complete = match read {
-                Line::End => break,
-                Line::Complete => true,
-                Line::TooLong => false,
-            };
-            line_number += 1;
-            stats.lines += 1;
-            stats.bytes = before + disk_bytes.get();
-            if !complete {
-                stats.problem(
-                    file,
-                    line_number,
+            open.line_number += 1;
+            match read {
+                Line::End => {
+                    open.line_number -= 1;
+                    at_end = true;
+                    break;
+                }
+                Line::TooLong => chunk.problems.push((
+                    open.line_number,
                     format!("line longer than {MAX_LINE_BYTES} bytes, skipped"),
-                );
-            } else if !buffer.iter().all(u8::is_ascii_whitespace) {
-                match parse_line(&buffer) {
-                    Ok((batch, bad_spans)) => {
-                        for message in bad_spans {
-                            stats.problem(file, line_number, message);
-                        }
-                        stats.spans += batch.spans.len() as u64;
-                        stats.points += batch.points.len() as u64;
-                        stats.logs += batch.logs.len() as u64;
-                        on_batch(batch);
+                )),
+                Line::Complete => {
+                    if chunk.text.is_empty() && self.buffer.len() >= CHUNK_BYTES {
+                        // A long line: handed over as it is, not copied.
+                        chunk.text = std::mem::take(&mut self.buffer);
+                        chunk.lines_at.push((open.line_number, 0..chunk.text.len()));
+                        chunk.lines += 1;
+                        break;
                     }
-                    Err(message) => stats.problem(file, line_number, message),
+                    let from = chunk.text.len();
+                    chunk.text.extend_from_slice(&self.buffer);
+                    chunk
+                        .lines_at
+                        .push((open.line_number, from..chunk.text.len()));
                 }
             }
-            on_progress(stats.bytes);
+            chunk.lines += 1;
         }
-        drop(lines);
-        stats.bytes = before + disk_bytes.get();
-        on_progress(stats.bytes);
+        chunk.bytes = self.bytes_before + open.disk_bytes.load(Ordering::Relaxed);
+        if at_end && chunk.lines == 0 && chunk.problems.is_empty() {
+            return None;
+        }
+        Some(chunk)
     }
-    Ok(stats)
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Result<Chunk, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let mut open = match self.open.take() {
+                Some(open) => open,
+                None => {
+                    let path = self.files.get(self.file)?;
+                    match Chunks::open(path) {
+                        Ok(open) => open,
+                        Err(error) => {
+                            self.file = self.files.len();
+                            return Some(Err(error));
+                        }
+                    }
+                }
+            };
+            if let Some(chunk) = self.fill(&mut open) {
+                self.open = Some(open);
+                return Some(Ok(chunk));
+            }
+            // The file is done: its last bytes (gzip's trailer) are counted.
+            self.bytes_before += open.disk_bytes.load(Ordering::Relaxed);
+            self.file += 1;
+        }
+    }
 }
 
 /// A reader that counts the bytes read through it.
 struct Counted<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -280,7 +598,7 @@ fn read_line(reader: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<Line>
             break;
         }
         consumed_any = true;
-        let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+        let (chunk, found_newline) = match memchr::memchr(b'\n', available) {
             Some(at) => (&available[..at], true),
             None => (available, false),
         };
@@ -310,132 +628,95 @@ fn read_line(reader: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<Line>
     })
 }
 
-/// One line of any signal: a line holds one export request (its other keys are empty).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct ExportLine {
-    resource_spans: Vec<ResourceSpans>,
-    resource_metrics: Vec<ResourceMetrics>,
-    resource_logs: Vec<ResourceLogs>,
-}
-
 /// A line's batch, and the spans of it that were skipped (ids of the wrong length).
+#[cfg(test)]
 fn parse_line(line: &[u8]) -> Result<(Batch, Vec<String>), String> {
-    let request: ExportLine = serde_json::from_slice(line).map_err(|error| {
-        use serde_json::error::Category;
-        match error.classify() {
-            Category::Eof => format!("truncated JSON: {error}"),
-            Category::Syntax | Category::Io => format!("not JSON: {error}"),
-            // Wrong types, bad hex ids, numbers that are not numbers.
-            Category::Data => format!("malformed export request: {error}"),
-        }
-    })?;
-    if request.resource_spans.is_empty()
-        && request.resource_metrics.is_empty()
-        && request.resource_logs.is_empty()
-        && !looks_like_empty_request(line)
-    {
-        return Err(
-            "not an OTLP/JSON export request: no resourceSpans, resourceMetrics or resourceLogs"
-                .to_owned(),
-        );
-    }
+    let parsed = ParsedLine::parse(line)?;
     let mut batch = Batch::default();
     let mut skipped = Vec::new();
-    for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes_from_proto(&r.attributes))
-            .unwrap_or_default();
-        for scope_spans in &resource_spans.scope_spans {
-            let scope = scope_spans
-                .scope
-                .as_ref()
-                .map(|s| s.name.as_str())
-                .unwrap_or("");
-            for span in &scope_spans.spans {
-                match Span::from_proto(span, scope, &resource) {
-                    Ok(span) => batch.spans.push(span),
-                    Err(message) => {
-                        skipped.push(format!("span {:?} skipped: {message}", span.name))
-                    }
-                }
-            }
+    for span in parsed.spans() {
+        match span {
+            Ok(span) => batch.spans.push(Span::from_ref(&span)),
+            Err(message) => skipped.push(message),
         }
     }
-    for resource_metrics in &request.resource_metrics {
+    batch.points = parsed.points()?;
+    batch.logs = parsed.logs()?;
+    Ok((batch, skipped))
+}
+
+/// The points of a line's `resourceMetrics` (its raw JSON).
+pub(super) fn metric_points(raw: &str) -> Result<Vec<MetricPoint>, String> {
+    let resources: Vec<ResourceMetrics> = serde_json::from_str(raw).map_err(describe)?;
+    let mut points = Vec::new();
+    for resource_metrics in &resources {
         for scope_metrics in &resource_metrics.scope_metrics {
             for metric in &scope_metrics.metrics {
-                let mut push = |attributes, value| {
-                    batch.points.push(MetricPoint {
-                        name: metric.name.clone(),
-                        unit: metric.unit.clone(),
-                        attributes,
-                        value,
-                    })
-                };
-                let number =
-                    |point: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint| match point
-                        .value
-                    {
-                        Some(number_data_point::Value::AsInt(n)) => PointValue::Int(n),
-                        Some(number_data_point::Value::AsDouble(d)) => PointValue::Double(d),
-                        None => PointValue::Int(0),
-                    };
-                match &metric.data {
-                    Some(metric::Data::Sum(sum)) => {
-                        for point in &sum.data_points {
-                            push(attributes_from_proto(&point.attributes), number(point));
-                        }
-                    }
-                    Some(metric::Data::Gauge(gauge)) => {
-                        for point in &gauge.data_points {
-                            push(attributes_from_proto(&point.attributes), number(point));
-                        }
-                    }
-                    Some(metric::Data::Histogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: point.sum,
-                                },
-                            );
-                        }
-                    }
-                    Some(metric::Data::ExponentialHistogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: point.sum,
-                                },
-                            );
-                        }
-                    }
-                    Some(metric::Data::Summary(summary)) => {
-                        for point in &summary.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: Some(point.sum),
-                                },
-                            );
-                        }
-                    }
-                    None => {}
-                }
+                push_points(metric, &mut points);
             }
         }
     }
-    for resource_logs in &request.resource_logs {
+    Ok(points)
+}
+
+fn push_points(
+    metric: &opentelemetry_proto::tonic::metrics::v1::Metric,
+    points: &mut Vec<MetricPoint>,
+) {
+    let mut push = |attributes, value| {
+        points.push(MetricPoint {
+            name: metric.name.clone(),
+            unit: metric.unit.clone(),
+            attributes,
+            value,
+        })
+    };
+    let number =
+        |point: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint| match point.value {
+            Some(number_data_point::Value::AsInt(n)) => PointValue::Int(n),
+            Some(number_data_point::Value::AsDouble(d)) => PointValue::Double(d),
+            None => PointValue::Int(0),
+        };
+    let histogram = |count, sum| PointValue::Histogram { count, sum };
+    match &metric.data {
+        Some(metric::Data::Sum(sum)) => sum
+            .data_points
+            .iter()
+            .for_each(|p| push(attributes_from_proto(&p.attributes), number(p))),
+        Some(metric::Data::Gauge(gauge)) => gauge
+            .data_points
+            .iter()
+            .for_each(|p| push(attributes_from_proto(&p.attributes), number(p))),
+        Some(metric::Data::Histogram(h)) => h.data_points.iter().for_each(|p| {
+            push(
+                attributes_from_proto(&p.attributes),
+                histogram(p.count, p.sum),
+            )
+        }),
+        Some(metric::Data::ExponentialHistogram(h)) => h.data_points.iter().for_each(|p| {
+            push(
+                attributes_from_proto(&p.attributes),
+                histogram(p.count, p.sum),
+            )
+        }),
+        Some(metric::Data::Summary(summary)) => summary.data_points.iter().for_each(|p| {
+            push(
+                attributes_from_proto(&p.attributes),
+                histogram(p.count, Some(p.sum)),
+            )
+        }),
+        None => {}
+    }
+}
+
+/// The records of a line's `resourceLogs` (its raw JSON).
+pub(super) fn log_records(raw: &str) -> Result<Vec<LogRecord>, String> {
+    let resources: Vec<ResourceLogs> = serde_json::from_str(raw).map_err(describe)?;
+    let mut logs = Vec::new();
+    for resource_logs in &resources {
         for scope_logs in &resource_logs.scope_logs {
             for record in &scope_logs.log_records {
-                batch.logs.push(LogRecord {
+                logs.push(LogRecord {
                     time_unix_nano: record.time_unix_nano,
                     severity_text: record.severity_text.clone(),
                     body: record
@@ -450,19 +731,7 @@ fn parse_line(line: &[u8]) -> Result<(Batch, Vec<String>), String> {
             }
         }
     }
-    Ok((batch, skipped))
-}
-
-/// `{"resourceSpans":[]}` and the like are empty requests, not foreign JSON.
-fn looks_like_empty_request(line: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(line);
-    [
-        "\"resourceSpans\"",
-        "\"resourceMetrics\"",
-        "\"resourceLogs\"",
-    ]
-    .iter()
-    .any(|key| text.contains(key))
+    Ok(logs)
 }
 
 #[cfg(test)]

@@ -56,15 +56,15 @@ mod tests {
             escape_for_terminal("\u{1b}[32mtraces 99/99 delivered\u{1b}[0m\u{7}"),
             "\\u{1b}[32mtraces 99/99 delivered\\u{1b}[0m\\u{7}"
         );
-        assert_eq!(
-            escape_for_terminal("a\r\nb\tc\u{0}"),
-            "a\\r\\nb\\tc\\u{0}"
-        );
+        assert_eq!(escape_for_terminal("a\r\nb\tc\u{0}"), "a\\r\\nb\\tc\\u{0}");
         // DEL, a C1 CSI, and a right-to-left override.
         assert_eq!(
             escape_for_terminal("x\u{7f}\u{9b}31m\u{202e}gnp.exe"),
             "x\\u{7f}\\u{9b}31m\\u{202e}gnp.exe"
         );
-        assert_eq!(escape_for_terminal("\u{2066}\u{2069}"), "\\u{2066}\\u{2069}");
+        assert_eq!(
+            escape_for_terminal("\u{2066}\u{2069}"),
+            "\\u{2066}\\u{2069}"
+        );
     }
 }
