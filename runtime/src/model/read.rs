@@ -887,6 +887,58 @@ mod tests {
         );
     }
 
+    /// Lines in several chunks, parsed on 1 and on 3 threads: the same spans in the same order,
+    /// the same problems at the same lines.
+    #[test]
+    fn parallel_reads_give_what_a_sequential_read_gives() {
+        let dir = temp_dir("parallel");
+        let file = dir.join("traces.jsonl");
+        let lines: Vec<String> = (0..6000u64)
+            .map(|n| match n % 997 {
+                13 => "{\"resourceSpans\":\"broken\"}".to_owned(),
+                14 => span_line("00aa", "short"),
+                _ => span_line(&format!("{:016x}", n + 1), "plan"),
+            })
+            .collect();
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        assert!(std::fs::metadata(&file).unwrap().len() > 2 * CHUNK_BYTES as u64);
+        let read = |threads| {
+            let mut ids = Vec::new();
+            let options = ReadOptions {
+                threads,
+                wanted: None,
+            };
+            let stats = read_files_with(
+                std::slice::from_ref(&file),
+                &options,
+                |line| {
+                    line.spans()
+                        .flatten()
+                        .map(|s| s.span_id)
+                        .collect::<Vec<_>>()
+                },
+                |found| {
+                    ids.extend(found);
+                    Vec::new()
+                },
+                |_| {},
+            )
+            .unwrap();
+            (ids, stats)
+        };
+        let (ids, stats) = read(1);
+        let (parallel_ids, parallel_stats) = read(3);
+        let broken: Vec<u64> = (0..6000).filter(|n| matches!(n % 997, 13 | 14)).collect();
+        assert_eq!(ids.len(), 6000 - broken.len());
+        assert_eq!(ids, parallel_ids);
+        assert_eq!(stats.problems, parallel_stats.problems);
+        let spans = 6000 - broken.len() as u64;
+        assert_eq!((stats.lines, stats.spans), (6000, spans));
+        assert_eq!((parallel_stats.lines, parallel_stats.spans), (6000, spans));
+        let at: Vec<u64> = stats.problems.iter().map(|p| p.line).collect();
+        assert_eq!(at, broken.iter().map(|n| n + 1).collect::<Vec<_>>());
+    }
+
     #[test]
     fn lines_are_read_one_at_a_time_without_their_newline() {
         let mut input = io::Cursor::new(b"abc\ndef".to_vec());
