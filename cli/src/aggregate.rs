@@ -699,7 +699,9 @@ impl Aggregator {
     /// The summary, once every span was observed.
     pub fn finish(mut self, stats: ReadStats) -> Summary {
         self.summary.orphans += self.pending.values().map(Pending::records).sum::<u64>();
-        self.summary.runs = std::mem::take(&mut self.latest).into_values().collect();
+        let mut runs = Vec::with_capacity(self.latest.len());
+        runs.extend(std::mem::take(&mut self.latest).into_values());
+        self.summary.runs = runs;
         self.summary.stats = stats;
         self.summary
     }

@@ -141,18 +141,19 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             }
         }
         Command::Runs { common } => {
-            // Every run's line is the output: each form is dropped once the next is built.
-            let rows: Vec<runs::RunRow> = summary(&common, Keep::All, err)?
-                .runs
-                .into_iter()
-                .map(|run| runs::RunRow::of(&run))
-                .collect();
+            // Every run's line is the output: each run's texts move into its line, and the table
+            // is written as it is rendered.
+            let runs = summary(&common, Keep::All, err)?.runs;
             if common.json {
+                let rows: Vec<runs::RunRow> = runs.iter().map(runs::RunRow::of).collect();
+                drop(runs);
                 write_json(out, &rows)?;
             } else {
-                let table = runs::table(&rows);
-                drop(rows);
-                write_text(out, &table.text())?;
+                runs::table(runs.into_iter().map(runs::row))
+                    .write_text(out)
+                    .map_err(|error| {
+                        CliError::no_data(format!("cannot write the output: {error}"))
+                    })?;
             }
         }
         Command::Trace {

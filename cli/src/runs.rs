@@ -46,8 +46,59 @@ pub fn rows(runs: &[Run]) -> Vec<RunRow> {
     runs.iter().map(RunRow::of).collect()
 }
 
+impl RunRow {
+    /// The run's line of the table.
+    pub fn row(&self) -> Row {
+        line(
+            self.run_id.clone(),
+            self.pipeline.clone(),
+            self.start.clone(),
+            self.duration_nanos,
+            self.outcome.clone(),
+            self.cost_usd,
+            self.llm_calls,
+        )
+    }
+}
+
+/// A run's line of the table, its texts moved (the `runs` command: a line for every run read).
+pub fn row(run: Run) -> Row {
+    let start = format::timestamp(run.start_unix_nano);
+    line(
+        run.run_id,
+        run.pipeline,
+        start,
+        run.duration_nanos,
+        run.outcome,
+        run.cost_usd,
+        run.llm_calls,
+    )
+}
+
+fn line(
+    run_id: String,
+    pipeline: String,
+    start: String,
+    duration_nanos: u64,
+    outcome: String,
+    cost_usd: Option<f64>,
+    llm_calls: i64,
+) -> Row {
+    let failed = outcome != "success";
+    Row::new(vec![
+        run_id,
+        pipeline,
+        start,
+        format::duration(duration_nanos),
+        outcome,
+        format::cost(cost_usd),
+        llm_calls.to_string(),
+    ])
+    .failed(failed)
+}
+
 /// The rows as a table (the `runs` command's output, the HTML page's runs).
-pub fn table(rows: &[RunRow]) -> Table {
+pub fn table(rows: impl IntoIterator<Item = Row>) -> Table {
     use Align::{Left, Right};
     Table {
         id: "runs",
@@ -62,21 +113,7 @@ pub fn table(rows: &[RunRow]) -> Table {
             ("LLM calls", Right),
         ],
         notes_title: "",
-        rows: rows
-            .iter()
-            .map(|run| {
-                Row::new(vec![
-                    run.run_id.clone(),
-                    run.pipeline.clone(),
-                    run.start.clone(),
-                    format::duration(run.duration_nanos),
-                    run.outcome.clone(),
-                    format::cost(run.cost_usd),
-                    run.llm_calls.to_string(),
-                ])
-                .failed(run.outcome != "success")
-            })
-            .collect(),
+        rows: rows.into_iter().collect(),
     }
 }
 

@@ -3,14 +3,7 @@
 
 use crate::format::xml_escape;
 use factory_observability::model::escape_for_terminal;
-use std::borrow::Cow;
-
-/// Texts escaped for a terminal.
-type Escaped<'a> = Vec<Cow<'a, str>>;
-
-fn escaped(texts: &[String]) -> Escaped<'_> {
-    texts.iter().map(|t| escape_for_terminal(t)).collect()
-}
+use std::io::{self, Write};
 
 /// Column alignment: words left, numbers right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,53 +60,56 @@ impl Table {
     /// trimmed; each row's notes on the lines after it, indented by two. Control characters in
     /// cells and notes are escaped ([`escape_for_terminal`]).
     pub fn text(&self) -> String {
-        let rows: Vec<(Escaped, Escaped)> = self
-            .rows
-            .iter()
-            .map(|row| (escaped(&row.cells), escaped(&row.notes)))
-            .collect();
+        let mut out = Vec::new();
+        self.write_text(&mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("UTF-8 cells")
+    }
+
+    /// [`Table::text`], written line by line (a table of every run is not held twice).
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let mut widths: Vec<usize> = self
             .columns
             .iter()
             .map(|(h, _)| h.chars().count())
             .collect();
-        for (cells, _) in &rows {
-            for (width, cell) in widths.iter_mut().zip(cells) {
-                *width = (*width).max(cell.chars().count());
+        for row in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(&row.cells) {
+                *width = (*width).max(escape_for_terminal(cell).chars().count());
             }
         }
-        let line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut out = String::new();
+        let mut line = String::new();
+        let render = |line: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+            line.clear();
             for (index, (cell, ((_, align), width))) in
                 cells.zip(self.columns.iter().zip(&widths)).enumerate()
             {
                 if index > 0 {
-                    out.push_str("  ");
+                    line.push_str("  ");
                 }
+                let cell = escape_for_terminal(cell);
                 let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
                 match align {
                     Align::Left => {
-                        out.push_str(cell);
-                        out.push_str(&pad);
+                        line.push_str(&cell);
+                        line.push_str(&pad);
                     }
                     Align::Right => {
-                        out.push_str(&pad);
-                        out.push_str(cell);
+                        line.push_str(&pad);
+                        line.push_str(&cell);
                     }
                 }
             }
-            out.trim_end().to_owned() + "\n"
         };
-        let mut out = line(&mut self.columns.iter().map(|(h, _)| *h));
-        for (cells, notes) in &rows {
-            out.push_str(&line(&mut cells.iter().map(|c| c.as_ref())));
-            for note in notes {
-                out.push_str("  ");
-                out.push_str(note);
-                out.push('\n');
+        render(&mut line, &mut self.columns.iter().map(|(h, _)| *h));
+        writeln!(out, "{}", line.trim_end())?;
+        for row in &self.rows {
+            render(&mut line, &mut row.cells.iter().map(String::as_str));
+            writeln!(out, "{}", line.trim_end())?;
+            for note in &row.notes {
+                writeln!(out, "  {}", escape_for_terminal(note))?;
             }
         }
-        out
+        Ok(())
     }
 
     /// A sortable HTML table (`class="sortable"`, see the page's script), failed rows marked

@@ -1,12 +1,17 @@
 //! Streaming reader of OTLP/JSON files: one export request per line, as the embedded default and
 //! the OpenTelemetry Collector's file exporter write them.
 //!
-//! Memory is bounded by the longest line (at most [`MAX_LINE_BYTES`]), not by the file: lines are
-//! read one at a time into one reused buffer and handed over as a [`Batch`]. gzip files (by their
-//! magic bytes, whatever their name) are decompressed on the fly. A malformed line is recorded as
-//! a [`Problem`] with its file and line number and reading goes on.
+//! Memory is bounded by a few chunks of lines (1 MiB each, or one line when it is longer, at most
+//! [`MAX_LINE_BYTES`]), not by the file. Each line is parsed in place ([`ParsedLine`]: spans
+//! borrowed from the line's text) and handed to the caller's `parse`, whose result is folded in
+//! line order ([`read_files_with`]); with more than one thread, a reader thread cuts the chunks
+//! (and decompresses gzip), parser threads parse them, and the calling thread folds their results
+//! in order, so what is read is the same whatever the thread count. [`read_files`] gives owned
+//! [`Batch`]es. gzip files (by their magic bytes, whatever their name) are decompressed on the fly.
+//! A malformed line is recorded as a [`Problem`] with its file and line number and reading goes on.
 
-use super::json::{describe, ParsedLine};
+use super::json::describe;
+pub use super::json::ParsedLine;
 use super::{attributes_from_proto, hex, Batch, LogRecord, MetricPoint, PointValue, Span, Value};
 use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, ResourceMetrics};
@@ -81,6 +86,8 @@ pub struct ReadStats {
     /// Bytes read from disk (compressed bytes for a gzip file).
     pub bytes: u64,
     pub spans: u64,
+    /// Metric points and log records: counted by [`read_files`], which parses them; a caller of
+    /// [`read_files_with`] parses (and counts) them only if it asks a line for them.
     pub points: u64,
     pub logs: u64,
     /// The first [`MAX_PROBLEMS_KEPT`] problems.
@@ -218,9 +225,10 @@ impl Default for ReadOptions<'_> {
 /// A chunk of whole lines is cut at this size (a longer line is a chunk of its own).
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// Bytes of chunks read but not yet folded, at most (or one chunk, when it is larger): what
-/// bounds the memory of a parallel read, whatever the pace of the parsers.
-const IN_FLIGHT_BYTES: usize = 16 << 20;
+/// Chunks read but not yet folded, per parser thread, at most (in bytes, or one chunk when it is
+/// larger): what bounds the memory of a parallel read, whatever the pace of the parsers. Two
+/// keep each parser busy while the previous one's result waits to be folded.
+const IN_FLIGHT_CHUNKS_PER_THREAD: usize = 2;
 
 /// Reads the files in order; each line is parsed in place and handed to `parse` (on a parser
 /// thread when [`ReadOptions::threads`] is above 1), whose result `fold` receives on the calling
@@ -315,15 +323,16 @@ fn parse_chunk<T>(
 }
 
 /// Chunks through parser threads and back into line order: a reader thread cuts the chunks,
-/// `threads` threads parse them, this thread takes them in order. At most [`IN_FLIGHT_BYTES`]
-/// of chunks are between the reader and `take`.
+/// `threads` threads parse them, this thread takes them in order. At most
+/// [`IN_FLIGHT_CHUNKS_PER_THREAD`] chunks a thread (and two more) are between the reader and
+/// `take`.
 fn parallel<T: Send>(
     chunks: Chunks,
     threads: usize,
     parse: &(dyn Fn(Chunk) -> Parsed<T> + Sync),
     take: &mut dyn FnMut(Parsed<T>),
 ) -> Result<(), ReadError> {
-    let budget = Budget::new(IN_FLIGHT_BYTES);
+    let budget = Budget::new((IN_FLIGHT_CHUNKS_PER_THREAD * threads + 2) * CHUNK_BYTES);
     let (to_parse, parse_queue) = mpsc::sync_channel::<(u64, Chunk)>(threads * 2);
     let parse_queue = Mutex::new(parse_queue);
     let (to_take, taken) = mpsc::channel::<(u64, usize, Parsed<T>)>();
