@@ -38,6 +38,8 @@ pub enum ReadError {
     NoFiles(PathBuf),
     /// A file or directory could not be opened or listed.
     Io { path: PathBuf, error: io::Error },
+    /// A thread to read or parse could not be started.
+    Thread(io::Error),
 }
 
 impl fmt::Display for ReadError {
@@ -56,6 +58,7 @@ impl fmt::Display for ReadError {
                 path.display()
             ),
             ReadError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            ReadError::Thread(error) => write!(f, "cannot start a thread to read: {error}"),
         }
     }
 }
@@ -245,19 +248,25 @@ pub fn read_files_with<T: Send>(
         files: files.to_vec(),
         ..ReadStats::default()
     };
+    // Line numbers in a chunk count from its first line: the file's lines before it are
+    // known here, where chunks come in order.
+    let (mut file_now, mut lines_before) = (usize::MAX, 0u64);
     let mut take = |parsed: Parsed<T>| {
+        if parsed.file != file_now {
+            (file_now, lines_before) = (parsed.file, 0);
+        }
         stats.lines += parsed.lines;
         stats.bytes = parsed.bytes;
         stats.spans += parsed.spans;
-        let file = &files[parsed.file];
         let mut problems = parsed.problems;
         for (line, item) in parsed.items {
             problems.extend(fold(item).into_iter().map(|message| (line, message)));
         }
         problems.sort_by_key(|(line, _)| *line);
         for (line, message) in problems {
-            stats.problem(file, line, message);
+            stats.problem(&files[parsed.file], lines_before + line, message);
         }
+        lines_before += parsed.lines;
         on_progress(stats.bytes);
     };
     let wanted = options.wanted;
@@ -283,11 +292,13 @@ struct Parsed<T> {
     lines: u64,
     bytes: u64,
     spans: u64,
-    /// `(line number, message)`.
+    /// `(line number in the chunk, from 1, message)`.
     problems: Vec<(u64, String)>,
     items: Vec<(u64, T)>,
 }
 
+/// The chunk's lines parsed (on a parser thread): the lines found, the spans counted, the
+/// problems, and what `parse` made of each line.
 fn parse_chunk<T>(
     chunk: Chunk,
     wanted: Option<&LineFilter<'_>>,
@@ -295,14 +306,24 @@ fn parse_chunk<T>(
 ) -> Parsed<T> {
     let mut parsed = Parsed {
         file: chunk.file,
-        lines: chunk.lines,
+        lines: 0,
         bytes: chunk.bytes,
         spans: 0,
-        problems: chunk.problems,
+        problems: Vec::new(),
         items: Vec::new(),
     };
-    for (number, range) in chunk.lines_at {
-        let line = &chunk.text[range];
+    if chunk.too_long {
+        parsed.lines = 1;
+        let message = format!("line longer than {MAX_LINE_BYTES} bytes, skipped");
+        parsed.problems.push((1, message));
+    }
+    let text = chunk.text.strip_suffix(b"\n").unwrap_or(&chunk.text);
+    for line in text
+        .split(|&b| b == b'\n')
+        .filter(|_| !chunk.text.is_empty())
+    {
+        parsed.lines += 1;
+        let number = parsed.lines;
         if line.iter().all(u8::is_ascii_whitespace) || wanted.is_some_and(|w| !w(line)) {
             continue;
         }
@@ -319,6 +340,9 @@ fn parse_chunk<T>(
             Err(message) => parsed.problems.push((number, message)),
         }
     }
+    if let Some(message) = chunk.error {
+        parsed.problems.push((parsed.lines + 1, message));
+    }
     parsed
 }
 
@@ -332,26 +356,17 @@ fn parallel<T: Send>(
     parse: &(dyn Fn(Chunk) -> Parsed<T> + Sync),
     take: &mut dyn FnMut(Parsed<T>),
 ) -> Result<(), ReadError> {
-    let budget = Budget::new((IN_FLIGHT_CHUNKS_PER_THREAD * threads + 2) * CHUNK_BYTES);
+    let budget = &Budget::new((IN_FLIGHT_CHUNKS_PER_THREAD * threads + 2) * CHUNK_BYTES);
     let (to_parse, parse_queue) = mpsc::sync_channel::<(u64, Chunk)>(threads * 2);
     let parse_queue = Mutex::new(parse_queue);
     let (to_take, taken) = mpsc::channel::<(u64, usize, Parsed<T>)>();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(|| {
-            for (seq, chunk) in (0u64..).zip(chunks) {
-                let chunk = chunk?;
-                budget.acquire(chunk.text.len());
-                if to_parse.send((seq, chunk)).is_err() {
-                    break;
-                }
-            }
-            drop(to_parse);
-            Ok(())
-        });
+        let mut parsers = 0;
         for _ in 0..threads {
             let to_take = to_take.clone();
             let parse_queue = &parse_queue;
-            scope.spawn(move || loop {
+            let parser = std::thread::Builder::new().name("factory-obs-parse".into());
+            let started = parser.spawn_scoped(scope, move || loop {
                 let next = parse_queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok((seq, chunk)) = next else { break };
                 let size = chunk.text.len();
@@ -359,8 +374,28 @@ fn parallel<T: Send>(
                     break;
                 }
             });
+            match started {
+                Ok(_) => parsers += 1,
+                // Fewer parsers than asked still read everything.
+                Err(error) if parsers == 0 => return Err(ReadError::Thread(error)),
+                Err(_) => break,
+            }
         }
         drop(to_take);
+        let reader = std::thread::Builder::new().name("factory-obs-read".into());
+        // When it cannot start, `to_parse` goes with it and the parsers end.
+        let reader = reader
+            .spawn_scoped(scope, move || {
+                for (seq, chunk) in (0u64..).zip(chunks) {
+                    let chunk = chunk?;
+                    budget.acquire(chunk.text.len());
+                    if to_parse.send((seq, chunk)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(ReadError::Thread)?;
         let mut waiting = BTreeMap::new();
         let mut next = 0u64;
         for (seq, size, parsed) in taken {
@@ -409,34 +444,34 @@ impl Budget {
     }
 }
 
-/// Whole lines of one file, with their numbers.
+/// Whole lines of one file (the last one of a file may lack its newline), as read.
 struct Chunk {
     file: usize,
     text: Vec<u8>,
-    /// `(line number, its bytes in text)`.
-    lines_at: Vec<(u64, std::ops::Range<usize>)>,
-    /// Lines read (those too long included).
-    lines: u64,
+    /// One line longer than [`MAX_LINE_BYTES`] was skipped (`text` is empty).
+    too_long: bool,
+    /// The file could not be read further after these lines.
+    error: Option<String>,
     /// Bytes read from disk so far, every file (compressed bytes for gzip).
     bytes: u64,
-    /// What the reader found: lines too long, a file that cannot be read further.
-    problems: Vec<(u64, String)>,
 }
 
-/// The files cut into chunks of whole lines, in order.
+/// The files cut into chunks of whole lines, in order: blocks read straight into the chunk, cut
+/// after its last newline (the rest starts the next chunk); the parser threads find the lines.
 struct Chunks<'a> {
     files: &'a [PathBuf],
     file: usize,
     open: Option<OpenFile>,
-    buffer: Vec<u8>,
+    /// The start of a line, read with the previous chunk.
+    carry: Vec<u8>,
     /// Disk bytes of the files done.
     bytes_before: u64,
 }
 
 struct OpenFile {
-    lines: Box<dyn BufRead + Send>,
+    input: Box<dyn Read + Send>,
     disk_bytes: Arc<AtomicU64>,
-    line_number: u64,
+    at_end: bool,
 }
 
 impl Chunks<'_> {
@@ -445,7 +480,7 @@ impl Chunks<'_> {
             files,
             file: 0,
             open: None,
-            buffer: Vec::new(),
+            carry: Vec::new(),
             bytes_before: 0,
         }
     }
@@ -465,74 +500,69 @@ impl Chunks<'_> {
             .fill_buf()
             .map(|head| head.starts_with(&[0x1f, 0x8b]))
             .unwrap_or(false);
-        let lines: Box<dyn BufRead + Send> = if is_gzip {
-            Box::new(BufReader::with_capacity(
-                256 * 1024,
-                flate2::bufread::MultiGzDecoder::new(raw),
-            ))
+        let input: Box<dyn Read + Send> = if is_gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)
         };
         Ok(OpenFile {
-            lines,
+            input,
             disk_bytes,
-            line_number: 0,
+            at_end: false,
         })
     }
 
-    /// The next chunk of the open file; `None` at its end.
+    /// The next chunk of the open file; `None` once it is all read.
     fn fill(&mut self, open: &mut OpenFile) -> Option<Chunk> {
-        let mut chunk = Chunk {
-            file: self.file,
-            text: Vec::new(),
-            lines_at: Vec::new(),
-            lines: 0,
-            bytes: 0,
-            problems: Vec::new(),
-        };
-        let mut at_end = false;
-        while chunk.text.len() < CHUNK_BYTES {
-            let read = match read_line(&mut open.lines, &mut self.buffer) {
-                Ok(read) => read,
-                Err(error) => {
-                    let message = format!("cannot read further: {error}");
-                    chunk.problems.push((open.line_number + 1, message));
-                    at_end = true;
-                    break;
-                }
-            };
-            open.line_number += 1;
-            match read {
-                Line::End => {
-                    open.line_number -= 1;
-                    at_end = true;
-                    break;
-                }
-                Line::TooLong => chunk.problems.push((
-                    open.line_number,
-                    format!("line longer than {MAX_LINE_BYTES} bytes, skipped"),
-                )),
-                Line::Complete => {
-                    if chunk.text.is_empty() && self.buffer.len() >= CHUNK_BYTES {
-                        // A long line: handed over as it is, not copied.
-                        chunk.text = std::mem::take(&mut self.buffer);
-                        chunk.lines_at.push((open.line_number, 0..chunk.text.len()));
-                        chunk.lines += 1;
-                        break;
-                    }
-                    let from = chunk.text.len();
-                    chunk.text.extend_from_slice(&self.buffer);
-                    chunk
-                        .lines_at
-                        .push((open.line_number, from..chunk.text.len()));
-                }
-            }
-            chunk.lines += 1;
-        }
-        chunk.bytes = self.bytes_before + open.disk_bytes.load(Ordering::Relaxed);
-        if at_end && chunk.lines == 0 && chunk.problems.is_empty() {
+        if open.at_end && self.carry.is_empty() {
             return None;
         }
+        let mut chunk = Chunk {
+            file: self.file,
+            text: std::mem::take(&mut self.carry),
+            too_long: false,
+            error: None,
+            bytes: 0,
+        };
+        let mut skipping = false;
+        while !open.at_end {
+            let before = chunk.text.len();
+            chunk.text.reserve(CHUNK_BYTES);
+            let mut block = (&mut open.input).take(CHUNK_BYTES as u64);
+            match block.read_to_end(&mut chunk.text) {
+                Ok(0) => open.at_end = true,
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    chunk.error = Some(format!("cannot read further: {error}"));
+                    open.at_end = true;
+                }
+            }
+            let read = &chunk.text[before..];
+            if let Some(last) = memchr::memrchr(b'\n', read) {
+                let cut = before + last + 1;
+                self.carry = chunk.text[cut..].to_vec();
+                chunk.text.truncate(cut);
+                break;
+            }
+            if skipping || chunk.text.len() > MAX_LINE_BYTES {
+                // One line longer than the limit: dropped as it is read, to its newline.
+                chunk.text.clear();
+                chunk.text.shrink_to(CHUNK_BYTES);
+                skipping = true;
+            }
+        }
+        if chunk.error.is_some() {
+            // The line being read when the file failed is not whole.
+            self.carry.clear();
+            let whole = memchr::memrchr(b'\n', &chunk.text).map_or(0, |at| at + 1);
+            chunk.text.truncate(whole);
+        }
+        if skipping {
+            chunk.text.clear();
+            chunk.too_long = true;
+        }
+        chunk.bytes = self.bytes_before + open.disk_bytes.load(Ordering::Relaxed);
         Some(chunk)
     }
 }
@@ -555,9 +585,15 @@ impl Iterator for Chunks<'_> {
                     }
                 }
             };
-            if let Some(chunk) = self.fill(&mut open) {
-                self.open = Some(open);
-                return Some(Ok(chunk));
+            match self.fill(&mut open) {
+                // Nothing read: the end of the file.
+                Some(chunk)
+                    if chunk.text.is_empty() && !chunk.too_long && chunk.error.is_none() => {}
+                Some(chunk) => {
+                    self.open = Some(open);
+                    return Some(Ok(chunk));
+                }
+                None => {}
             }
             // The file is done: its last bytes (gzip's trailer) are counted.
             self.bytes_before += open.disk_bytes.load(Ordering::Relaxed);
@@ -578,63 +614,6 @@ impl<R: Read> Read for Counted<R> {
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
-}
-
-enum Line {
-    End,
-    /// A line was read into the buffer.
-    Complete,
-    /// The line exceeded [`MAX_LINE_BYTES`] and was skipped to its end.
-    TooLong,
-}
-
-/// Reads one line into `buffer` (without its newline), never holding more than
-/// [`MAX_LINE_BYTES`].
-fn read_line(reader: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<Line> {
-    buffer.clear();
-    let mut consumed_any = false;
-    let mut too_long = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            if !consumed_any {
-                return Ok(Line::End);
-            }
-            break;
-        }
-        consumed_any = true;
-        let (chunk, found_newline) = match memchr::memchr(b'\n', available) {
-            Some(at) => (&available[..at], true),
-            None => (available, false),
-        };
-        if !too_long {
-            if buffer.len() + chunk.len() > MAX_LINE_BYTES {
-                too_long = true;
-                buffer.clear();
-                buffer.shrink_to(64 * 1024);
-            } else {
-                buffer.extend_from_slice(chunk);
-            }
-        }
-        let used = chunk.len() + usize::from(found_newline);
-        reader.consume(used);
-        if found_newline {
-            break;
-        }
-    }
-    // One huge line must not keep its buffer for the rest of the file.
-    if buffer.capacity() > 4 * 1024 * 1024 && buffer.len() < buffer.capacity() / 4 {
-        buffer.shrink_to(buffer.len());
-    }
-    Ok(if too_long {
-        Line::TooLong
-    } else {
-        Line::Complete
-    })
 }
 
 /// A line's batch, and the spans of it that were skipped (ids of the wrong length).
@@ -946,26 +925,6 @@ mod tests {
         assert_eq!((parallel_stats.lines, parallel_stats.spans), (6000, spans));
         let at: Vec<u64> = stats.problems.iter().map(|p| p.line).collect();
         assert_eq!(at, broken.iter().map(|n| n + 1).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn lines_are_read_one_at_a_time_without_their_newline() {
-        let mut input = io::Cursor::new(b"abc\ndef".to_vec());
-        let mut buffer = Vec::new();
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buffer, b"abc");
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buffer, b"def");
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::End
-        ));
     }
 
     proptest! {
