@@ -313,7 +313,7 @@ fn one_huge_trace_is_cut_at_the_span_limit_with_a_warning_in_bounded_memory() {
 /// Before: ESC, CR, BEL in span names and messages reached the terminal raw.
 #[test]
 fn control_characters_never_reach_the_terminal() {
-    let hostile = "x\u{1b}[2K\rtraces 99/99 delivered\u{7}\u{9b}\u{202e}";
+    let hostile = "</b>x\u{1b}[2K\rtraces 99/99 delivered\u{7}\u{9b}\u{202e}";
     let mut failing = String::new();
     SpanJson {
         id: 2,
@@ -329,7 +329,7 @@ fn control_characters_never_reach_the_terminal() {
     .write(&mut failing);
     let path = telemetry("controls", [failing, span(3, 2, hostile)].into_iter(), 10);
     let path = path.to_str().unwrap();
-    let escaped = "x\\u{1b}[2K\\rtraces 99/99 delivered\\u{7}\\u{9b}\\u{202e}";
+    let escaped = "</b>x\\u{1b}[2K\\rtraces 99/99 delivered\\u{7}\\u{9b}\\u{202e}";
     for args in [
         &["trace", "run-1", path][..],
         &["report", path][..],
@@ -356,4 +356,28 @@ fn control_characters_never_reach_the_terminal() {
         waterfall["rows"][1]["error"], hostile,
         "the JSON still says what was sent"
     );
+    // The HTML page and the SVG: markup escaped, control characters written visibly (XML 1.0
+    // forbids them even as character references).
+    let page = temp("controls.html");
+    let svg = temp("controls.svg");
+    let ran = obs(&["report", "--html", page.to_str().unwrap(), path]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = obs(&["trace", "--svg", svg.to_str().unwrap(), "run-1", path]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    for file in [page, svg] {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("&lt;/b&gt;x\\u{1b}[2K\\rtraces"),
+            "{}",
+            file.display()
+        );
+        assert!(!text.contains("</b>x"), "{}", file.display());
+        for c in text.chars() {
+            assert!(
+                c == '\n' || !factory_observability::model::terminal::is_unsafe_for_terminal(c),
+                "{} holds {c:?}",
+                file.display()
+            );
+        }
+    }
 }
