@@ -4,6 +4,7 @@
 # exactly, percentiles within 1 %). Figures go to BENCHMARKS.md ("factory-obs and DuckDB").
 #
 #   cli/scripts/bench-duckdb.sh [SIZE] [ROUNDS]   # SIZE: 256M (default) or 1G; ROUNDS: 5
+#   OBS_BEFORE=path/to/older/factory-obs cli/scripts/bench-duckdb.sh   # and an older build
 #
 # DuckDB comes from PyPI, pinned, into a virtual environment next to the input
 # (${BENCH_DIR:-/tmp/factory-obs-bench}); its SQL is cli/scripts/duckdb-stage-model.sql. Needs

@@ -5,6 +5,9 @@ Run by cli/scripts/bench-duckdb.sh (which builds, generates the input and instal
 
     bench_duckdb.py OBS SQL INPUT [ROUNDS]
 
+With OBS_BEFORE set to another factory-obs binary (an older build), its `report --json` runs in
+each round too, as "before" (same sitting, same file).
+
 Each round runs, one after the other on the same file: `factory-obs report --json` with its
 default threads and with `--threads 1`, then DuckDB (the SQL of duckdb-stage-model.sql) with its
 default threads and with `SET threads = 1`. Each is a child process measured by `os.wait4`: wall
@@ -121,6 +124,9 @@ def main():
         "DuckDB stage+model (threads=1)":
             [sys.executable, __file__, "--duckdb-child", sql, input_path, "1"],
     }
+    if os.environ.get("OBS_BEFORE"):
+        contenders = {"factory-obs report (before)": [os.environ["OBS_BEFORE"], "report", "--json",
+                                                      input_path], **contenders}
     results = {name: {"wall": [], "rss": [], "cpu": [], "query": []} for name in contenders}
     disagreements = []
     for round_number in range(rounds):
