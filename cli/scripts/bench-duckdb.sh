@@ -8,6 +8,7 @@
 #
 # DuckDB comes from PyPI, pinned, into a virtual environment next to the input
 # (${BENCH_DIR:-/tmp/factory-obs-bench}); its SQL is cli/scripts/duckdb-stage-model.sql. Needs
+# /usr/bin/time (Debian package `time`: it measures each run) and
 # python3 with venv and pip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -10,7 +10,7 @@ each round too, as "before" (same sitting, same file).
 
 Each round runs, one after the other on the same file: `factory-obs report --json` with its
 default threads and with `--threads 1`, then DuckDB (the SQL of duckdb-stage-model.sql) with its
-default threads and with `SET threads = 1`. Each is a child process measured by `os.wait4`: wall
+default threads and with `SET threads = 1`. Each is a child process measured by GNU time: wall
 time, peak RSS (its own `ru_maxrss`), CPU (user + system over wall). DuckDB's query time is also
 taken inside its process (without Python's start and `import duckdb`). Then the numbers of both
 are compared: counts, failures, retries and token sums exactly, cost to the micro-dollar,
@@ -22,21 +22,27 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
-def run_measured(args, env=None):
-    """Runs a child; returns (stdout, wall seconds, peak RSS MiB, CPU %)."""
-    start = time.monotonic()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, env=env)
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.monotonic() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        sys.exit(f"{args[0]} exited with {child.returncode}")
-    cpu = (usage.ru_utime + usage.ru_stime) / wall * 100
-    return out, wall, usage.ru_maxrss / 1024, cpu
+def run_measured(args):
+    """Runs a child under GNU time; returns (stdout, wall seconds, peak RSS MiB, CPU %).
+
+    GNU time forks the child from its own small process and reads the child's rusage with
+    wait4: a child spawned from this Python process directly would start with Python's peak in
+    its ru_maxrss (Linux keeps the larger across execve), some 12 MiB here.
+    """
+    with tempfile.NamedTemporaryFile("r") as usage:
+        start = time.monotonic()
+        child = subprocess.run(["/usr/bin/time", "-o", usage.name, "-f", "%M %U %S", *args],
+                               stdout=subprocess.PIPE)
+        wall = time.monotonic() - start
+        if child.returncode != 0:
+            sys.exit(f"{args[0]} exited with {child.returncode}")
+        rss_kib, user, system = usage.read().split()[-3:]
+    cpu = (float(user) + float(system)) / wall * 100
+    return child.stdout, wall, int(rss_kib) / 1024, cpu
 
 
 def duckdb_child(sql_path, input_path, threads):
