@@ -325,6 +325,8 @@ pub struct Aggregator {
     pending_request_order: BTreeMap<u64, [u8; 16]>,
     pending_request_count: usize,
     latest: BTreeMap<(u64, u64), Run>,
+    /// With [`Keep::All`]: every run kept, by `(start, order)`.
+    every: Vec<((u64, u64), Run)>,
     max_pending_runs: usize,
     max_pending_records: usize,
 }
@@ -345,6 +347,7 @@ impl Aggregator {
             pending_request_order: BTreeMap::new(),
             pending_request_count: 0,
             latest: BTreeMap::new(),
+            every: Vec::new(),
             max_pending_runs: MAX_PENDING_RUNS,
             max_pending_records: MAX_PENDING_RECORDS,
         }
@@ -550,8 +553,13 @@ impl Aggregator {
             run.calls = calls;
             run.adjudications = adjudications;
         }
-        self.latest
-            .insert((run.start_unix_nano, self.summary.runs_matched), run);
+        let key = (run.start_unix_nano, self.summary.runs_matched);
+        if let Keep::All = self.keep {
+            // Sorted once at the end: a map of every run costs twice the room.
+            self.every.push((key, run));
+            return;
+        }
+        self.latest.insert(key, run);
         if let Keep::Latest(n) = self.keep {
             while self.latest.len() > n {
                 self.latest.pop_first();
@@ -701,6 +709,12 @@ impl Aggregator {
         self.summary.orphans += self.pending.values().map(Pending::records).sum::<u64>();
         let mut runs = Vec::with_capacity(self.latest.len());
         runs.extend(std::mem::take(&mut self.latest).into_values());
+        if runs.is_empty() {
+            let mut every = std::mem::take(&mut self.every);
+            // The keys are unique (a run's start, then its order among the runs kept).
+            every.sort_unstable_by_key(|(key, _)| *key);
+            runs = every.into_iter().map(|(_, run)| run).collect();
+        }
         self.summary.runs = runs;
         self.summary.stats = stats;
         self.summary

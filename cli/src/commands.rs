@@ -8,7 +8,7 @@ use crate::{compare, html, load, report, runs, trace};
 use factory_observability::model::terminal::is_unsafe_for_terminal;
 use factory_observability::model::{escape_for_terminal, Run};
 use serde::Serialize;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
 
 /// The HTML report's runs table and cost chart show at most this many runs (the latest).
@@ -41,22 +41,47 @@ fn write_text(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
         .map_err(|error| CliError::no_data(format!("cannot write the output: {error}")))
 }
 
-/// Pretty JSON. serde_json escapes the C0 controls; DEL, the C1 controls and bidi overrides (legal
-/// in a JSON string, unsafe on a terminal) are written as `\uXXXX` escapes too: they occur only
-/// inside strings, so the text stays the same JSON.
+/// Pretty JSON, written as it is encoded. serde_json escapes the C0 controls; DEL, the C1
+/// controls and bidi overrides (legal in a JSON string, unsafe on a terminal) are written as
+/// `\uXXXX` escapes too ([`TerminalSafe`]): they occur only inside strings, so the text stays
+/// the same JSON.
 fn write_json<T: Serialize>(out: &mut dyn Write, value: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|error| CliError::no_data(format!("cannot encode JSON: {error}")))?;
-    let mut safe = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if is_unsafe_for_terminal(c) && c >= ' ' {
-            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            safe.push(c);
-        }
+    let mut safe = TerminalSafe(out);
+    serde_json::to_writer_pretty(&mut safe, value)
+        .and_then(|()| safe.write_all(b"\n").map_err(serde_json::Error::io))
+        .map_err(|error| CliError::no_data(format!("cannot write the JSON output: {error}")))
+}
+
+/// A writer that escapes what [`is_unsafe_for_terminal`] and serde_json does not (see
+/// [`write_json`]). serde_json writes string contents in slices cut at escapes, never inside a
+/// character, so each write is whole UTF-8.
+struct TerminalSafe<'a>(&'a mut dyn Write);
+
+impl Write for TerminalSafe<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
     }
-    safe.push('\n');
-    write_text(out, &safe)
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) if text.contains(|c: char| is_unsafe_for_terminal(c) && c >= ' ') => text,
+            _ => return self.0.write_all(bytes),
+        };
+        let mut escaped = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if is_unsafe_for_terminal(c) && c >= ' ' {
+                escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                escaped.push(c);
+            }
+        }
+        self.0.write_all(escaped.as_bytes())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
@@ -141,19 +166,15 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             }
         }
         Command::Runs { common } => {
-            // Every run's line is the output: each run's texts move into its line, and the table
-            // is written as it is rendered.
+            // Every run's line is the output: made from the runs as it is written, never held.
             let runs = summary(&common, Keep::All, err)?.runs;
             if common.json {
-                let rows: Vec<runs::RunRow> = runs.iter().map(runs::RunRow::of).collect();
-                drop(runs);
-                write_json(out, &rows)?;
+                write_json(out, &runs::Rows(&runs))?;
             } else {
-                runs::table(runs.into_iter().map(runs::row))
-                    .write_text(out)
-                    .map_err(|error| {
-                        CliError::no_data(format!("cannot write the output: {error}"))
-                    })?;
+                let written = runs::table([]).write_rows(|| runs.iter().map(runs::row), out);
+                written.map_err(|error| {
+                    CliError::no_data(format!("cannot write the output: {error}"))
+                })?;
             }
         }
         Command::Trace {

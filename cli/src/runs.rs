@@ -46,6 +46,15 @@ pub fn rows(runs: &[Run]) -> Vec<RunRow> {
     runs.iter().map(RunRow::of).collect()
 }
 
+/// The runs' rows as a JSON array, each made as it is written (the `runs --json` output).
+pub struct Rows<'a>(pub &'a [Run]);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(RunRow::of))
+    }
+}
+
 impl RunRow {
     /// The run's line of the table.
     pub fn row(&self) -> Row {
@@ -61,15 +70,14 @@ impl RunRow {
     }
 }
 
-/// A run's line of the table, its texts moved (the `runs` command: a line for every run read).
-pub fn row(run: Run) -> Row {
-    let start = format::timestamp(run.start_unix_nano);
+/// A run's line of the table.
+pub fn row(run: &Run) -> Row {
     line(
-        run.run_id,
-        run.pipeline,
-        start,
+        run.run_id.clone(),
+        run.pipeline.clone(),
+        format::timestamp(run.start_unix_nano),
         run.duration_nanos,
-        run.outcome,
+        run.outcome.clone(),
         run.cost_usd,
         run.llm_calls,
     )

@@ -3,6 +3,7 @@
 
 use crate::format::xml_escape;
 use factory_observability::model::escape_for_terminal;
+use std::borrow::Borrow;
 use std::io::{self, Write};
 
 /// Column alignment: words left, numbers right.
@@ -65,51 +66,73 @@ impl Table {
         String::from_utf8(out).expect("UTF-8 cells")
     }
 
-    /// [`Table::text`], written line by line (a table of every run is not held twice).
+    /// [`Table::text`], written line by line.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_rows(|| self.rows.iter(), out)
+    }
+
+    /// The header, then the rows `rows` gives, written as [`Table::text`] writes its own (the
+    /// table's `rows` are not used). `rows` is called twice, for the column widths and to write
+    /// the lines, so that a table of every run read is never held whole.
+    pub fn write_rows<I>(&self, rows: impl Fn() -> I, out: &mut dyn Write) -> io::Result<()>
+    where
+        I: Iterator,
+        I::Item: Borrow<Row>,
+    {
         let mut widths: Vec<usize> = self
             .columns
             .iter()
             .map(|(h, _)| h.chars().count())
             .collect();
-        for row in &self.rows {
-            for (width, cell) in widths.iter_mut().zip(&row.cells) {
+        for row in rows() {
+            for (width, cell) in widths.iter_mut().zip(&row.borrow().cells) {
                 *width = (*width).max(escape_for_terminal(cell).chars().count());
             }
         }
         let mut line = String::new();
-        let render = |line: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-            line.clear();
-            for (index, (cell, ((_, align), width))) in
-                cells.zip(self.columns.iter().zip(&widths)).enumerate()
-            {
-                if index > 0 {
-                    line.push_str("  ");
-                }
-                let cell = escape_for_terminal(cell);
-                let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
-                match align {
-                    Align::Left => {
-                        line.push_str(&cell);
-                        line.push_str(&pad);
-                    }
-                    Align::Right => {
-                        line.push_str(&pad);
-                        line.push_str(&cell);
-                    }
-                }
-            }
-        };
-        render(&mut line, &mut self.columns.iter().map(|(h, _)| *h));
+        self.line(
+            &widths,
+            &mut line,
+            &mut self.columns.iter().map(|(h, _)| *h),
+        );
         writeln!(out, "{}", line.trim_end())?;
-        for row in &self.rows {
-            render(&mut line, &mut row.cells.iter().map(String::as_str));
+        for row in rows() {
+            let row = row.borrow();
+            self.line(
+                &widths,
+                &mut line,
+                &mut row.cells.iter().map(String::as_str),
+            );
             writeln!(out, "{}", line.trim_end())?;
             for note in &row.notes {
                 writeln!(out, "  {}", escape_for_terminal(note))?;
             }
         }
         Ok(())
+    }
+
+    /// One line of cells, each escaped and padded to its column's width.
+    fn line(&self, widths: &[usize], line: &mut String, cells: &mut dyn Iterator<Item = &str>) {
+        line.clear();
+        for (index, (cell, ((_, align), width))) in
+            cells.zip(self.columns.iter().zip(widths)).enumerate()
+        {
+            if index > 0 {
+                line.push_str("  ");
+            }
+            let cell = escape_for_terminal(cell);
+            let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
+            match align {
+                Align::Left => {
+                    line.push_str(&cell);
+                    line.push_str(&pad);
+                }
+                Align::Right => {
+                    line.push_str(&pad);
+                    line.push_str(&cell);
+                }
+            }
+        }
     }
 
     /// A sortable HTML table (`class="sortable"`, see the page's script), failed rows marked
