@@ -366,12 +366,15 @@ fn parallel<T: Send>(
             let to_take = to_take.clone();
             let parse_queue = &parse_queue;
             let parser = std::thread::Builder::new().name("factory-obs-parse".into());
-            let started = parser.spawn_scoped(scope, move || loop {
-                let next = parse_queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok((seq, chunk)) = next else { break };
-                let size = chunk.text.len();
-                if to_take.send((seq, size, parse(chunk))).is_err() {
-                    break;
+            let started = parser.spawn_scoped(scope, move || {
+                let _closes = ClosesOnPanic(budget);
+                loop {
+                    let next = parse_queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, chunk)) = next else { break };
+                    let size = chunk.text.len();
+                    if to_take.send((seq, size, parse(chunk))).is_err() {
+                        break;
+                    }
                 }
             });
             match started {
@@ -388,8 +391,7 @@ fn parallel<T: Send>(
             .spawn_scoped(scope, move || {
                 for (seq, chunk) in (0u64..).zip(chunks) {
                     let chunk = chunk?;
-                    budget.acquire(chunk.text.len());
-                    if to_parse.send((seq, chunk)).is_err() {
+                    if !budget.acquire(chunk.text.len()) || to_parse.send((seq, chunk)).is_err() {
                         break;
                     }
                 }
@@ -414,7 +416,8 @@ fn parallel<T: Send>(
 
 /// A count of bytes in flight, waited on when full.
 struct Budget {
-    used: Mutex<usize>,
+    /// Bytes in flight, and whether reading stopped (a parser panicked).
+    used: Mutex<(usize, bool)>,
     freed: Condvar,
     limit: usize,
 }
@@ -422,25 +425,44 @@ struct Budget {
 impl Budget {
     fn new(limit: usize) -> Budget {
         Budget {
-            used: Mutex::new(0),
+            used: Mutex::new((0, false)),
             freed: Condvar::new(),
             limit,
         }
     }
 
-    /// Waits until `size` fits (or nothing else is in flight).
-    fn acquire(&self, size: usize) {
+    /// Waits until `size` fits (or nothing else is in flight); false once reading stopped.
+    fn acquire(&self, size: usize) -> bool {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        while *used > 0 && *used + size > self.limit {
+        while !used.1 && used.0 > 0 && used.0 + size > self.limit {
             used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
         }
-        *used += size;
+        used.0 += size;
+        !used.1
     }
 
     fn release(&self, size: usize) {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        *used -= size;
+        used.0 -= size;
         self.freed.notify_all();
+    }
+
+    /// Stops the reader: the chunk the fold waits for will never come.
+    fn stop(&self) {
+        self.used.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.freed.notify_all();
+    }
+}
+
+/// Stops the reading when a parser thread panics, so that the panic reaches the caller instead of
+/// the reader waiting forever for room.
+struct ClosesOnPanic<'a>(&'a Budget);
+
+impl Drop for ClosesOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
     }
 }
 
@@ -925,6 +947,37 @@ mod tests {
         assert_eq!((parallel_stats.lines, parallel_stats.spans), (6000, spans));
         let at: Vec<u64> = stats.problems.iter().map(|p| p.line).collect();
         assert_eq!(at, broken.iter().map(|n| n + 1).collect::<Vec<_>>());
+    }
+
+    /// A panic on a parser thread reaches the caller: the reader, waiting for room the fold
+    /// would never make, is stopped.
+    #[test]
+    fn a_panic_while_parsing_reaches_the_caller() {
+        let dir = temp_dir("panic");
+        let file = dir.join("traces.jsonl");
+        let lines: Vec<String> = (0..20_000u64)
+            .map(|n| span_line(&format!("{:016x}", n + 1), "plan"))
+            .collect();
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        // More than the chunks allowed in flight, the first one failing.
+        assert!(std::fs::metadata(&file).unwrap().len() > 8 * CHUNK_BYTES as u64);
+        let options = ReadOptions {
+            threads: 2,
+            wanted: None,
+        };
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_files_with(
+                std::slice::from_ref(&file),
+                &options,
+                |line| {
+                    let first = line.spans().flatten().next().map(|s| s.span_id);
+                    assert_ne!(first, Some(0x100u64.to_be_bytes()), "a bug in a parser");
+                },
+                |()| Vec::new(),
+                |_| {},
+            )
+        }));
+        assert!(read.is_err());
     }
 
     proptest! {
