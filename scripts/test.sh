@@ -47,13 +47,14 @@ AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
 export PROMTOOL AMTOOL
 echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
-cargo test -p factory-observability-benches --benches
-# The tests and examples crates enable the runtime's `prometheus` feature through their
-# dev-dependencies, so the workspace run builds the runtime with it (prometheus_scrape, deploy_*).
-cargo test --workspace
-# OTLP/gRPC is a cargo feature: its end-to-end tests need it on (the collector, TLS through nginx,
-# inside the program's own tokio runtime, retries against a tonic server of the test's own).
-cargo test -p factory-observability-examples --features grpc \
-    --test export_grpc --test export_grpc_tokio --test export_grpc_retry
+# One build of every test binary, example and benchmark of the workspace (the benchmarks run once
+# each, untimed: they keep compiling and running), with the gRPC feature on: its end-to-end
+# tests (examples/tests/grpc) need it, and one feature set for the whole workspace builds the
+# runtime once instead of once per feature set. The integration tests are grouped into few
+# binaries (tests/tests/suite, examples/tests/suite, examples/tests/grpc): linking one binary per
+# test file dominated the suite's time.
+cargo test --workspace --all-targets --features factory-observability-examples/grpc
+# `--all-targets` leaves out doc tests.
+cargo test --workspace --doc
 # The runtime alone, without the feature: the configuration's "needs the feature" answer.
 cargo test -p factory-observability --lib

@@ -18,11 +18,11 @@
 
 use crate::filter::Filters;
 use crate::quantiles::Durations;
-use factory_observability::model::read::ReadStats;
-use factory_observability::model::{
+use factory_observability_model::read::ReadStats;
+use factory_observability_model::{
     failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, SpanRef, Stage,
 };
-use factory_observability::names::attr;
+use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
@@ -783,7 +783,7 @@ fn flaky_names(stages: &[Stage]) -> HashMap<usize, Vec<String>> {
 mod tests {
     use super::*;
     use crate::synthetic::run_request;
-    use factory_observability::model::Span;
+    use factory_observability_model::Span;
 
     /// Run `n`'s spans as the reader gives them (factory spans, then the product's), in the order
     /// the generator wrote them: every record before its run span.
@@ -1030,7 +1030,7 @@ mod tests {
             duration_nanos: 1,
             error: error.map(str::to_owned),
             exceptions: Vec::new(),
-            tests: Some(factory_observability::model::TestCounts {
+            tests: Some(factory_observability_model::TestCounts {
                 passed: 10,
                 failed: i64::from(error.is_some()),
                 skipped: 0,

@@ -3,7 +3,7 @@
 use crate::format::{self, millis};
 use crate::runs::RunRow;
 use crate::table::{Align, Row, Table};
-use factory_observability::model::Run;
+use factory_observability_model::Run;
 use serde::Serialize;
 
 /// A change smaller than this fraction of the first run's duration is "same".

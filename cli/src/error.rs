@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Exit codes, documented in README.md ("factory-obs", exit codes).
+/// Exit codes, documented in docs/cli.md ("Exit codes").
 pub mod exit {
     /// The command did what was asked.
     pub const OK: u8 = 0;

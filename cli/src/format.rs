@@ -1,6 +1,6 @@
 //! Numbers as people read them, percentiles, and aligned text tables.
 
-use factory_observability::model::escape_for_terminal;
+use factory_observability_model::escape_for_terminal;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Durations: `12 ms` under a second, `1.23 s` under a minute, `2m 05s` beyond; `0.42 ms` under

@@ -4,7 +4,7 @@
 //! what and wins adjudications, which tests are flaky, how a product's routes behave; one run's
 //! span tree as a waterfall; two runs compared. Reads the embedded default's `telemetry/*.jsonl`
 //! and the OpenTelemetry Collector file exporter's output through the runtime's one reader
-//! ([`factory_observability::model`]).
+//! ([`factory_observability_model`]).
 
 pub mod aggregate;
 pub mod args;

@@ -1,4 +1,4 @@
-//! `factory-obs`: see the library's documentation and README.md.
+//! `factory-obs`: see the library's documentation and docs/cli.md.
 
 use clap::Parser;
 use factory_obs::{commands, Cli};

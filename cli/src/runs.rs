@@ -3,7 +3,7 @@
 use crate::error::CliError;
 use crate::format::{self, millis};
 use crate::table::{Align, Row, Table};
-use factory_observability::model::{hex, Run};
+use factory_observability_model::{hex, Run};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@
 //! tests and the run. Durations vary with a fixed-seed generator: the same `n` gives the same
 //! bytes.
 
-use factory_observability::names::{attr, event, product, span as span_name, SCOPE};
+use factory_observability_names::{attr, event, product, span as span_name, SCOPE};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;

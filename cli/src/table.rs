@@ -2,7 +2,7 @@
 //! sortable HTML table (the `--html` page): the report and the runs are built once as [`Table`]s.
 
 use crate::format::xml_escape;
-use factory_observability::model::escape_for_terminal;
+use factory_observability_model::escape_for_terminal;
 use std::borrow::Borrow;
 use std::io::{self, Write};
 

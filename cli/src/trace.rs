@@ -1,8 +1,8 @@
 //! `factory-obs trace`: one run's span tree as a waterfall on a shared time axis, as text or SVG.
 
 use crate::format::{self, xml_escape};
-use factory_observability::model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
-use factory_observability::names::{attr, product};
+use factory_observability_model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
+use factory_observability_names::{attr, product};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -129,7 +129,7 @@ fn label(span: &SpanRef<'_>) -> String {
             span.text(product::HTTP_ROUTE)
         ),
         Role::Other
-            if !span.service.is_empty() && span.scope != factory_observability::names::SCOPE =>
+            if !span.service.is_empty() && span.scope != factory_observability_names::SCOPE =>
         {
             format!("[{}] {}", span.service, span.name())
         }

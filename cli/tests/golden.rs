@@ -419,7 +419,7 @@ fn sketched_percentiles_are_within_one_percent_of_exact_ones() {
     assert_eq!(report["input"]["quantile_relative_error"], 0.01);
 
     let mut durations: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
-    factory_observability::model::read_paths(std::slice::from_ref(&dir), |batch| {
+    factory_observability_model::read_paths(std::slice::from_ref(&dir), |batch| {
         for span in batch.spans {
             if let Some(model) = span.attribute("llm.model") {
                 durations

@@ -342,7 +342,7 @@ fn control_characters_never_reach_the_terminal() {
         let stdout = ran.stdout();
         for c in stdout.chars().chain(ran.stderr.chars()) {
             assert!(
-                c == '\n' || !factory_observability::model::terminal::is_unsafe_for_terminal(c),
+                c == '\n' || !factory_observability_model::terminal::is_unsafe_for_terminal(c),
                 "{args:?} wrote {c:?}"
             );
         }
@@ -374,7 +374,7 @@ fn control_characters_never_reach_the_terminal() {
         assert!(!text.contains("</b>x"), "{}", file.display());
         for c in text.chars() {
             assert!(
-                c == '\n' || !factory_observability::model::terminal::is_unsafe_for_terminal(c),
+                c == '\n' || !factory_observability_model::terminal::is_unsafe_for_terminal(c),
                 "{} holds {c:?}",
                 file.display()
             );

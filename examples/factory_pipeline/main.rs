@@ -13,8 +13,9 @@
 //! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at a collector to export over OTLP instead.
 //!
 //! The run ends with a smoke stage ([`smoke`]): it starts the product example `product_service`
-//! as a child process (or calls the product at `PRODUCT_URL`) and calls it over HTTP, so that
-//! the product's spans are in the run's trace. `FACTORY_PIPELINE_SMOKE=off` leaves it out.
+//! as a child process (its own binary when built, else this executable serving it) or calls the
+//! product at `PRODUCT_URL`, and calls it over HTTP, so that the product's spans are in the
+//! run's trace. `FACTORY_PIPELINE_SMOKE=off` leaves it out.
 
 use factory_observability::{
     adjudicate, llm_call, pipeline, pipeline_run, pipeline_stage, retry_stage, CandidateScore,
@@ -26,6 +27,10 @@ use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::Duration;
 
+// The product the smoke stage deploys, compiled in so that `cargo run --bin factory_pipeline`
+// alone can start it (`factory_pipeline product_service`, see `smoke`).
+#[path = "../product_service/main.rs"]
+mod product_service;
 mod smoke;
 
 /// What the factory is asked to build.
@@ -275,6 +280,12 @@ fn number_from_env(variable: &str, default: u32, min: u32) -> Result<u32, String
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == smoke::PRODUCT_ARG)
+    {
+        return product_service::main();
+    }
     let product = match smoke::Target::from_env() {
         Ok(product) => product,
         Err(message) => {

@@ -7,11 +7,12 @@
 //! whose `traceparent` makes the product's SERVER span its child: `pipeline.run` → `smoke`
 //! stage → `GET`/`POST` → `GET /health`, `POST /tasks`, `GET /tasks/{id}` of `product-api`.
 //!
-//! `cargo run --bin factory_pipeline` builds only that binary: when `product_service` has not
-//! been built (`cargo build --bin product_service`, or any `cargo build`/`cargo test` of the
-//! examples), the stage is skipped with one warning instead of failing the run. Cargo has no
-//! stable way for one binary to require another (artifact dependencies are unstable), and
-//! building it from here would make the first run slow.
+//! `cargo run --bin factory_pipeline` builds only this binary, so the product's code is compiled
+//! into it as well (`main.rs` includes `product_service/main.rs`): when `product_service` is not
+//! built next to it, the stage starts this executable with the argument [`PRODUCT_ARG`], which
+//! serves the product instead of running the factory. Cargo has no stable way for one binary to
+//! require another (artifact dependencies are unstable), and building it from here would make
+//! the first run slow.
 
 use factory_observability::pipeline_stage;
 use factory_observability::propagation::{CommandExt as _, RequestBuilderExt as _};
@@ -33,6 +34,10 @@ pub const SMOKE_ENV: &str = "FACTORY_PIPELINE_SMOKE";
 /// The product example's binary, next to this one.
 const PRODUCT_BINARY: &str = "product_service";
 
+/// `factory_pipeline product_service`: this executable serves the product (the smoke stage's
+/// child when the product's own binary is not built).
+pub const PRODUCT_ARG: &str = "product_service";
+
 /// How long the child may take to print its address, each call to answer, and the child to
 /// exit after SIGTERM (flushing its telemetry) before it is killed.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,13 +49,13 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub enum Target {
     /// A product already running at this base URL (`PRODUCT_URL`).
     Running(String),
-    /// The `product_service` binary to start as a child process.
-    Binary(PathBuf),
+    /// The `product_service` binary to start as a child process, with these arguments.
+    Binary(PathBuf, Vec<&'static str>),
 }
 
 impl Target {
-    /// What the environment asks for: `Ok(None)` when the stage is off or `product_service` is
-    /// not built (with a warning on stderr); an error naming the variable when a value is bad.
+    /// What the environment asks for: `Ok(None)` when the stage is off; an error naming the
+    /// variable when a value is bad.
     pub fn from_env() -> Result<Option<Target>, String> {
         match std::env::var(SMOKE_ENV) {
             Err(_) => {}
@@ -71,19 +76,13 @@ impl Target {
                 return Ok(Some(Target::Running(url.to_owned())));
             }
         }
-        let binary = sibling_binary(PRODUCT_BINARY);
-        match binary {
-            Some(path) if path.is_file() => Ok(Some(Target::Binary(path))),
-            path => {
-                let looked =
-                    path.map_or_else(|| PRODUCT_BINARY.into(), |p| p.display().to_string());
-                eprintln!(
-                    "factory_pipeline: warning: the smoke stage is skipped: {looked} is not built. \
-                     Run `cargo build --bin {PRODUCT_BINARY}` (or set {PRODUCT_URL_ENV} to a running \
-                     product) to see the product's spans in the run's trace; {SMOKE_ENV}=off \
-                     silences this."
-                );
-                Ok(None)
+        match sibling_binary(PRODUCT_BINARY) {
+            Some(path) if path.is_file() => Ok(Some(Target::Binary(path, Vec::new()))),
+            _ => {
+                let this = std::env::current_exe().map_err(|error| {
+                    format!("cannot find this executable to serve the product: {error}")
+                })?;
+                Ok(Some(Target::Binary(this, vec![PRODUCT_ARG])))
             }
         }
     }
@@ -130,10 +129,10 @@ pub fn smoke(target: &Target) -> Result<u32, SmokeError> {
         .map_err(|error| SmokeError::Start(format!("no tokio runtime: {error}")))?;
     match target {
         Target::Running(url) => runtime.block_on(call_product(url)),
-        Target::Binary(path) => {
+        Target::Binary(path, args) => {
             // Started inside the stage: the child's own spans outside requests (if any) are
             // children of this stage.
-            let product = ChildProduct::start(path)?;
+            let product = ChildProduct::start(path, args)?;
             let result = runtime.block_on(call_product(&product.base_url));
             product.stop();
             result
@@ -226,9 +225,10 @@ struct ChildProduct {
 
 impl ChildProduct {
     /// Starts `path` on a free loopback port in the current trace and waits until it listens.
-    fn start(path: &Path) -> Result<ChildProduct, SmokeError> {
+    fn start(path: &Path, args: &[&str]) -> Result<ChildProduct, SmokeError> {
         let mut command = Command::new(path);
         command
+            .args(args)
             .env("PRODUCT_ADDR", "127.0.0.1:0")
             // The product is a service of its own: `init("product-api")` names it, not the
             // factory's OTEL_SERVICE_NAME; its /metrics (if Prometheus is configured) on a

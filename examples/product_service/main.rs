@@ -214,7 +214,7 @@ async fn shutdown_signal() {
 }
 
 #[tokio::main]
-async fn main() -> ExitCode {
+pub(crate) async fn main() -> ExitCode {
     let telemetry = match factory_observability::init("product-api") {
         Ok(telemetry) => telemetry,
         Err(error) => {

@@ -8,7 +8,6 @@
 //! unchanged item.
 
 mod attr;
-mod capture;
 mod expand;
 mod impl_block;
 #[cfg(test)]

@@ -136,6 +136,8 @@ const VARIABLES: &[&str] = &[
     "FACTORY_OBS_GENAI_SPAN_NAMES",
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     "FACTORY_OBS_CAPTURE_MAX_CHARS",
+    "FACTORY_OBS_REDACT_PATTERNS",
+    "FACTORY_OBS_REDACT_ATTRIBUTES",
 ];
 
 /// A value as people write them by mistake: numbers out of range, odd cases, lists, anything.

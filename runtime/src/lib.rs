@@ -42,8 +42,6 @@ pub mod http;
 mod http_server_labels;
 mod init;
 mod llm;
-pub mod model;
-pub mod names;
 mod outcome;
 mod pipeline;
 pub mod pricing;
@@ -67,6 +65,13 @@ pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 pub use pricing::{ModelPrice, Pricing};
 pub use retry::{retry_stage, retry_stage_async};
 pub use test_report::{TestReport, TestResults};
+
+/// One model of exported telemetry: the OTLP/JSON reader and runs, stages and calls (the crate
+/// `factory-observability-model`), shared by the shutdown summary, `factory-obs` and the tests.
+pub use factory_observability_model as model;
+/// Every span, attribute and metric name, unit, bucket and environment variable, in one place
+/// (the crate `factory-observability-names`).
+pub use factory_observability_names as names;
 
 pub use factory_observability_macros::{
     adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,

@@ -4,6 +4,7 @@
 //! own into the OpenTelemetry [`Context`], so parallel tests each see only their own telemetry.
 //! The hot path reads one relaxed atomic when nothing is installed.
 
+use crate::config::{HttpServerSettings, SpanLimits};
 use crate::export::records::{RecordQueue, Slots};
 use crate::export::span_record::SpanRecord;
 use crate::http_server_labels::{ActiveKey, DurationKey};
@@ -234,6 +235,7 @@ pub(crate) enum SpanSink {
     Immediate {
         processor: Arc<dyn SpanProcessor>,
         scope: InstrumentationScope,
+        limits: SpanLimits,
     },
     /// `OTEL_TRACES_EXPORTER=none`: the sampler is `always_off`, so no record is ever made.
     Nowhere,
@@ -251,8 +253,12 @@ impl SpanSink {
     pub fn submit(&self, record: SpanRecord) {
         match self {
             SpanSink::Deferred(queue) => queue.submit(record),
-            SpanSink::Immediate { processor, scope } => {
-                processor.on_end(record.into_span_data(scope));
+            SpanSink::Immediate {
+                processor,
+                scope,
+                limits,
+            } => {
+                processor.on_end(record.into_span_data(scope, limits));
             }
             SpanSink::Nowhere => {}
         }
@@ -271,6 +277,8 @@ pub(crate) struct Pipeline {
     pub genai_span_names: bool,
     /// What calls capture of their content, and how it is redacted and cut.
     pub capture: Arc<crate::capture::ContentPolicy>,
+    /// What `HttpServerLayer` takes from requests, unless the layer was given its own.
+    pub http_server: Arc<HttpServerSettings>,
 }
 
 impl Pipeline {
@@ -282,6 +290,15 @@ impl Pipeline {
             pricing: Arc::new(Pricing::bundled()),
             genai_span_names: false,
             capture: Arc::default(),
+            http_server: Arc::default(),
+        }
+    }
+
+    /// The same pipeline, with what `HttpServerLayer` takes from requests.
+    pub fn with_http_server(self, settings: HttpServerSettings) -> Self {
+        Pipeline {
+            http_server: Arc::new(settings),
+            ..self
         }
     }
 
@@ -333,6 +350,18 @@ pub(crate) fn install_global(pipeline: Pipeline, record: bool) -> bool {
 
 pub(crate) fn global_is_installed() -> bool {
     GLOBAL.get().is_some()
+}
+
+/// What `HttpServerLayer` takes from requests when it was not given settings of its own: the
+/// installed configuration's (`FACTORY_OBS_HTTP_SERVER_*`), else the defaults. One atomic load.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn http_server_settings() -> &'static HttpServerSettings {
+    static DEFAULT: std::sync::LazyLock<HttpServerSettings> =
+        std::sync::LazyLock::new(HttpServerSettings::default);
+    match GLOBAL.get() {
+        Some(pipeline) => &pipeline.http_server,
+        None => &DEFAULT,
+    }
 }
 
 /// A pipeline that overrides the global one for everything run under a [`Context`].

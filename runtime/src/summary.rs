@@ -3,7 +3,10 @@
 //!
 //! Exported spans feed the same [`crate::model`] the `factory-obs` tool builds from files.
 
-use crate::model::{escape_for_terminal as esc, ModelBuilder, Role, Span, SpanKind};
+use crate::model::{
+    escape_for_terminal as esc, Attributes, Event, ModelBuilder, Role, Span, SpanKind, StatusCode,
+    Value,
+};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
@@ -87,7 +90,7 @@ impl Summary {
             // never be shown.
             if kept.count < MAX_RECORDS || role == Role::Run {
                 kept.count += 1;
-                kept.model.observe(&Span::from_sdk(span));
+                kept.model.observe(&span_from_sdk(span));
             } else {
                 kept.overflow += 1;
             }
@@ -180,6 +183,75 @@ impl Summary {
             let _ = writeln!(out, "({} more spans not summarised)", kept.overflow);
         }
         out
+    }
+}
+
+/// A span of an SDK export batch as the model's [`Span`]: the summary sees spans before any
+/// file does.
+fn span_from_sdk(span: &SpanData) -> Span {
+    use opentelemetry::trace::{SpanKind as Kind, Status};
+    let nanos = |time: std::time::SystemTime| {
+        time.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    };
+    let convert = |list: &[opentelemetry::KeyValue]| -> Attributes {
+        list.iter()
+            .map(|kv| (kv.key.to_string(), value_from_sdk(&kv.value)))
+            .collect()
+    };
+    let parent = span.parent_span_id;
+    let (status_code, status_message) = match &span.status {
+        Status::Unset => (StatusCode::Unset, String::new()),
+        Status::Ok => (StatusCode::Ok, String::new()),
+        Status::Error { description } => (StatusCode::Error, description.to_string()),
+    };
+    // OTLP's span flags: the W3C trace flags, "has remote parent" known (0x100), and remote (0x200).
+    let mut flags = u32::from(span.span_context.trace_flags().to_u8()) | 0x100;
+    if span.parent_span_is_remote {
+        flags |= 0x200;
+    }
+    Span {
+        trace_id: span.span_context.trace_id().to_bytes(),
+        span_id: span.span_context.span_id().to_bytes(),
+        parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)
+            .then(|| parent.to_bytes()),
+        flags,
+        name: span.name.to_string(),
+        kind: match span.span_kind {
+            Kind::Internal => SpanKind::Internal,
+            Kind::Server => SpanKind::Server,
+            Kind::Client => SpanKind::Client,
+            Kind::Producer => SpanKind::Producer,
+            Kind::Consumer => SpanKind::Consumer,
+        },
+        start_unix_nano: nanos(span.start_time),
+        end_unix_nano: nanos(span.end_time),
+        attributes: convert(&span.attributes),
+        events: span
+            .events
+            .iter()
+            .map(|event| Event {
+                name: event.name.to_string(),
+                time_unix_nano: nanos(event.timestamp),
+                attributes: convert(&event.attributes),
+            })
+            .collect(),
+        status_code,
+        status_message,
+        scope: span.instrumentation_scope.name().to_owned(),
+        service: String::new(),
+        resource: Vec::new(),
+    }
+}
+
+fn value_from_sdk(value: &opentelemetry::Value) -> Value {
+    match value {
+        opentelemetry::Value::String(text) => Value::Str(text.to_string()),
+        opentelemetry::Value::I64(n) => Value::Int(*n),
+        opentelemetry::Value::F64(d) => Value::Double(*d),
+        opentelemetry::Value::Bool(b) => Value::Bool(*b),
+        other => Value::Other(other.to_string()),
     }
 }
 

@@ -188,4 +188,40 @@ mod tests {
         assert_eq!((&&&TestsOf(&err)).__fo_tests(), None);
         assert_eq!((&&&TestsOf(&3u8)).__fo_tests(), None);
     }
+
+    /// The model reads back the failed tests' names a report words in its status message:
+    /// `factory-obs` and the summary name flaky and failed tests from it.
+    #[test]
+    fn failed_test_names_read_back_what_a_test_report_describes() {
+        let report = TestReport::default()
+            .passed_test("list tasks")
+            .failed_test("complete task: undo")
+            .failed_test("add task");
+        let description = report.message().expect("a failing report has a message");
+        assert_eq!(
+            crate::model::failed_test_names(&description),
+            Some(vec![
+                "complete task: undo".to_owned(),
+                "add task".to_owned()
+            ])
+        );
+        let one = TestReport::default().failed_test("a, b").message().unwrap();
+        assert_eq!(
+            crate::model::failed_test_names(&one),
+            Some(vec!["a, b".to_owned()])
+        );
+        let ambiguous = TestReport::default()
+            .failed_test("a, b")
+            .failed_test("c")
+            .message()
+            .unwrap();
+        assert_eq!(crate::model::failed_test_names(&ambiguous), None);
+        assert_eq!(crate::model::failed_test_names("3 tests failed"), None);
+        assert_eq!(
+            crate::model::failed_test_names("compile error: expected `;`"),
+            None
+        );
+        let unnamed = TestReport::new(1, 2, 0).message().unwrap();
+        assert_eq!(crate::model::failed_test_names(&unnamed), None);
+    }
 }

@@ -23,6 +23,7 @@
 //! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
 //! ```
 
+pub use crate::capture::fakes::{fake_secrets, FakeSecret};
 use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline, ScopedPipeline};
 use crate::pricing::Pricing;
@@ -73,6 +74,7 @@ impl Capture {
         let sink = SpanSink::Immediate {
             processor: Arc::new(SimpleSpanProcessor::new(spans.clone())),
             scope: pipeline::scope(),
+            limits: crate::config::SpanLimits::default(),
         };
         let scoped = ScopedPipeline::new(Pipeline::new(Sampler::AlwaysOn, sink, &meters));
         Capture {
@@ -114,6 +116,17 @@ impl Capture {
             ..crate::capture::ContentPolicy::default()
         };
         self.scoped = ScopedPipeline::new(current.with_capture(policy));
+        self
+    }
+
+    /// Applies OpenTelemetry's span `limits` to the captured spans, as `init` applies the
+    /// `OTEL_*_LIMIT` variables to exported ones.
+    pub fn with_span_limits(mut self, limits: crate::config::SpanLimits) -> Capture {
+        let mut current = Pipeline::clone(&self.scoped.0);
+        if let SpanSink::Immediate { limits: kept, .. } = &mut current.spans {
+            *kept = limits;
+        }
+        self.scoped = ScopedPipeline::new(current);
         self
     }
 
@@ -234,8 +247,15 @@ pub struct CapturedSpan {
     pub parent_span_id: SpanId,
     /// Its kind.
     pub kind: SpanKind,
+    /// Its span context's `TraceState` as an exporter writes it (`key=value,...`; empty when
+    /// there is none).
+    pub trace_state: String,
     /// Its attributes.
     pub attributes: BTreeMap<String, Value>,
+    /// Attributes dropped by the span limits (`dropped_attributes_count`).
+    pub dropped_attributes_count: u32,
+    /// Events dropped by the span limits.
+    pub dropped_events_count: u32,
     /// Its status.
     pub status: Status,
     /// Its events, in order.
@@ -382,11 +402,14 @@ impl From<SpanData> for CapturedSpan {
             span_id: span.span_context.span_id(),
             parent_span_id: span.parent_span_id,
             kind: span.span_kind,
+            trace_state: span.span_context.trace_state().header(),
             attributes: span
                 .attributes
                 .into_iter()
                 .map(|kv| (kv.key.to_string(), kv.value))
                 .collect(),
+            dropped_attributes_count: span.dropped_attributes_count,
+            dropped_events_count: span.events.dropped_count,
             status: span.status,
             events: span
                 .events

@@ -1,8 +1,9 @@
 //! Helpers of the fault suite (`tests/tests/faults_*.rs`): a collector of the test's own that
-//! misbehaves on demand, the measurements the README "Reliability" table reports (slowest call,
+//! misbehaves on demand, the measurements the docs/reliability.md table reports (slowest call,
 //! peak memory), and the child-process runner every scenario uses (`init` installs process-wide
 //! state, so each scenario runs in a process of its own).
 
+use crate::isolated;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
@@ -21,7 +22,7 @@ pub const SCENARIO_ENV: &str = "FO_FAULT_SCENARIO";
 /// The prefix of a figure line a child prints for its parent.
 const FIGURE_PREFIX: &str = "figure: ";
 
-/// Prints a measured figure for the parent process (and the README table).
+/// Prints a measured figure for the parent process (and the docs/reliability.md table).
 pub fn figure(key: &str, value: impl std::fmt::Display) {
     println!("{FIGURE_PREFIX}{key}={value}");
 }
@@ -68,54 +69,63 @@ impl std::fmt::Display for ChildRun {
     }
 }
 
-/// The command that runs `scenario` in a child process: this test binary again, running only
-/// its ignored test named `child`, with `env`.
-pub fn child_command(scenario: &str, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([
-            "child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SCENARIO_ENV, scenario)
-        .envs(env.iter().copied());
-    command
+/// The scenarios of one test module, each run by the module's ignored test named `child` in a
+/// child process: `const SCENARIOS: Scenarios = Scenarios::of(module_path!());`.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenarios {
+    module_path: &'static str,
 }
 
-/// Runs `scenario` in a child process ([`child_command`]). Panics (with the child's output)
-/// when the child fails; prints the figures on stderr, where `cargo test -- --nocapture` shows
-/// them.
-///
-/// One child at a time per test binary: the scenarios measure memory and delay, and load of
-/// their own would blur both (and lose spans a quieter machine would not).
-pub fn run_child(scenario: &str, env: &[(&str, &str)]) -> ChildRun {
-    let (run, success) = run_child_to_end(scenario, env);
-    assert!(success, "scenario {scenario} failed:\n{run}");
-    run
-}
+impl Scenarios {
+    /// The scenarios of the module `module_path` (pass `module_path!()`).
+    pub const fn of(module_path: &'static str) -> Scenarios {
+        Scenarios { module_path }
+    }
 
-/// Like [`run_child`], for a scenario that must fail (a panic that unwinds out of the test).
-pub fn run_failing_child(scenario: &str, env: &[(&str, &str)]) -> ChildRun {
-    let (run, success) = run_child_to_end(scenario, env);
-    assert!(!success, "scenario {scenario} was expected to fail:\n{run}");
-    run
-}
+    /// The command that runs `scenario` in a child process: this test binary again, running
+    /// only the module's ignored test named `child`, with `env`.
+    pub fn command(&self, scenario: &str, env: &[(&str, &str)]) -> Command {
+        let mut command = isolated::test_command(&isolated::test_name(self.module_path, "child"));
+        command
+            .env(SCENARIO_ENV, scenario)
+            .envs(env.iter().copied());
+        command
+    }
 
-fn run_child_to_end(scenario: &str, env: &[(&str, &str)]) -> (ChildRun, bool) {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = lock(&ONE_AT_A_TIME);
-    let output = child_command(scenario, env)
-        .output()
-        .expect("run the child process");
-    let run = ChildRun::from_output(
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    );
-    eprintln!("{scenario}: {}", run.figures_line());
-    (run, output.status.success())
+    /// Runs `scenario` in a child process ([`Scenarios::command`]). Panics (with the child's
+    /// output) when the child fails; prints the figures on stderr, where `cargo test --
+    /// --nocapture` shows them.
+    ///
+    /// One child at a time per test binary: the scenarios measure memory and delay, and load
+    /// of their own would blur both (and lose spans a quieter machine would not).
+    pub fn run(&self, scenario: &str, env: &[(&str, &str)]) -> ChildRun {
+        let (run, success) = self.run_to_end(scenario, env);
+        assert!(success, "scenario {scenario} failed:\n{run}");
+        run
+    }
+
+    /// Like [`Scenarios::run`], for a scenario that must fail (a panic that unwinds out of
+    /// the test).
+    pub fn run_failing(&self, scenario: &str, env: &[(&str, &str)]) -> ChildRun {
+        let (run, success) = self.run_to_end(scenario, env);
+        assert!(!success, "scenario {scenario} was expected to fail:\n{run}");
+        run
+    }
+
+    fn run_to_end(&self, scenario: &str, env: &[(&str, &str)]) -> (ChildRun, bool) {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = lock(&ONE_AT_A_TIME);
+        let output = self
+            .command(scenario, env)
+            .output()
+            .expect("run the child process");
+        let run = ChildRun::from_output(
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        eprintln!("{scenario}: {}", run.figures_line());
+        (run, output.status.success())
+    }
 }
 
 impl ChildRun {
@@ -142,9 +152,9 @@ impl ChildRun {
 ///
 /// # Panics
 ///
-/// When the process was not started by [`run_child`].
+/// When the process was not started by [`Scenarios::run`].
 pub fn scenario() -> String {
-    std::env::var(SCENARIO_ENV).expect("run by run_child (the `child` test is ignored)")
+    std::env::var(SCENARIO_ENV).expect("run by Scenarios::run (the `child` test is ignored)")
 }
 
 /// A line of `/proc/self/status` in KiB (e.g. `VmHWM`, `VmRSS`); 0 where there is none.

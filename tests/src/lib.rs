@@ -8,13 +8,15 @@
 //!   collector; [`forward_proxy`] is the proxy `HTTP_PROXY` / `HTTPS_PROXY` name.
 //! - [`program`] runs an example with a clean `OTEL_*` environment, bounded in time.
 //! - [`faults`] serves the fault suite: a collector that answers 503, 429, slowly or never,
-//!   the measurements of the README "Reliability" table, and the child-process runner.
+//!   the measurements of the docs/reliability.md table, and the child-process runner.
 //! - [`deploy`] reads the deploy kit (`deploy/`) and knows the series this project emits.
 
 pub mod collector;
 pub mod deploy;
 pub mod faults;
 pub mod forward_proxy;
+pub mod isolated;
+pub mod layers;
 pub mod nginx;
 pub mod otlp_json;
 pub mod peer;

@@ -1,6 +1,6 @@
 //! The compile-time contract: every `tests/ui/*.rs` fails to compile with exactly its `.stderr`,
 //! and every `tests/ui/pass/*.rs` compiles. The `.stderr` files were written for the rustc named
-//! in README ("Compile-time checks"); regenerate with `TRYBUILD=overwrite` only after reading
+//! in docs/macros.md ("Compile-time checks"); regenerate with `TRYBUILD=overwrite` only after reading
 //! every changed line.
 
 #[test]

@@ -145,9 +145,14 @@ pub(crate) fn end(
         .ok()
         .and_then(|mut error| error.take());
     // The error that explains the request's end: the handler's, else the call's own (a panic).
-    let error = handler_error
+    let mut error = handler_error
         .and_then(|report| report.error)
         .or(report.error);
+    if let Some(error) = error.as_mut().filter(|_| span.is_recorded()) {
+        // A handler's error or a panic: the program's text, redacted as every error message
+        // (only for a span that records it).
+        super::redact_in_place(&pipeline.capture.redaction, &mut error.message);
+    }
     let failed = status >= 500 || (status == 0 && report.outcome.is_error());
     if status != 0 {
         span.set_attribute(KeyValue::new(

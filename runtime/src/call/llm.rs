@@ -63,6 +63,8 @@ pub(crate) fn open(
     }
 }
 
+/// Ends an LLM call: what the response reported on the span, its cost, the token, cost and
+/// duration metrics, and the enclosing run's totals.
 pub(crate) fn end(
     active: &Active,
     span: &mut CallSpan,
@@ -71,50 +73,62 @@ pub(crate) fn end(
     error_type: Option<Cow<'static, str>>,
     elapsed: Duration,
 ) {
-    // Reported usage, or else an estimate of the input from the prompt, marked as such.
-    let (usage, estimated) = match (response.usage, target.prompt_chars) {
+    let (usage, estimated) = usage_or_estimate(response.usage, target.prompt_chars);
+    if let Some(usage) = &usage {
+        record_usage(span, usage, estimated);
+    }
+    record_response(span, active, target, &response);
+    let cost = usage
+        .as_ref()
+        .and_then(|usage| cost_of(active, target, usage));
+    if let Some(usd) = cost {
+        span.set_attribute(KeyValue::new(attr::LLM_COST_USD, usd));
+    }
+    let tokens = Tokens { usage, estimated };
+    record_metrics(
+        active, target, &response, &tokens, cost, error_type, elapsed,
+    );
+    if let Some(run) = active.cx.get::<super::run::RunState>() {
+        let tokens = tokens.usage.map(|u| (u.input_tokens, u.output_tokens));
+        run.totals.add_llm_call(tokens, cost);
+    }
+}
+
+/// The usage a response reported, or else an estimate of the input from the prompt (marked
+/// estimated: the second value).
+fn usage_or_estimate(
+    reported: Option<Usage>,
+    prompt_chars: Option<usize>,
+) -> (Option<Usage>, bool) {
+    match (reported, prompt_chars) {
         (Some(usage), _) => (Some(usage), false),
         (None, Some(chars)) => (Some(Usage::new(estimate_tokens(chars), 0)), true),
         (None, None) => (None, false),
-    };
-    if let Some(usage) = &usage {
-        span.set_attribute(KeyValue::new(
-            attr::LLM_PROMPT_TOKENS,
-            saturating_i64(usage.input_tokens),
-        ));
-        span.set_attribute(KeyValue::new(
-            attr::GEN_AI_USAGE_INPUT_TOKENS,
-            saturating_i64(usage.input_tokens),
-        ));
-        if estimated {
-            span.set_attribute(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
-        } else {
-            span.set_attribute(KeyValue::new(
-                attr::LLM_COMPLETION_TOKENS,
-                saturating_i64(usage.output_tokens),
-            ));
-            span.set_attribute(KeyValue::new(
-                attr::LLM_TOTAL_TOKENS,
-                saturating_i64(usage.total_tokens()),
-            ));
-            span.set_attribute(KeyValue::new(
-                attr::GEN_AI_USAGE_OUTPUT_TOKENS,
-                saturating_i64(usage.output_tokens),
-            ));
-            if let Some(cached) = usage.cached_input_tokens {
-                span.set_attribute(KeyValue::new(
-                    attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-                    saturating_i64(cached),
-                ));
-            }
-            if let Some(reasoning) = usage.reasoning_output_tokens {
-                span.set_attribute(KeyValue::new(
-                    attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-                    saturating_i64(reasoning),
-                ));
-            }
-        }
     }
+}
+
+/// The token counts, seed and GenAI names; an estimate records only the input, marked.
+fn record_usage(span: &mut CallSpan, usage: &Usage, estimated: bool) {
+    let count = |key: &'static str, tokens: u64| KeyValue::new(key, saturating_i64(tokens));
+    span.set_attribute(count(attr::LLM_PROMPT_TOKENS, usage.input_tokens));
+    span.set_attribute(count(attr::GEN_AI_USAGE_INPUT_TOKENS, usage.input_tokens));
+    if estimated {
+        span.set_attribute(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
+        return;
+    }
+    span.set_attribute(count(attr::LLM_COMPLETION_TOKENS, usage.output_tokens));
+    span.set_attribute(count(attr::LLM_TOTAL_TOKENS, usage.total_tokens()));
+    span.set_attribute(count(attr::GEN_AI_USAGE_OUTPUT_TOKENS, usage.output_tokens));
+    if let Some(cached) = usage.cached_input_tokens {
+        span.set_attribute(count(attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cached));
+    }
+    if let Some(reasoning) = usage.reasoning_output_tokens {
+        span.set_attribute(count(attr::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning));
+    }
+}
+
+/// Finish reason, response model and id, the captured completion, the time to the first chunk.
+fn record_response(span: &mut CallSpan, active: &Active, target: &Target, response: &LlmResponse) {
     if let Some(reason) = &response.finish_reason {
         span.set_attribute(KeyValue::new(attr::LLM_FINISH_REASON, reason.clone()));
         span.set_attribute(KeyValue::new(
@@ -143,48 +157,62 @@ pub(crate) fn end(
             millis(first),
         ));
     }
+}
 
-    let provider = target.provider.as_str();
-    let model = target.model.as_str();
-    let pipeline = &active.pipeline;
-    let cost =
-        usage.as_ref().and_then(
-            |usage| match pipeline.pricing.cost(provider, model, usage) {
-                Cost::Usd(usd) => Some(usd),
-                Cost::UnknownModel => {
-                    if pipeline.pricing.first_warning(provider, model) {
-                        tracing::warn!(
-                            target: "factory_observability",
-                            "no price for model {model} of {provider}: its calls record no cost \
-                             (add it to the file named by FACTORY_OBS_PRICING)"
-                        );
-                    }
-                    None
-                }
-                Cost::Unpriced(kind) => {
-                    if pipeline.pricing.first_warning(provider, model) {
-                        tracing::warn!(
-                            target: "factory_observability",
-                            "model {model} of {provider} has no price for {kind} tokens: \
-                             its calls with such tokens record no cost"
-                        );
-                    }
-                    None
-                }
-            },
-        );
-    if let Some(usd) = cost {
-        span.set_attribute(KeyValue::new(attr::LLM_COST_USD, usd));
+/// What the call cost in US dollars, when its model and every kind of its tokens have a price;
+/// the first call of a model without one warns once.
+fn cost_of(active: &Active, target: &Target, usage: &Usage) -> Option<f64> {
+    let (provider, model) = (target.provider.as_str(), target.model.as_str());
+    let pricing = &active.pipeline.pricing;
+    match pricing.cost(provider, model, usage) {
+        Cost::Usd(usd) => Some(usd),
+        Cost::UnknownModel => {
+            if pricing.first_warning(provider, model) {
+                tracing::warn!(
+                    target: "factory_observability",
+                    "no price for model {model} of {provider}: its calls record no cost \
+                     (add it to the file named by FACTORY_OBS_PRICING)"
+                );
+            }
+            None
+        }
+        Cost::Unpriced(kind) => {
+            if pricing.first_warning(provider, model) {
+                tracing::warn!(
+                    target: "factory_observability",
+                    "model {model} of {provider} has no price for {kind} tokens: \
+                     its calls with such tokens record no cost"
+                );
+            }
+            None
+        }
     }
+}
 
-    let instruments = &pipeline.instruments;
+/// The tokens a call used, and whether they are an estimate of the input only.
+struct Tokens {
+    usage: Option<Usage>,
+    estimated: bool,
+}
+
+/// The seed's token and cost metrics and the GenAI token, duration and first-chunk metrics.
+fn record_metrics(
+    active: &Active,
+    target: &Target,
+    response: &LlmResponse,
+    tokens: &Tokens,
+    cost: Option<f64>,
+    error_type: Option<Cow<'static, str>>,
+    elapsed: Duration,
+) {
+    let instruments = &active.pipeline.instruments;
     let seed_labels = |token_type: &'static str| {
         let mut labels = vec![
             KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),
             KeyValue::new(attr::LLM_MODEL, target.model.clone()),
             KeyValue::new(attr::LLM_TOKEN_TYPE, token_type),
         ];
-        if estimated {
+        if tokens.estimated {
             labels.push(KeyValue::new(attr::LLM_TOKENS_ESTIMATED, true));
         }
         labels
@@ -197,24 +225,19 @@ pub(crate) fn end(
     if let Some(model) = &response.response_model {
         genai_labels.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, model.clone()));
     }
-    if let Some(usage) = &usage {
-        instruments
-            .llm_tokens
-            .record(usage.input_tokens, &seed_labels("input"));
-        if !estimated {
-            instruments
-                .llm_tokens
-                .record(usage.output_tokens, &seed_labels("output"));
-            instruments
-                .llm_tokens
-                .record(usage.total_tokens(), &seed_labels("total"));
-            for (tokens, token_type) in [
+    if let Some(usage) = &tokens.usage {
+        let tokens_metric = &instruments.llm_tokens;
+        tokens_metric.record(usage.input_tokens, &seed_labels("input"));
+        if !tokens.estimated {
+            tokens_metric.record(usage.output_tokens, &seed_labels("output"));
+            tokens_metric.record(usage.total_tokens(), &seed_labels("total"));
+            for (count, token_type) in [
                 (usage.input_tokens, "input"),
                 (usage.output_tokens, "output"),
             ] {
                 let mut labels = genai_labels.clone();
                 labels.push(KeyValue::new(attr::GEN_AI_TOKEN_TYPE, token_type));
-                instruments.genai_token_usage.record(tokens, &labels);
+                instruments.genai_token_usage.record(count, &labels);
             }
         }
     }
@@ -241,11 +264,6 @@ pub(crate) fn end(
     instruments
         .genai_duration
         .record(elapsed.as_secs_f64(), &genai_labels);
-
-    if let Some(run) = active.cx.get::<super::run::RunState>() {
-        let tokens = usage.map(|u| (u.input_tokens, u.output_tokens));
-        run.totals.add_llm_call(tokens, cost);
-    }
 }
 
 impl super::Call {

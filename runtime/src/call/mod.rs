@@ -40,6 +40,7 @@ pub use runner::Instrumented;
 pub use stream::{StreamShape, ViaPlainStream, ViaStreamInResult};
 pub use sync_call::SyncCall;
 
+use crate::capture::Redaction;
 use crate::export::span_record::SpanRecord;
 use crate::llm::LlmResponse;
 use crate::names::{attr, event};
@@ -390,7 +391,7 @@ impl Active {
             (KindState::HttpServer(_), _) => unreachable!("ended above"),
         }
         let outcome = report.outcome;
-        record_status(&mut span, report);
+        record_status(&mut span, report, &self.pipeline.capture.redaction);
         if let KindState::HttpClient(_) = self.kind {
             http_client::settle_status(&mut span, outcome);
         }
@@ -417,15 +418,28 @@ impl Active {
             outcome,
             attempt,
             run_id,
+            trimmed_attributes: 0,
+            trimmed_events: 0,
+            queued_bytes: 0,
         });
     }
 }
 
-/// Status, `error.type` and the `exception` event, the same for every kind.
-fn record_status(span: &mut CallSpan, report: Report) {
+/// Status, `error.type` and the `exception` event, the same for every kind. The error's or the
+/// panic's message and a failure's description pass the redaction policy first: they are the
+/// program's text, and may quote a key. Only failures pay for it; `error.type` is a type name.
+fn record_status(span: &mut CallSpan, mut report: Report, redaction: &Redaction) {
     if !span.is_recorded() {
         // Not sampled: the status, `error.type` and the event are the span's alone.
         return;
+    }
+    if let Some(error) = &mut report.error {
+        redact_in_place(redaction, &mut error.message);
+    }
+    if report.outcome.is_error() {
+        if let Some(message) = &mut report.message {
+            redact_in_place(redaction, message);
+        }
     }
     let mut description = report
         .message
@@ -448,6 +462,13 @@ fn record_status(span: &mut CallSpan, report: Report) {
         span.set_status(Status::error(description));
     } else if report.outcome == OutcomeKind::Success {
         span.set_status(Status::Ok);
+    }
+}
+
+/// Replaces `text` by its redacted form, when redaction changed it.
+pub(crate) fn redact_in_place(redaction: &Redaction, text: &mut String) {
+    if let Cow::Owned(redacted) = redaction.redact(text) {
+        *text = redacted;
     }
 }
 

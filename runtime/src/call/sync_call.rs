@@ -4,7 +4,7 @@
 //! and the ending built from the returned value as much again. Kept in the frames alive while
 //! the body runs, they made a recursing stage take ~1.2 KB of stack a level (release; ~5.7 KB
 //! in debug), so that 2,000 levels overflowed the 2 MiB stack of a `std::thread` (issue 10,
-//! README "Reliability", Stack). So a sync call keeps its state in a thread-local stack of the
+//! docs/reliability.md, "Stack"). So a sync call keeps its state in a thread-local stack of the
 //! sync calls running on the thread ([`RUNNING`]: a sync call starts and ends on the same
 //! thread, and calls nest, so the innermost is the last), and the frames alive during the body
 //! hold a [`SyncCall`]: the index of that state, the context guard and a flag. The call starts

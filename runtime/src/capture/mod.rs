@@ -9,27 +9,32 @@
 //! | `true` | everywhere, except at sites with `capture_content = false` | captured |
 //! | `false` | nowhere | nowhere |
 //!
-//! Every captured text passes [`redact_secrets`], then the program's own hook
-//! (`TelemetryBuilder::redact_with`), then [`cut`] at `FACTORY_OBS_CAPTURE_MAX_CHARS`
-//! characters (default 8192).
+//! Every captured text passes the [`Redaction`] policy (the built-in rules of
+//! [`redact_secrets`], the program's own patterns, its hook), then [`cut`] at
+//! `FACTORY_OBS_CAPTURE_MAX_CHARS` characters (default 8192). The same policy masks error and
+//! panic messages ([`Redaction::redact`] at a call's end) and everything this crate prints
+//! ([`printable`]); URLs are printed through [`shown_url`]. See `docs/security.md`.
 
 mod cut;
+pub(crate) mod fakes;
 mod messages;
 mod redact;
+mod urls;
 
 pub use cut::{cut, CUT_MARK};
 pub use messages::{ChatMessage, Messages, Role};
 pub use redact::redact_secrets;
+pub(crate) use redact::{BadPattern, RuleSet};
+pub use urls::{mask_urls, shown_url};
 
 use crate::call::Fields;
-use crate::error::InitError;
 use crate::init::TelemetryBuilder;
-use crate::names::{attr, env};
+use crate::names::attr;
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Longest captured text unless configured, in characters.
 pub const DEFAULT_MAX_CHARS: usize = 8192;
@@ -50,25 +55,89 @@ pub enum ContentCapture {
     Off,
 }
 
-/// A program's own redaction, run after the built-in rules.
+/// A program's own redaction, run after the rules.
 type Hook = dyn for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync;
 
-/// How a pipeline captures content.
+/// The one redaction policy of a process: the built-in rules and the program's own patterns
+/// (one pass), then its hook. Applied to captured content, error and panic messages, what this
+/// crate prints, and, when asked, every attribute and log record.
 #[derive(Clone, Default)]
+pub(crate) struct Redaction {
+    /// The built-in rules and the program's patterns; `None`: the built-in rules alone.
+    rules: Option<Arc<RuleSet>>,
+    hook: Option<Arc<Hook>>,
+    /// Whether every string attribute of every span and log record is redacted too
+    /// (`FACTORY_OBS_REDACT_ATTRIBUTES`), not only captured content and error messages.
+    pub attributes: bool,
+}
+
+impl fmt::Debug for Redaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redaction")
+            .field("rules", &self.rules)
+            .field("hook", &self.hook.as_ref().map(|_| "fn(&str) -> Cow<str>"))
+            .field("attributes", &self.attributes)
+            .finish()
+    }
+}
+
+impl Redaction {
+    /// `text` with every secret the rules know masked, then passed to the hook; borrowed when
+    /// neither changed it. A hook that panics loses the text, never the caller.
+    pub(crate) fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let rules: &RuleSet = match &self.rules {
+            Some(rules) => rules,
+            None => redact::built_in(),
+        };
+        let masked = rules.redact(text);
+        let Some(hook) = &self.hook else {
+            return masked;
+        };
+        let hooked = catch_unwind(AssertUnwindSafe(|| match hook(&masked) {
+            Cow::Borrowed(same) if std::ptr::eq(same, &*masked) => None,
+            changed => Some(changed.into_owned()),
+        }));
+        match hooked {
+            Ok(None) => masked,
+            Ok(Some(changed)) => Cow::Owned(changed),
+            Err(_) => Cow::Owned(HOOK_FAILED.to_owned()),
+        }
+    }
+
+    /// `text` as it may be printed: redacted, then its URLs shown by [`shown_url`] (a token
+    /// in a URL's user information keeps the mask that names its kind).
+    pub(crate) fn printable<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.redact(text) {
+            Cow::Borrowed(text) => mask_urls(text),
+            Cow::Owned(redacted) => Cow::Owned(mask_urls(&redacted).into_owned()),
+        }
+    }
+}
+
+/// The policy of the installed telemetry, for what is printed outside any pipeline.
+static PROCESS_REDACTION: OnceLock<Redaction> = OnceLock::new();
+
+/// Makes `redaction` the policy of what this crate prints (once per process, at `init`).
+pub(crate) fn install_process_redaction(redaction: Redaction) {
+    let _ = PROCESS_REDACTION.set(redaction);
+}
+
+/// `text` as this crate prints it (warnings, the summary, the delivery report, `InitError`):
+/// URLs without their user information and query values, secrets masked by the installed
+/// policy (the built-in rules before `init`).
+pub fn printable(text: &str) -> Cow<'_, str> {
+    match PROCESS_REDACTION.get() {
+        Some(redaction) => redaction.printable(text),
+        None => Redaction::default().printable(text),
+    }
+}
+
+/// How a pipeline captures content, and how it redacts.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ContentPolicy {
     pub mode: ContentCapture,
     pub max_chars: Option<usize>,
-    pub(crate) hook: Option<Arc<Hook>>,
-}
-
-impl fmt::Debug for ContentPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ContentPolicy")
-            .field("mode", &self.mode)
-            .field("max_chars", &self.max_chars())
-            .field("hook", &self.hook.as_ref().map(|_| "fn(&str) -> Cow<str>"))
-            .finish()
-    }
+    pub redaction: Redaction,
 }
 
 impl ContentPolicy {
@@ -76,17 +145,9 @@ impl ContentPolicy {
         self.max_chars.unwrap_or(DEFAULT_MAX_CHARS)
     }
 
-    /// `text` redacted by the built-in rules and the hook (not cut).
+    /// `text` redacted by the policy (not cut).
     pub(crate) fn redact(&self, text: &str) -> String {
-        let masked = redact_secrets(text);
-        let Some(hook) = &self.hook else {
-            return masked.into_owned();
-        };
-        // The hook is the program's code: a panic in it loses this text, never the call.
-        match catch_unwind(AssertUnwindSafe(|| hook(&masked).into_owned())) {
-            Ok(text) => text,
-            Err(_) => HOOK_FAILED.to_owned(),
-        }
+        self.redaction.redact(text).into_owned()
     }
 
     /// `text` cut to the configured length.
@@ -108,82 +169,70 @@ impl ContentPolicy {
     }
 }
 
-/// Content capture as configured in code and by the environment.
+/// Content capture and redaction as the environment sets them (read by `config`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CaptureSettings {
     /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, when set.
     pub mode: Option<ContentCapture>,
     /// `FACTORY_OBS_CAPTURE_MAX_CHARS`, when set.
     pub max_chars: Option<usize>,
+    /// `FACTORY_OBS_REDACT_PATTERNS`, one regular expression a line (checked by `config`).
+    pub redact_patterns: Vec<String>,
+    /// `FACTORY_OBS_REDACT_ATTRIBUTES`, when set.
+    pub redact_attributes: Option<bool>,
 }
 
-impl CaptureSettings {
-    /// Reads and validates the two variables through `get` (which treats blank values as unset).
-    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, InitError> {
-        let name = env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
-        let mode = match get(name) {
-            None => None,
-            Some(value) => Some(match value.trim().to_ascii_lowercase().as_str() {
-                "true" => ContentCapture::On,
-                "false" => ContentCapture::Off,
-                _ => {
-                    return Err(InitError::invalid_env(
-                        name,
-                        &value,
-                        "true (capture prompts and completions at every #[llm_call]) or false \
-                         (capture no content anywhere); unset: only sites with `capture_content`",
-                    ))
-                }
-            }),
-        };
-        let name = env::FACTORY_OBS_CAPTURE_MAX_CHARS;
-        let max_chars = match get(name) {
-            None => None,
-            Some(value) => match value.trim().parse::<usize>() {
-                Ok(n) if MAX_CHARS_RANGE.contains(&n) => Some(n),
-                _ => {
-                    return Err(InitError::invalid_env(
-                        name,
-                        &value,
-                        &format!(
-                            "a whole number of characters from {} to {}, e.g. {DEFAULT_MAX_CHARS}",
-                            MAX_CHARS_RANGE.start(),
-                            MAX_CHARS_RANGE.end()
-                        ),
-                    ))
-                }
-            },
-        };
-        Ok(CaptureSettings { mode, max_chars })
-    }
-}
-
-/// What `TelemetryBuilder` was told about content capture.
+/// What `TelemetryBuilder` was told about content capture and redaction.
 #[derive(Clone, Default)]
 pub(crate) struct CaptureBuilder {
     mode: Option<ContentCapture>,
     max_chars: Option<usize>,
     pub(crate) hook: Option<Arc<Hook>>,
+    patterns: Vec<String>,
+    redact_attributes: Option<bool>,
 }
 
 impl fmt::Debug for CaptureBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The patterns may be the very secrets to mask: counted, never shown.
         f.debug_struct("CaptureBuilder")
             .field("mode", &self.mode)
             .field("max_chars", &self.max_chars)
             .field("hook", &self.hook.is_some())
+            .field("patterns", &self.patterns.len())
+            .field("redact_attributes", &self.redact_attributes)
             .finish()
     }
 }
 
 impl CaptureBuilder {
-    /// The policy: the environment wins over code, as for every other setting.
-    pub(crate) fn policy(self, settings: &CaptureSettings) -> ContentPolicy {
-        ContentPolicy {
+    /// The policy: the environment wins over code, as for every other setting; the patterns of
+    /// both apply (code's first). A pattern given in code that does not compile is the error
+    /// (the environment's were checked by `config`), numbered among the code's patterns.
+    pub(crate) fn policy(self, settings: &CaptureSettings) -> Result<ContentPolicy, BadPattern> {
+        let rules = if self.patterns.is_empty() && settings.redact_patterns.is_empty() {
+            None
+        } else {
+            let patterns: Vec<String> = self
+                .patterns
+                .iter()
+                .chain(&settings.redact_patterns)
+                .cloned()
+                .collect();
+            Some(Arc::new(RuleSet::new(&patterns)?))
+        };
+        Ok(ContentPolicy {
             mode: settings.mode.or(self.mode).unwrap_or_default(),
             max_chars: settings.max_chars.or(self.max_chars),
-            hook: self.hook,
-        }
+            redaction: Redaction {
+                rules,
+                hook: self.hook,
+                attributes: settings
+                    .redact_attributes
+                    .or(self.redact_attributes)
+                    .unwrap_or(false),
+            },
+        })
     }
 }
 
@@ -209,10 +258,39 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Masks more: text matching `pattern` (a regular expression in the `regex` crate's syntax)
+    /// is replaced by `[REDACTED:custom]` wherever the built-in rules apply (captured content,
+    /// error and panic messages, what is printed). When the pattern has a group named `secret`,
+    /// only that group is masked: `token: (?P<secret>[a-z0-9]{32})`. Call it once per pattern;
+    /// the patterns of `FACTORY_OBS_REDACT_PATTERNS` apply too. A pattern that does not compile
+    /// makes `init` fail, naming the pattern by its number, never showing it.
+    ///
+    /// ```no_run
+    /// let telemetry = factory_observability::Telemetry::builder("factory")
+    ///     .redact_pattern(r"ACME-[0-9]{6}")
+    ///     .redact_pattern(r"license: (?P<secret>[A-Z0-9-]{20,})")
+    ///     .init();
+    /// ```
+    pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.capture.patterns.push(pattern.into());
+        self
+    }
+
+    /// Redacts every string attribute of every exported span and log record as well (`fields(...)`,
+    /// `tracing` spans' fields and events, log bodies), on the export threads, and the `tracing`
+    /// events printed on stderr. Off by default: captured content, error and panic messages and
+    /// what this crate prints are always redacted; the rest is the program's own data, and
+    /// scanning it costs on every call. `FACTORY_OBS_REDACT_ATTRIBUTES` wins when set.
+    pub fn redact_attributes(mut self, on: bool) -> Self {
+        self.capture.redact_attributes = Some(on);
+        self
+    }
+
     /// Masks more in captured text: `hook` runs on every captured text after the built-in rules
-    /// ([`redact_secrets`]) and before the cut. Return the text borrowed when nothing changed.
-    /// A hook that panics loses the text it was given (replaced by
-    /// `[REDACTED:redaction_hook_failed]`), never the call.
+    /// ([`redact_secrets`]) and the patterns, and before the cut; on error and panic messages
+    /// and printed text too. Return the text borrowed when nothing changed. A hook that panics
+    /// loses the text it was given (replaced by `[REDACTED:redaction_hook_failed]`), never the
+    /// call.
     ///
     /// ```no_run
     /// use std::borrow::Cow;
@@ -382,73 +460,83 @@ mod tests {
     }
 
     #[test]
-    fn settings_from_the_environment() {
-        let settings = |value: &'static str| {
-            CaptureSettings::from_lookup(|name| {
-                (name == env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
-                    .then(|| value.to_owned())
-            })
-        };
-        assert_eq!(settings("TRUE").unwrap().mode, Some(ContentCapture::On));
-        assert_eq!(settings(" false ").unwrap().mode, Some(ContentCapture::Off));
-        let error = settings("yes").unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=\"yes\" is not valid: expected \
-             true (capture prompts and completions at every #[llm_call]) or false (capture no \
-             content anywhere); unset: only sites with `capture_content`"
-        );
-        let length = |value: &'static str| {
-            CaptureSettings::from_lookup(|name| {
-                (name == env::FACTORY_OBS_CAPTURE_MAX_CHARS).then(|| value.to_owned())
-            })
-        };
-        assert_eq!(length("4096").unwrap().max_chars, Some(4096));
-        for bad in ["0", "15", "-1", "2000000", "lots"] {
-            assert_eq!(
-                length(bad).unwrap_err().to_string(),
-                format!(
-                    "FACTORY_OBS_CAPTURE_MAX_CHARS=\"{bad}\" is not valid: expected a whole \
-                     number of characters from 16 to 1048576, e.g. 8192"
-                )
-            );
-        }
-    }
-
-    #[test]
     fn the_environment_wins_over_code() {
         let builder = CaptureBuilder {
             mode: Some(ContentCapture::On),
             max_chars: Some(100),
-            hook: None,
+            redact_attributes: Some(true),
+            ..CaptureBuilder::default()
         };
-        let policy = builder.clone().policy(&CaptureSettings {
-            mode: Some(ContentCapture::Off),
-            max_chars: None,
-        });
+        let policy = builder
+            .clone()
+            .policy(&CaptureSettings {
+                mode: Some(ContentCapture::Off),
+                redact_attributes: Some(false),
+                ..CaptureSettings::default()
+            })
+            .unwrap();
         assert_eq!(
-            (policy.mode, policy.max_chars()),
-            (ContentCapture::Off, 100)
+            (policy.mode, policy.max_chars(), policy.redaction.attributes),
+            (ContentCapture::Off, 100, false)
         );
-        let policy = builder.policy(&CaptureSettings::default());
+        let policy = builder.policy(&CaptureSettings::default()).unwrap();
         assert_eq!(policy.mode, ContentCapture::On);
+        assert!(policy.redaction.attributes);
         assert_eq!(ContentPolicy::default().max_chars(), DEFAULT_MAX_CHARS);
     }
 
     #[test]
+    fn patterns_of_code_and_environment_both_apply_and_a_bad_one_is_numbered() {
+        let builder = crate::Telemetry::builder("t")
+            .redact_pattern("ACME-[0-9]{6}")
+            .capture;
+        let policy = builder
+            .clone()
+            .policy(&CaptureSettings {
+                redact_patterns: vec!["INT-[a-z]{4}".to_owned()],
+                ..CaptureSettings::default()
+            })
+            .unwrap();
+        assert_eq!(
+            policy
+                .prepare("ACME-123456 and INT-abcd and ghp_1a2B3c4D5e6F7g8H9i0JkLmNoPqRsTuVwXyZ12"),
+            "[REDACTED:custom] and [REDACTED:custom] and [REDACTED:github_token]"
+        );
+        let mut bad = builder;
+        bad.patterns.push("[unclosed".to_owned());
+        let error = bad.policy(&CaptureSettings::default()).unwrap_err();
+        assert_eq!(error.number, 2);
+    }
+
+    #[test]
     fn hooks_run_after_the_rules_and_a_panicking_hook_loses_the_text() {
-        let mut policy = ContentPolicy {
-            hook: Some(Arc::new(|text: &str| {
-                Cow::Owned(text.replace("ACME-7", "[REDACTED:acme]"))
-            })),
-            ..ContentPolicy::default()
-        };
+        let mut policy = ContentPolicy::default();
+        policy.redaction.hook = Some(Arc::new(|text: &str| {
+            Cow::Owned(text.replace("ACME-7", "[REDACTED:acme]"))
+        }));
         assert_eq!(
             policy.prepare("ACME-7 with sk-ant-api03-AAAABBBBCCCCDDDDEEEE"),
             "[REDACTED:acme] with [REDACTED:api_key]"
         );
-        policy.hook = Some(Arc::new(|_: &str| -> Cow<'_, str> { panic!("hook bug") }));
+        // A hook that returns its text borrowed leaves it borrowed.
+        policy.redaction.hook = Some(Arc::new(|text: &str| Cow::Borrowed(text)));
+        assert!(matches!(
+            policy.redaction.redact("plain"),
+            Cow::Borrowed("plain")
+        ));
+        policy.redaction.hook = Some(Arc::new(|_: &str| -> Cow<'_, str> { panic!("hook bug") }));
         assert_eq!(policy.prepare("ACME-7"), HOOK_FAILED);
+    }
+
+    #[test]
+    fn printable_text_shows_urls_without_secrets_and_masks_the_rest() {
+        let redaction = Redaction::default();
+        assert_eq!(
+            redaction.printable(
+                "POST http://ci:s3cret@h:4318/v1/traces?api_key=k3y: 401; key was glpat-Zx9Yw8Vu7Ts6Rq5Po4Nm"
+            ),
+            "POST http://***@h:4318/v1/traces?api_key=***: 401; key was [REDACTED:gitlab_token]"
+        );
     }
 
     #[test]

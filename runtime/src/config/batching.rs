@@ -85,7 +85,7 @@ impl Limit {
 /// cost, about 800 MiB here.
 pub const MAX_QUEUE_SIZE: u64 = 1 << 20;
 /// The default span queue: room for a factory's burst (thousands of stages and LLM calls ended
-/// within one export) without loss, and about 25 MiB when full (see README "The span queue").
+/// within one export) without loss, and about 25 MiB when full (see docs/reliability.md, "The span queue").
 pub const DEFAULT_QUEUE_SIZE: u64 = 32_768;
 /// The longest schedule delay accepted: an hour.
 const MAX_SCHEDULE_DELAY_MS: u64 = 3_600_000;

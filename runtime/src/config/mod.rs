@@ -5,9 +5,15 @@
 //!
 //! One module per concern: [`batching`] (`OTEL_BSP_*`), [`otlp`] (endpoints, protocol, headers,
 //! timeout, compression per signal), [`tls`] (certificate files), `resource` (service name and
-//! resource attributes), `sampler`, and `values` (the shared value syntaxes).
+//! resource attributes), `sampler`, `capture` (content capture and redaction), `limits` (span
+//! limits, the span queue's bytes),
+//! `http_server` (what the HTTP server layer takes from requests), and `values` (the shared
+//! value syntaxes).
 
 mod batching;
+mod capture;
+mod http_server;
+mod limits;
 pub mod otlp;
 mod resource;
 mod sampler;
@@ -15,6 +21,11 @@ pub mod tls;
 mod values;
 
 pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
+pub use http_server::{
+    ForwardedHeader, Forwarding, HttpServerSettings, ProxyNetworks, TrustedProxies,
+    DEFAULT_HTTP_MAX_CHARS, HTTP_MAX_CHARS_RANGE, MAX_TRUSTED_HOPS,
+};
+pub use limits::{SpanLimits, DEFAULT_COUNT_LIMIT, DEFAULT_SPAN_QUEUE_MAX_BYTES};
 pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
 pub use tls::{TlsFile, TlsFiles};
 
@@ -155,6 +166,12 @@ pub struct Config {
     pub batching: Batching,
     /// `OTEL_BLRP_MAX_QUEUE_SIZE`, `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BLRP_SCHEDULE_DELAY`.
     pub log_batching: Batching,
+    /// OpenTelemetry's span limits (`OTEL_SPAN_*_LIMIT`, `OTEL_ATTRIBUTE_*_LIMIT`, ...).
+    pub span_limits: SpanLimits,
+    /// `FACTORY_OBS_SPAN_QUEUE_MAX_BYTES`: the span queue's bound in bytes, estimated.
+    pub span_queue_max_bytes: usize,
+    /// What `HttpServerLayer` takes from requests (`FACTORY_OBS_HTTP_SERVER_*`).
+    pub http_server: HttpServerSettings,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -205,7 +222,10 @@ impl Config {
         // The SDK's batch log processor allocates its whole queue and batch up front:
         // out-of-range values are refused here, before they can abort the process.
         let log_batching = Batching::log_records(get)?;
-        let (otlp_transports, warnings) = otlp::transports(get)?;
+        let span_limits = SpanLimits::from_lookup(get)?;
+        let span_queue_max_bytes = limits::span_queue_max_bytes(get)?;
+        let (otlp_transports, mut warnings) = otlp::transports(get)?;
+        let http_server = HttpServerSettings::from_lookup(get, &mut warnings)?;
 
         let dir =
             PathBuf::from(get(factory_env::FACTORY_OBS_DIR).unwrap_or_else(|| "telemetry".into()));
@@ -234,7 +254,7 @@ impl Config {
             Some(value) => parse_bool(factory_env::FACTORY_OBS_GENAI_SPAN_NAMES, &value)?,
         };
 
-        let capture = crate::capture::CaptureSettings::from_lookup(get)?;
+        let capture = capture::capture_settings(get)?;
 
         Ok(Config {
             capture,
@@ -246,6 +266,9 @@ impl Config {
             sampler,
             batching,
             log_batching,
+            span_limits,
+            span_queue_max_bytes,
+            http_server,
             traces,
             metrics,
             logs,
@@ -791,7 +814,8 @@ mod tests {
                         proptest::prop_assert!(config.otlp(signal).endpoint.starts_with("http"));
                     }
                 }
-                Err(InitError::InvalidEnv { name, .. }) => {
+                Err(InitError::InvalidEnv { name, .. })
+                | Err(InitError::Header { variable: name, .. }) => {
                     proptest::prop_assert!(vars.contains_key(&name), "{name} was not set");
                 }
                 Err(other) => proptest::prop_assert!(false, "not an InvalidEnv: {other}"),

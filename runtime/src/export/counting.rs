@@ -27,6 +27,9 @@ pub(crate) struct Delivery {
     submitted: StripedCounter,
     /// Dropped because the queue was full (also counted as submitted).
     dropped: AtomicU64,
+    /// Spans queued without their attributes and events: the queue's bytes were at their bound
+    /// when they ended (see `export::records`). Counted as submitted too.
+    trimmed: AtomicU64,
     delivered: AtomicU64,
     /// Items whose export failed, by [`Failure`].
     failed: [AtomicU64; Failure::ALL.len()],
@@ -164,6 +167,11 @@ impl Delivery {
         self.dropped.fetch_add(count, Ordering::Relaxed);
     }
 
+    /// Spans queued without their attributes and events (the queue's bytes at their bound).
+    pub(crate) fn trimmed(&self, count: u64) {
+        self.trimmed.fetch_add(count, Ordering::Relaxed);
+    }
+
     /// Items whose export has ended, delivered or failed.
     fn finished(&self) -> u64 {
         let failed: u64 = self.failed.iter().map(|f| f.load(Ordering::Relaxed)).sum();
@@ -245,6 +253,7 @@ impl Delivery {
         Counts {
             submitted: self.submitted.sum(),
             dropped: self.dropped.load(Ordering::Relaxed),
+            trimmed: self.trimmed.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: std::array::from_fn(|i| self.failed[i].load(Ordering::Relaxed)),
             points: std::array::from_fn(|i| self.points[i].load(Ordering::Relaxed)),
@@ -273,8 +282,11 @@ impl Delivery {
             submitted: counts.submitted,
             delivered: counts.delivered,
             dropped: counts.dropped,
+            trimmed: counts.trimmed,
             failed: counts.failed.iter().sum(),
-            last_error,
+            // The exporter's and its client's text may quote the URL (with a token in it) or
+            // what the collector answered: shown as everything printed.
+            last_error: last_error.map(|error| crate::capture::printable(&error).into_owned()),
         }
     }
 }
@@ -284,6 +296,7 @@ impl Delivery {
 pub(crate) struct Counts {
     pub submitted: u64,
     pub dropped: u64,
+    pub trimmed: u64,
     pub delivered: u64,
     /// By [`Failure`] (indexed by `Failure as usize`).
     pub failed: [u64; Failure::ALL.len()],
@@ -302,8 +315,12 @@ pub struct SignalDelivery {
     pub submitted: u64,
     /// Items an exporter confirmed.
     pub delivered: u64,
-    /// Items a full queue dropped (spans shed at their start, see README "Exporter health").
+    /// Items a full queue dropped (spans shed at their start, see docs/backends.md, "Exporter
+    /// health"), full in items or, for spans, in bytes (docs/limits.md).
     pub dropped: u64,
+    /// Spans queued without their attributes and events because the span queue's bytes were at
+    /// their bound when they ended (docs/limits.md); they are delivered like the others.
+    pub trimmed: u64,
     /// Items whose export failed.
     pub failed: u64,
     /// The last export error, if any; an export still unanswered at shutdown is reported as
@@ -369,6 +386,13 @@ impl fmt::Display for DeliveryReport {
                         part.push_str(&format!("; last error: {error}"));
                     }
                     part.push(')');
+                }
+                if s.trimmed > 0 {
+                    part.push_str(&format!(
+                        ", {} without their attributes (the span queue's bytes were at their \
+                         bound)",
+                        s.trimmed
+                    ));
                 }
                 part
             })

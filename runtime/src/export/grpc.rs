@@ -57,7 +57,7 @@ macro_rules! grpc_exporter {
                 inner,
                 failure,
                 runner,
-                grpc_endpoint: Some(transport.endpoint.trim().to_owned()),
+                grpc_endpoint: Some(crate::capture::shown_url(transport.endpoint.trim())),
             })
         }
     };

@@ -58,7 +58,8 @@ pub(crate) fn channel(
     let connector = Connector {
         tls,
         proxy,
-        endpoint: url.into(),
+        // As printed in notes and warnings: without user information or query values.
+        endpoint: crate::capture::shown_url(&url).into(),
         signal: signal.as_str(),
         failure: Arc::clone(failure),
         tls_warned: Arc::new(AtomicBool::new(false)),
@@ -139,7 +140,10 @@ impl Connector {
                 self.failure
                     .set(format!("gRPC {endpoint}: TLS handshake failed: {tls}"));
             }
-            None => self.failure.set(format!("gRPC {endpoint}: {error}")),
+            None => self.failure.set(format!(
+                "gRPC {endpoint}: {}",
+                crate::capture::mask_urls(&error.to_string())
+            )),
         }
     }
 }

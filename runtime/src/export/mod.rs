@@ -16,6 +16,7 @@ pub(crate) mod prometheus;
 #[cfg(feature = "grpc")]
 pub(crate) mod quick_ack;
 pub(crate) mod records;
+pub(crate) mod redacting;
 pub(crate) mod runner;
 pub(crate) mod span_record;
 pub(crate) mod tls;

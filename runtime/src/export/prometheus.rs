@@ -4,7 +4,7 @@
 //! `prometheus` registry at each scrape (names translated as [`crate::names::prometheus`]
 //! says), and `tiny_http` serves them from a thread of its own with a blocking server: the
 //! program needs no tokio runtime, and a slow scraper never touches an instrumented call.
-//! README "Prometheus" says why these crates and not others.
+//! docs/backends.md, "Prometheus", says why these crates and not others.
 
 use crate::config::PrometheusEndpoint;
 use crate::error::InitError;
@@ -216,7 +216,11 @@ mod tests {
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         Health {
             deliveries: deliveries.clone(),
-            slots: Some(Arc::new(Slots::new(64, Arc::clone(&deliveries[0])))),
+            slots: Some(Arc::new(Slots::new(
+                64,
+                1 << 20,
+                Arc::clone(&deliveries[0]),
+            ))),
             exporters: [
                 Some("test_span_exporter"),
                 Some("test_metric_exporter"),

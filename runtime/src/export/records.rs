@@ -37,10 +37,31 @@
 //! Neither queue is allocated up front: records wait in an unbounded channel (blocks of 31
 //! allocated as it fills, freed as it drains) whose length the slot count bounds, so memory
 //! grows with use, up to the bound.
+//!
+//! # A bound in bytes as well as in spans
+//!
+//! A span's size is the program's (and, for an HTTP server, its clients') choice: 32,768 spans
+//! of a few hundred bytes are a few MiB, of 300 KB each (a hostile `User-Agent`) 10 GB. So the
+//! queue also counts the bytes of the records waiting for the export thread, estimated without
+//! serialising them ([`SpanRecord::estimated_bytes`]), against
+//! `FACTORY_OBS_SPAN_QUEUE_MAX_BYTES` (64 MiB by default):
+//!
+//! - a sampled span that *starts* while the bytes are at their bound (seven eighths of it for
+//!   spans other than runs) is shed with its subtree, exactly as when the slots are all taken,
+//!   and counted the same way (dropped, `queue_full`);
+//! - a span that *ends* and would take the bytes past their bound (it started while there was
+//!   room) is still queued, its parent already counting on it, but without its attributes and
+//!   events ([`SpanRecord::trim`]): it keeps its ids, name, times, status and what its kind
+//!   derives from its call site, its `dropped_attributes_count` and dropped events count say
+//!   what it lost, and the report counts it as trimmed;
+//! - an SDK span (a `tracing` span) that would take the bytes past their bound is dropped and
+//!   counted, as when its queue is full: it has no children waiting on it here.
+//!
+//! The bytes held are thus at most the bound plus a trimmed record's fixed size per slot.
 
-use crate::config::Batching;
+use crate::config::{Batching, SpanLimits};
 use crate::export::counting::Delivery;
-use crate::export::span_record::SpanRecord;
+use crate::export::span_record::{self, SpanRecord};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
@@ -60,65 +81,115 @@ const MAX_SLEEP: Duration = Duration::from_millis(50);
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The span queue's room, taken by a sampled call as it starts and given back by the export
-/// thread as it collects the call's record (see the module's documentation).
+/// thread as it collects the call's record (see the module's documentation); and the bytes its
+/// records hold.
 #[derive(Debug)]
 pub(crate) struct Slots {
-    /// Slots taken: sampled calls running plus records waiting for the export thread.
-    taken: CacheAligned<AtomicUsize>,
+    /// What every calling thread writes, on one cache line of its own.
+    counts: CacheAligned<Counts>,
     capacity: usize,
+    /// `FACTORY_OBS_SPAN_QUEUE_MAX_BYTES`.
+    max_bytes: usize,
     delivery: Arc<Delivery>,
     /// The export thread, woken when the queue is found full.
     worker: OnceLock<Thread>,
 }
 
-/// Keeps a counter every calling thread writes off the cache lines of its neighbours.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Slots taken: sampled calls running plus records waiting for the export thread.
+    taken: AtomicUsize,
+    /// Estimated bytes of the records and SDK spans waiting for the export thread.
+    bytes: AtomicUsize,
+}
+
+/// Keeps counters every calling thread writes off the cache lines of its neighbours.
 #[derive(Debug, Default)]
 #[repr(align(64))]
 struct CacheAligned<T>(T);
 
 impl Slots {
-    pub(crate) fn new(capacity: usize, delivery: Arc<Delivery>) -> Slots {
+    pub(crate) fn new(capacity: usize, max_bytes: usize, delivery: Arc<Delivery>) -> Slots {
         Slots {
-            taken: CacheAligned(AtomicUsize::new(0)),
+            counts: CacheAligned(Counts::default()),
             capacity,
+            max_bytes,
             delivery,
             worker: OnceLock::new(),
         }
     }
 
     /// Takes a slot for a sampled call that starts; false (the call is shed, and counted as
-    /// dropped) when the queue is full. Runs may take the last eighth of the queue, which
-    /// other calls leave to them: a burst of stages does not shed the runs that start after it.
+    /// dropped) when the queue is full, in spans or in bytes. Runs may take the last eighth of
+    /// the queue, which other calls leave to them: a burst of stages does not shed the runs that
+    /// start after it.
     pub fn take(&self, is_run: bool) -> bool {
-        let taken = &self.taken.0;
-        let limit = if is_run {
-            self.capacity
+        let Counts { taken, bytes } = &self.counts.0;
+        let (limit, byte_limit) = if is_run {
+            (self.capacity, self.max_bytes)
         } else {
-            self.capacity - self.capacity / 8
+            (
+                self.capacity - self.capacity / 8,
+                self.max_bytes - self.max_bytes / 8,
+            )
         };
         // Read first: a full queue is not written to by every shed call.
-        if taken.load(Ordering::Relaxed) < limit {
+        if taken.load(Ordering::Relaxed) < limit && bytes.load(Ordering::Relaxed) < byte_limit {
             if taken.fetch_add(1, Ordering::Relaxed) < limit {
                 return true;
             }
             taken.fetch_sub(1, Ordering::Relaxed);
         }
         self.delivery.dropped_queue_full(1);
+        self.wake_worker();
+        false
+    }
+
+    fn wake_worker(&self) {
         if let Some(worker) = self.worker.get() {
             worker.unpark();
         }
-        false
     }
 
     fn give_back(&self, count: usize) {
         if count > 0 {
-            self.taken.0.fetch_sub(count, Ordering::Relaxed);
+            self.counts.0.taken.fetch_sub(count, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `size` to the bytes held, unless that takes them past the bound (false, nothing
+    /// added). A lone item larger than the whole bound is refused too.
+    fn hold_bytes(&self, size: usize) -> bool {
+        let bytes = &self.counts.0.bytes;
+        let before = bytes.fetch_add(size, Ordering::Relaxed);
+        if before.saturating_add(size) <= self.max_bytes {
+            return true;
+        }
+        bytes.fetch_sub(size, Ordering::Relaxed);
+        false
+    }
+
+    /// Adds `size` to the bytes held, past the bound if need be: a trimmed record, whose fixed
+    /// size the slot it holds bounds.
+    fn hold_bytes_anyway(&self, size: usize) {
+        self.counts.0.bytes.fetch_add(size, Ordering::Relaxed);
+    }
+
+    fn release_bytes(&self, size: usize) {
+        if size > 0 {
+            self.counts.0.bytes.fetch_sub(size, Ordering::Relaxed);
         }
     }
 
     /// Slots taken now: spans running or waiting for export.
     pub fn taken(&self) -> usize {
-        self.taken.0.load(Ordering::Relaxed)
+        self.counts.0.taken.load(Ordering::Relaxed)
+    }
+
+    /// Estimated bytes of the spans waiting for the export thread now.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.counts.0.bytes.load(Ordering::Relaxed)
     }
 
     /// The queue's bound, `OTEL_BSP_MAX_QUEUE_SIZE`.
@@ -140,9 +211,18 @@ pub(crate) struct RecordQueue {
 }
 
 impl RecordQueue {
-    /// Hands the record of a call that took a slot at its start to the export thread.
-    pub fn submit(&self, record: SpanRecord) {
+    /// Hands the record of a call that took a slot at its start to the export thread; trimmed
+    /// when its bytes would take the queue past its bound (see the module's documentation).
+    pub fn submit(&self, mut record: SpanRecord) {
         self.delivery.submitted(1);
+        record.queued_bytes = record.estimated_bytes();
+        if !self.slots.hold_bytes(record.queued_bytes) {
+            record.trim();
+            record.queued_bytes = record.estimated_bytes();
+            self.slots.hold_bytes_anyway(record.queued_bytes);
+            self.delivery.trimmed(1);
+            self.slots.wake_worker();
+        }
         // The slot taken at the start bounds the channel. Only a shut-down pipeline refuses the
         // record; the report counts it as undelivered.
         let _ = self.sender.send(record);
@@ -221,6 +301,8 @@ pub(crate) struct SpanExport {
     spans: Sender<SpanData>,
     /// SDK spans waiting for the export thread, at most the queue size.
     spans_queued: Arc<AtomicUsize>,
+    /// The queue's bytes, which SDK spans count in too.
+    slots: Arc<Slots>,
     capacity: usize,
     delivery: Arc<Delivery>,
     control: Mutex<Sender<Control>>,
@@ -233,13 +315,22 @@ pub(crate) struct SpanExport {
 pub(crate) fn start<E: SpanExporter + 'static>(
     exporter: E,
     delivery: Arc<Delivery>,
-    batching: Batching,
+    settings: QueueSettings,
     scope: InstrumentationScope,
 ) -> std::io::Result<(SpanExport, Arc<RecordQueue>)> {
+    let QueueSettings {
+        batching,
+        max_bytes,
+        limits,
+    } = settings;
     let (records, record_receiver) = mpsc::channel();
     let (spans, span_receiver) = mpsc::channel();
     let (control, requests) = mpsc::channel();
-    let slots = Arc::new(Slots::new(batching.queue_size, Arc::clone(&delivery)));
+    let slots = Arc::new(Slots::new(
+        batching.queue_size,
+        max_bytes,
+        Arc::clone(&delivery),
+    ));
     let spans_queued = Arc::new(AtomicUsize::new(0));
     let worker = Worker {
         records: record_receiver,
@@ -249,6 +340,7 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         requests,
         exporter,
         scope,
+        limits,
         batch: Vec::new(),
         last_batch: 0,
         batching,
@@ -270,6 +362,7 @@ pub(crate) fn start<E: SpanExporter + 'static>(
     let export = SpanExport {
         spans,
         spans_queued,
+        slots: Arc::clone(&queue.slots),
         capacity: batching.queue_size,
         delivery,
         control: Mutex::new(control),
@@ -277,6 +370,17 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         handle: Mutex::new(Some(handle)),
     };
     Ok((export, queue))
+}
+
+/// How the span queue is bounded and what its spans may hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueueSettings {
+    /// `OTEL_BSP_*`.
+    pub batching: Batching,
+    /// `FACTORY_OBS_SPAN_QUEUE_MAX_BYTES`.
+    pub max_bytes: usize,
+    /// OpenTelemetry's span limits, applied as records become `SpanData`.
+    pub limits: SpanLimits,
 }
 
 /// The export thread's state.
@@ -288,6 +392,7 @@ struct Worker<E> {
     requests: Receiver<Control>,
     exporter: E,
     scope: InstrumentationScope,
+    limits: SpanLimits,
     batch: Vec<SpanData>,
     /// The size of the last batch exported: the next one is allocated that large at its first
     /// span rather than grown (and copied) one doubling at a time.
@@ -339,19 +444,26 @@ impl<E: SpanExporter> Worker<E> {
     /// taken from one channel.
     fn collect(&mut self) -> usize {
         let mut records = 0;
+        let mut bytes = 0;
         while let Ok(record) = self.records.try_recv() {
-            let span = record.into_span_data(&self.scope);
+            bytes += record.queued_bytes;
+            let span = record.into_span_data(&self.scope, &self.limits);
             self.push(span);
             records += 1;
             // Given back as each batch fills, so that a long collection does not shed calls.
             if records % self.batching.max_batch == 0 {
                 self.slots.give_back(self.batching.max_batch);
+                self.slots.release_bytes(std::mem::take(&mut bytes));
             }
         }
         self.slots.give_back(records % self.batching.max_batch);
+        self.slots.release_bytes(bytes);
         let mut spans = 0;
-        while let Ok(span) = self.spans.try_recv() {
+        while let Ok(mut span) = self.spans.try_recv() {
             self.spans_queued.fetch_sub(1, Ordering::Relaxed);
+            self.slots
+                .release_bytes(span_record::estimated_span_data_bytes(&span));
+            span_record::cut_span_data_values(&mut span, &self.limits);
             self.push(span);
             spans += 1;
         }
@@ -429,6 +541,15 @@ impl SpanProcessor for SpanExport {
                 self.worker.unpark();
                 return;
             }
+            if !self
+                .slots
+                .hold_bytes(span_record::estimated_span_data_bytes(&span))
+            {
+                self.spans_queued.fetch_sub(1, Ordering::Relaxed);
+                self.delivery.dropped_queue_full(1);
+                self.worker.unpark();
+                return;
+            }
             self.delivery.submitted(1);
             // A shut-down pipeline loses the span; the report counts it as undelivered.
             let _ = self.spans.send(span);
@@ -461,6 +582,152 @@ impl SpanProcessor for SpanExport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::span_record::tests::record;
+    use opentelemetry::KeyValue;
+    use std::sync::Condvar;
+
+    /// An exporter that holds its first export until released, so that what is submitted
+    /// meanwhile waits in the queue; it keeps every span it got.
+    #[derive(Clone, Debug, Default)]
+    struct Gate(Arc<(Mutex<GateState>, Condvar)>);
+
+    #[derive(Debug, Default)]
+    struct GateState {
+        entered: bool,
+        released: bool,
+        spans: Vec<SpanData>,
+    }
+
+    impl Gate {
+        fn wait_entered(&self) {
+            let (state, changed) = &*self.0;
+            let mut state = state.lock().unwrap();
+            while !state.entered {
+                state = changed.wait(state).unwrap();
+            }
+        }
+
+        fn release(&self) {
+            let (state, changed) = &*self.0;
+            state.lock().unwrap().released = true;
+            changed.notify_all();
+        }
+
+        fn spans(&self) -> Vec<SpanData> {
+            self.0 .0.lock().unwrap().spans.clone()
+        }
+    }
+
+    impl SpanExporter for Gate {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let (state, changed) = &*self.0;
+            let mut state = state.lock().unwrap();
+            state.entered = true;
+            changed.notify_all();
+            while !state.released {
+                state = changed.wait(state).unwrap();
+            }
+            state.spans.extend(batch);
+            Ok(())
+        }
+    }
+
+    /// A stage's record holding `chars` characters in one attribute.
+    fn big(chars: usize) -> SpanRecord {
+        record(
+            vec![KeyValue::new("payload", "x".repeat(chars))],
+            Vec::new(),
+        )
+    }
+
+    /// Many big spans against a small bound in bytes: the bytes held never pass it, spans that
+    /// start past seven eighths of it are shed and counted as dropped, a span that ends when
+    /// its bytes would pass it is queued trimmed and counted as trimmed, and every byte is given
+    /// back as the export thread collects.
+    #[test]
+    fn the_queue_holds_at_most_its_bytes_and_counts_what_it_sheds() {
+        let gate = Gate::default();
+        let delivery = Arc::new(Delivery::default());
+        let first = big(10).estimated_bytes();
+        let each = big(10_000).estimated_bytes();
+        let max_bytes = first + 10 * each;
+        let (export, queue) = start(
+            gate.clone(),
+            Arc::clone(&delivery),
+            QueueSettings {
+                batching: Batching {
+                    queue_size: 1000,
+                    max_batch: 1,
+                    schedule_delay: Duration::from_secs(3600),
+                },
+                max_bytes,
+                limits: SpanLimits::default(),
+            },
+            InstrumentationScope::builder("test").build(),
+        )
+        .unwrap();
+        let slots = Arc::clone(queue.slots());
+        // The first span: the export thread takes it and is held in its export (its bytes are
+        // given back once that export returns).
+        assert!(slots.take(false));
+        queue.submit(big(10));
+        gate.wait_entered();
+        assert_eq!(slots.bytes(), first);
+
+        // 20 spans one after another: 9 start before the bytes reach seven eighths of the bound,
+        // then every start is shed.
+        let mut started = 0;
+        for _ in 0..20 {
+            if slots.take(false) {
+                started += 1;
+                queue.submit(big(10_000));
+            }
+        }
+        assert_eq!(started, 9);
+        assert_eq!(slots.bytes(), first + 9 * each);
+        // A run may use the last eighth.
+        assert!(slots.take(true));
+        queue.submit(big(10_000));
+        assert_eq!(slots.bytes(), max_bytes);
+        // Spans that started in time and end past the bound: queued without their attributes.
+        let trimmed_bytes = {
+            let mut trimmed = big(10_000);
+            trimmed.trim();
+            trimmed.estimated_bytes()
+        };
+        for _ in 0..3 {
+            // (Taken directly: the bytes are past every start's limit.)
+            slots.counts.0.taken.fetch_add(1, Ordering::Relaxed);
+            queue.submit(big(10_000));
+        }
+        assert_eq!(slots.bytes(), max_bytes + 3 * trimmed_bytes);
+        let counts = delivery.counts();
+        assert_eq!(counts.submitted, 1 + 9 + 1 + 3 + 11);
+        assert_eq!(counts.dropped, 11);
+        assert_eq!(counts.trimmed, 3);
+
+        gate.release();
+        export.force_flush().unwrap();
+        assert_eq!(slots.bytes(), 0, "every byte given back");
+        assert_eq!(slots.taken(), 0);
+        let spans = gate.spans();
+        assert_eq!(spans.len(), 1 + 9 + 1 + 3);
+        let trimmed: Vec<&SpanData> = spans
+            .iter()
+            .filter(|span| span.dropped_attributes_count > 0)
+            .collect();
+        assert_eq!(trimmed.len(), 3);
+        for span in trimmed {
+            assert_eq!(span.dropped_attributes_count, 1);
+            assert!(span
+                .attributes
+                .iter()
+                .all(|kv| kv.key.as_str() != "payload"));
+        }
+        export
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .unwrap();
+    }
 
     #[test]
     fn the_pace_follows_the_rate_it_saw() {

@@ -4,11 +4,13 @@ use super::body::ObservedBody;
 use super::request;
 use crate::call::http_server::SERVER_SITE;
 use crate::call::{Call, Completion, Fields, Instrumented};
+use crate::config::HttpServerSettings;
 use crate::outcome::Report;
 use crate::propagation::http::{incoming, Incoming};
 use http::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -24,15 +26,30 @@ use tower_service::Service;
 /// counted twice. A `#[handler]` under it adds its `code.function.name`, `fields(...)` and error
 /// to the request's span instead of opening a second one. When nothing is installed
 /// ([`crate::init`] not called) it only passes requests on.
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// What it copies from a request is cut at 1,024 characters, and `client.address` is the
+/// connection's peer (with `into_make_service_with_connect_info::<SocketAddr>`), never a
+/// forwarding header a client could write, unless configured otherwise
+/// (`FACTORY_OBS_HTTP_SERVER_*`, or [`HttpServerLayer::with_settings`]; see docs/limits.md).
+#[derive(Clone, Debug, Default)]
 pub struct HttpServerLayer {
-    _private: (),
+    /// `None`: the installed configuration's, read per request.
+    settings: Option<Arc<HttpServerSettings>>,
 }
 
 impl HttpServerLayer {
-    /// The layer.
+    /// The layer, taking from requests what the installed configuration says
+    /// (`FACTORY_OBS_HTTP_SERVER_*`, read by [`crate::init`]; the defaults without it).
     pub fn new() -> HttpServerLayer {
         HttpServerLayer::default()
+    }
+
+    /// The layer with settings of its own, whatever the environment says: how long a value
+    /// copied from a request may be, and which forwarding header names the client.
+    pub fn with_settings(settings: HttpServerSettings) -> HttpServerLayer {
+        HttpServerLayer {
+            settings: Some(Arc::new(settings)),
+        }
     }
 }
 
@@ -40,7 +57,10 @@ impl<S> Layer<S> for HttpServerLayer {
     type Service = HttpServerService<S>;
 
     fn layer(&self, inner: S) -> HttpServerService<S> {
-        HttpServerService { inner }
+        HttpServerService {
+            inner,
+            settings: self.settings.clone(),
+        }
     }
 }
 
@@ -48,6 +68,7 @@ impl<S> Layer<S> for HttpServerLayer {
 #[derive(Clone, Debug)]
 pub struct HttpServerService<S> {
     inner: S,
+    settings: Option<Arc<HttpServerSettings>>,
 }
 
 /// Marks a request an outer [`HttpServerLayer`] serves already.
@@ -75,7 +96,11 @@ where
             };
         }
         request.extensions_mut().insert(Served);
-        let served = |fields: &mut Fields| fields.http_request(request::read(&request));
+        let settings = match &self.settings {
+            Some(settings) => settings,
+            None => crate::pipeline::http_server_settings(),
+        };
+        let served = |fields: &mut Fields| fields.http_request(request::read(&request, settings));
         let call = match incoming(request.headers()) {
             Incoming::Nothing => Call::start(&SERVER_SITE, served),
             Incoming::Parent(remote) => Call::start_under_remote(&SERVER_SITE, remote, served),

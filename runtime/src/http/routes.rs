@@ -9,6 +9,7 @@
 //! without end.
 
 use crate::http_server_labels::{ActiveKey, KNOWN_METHODS};
+use crate::names::http_server as names;
 use opentelemetry::StringValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -65,13 +66,25 @@ fn kept(route: &str) -> Option<&'static Route> {
     Some(kept)
 }
 
-/// `{method} {route}`: what `format!` would give, without its formatting machinery.
-fn span_name(method: &str, route: &str) -> String {
+/// `{method} {route}`: what `format!` would give, without its formatting machinery; `{method}`
+/// is `HTTP` for `_OTHER` (HTTP spans, "Name": "In other cases (when `{http.request.method}` is
+/// set to `_OTHER`), `{method}` MUST be `HTTP`").
+fn span_name(method: &'static str, route: &str) -> String {
+    let method = span_method(method);
     let mut name = String::with_capacity(method.len() + 1 + route.len());
     name.push_str(method);
     name.push(' ');
     name.push_str(route);
     name
+}
+
+/// A span name's `{method}`: the method, or `HTTP` for `_OTHER`.
+pub(crate) fn span_method(method: &'static str) -> &'static str {
+    if method == names::METHOD_OTHER {
+        names::SPAN_NAME_OTHER_METHOD
+    } else {
+        method
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +108,8 @@ mod tests {
         assert!(std::ptr::eq(name.as_ref(), name_again.as_ref()));
         let (_, posted) = route_and_name(post, "/routes-test/{id}");
         assert_eq!(posted, "POST /routes-test/{id}");
+        let (_, other) = route_and_name(ActiveKey::new("_OTHER", false), "/routes-test/{id}");
+        assert_eq!(other, "HTTP /routes-test/{id}");
 
         for n in 0..MAX_ROUTES {
             let _ = route_and_name(get, &format!("/routes-fill/{n}"));

@@ -7,8 +7,10 @@
 mod exporters;
 mod providers;
 
+use crate::capture::printable;
 use crate::config::{Config, Destination};
 use crate::error::InitError;
+use crate::export::redacting::RedactingStderr;
 use crate::export::DeliveryReport;
 use crate::pipeline::SpanSink;
 use crate::pipeline::{self, Pipeline};
@@ -20,6 +22,7 @@ use providers::Installed;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -34,7 +37,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 ///
 /// Unless the program installed one first, `init` makes ring rustls's process-wide default
 /// crypto provider, so that the program's own reqwest clients and rustls configurations work
-/// next to ours (README "HTTPS and the program's own TLS clients").
+/// next to ours (docs/backends.md, "HTTPS and the program's own TLS clients").
 pub fn init(service_name: &str) -> Result<Telemetry, InitError> {
     Telemetry::builder(service_name).init()
 }
@@ -116,8 +119,14 @@ impl TelemetryBuilder {
                     })?,
                 _ => EnvFilter::new("warn"),
             };
+            // With `redact_attributes`, the events printed are redacted as the exported ones.
+            let writer = if installed.redaction.attributes {
+                BoxMakeWriter::new(RedactingStderr(installed.redaction.clone()))
+            } else {
+                BoxMakeWriter::new(std::io::stderr)
+            };
             let stderr = tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(writer)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(stderr_filter);
             let registry = tracing_subscriber::registry()
@@ -168,9 +177,19 @@ impl TelemetryBuilder {
             } else {
                 self.genai_span_names.unwrap_or(config.genai_span_names)
             };
-        let mut installed = Installed::new(&config, self.span_exporter)?;
+        let capture =
+            self.capture
+                .policy(&config.capture)
+                .map_err(|bad| InitError::RedactPattern {
+                    origin: "TelemetryBuilder::redact_pattern".to_owned(),
+                    number: bad.number,
+                    reason: bad.reason,
+                })?;
+        // What this crate prints from now on is redacted by the program's policy too.
+        crate::capture::install_process_redaction(capture.redaction.clone());
+        let mut installed = Installed::new(&config, self.span_exporter, &capture.redaction)?;
         for warning in &config.warnings {
-            eprintln!("factory-observability: warning: {warning}");
+            eprintln!("factory-observability: warning: {}", printable(warning));
         }
         let (sampler, spans) = match &installed.records {
             Some(records) => (
@@ -191,7 +210,8 @@ impl TelemetryBuilder {
         let pipeline = Pipeline::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
-            .with_capture(self.capture.policy(&config.capture));
+            .with_capture(capture)
+            .with_http_server(config.http_server.clone());
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
@@ -286,7 +306,9 @@ impl Telemetry {
                 ));
             }
             text.push_str(&format!("{report}\n"));
-            eprint!("{}", prefixed(&text));
+            // Error messages in it were redacted when recorded; the whole text once more, as
+            // everything printed, in case a stage name or run id quotes a secret.
+            eprint!("{}", prefixed(&printable(&text)));
         } else if report.undelivered() > 0 || !report.completed_in_time {
             eprintln!("factory-observability: {report}");
         }

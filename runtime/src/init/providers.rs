@@ -4,13 +4,15 @@
 use super::exporters::{
     exporter_error, open, serve_prometheus, DynSpanExporter, LogSink, MetricsEndpoint,
 };
+use crate::capture::Redaction;
 use crate::config::{Config, Destination, Signal};
 use crate::error::InitError;
 use crate::export::counting::{Counted, Delivery, LogTap};
 use crate::export::health::Health;
 use crate::export::jsonl::{JsonlLogExporter, JsonlMetricExporter, JsonlSpanExporter};
 use crate::export::otlp;
-use crate::export::records::{self, RecordQueue};
+use crate::export::records::{self, QueueSettings, RecordQueue};
+use crate::export::redacting::{RedactingLogs, RedactingSpans};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
 use crate::pipeline;
@@ -42,12 +44,15 @@ pub(super) struct Installed {
     /// The context this process was started under (`TRACEPARENT`): the parent of `tracing`
     /// spans that have none. Set by `init` once it has read the environment.
     pub(super) process_parent: Option<opentelemetry::Context>,
+    /// The redaction policy, for the `tracing` events printed on stderr.
+    pub(super) redaction: Redaction,
 }
 
 impl Installed {
     pub(super) fn new(
         config: &Config,
         span_exporter: Option<Box<dyn DynSpanExporter>>,
+        redaction: &Redaction,
     ) -> Result<Installed, InitError> {
         let resource = Resource::builder()
             .with_attributes(config.resource_attributes.clone())
@@ -65,6 +70,7 @@ impl Installed {
             span_exporter,
             summary.as_ref(),
             &deliveries[0],
+            redaction,
         )?;
         let (meters, metrics_endpoint) = meter_provider(config, &resource, &deliveries[1])?;
         let slots = records.as_ref().map(|queue| Arc::clone(queue.slots()));
@@ -72,7 +78,7 @@ impl Installed {
         // Set before the log processor is built, so that the SDK's batch log processor records
         // its own `otel.sdk.processor.log.*` metrics on it.
         opentelemetry::global::set_meter_provider(meters.clone());
-        let loggers = logger_provider(config, resource, &deliveries[2])?;
+        let loggers = logger_provider(config, resource, &deliveries[2], redaction)?;
 
         Ok(Installed {
             tracers,
@@ -84,6 +90,7 @@ impl Installed {
             shutdown_timeout: config.shutdown_timeout,
             metrics_endpoint,
             process_parent: None,
+            redaction: redaction.clone(),
         })
     }
 
@@ -187,6 +194,7 @@ fn tracer_provider(
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     summary: Option<&Arc<Summary>>,
     delivery: &Arc<Delivery>,
+    redaction: &Redaction,
 ) -> Result<(SdkTracerProvider, Option<Arc<RecordQueue>>), InitError> {
     let exporter: Option<Box<dyn DynSpanExporter>> = match (span_exporter, &config.traces) {
         // `Prometheus` is for metrics only (see `config`).
@@ -199,6 +207,9 @@ fn tracer_provider(
     };
     let tracers = SdkTracerProvider::builder()
         .with_sampler(config.sampler.clone())
+        // `tracing` spans are SDK spans: the SDK applies the count limits, the export thread
+        // the length limit (`export::records`).
+        .with_span_limits(config.span_limits.sdk_counts())
         .with_resource(resource.clone());
     let Some(mut exporter) = exporter else {
         return Ok((tracers.build(), None));
@@ -210,6 +221,13 @@ fn tracer_provider(
             summary: Arc::clone(summary),
         });
     }
+    if redaction.attributes {
+        // On the export thread, before the summary and the exporter see the spans.
+        exporter = Box::new(RedactingSpans {
+            inner: exporter,
+            redaction: redaction.clone(),
+        });
+    }
     // Given here rather than by the provider: the exporter moves to the span export thread
     // (see `SpanExport::set_resource`).
     exporter.set_resource(resource);
@@ -219,7 +237,11 @@ fn tracer_provider(
             delivery: Arc::clone(delivery),
         },
         Arc::clone(delivery),
-        config.batching,
+        QueueSettings {
+            batching: config.batching,
+            max_bytes: config.span_queue_max_bytes,
+            limits: config.span_limits,
+        },
         pipeline::scope(),
     )
     .map_err(|error| {
@@ -271,6 +293,7 @@ fn logger_provider(
     config: &Config,
     resource: Resource,
     delivery: &Arc<Delivery>,
+    redaction: &Redaction,
 ) -> Result<SdkLoggerProvider, InitError> {
     let sink = match &config.logs {
         Destination::File(path) => LogSink::File(JsonlLogExporter::new(open(path)?)),
@@ -293,12 +316,13 @@ fn logger_provider(
     })
     .with_batch_config(batch)
     .build();
-    Ok(SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_log_processor(LogTap::new(
-            processor,
-            Arc::clone(delivery),
-            batching.queue_size,
-        ))
-        .build())
+    let tap = LogTap::new(processor, Arc::clone(delivery), batching.queue_size);
+    let loggers = SdkLoggerProvider::builder().with_resource(resource);
+    Ok(if redaction.attributes {
+        loggers
+            .with_log_processor(RedactingLogs::new(tap, redaction.clone()))
+            .build()
+    } else {
+        loggers.with_log_processor(tap).build()
+    })
 }

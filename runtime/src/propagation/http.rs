@@ -105,19 +105,23 @@ pub(crate) enum Incoming {
 /// [`extract_from_headers`], except that a caller's span alone is not put into a new context.
 #[cfg(feature = "axum")]
 pub(crate) fn incoming(headers: &HeaderMap) -> Incoming {
-    opentelemetry::global::get_text_map_propagator(|propagator| {
-        if !super::is_w3c(propagator) {
-            return Incoming::Context(propagator.extract(&HeaderExtractor(headers)));
-        }
-        if headers.contains_key(&BAGGAGE) {
-            return Incoming::Context(extract_w3c(headers));
-        }
-        match remote_parent(headers).map(RemoteParent::span_context_only) {
-            None => Incoming::Nothing,
-            Some(Ok(span_context)) => Incoming::Parent(span_context),
-            Some(Err(parent)) => Incoming::Context(parent.into_context(&Context::current())),
-        }
-    })
+    opentelemetry::global::get_text_map_propagator(|propagator| incoming_with(propagator, headers))
+}
+
+/// [`incoming`] with `propagator` installed.
+#[cfg(feature = "axum")]
+fn incoming_with(propagator: &dyn TextMapPropagator, headers: &HeaderMap) -> Incoming {
+    if !super::is_w3c(propagator) {
+        return Incoming::Context(propagator.extract(&HeaderExtractor(headers)));
+    }
+    if headers.contains_key(&BAGGAGE) {
+        return Incoming::Context(extract_w3c(headers));
+    }
+    match remote_parent(headers).map(RemoteParent::span_context_only) {
+        None => Incoming::Nothing,
+        Some(Ok(span_context)) => Incoming::Parent(span_context),
+        Some(Err(parent)) => Incoming::Context(parent.into_context(&Context::current())),
+    }
 }
 
 /// The caller's span of the `traceparent` and `tracestate` headers, read as
@@ -168,8 +172,9 @@ mod tests {
         map
     }
 
-    /// What the direct reading finds: the remote span context (trace, parent, flags, tracestate
-    /// header) and the baggage, as text to compare.
+    /// What a reading of the headers found, as text to compare: the remote span context (trace,
+    /// parent, flags, its `TraceState`), the baggage, and the `tracestate` the context sends on
+    /// (which includes a list `TraceState` cannot hold, kept beside it).
     fn summary(cx: &Context) -> String {
         let span = cx.span();
         let sc = span.span_context();
@@ -179,16 +184,95 @@ mod tests {
             .map(|(key, (value, _))| format!("{key}={value}"))
             .collect();
         baggage.sort();
+        let mut sent = HeaderMap::new();
+        crate::propagation::propagator().inject_context(cx, &mut HeaderInjector(&mut sent));
+        let sent: Vec<&str> = sent
+            .get_all(&TRACESTATE)
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect();
         format!(
-            "{}-{}-{:02x}-{}-{} [{}] {:?}",
+            "{}-{}-{:02x}-{}-{} [{}] {:?} sends {:?}",
             sc.trace_id(),
             sc.span_id(),
             sc.trace_flags().to_u8(),
             sc.is_remote(),
             sc.is_valid(),
             sc.trace_state().header(),
-            baggage
+            baggage,
+            sent
         )
+    }
+
+    /// The summaries of the three readings of `map`: the server's direct reading, the
+    /// propagator through an `Extractor`, and (feature `axum`) what `HttpServerLayer` starts its
+    /// span under.
+    fn readings(map: &HeaderMap) -> [String; 3] {
+        let direct = summary(&extract_w3c(map));
+        let through = summary(&crate::propagation::propagator().extract(&HeaderExtractor(map)));
+        #[cfg(feature = "axum")]
+        let served = summary(
+            &match incoming_with(&crate::propagation::propagator(), map) {
+                Incoming::Nothing => Context::current(),
+                Incoming::Parent(span_context) => {
+                    Context::current().with_remote_span_context(span_context)
+                }
+                Incoming::Context(cx) => cx,
+            },
+        );
+        #[cfg(not(feature = "axum"))]
+        let served = direct.clone();
+        [direct, through, served]
+    }
+
+    /// `tracestate` lists of section "Key" of the current Level 2 text (`@` is a `keychar`
+    /// anywhere after the first character, 256 characters at most) and of "Combined Header
+    /// Value" (one entry per key), each after a valid `traceparent`: what the server reads, what
+    /// the propagator reads and what both send on.
+    fn tracestate_cases() -> Vec<(Vec<String>, String, String)> {
+        let tenant_242 = format!("{}@v", "t".repeat(242));
+        let system_15 = format!("t@{}", "v".repeat(15));
+        let longest = "k".repeat(256);
+        let too_long = "k".repeat(257);
+        // (headers, the span context's `TraceState`, what is sent on)
+        let case = |states: &[&str], held: &str, sent: &str| {
+            let states = states.iter().map(|s| (*s).to_owned()).collect();
+            (states, held.to_owned(), sent.to_owned())
+        };
+        vec![
+            case(&["foo@=1,bar=2"], "foo@=1,bar=2", "foo@=1,bar=2"),
+            // Keys OpenTelemetry's `TraceState` rejects: the span context holds the others.
+            case(&["foo@@bar=1,bar=2"], "bar=2", "foo@@bar=1,bar=2"),
+            case(&["foo@bar@baz=1,bar=2"], "bar=2", "foo@bar@baz=1,bar=2"),
+            case(
+                &[&format!("{system_15}=1,bar=2")],
+                "bar=2",
+                &format!("{system_15}=1,bar=2"),
+            ),
+            case(
+                &[&format!("{tenant_242}=1,bar=2")],
+                &format!("{tenant_242}=1,bar=2"),
+                &format!("{tenant_242}=1,bar=2"),
+            ),
+            case(
+                &[&format!("{longest}=1")],
+                &format!("{longest}=1"),
+                &format!("{longest}=1"),
+            ),
+            case(&["1congo=1"], "1congo=1", "1congo=1"),
+            // Lists that do not parse.
+            case(&[&format!("{too_long}=1,bar=2")], "", ""),
+            case(&["@foo=1,bar=2"], "", ""),
+            // One entry per key: the first.
+            case(&["foo=1,foo=1"], "foo=1", "foo=1"),
+            case(&["foo=1", "foo=1"], "foo=1", "foo=1"),
+            case(&["foo=1,bar=2,foo=3"], "foo=1,bar=2", "foo=1,bar=2"),
+            case(
+                &["foo=1,x@@y=2", "foo=3,bar=4"],
+                "foo=1,bar=4",
+                "foo=1,x@@y=2,bar=4",
+            ),
+        ]
     }
 
     #[test]
@@ -247,19 +331,24 @@ mod tests {
             ]),
             headers(&[("baggage", b"user=alice")]),
             headers(&[("tracestate", b"congo=t61rcWkgMzE")]),
+            headers(&[
+                ("traceparent", PARENT.as_bytes()),
+                ("tracestate", b"foo@@bar=1"),
+                ("baggage", b"user=alice"),
+            ]),
         ];
-        let propagator = crate::propagation::propagator();
         for (index, map) in cases.iter().enumerate() {
-            let direct = extract_w3c(map);
-            let through = propagator.extract(&HeaderExtractor(map));
-            assert_eq!(summary(&direct), summary(&through), "case {index}");
+            let [direct, through, served] = readings(map);
+            assert_eq!(direct, through, "case {index}");
+            assert_eq!(direct, served, "case {index}");
         }
         // The cases are not all the empty context.
         let valid = extract_w3c(&cases[10]);
         assert_eq!(
             summary(&valid),
             "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-true-true \
-             [congo=t61rcWkgMzE,rojo=00f067aa0ba902b7] []"
+             [congo=t61rcWkgMzE,rojo=00f067aa0ba902b7] [] \
+             sends [\"congo=t61rcWkgMzE,rojo=00f067aa0ba902b7\"]"
         );
         assert!(!extract_w3c(&cases[3]).span().span_context().is_valid());
         assert_eq!(
@@ -269,6 +358,76 @@ mod tests {
                 .map(|v| v.as_str().to_owned()),
             Some("alice".to_owned())
         );
+        assert!(
+            summary(&extract_w3c(&cases[16])).ends_with("[\"user=alice\"] sends [\"foo@@bar=1\"]")
+        );
+
+        for (states, held, sent) in tracestate_cases() {
+            let mut map = headers(&[("traceparent", PARENT.as_bytes())]);
+            for state in &states {
+                map.append("tracestate", HeaderValue::from_str(state).unwrap());
+            }
+            let [direct, through, served] = readings(&map);
+            assert_eq!(direct, through, "{states:?}");
+            assert_eq!(direct, served, "{states:?}");
+            let sent: Vec<String> = [sent].into_iter().filter(|s| !s.is_empty()).collect();
+            assert_eq!(
+                direct,
+                format!(
+                    "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-true-true [{held}] [] \
+                     sends {sent:?}"
+                ),
+                "{states:?}"
+            );
+        }
+    }
+
+    /// Bytes of a header value, biased towards `tracestate` lists of the current key grammar.
+    fn tracestate_value() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let member = ("[a-z0-9][a-z0-9_*/@-]{0,20}", "[ -+--<>-~]{0,6}[!-+--<>-~]")
+            .prop_map(|(key, value)| format!("{key}={value}"));
+        prop_oneof![
+            proptest::collection::vec(member, 0..6).prop_map(|members| members
+                .join(if members.len() % 2 == 0 { "," } else { " ,\t" })
+                .into_bytes()),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(b'@'),
+                    Just(b','),
+                    Just(b'='),
+                    0x20u8..=0x7e,
+                    0x80u8..=0xff
+                ],
+                0..30
+            ),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The server's reading and the propagator's agree on any `tracestate` headers.
+        #[test]
+        fn direct_reading_matches_the_propagator_on_any_tracestate(
+            states in proptest::collection::vec(tracestate_value(), 0..4),
+            with_parent: bool,
+        ) {
+            let mut map = HeaderMap::new();
+            if with_parent {
+                map.append("traceparent", HeaderValue::from_static(PARENT));
+            }
+            for state in &states {
+                map.append("tracestate", HeaderValue::from_bytes(state).unwrap());
+            }
+            let [direct, through, served] = readings(&map);
+            proptest::prop_assert_eq!(&direct, &through);
+            proptest::prop_assert_eq!(&direct, &served);
+        }
     }
 
     #[test]

@@ -3,13 +3,36 @@
 //! The SDK's `TraceContextPropagator` reads only the first `traceparent` and `tracestate`
 //! header, keeps only the `sampled` flag, accepts a 15-digit parent id and a 3-digit version,
 //! forwards list members the specification forbids and sends an empty `tracestate`. This one
-//! follows the specification as its conformance suite (`w3c/trace-context`, `test/`, level 2)
-//! checks it; `tests/tests/w3c_trace_context.rs` has one test per rule.
+//! follows the current text of the specification; `tests/tests/w3c_trace_context.rs` has one
+//! test per rule, citing its section.
 //!
-//! Anything malformed is ignored without an error, as the specification asks: a bad
-//! `traceparent` leaves the context as it was (the receiver starts a new trace), a bad
-//! `tracestate` is dropped as a whole (section "tracestate Header Field Values": a vendor that
-//! failed to parse it MUST NOT propagate it).
+//! Anything malformed is ignored without an error: a bad `traceparent` leaves the context as it
+//! was (the receiver starts a new trace, section "Processing Model", "A traceparent is
+//! Received").
+//!
+//! `tracestate` (section "Tracestate Header", grammar in "list", "Key" and "Value"):
+//! - the occurrences of the header are one list, in order ("Combined Header Value" and
+//!   "tracestate Header Field Values": combined as RFC 7230 section 3.2.2 says);
+//! - a list that does not parse by the grammar (a member without `=`, a key or value outside
+//!   its grammar, more than 32 members) is discarded whole ("Processing Model": "If the
+//!   `tracestate` header cannot be parsed the vendor MAY discard the entire header");
+//! - a repeated key does not make the list unparsable: the grammar allows it, and "Combined
+//!   Header Value" says only one entry per key is allowed because the entry is the key's last
+//!   position. The first occurrence is kept, later ones are dropped ("Invalid `tracestate`
+//!   entries MAY also be discarded"): the left-most entry is the most recent position, since a
+//!   vendor moves the entry it updates to the left ("Mutating the tracestate Field"). Dropping
+//!   the whole list instead would lose every other vendor's state for one vendor's mistake;
+//! - empty and white-space-only members are allowed and not counted against the 32;
+//! - nothing is truncated: a list that parses is at most 32 members of 513 characters.
+//!
+//! OpenTelemetry's `TraceState` (opentelemetry 0.33) checks keys by the older Level 1 grammar:
+//! at most one `@`, followed by at most 13 characters starting with a letter or digit. A list
+//! with such a key (`foo@@bar`, `foo@bar@baz`, `t@` and 14 characters or more) is valid here but
+//! cannot be held whole by the span context, and its constructors offer no way around the
+//! check. The span context then holds the members `TraceState` accepts, and the whole list goes
+//! beside it in the context (`ReceivedTraceState`); [`TraceContextPropagator::inject_context`]
+//! sends the whole list, in its order, with the span context's own changes applied. Exported
+//! spans carry what their `TraceState` holds. `docs/propagation.md` says the same for users.
 //!
 //! Sections are cited by title: their numbers differ between the drafts of Level 2.
 
@@ -159,13 +182,16 @@ pub fn format_traceparent(span_context: &SpanContext) -> String {
 }
 
 /// Combines the `tracestate` occurrences of one carrier, in order (section "Combined Header
-/// Value"), into its list members; `None` when any member is invalid, a key repeats or there
-/// are more than 32 members: the whole value is then dropped. Empty members (`a=1,,b=2`, an
-/// empty header) are allowed and skipped.
+/// Value"), into its list members. `None` when the list does not parse (section "list": a
+/// member that is not `key=value` with a valid key and value, or more than 32 members): the
+/// whole value is then dropped. A repeated key keeps its first, left-most entry, the most
+/// recent position (see the module's comment). Empty members (`a=1,,b=2`, an empty header) are
+/// allowed, skipped and not counted.
 pub fn parse_tracestate<'a>(
     values: impl IntoIterator<Item = &'a str>,
 ) -> Option<Vec<(&'a str, &'a str)>> {
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut count = 0;
     for value in values {
         for member in value.split(',') {
             let member = trim_ows(member);
@@ -176,51 +202,84 @@ pub fn parse_tracestate<'a>(
             if !valid_key(key) || !valid_value(value) {
                 return None;
             }
-            if members.iter().any(|(seen, _)| *seen == key) {
+            // Section "list": `list-member 0*31( OWS "," OWS list-member )`, repeated keys
+            // included: they are members the grammar reads before the rule of one entry per key.
+            count += 1;
+            if count > MAX_LIST_MEMBERS {
                 return None;
             }
-            members.push((key, value));
-            if members.len() > MAX_LIST_MEMBERS {
-                return None;
+            if !members.iter().any(|(seen, _)| *seen == key) {
+                members.push((key, value));
             }
         }
     }
     Some(members)
 }
 
-/// A received `tracestate` that OpenTelemetry's `TraceState` cannot hold although it is valid:
-/// opentelemetry 0.33 rejects a multi-tenant key whose system part has the 14 characters the
-/// specification allows (it allows 13). Kept in the context beside the span context, and sent
-/// on by [`TraceContextPropagator::inject_context`] while the trace is the one it came with.
+/// A received `tracestate` that OpenTelemetry's `TraceState` cannot hold whole although it is
+/// valid (see the module's comment). Kept in the context beside the span context, which holds
+/// the members `TraceState` accepts, and sent on by [`TraceContextPropagator::inject_context`]
+/// while the trace is the one it came with.
 #[derive(Clone, Debug)]
 struct ReceivedTraceState {
     trace_id: TraceId,
-    header: String,
+    /// Every member, in order, and whether the span context's `TraceState` holds it.
+    members: Vec<ReceivedMember>,
 }
 
-/// Section "key": `lcalpha 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/")`, or the
-/// multi-tenant `tenant@system` with a tenant of 1 to 241 characters starting with a letter or
-/// digit and a system of 1 to 14 starting with a letter.
+#[derive(Clone, Debug)]
+struct ReceivedMember {
+    key: String,
+    value: String,
+    held: bool,
+}
+
+impl ReceivedTraceState {
+    /// The `tracestate` to send for a span context whose `TraceState` is `current`: the
+    /// received list with `current`'s changes made as section "Mutating the tracestate Field"
+    /// orders them. Members `current` added or updated go first, in its order; then the received
+    /// members in theirs, less the held ones `current` updated or deleted. Members `TraceState`
+    /// cannot hold cannot be changed through it, and are always kept. At most 32 members, the
+    /// right-most dropped first.
+    fn header_with(&self, current: &TraceState) -> String {
+        let received_as_is = |key: &str, value: &str| {
+            self.members
+                .iter()
+                .any(|member| member.held && member.key == key && member.value == value)
+        };
+        let changed = current
+            .into_iter()
+            .filter(|(key, value)| !received_as_is(key, value));
+        let kept = self
+            .members
+            .iter()
+            .filter(|member| !member.held || current.get(&member.key) == Some(&member.value))
+            .map(|member| (member.key.as_str(), member.value.as_str()));
+        let members: Vec<String> = changed
+            .chain(kept)
+            .take(MAX_LIST_MEMBERS)
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        members.join(",")
+    }
+}
+
+/// Section "Key": `( lcalpha / DIGIT ) 0*255 ( keychar )`, with
+/// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"`: 1 to 256 characters, `@` as any
+/// other after the first.
 fn valid_key(key: &str) -> bool {
-    let body = |bytes: &[u8]| {
-        bytes.iter().all(|&b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
-        })
+    let keychar = |b: &u8| {
+        b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
     };
-    match key.split_once('@') {
-        None => {
-            let key = key.as_bytes();
-            (1..=256).contains(&key.len()) && key[0].is_ascii_lowercase() && body(&key[1..])
+    match key.as_bytes().split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.len() <= 255
+                && rest.iter().all(keychar)
         }
-        Some((tenant, system)) => {
-            let (tenant, system) = (tenant.as_bytes(), system.as_bytes());
-            (1..=241).contains(&tenant.len())
-                && (tenant[0].is_ascii_lowercase() || tenant[0].is_ascii_digit())
-                && body(&tenant[1..])
-                && (1..=14).contains(&system.len())
-                && system[0].is_ascii_lowercase()
-                && body(&system[1..])
-        }
+        None => false,
     }
 }
 
@@ -316,7 +375,7 @@ fn extract_into(cx: &Context, extractor: &dyn Extractor) -> Option<Context> {
 /// The caller's span as a carrier's `traceparent` and `tracestate` give it.
 pub(crate) struct RemoteParent {
     pub span_context: SpanContext,
-    /// A valid `tracestate` that OpenTelemetry's `TraceState` cannot hold.
+    /// A valid `tracestate` that OpenTelemetry's `TraceState` cannot hold whole.
     unrepresentable: Option<ReceivedTraceState>,
 }
 
@@ -360,13 +419,9 @@ pub(crate) fn remote_parent_of<'a>(
     tracestates: impl IntoIterator<Item = &'a str>,
 ) -> RemoteParent {
     let members = parse_tracestate(tracestates).unwrap_or_default();
-    let (trace_state, unrepresentable) = if members.is_empty() {
-        (TraceState::NONE, None)
-    } else {
-        match TraceState::from_key_value(members.iter().copied()) {
-            Ok(trace_state) => (trace_state, None),
-            Err(_) => (TraceState::NONE, Some(members)),
-        }
+    let (trace_state, unrepresentable) = match TraceState::from_key_value(members.iter().copied()) {
+        Ok(trace_state) => (trace_state, None),
+        Err(_) => held_apart(parent.trace_id, &members),
     };
     let span_context = SpanContext::new(
         parent.trace_id,
@@ -377,15 +432,33 @@ pub(crate) fn remote_parent_of<'a>(
     );
     RemoteParent {
         span_context,
-        unrepresentable: unrepresentable.map(|members| ReceivedTraceState {
-            trace_id: parent.trace_id,
-            header: members
-                .iter()
-                .map(|(key, value)| format!("{key}={value}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        }),
+        unrepresentable,
     }
+}
+
+/// A valid list `TraceState` rejects: the members it accepts, for the span context, and the
+/// whole list to go beside it. Rare, so checking the members one by one costs nothing in the
+/// common case.
+#[cold]
+fn held_apart(
+    trace_id: TraceId,
+    members: &[(&str, &str)],
+) -> (TraceState, Option<ReceivedTraceState>) {
+    let members: Vec<ReceivedMember> = members
+        .iter()
+        .map(|&(key, value)| ReceivedMember {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            held: TraceState::from_key_value([(key, value)]).is_ok(),
+        })
+        .collect();
+    let held = members
+        .iter()
+        .filter(|member| member.held)
+        .map(|member| (member.key.as_str(), member.value.as_str()));
+    // Each of them was accepted alone, and their keys are distinct.
+    let trace_state = TraceState::from_key_value(held).unwrap_or_default();
+    (trace_state, Some(ReceivedTraceState { trace_id, members }))
 }
 
 impl TextMapPropagator for TraceContextPropagator {
@@ -396,14 +469,13 @@ impl TextMapPropagator for TraceContextPropagator {
             return;
         }
         injector.set(TRACEPARENT, format_traceparent(span_context));
-        let mut trace_state = span_context.trace_state().header();
-        if trace_state.is_empty() {
-            if let Some(received) = cx.get::<ReceivedTraceState>() {
-                if received.trace_id == span_context.trace_id() {
-                    trace_state.clone_from(&received.header);
-                }
-            }
-        }
+        let trace_state = match cx
+            .get::<ReceivedTraceState>()
+            .filter(|received| received.trace_id == span_context.trace_id())
+        {
+            Some(received) => received.header_with(span_context.trace_state()),
+            None => span_context.trace_state().header(),
+        };
         // "tracestate Header Field Values": vendors SHOULD avoid sending an empty tracestate.
         if !trace_state.is_empty() {
             injector.set(TRACESTATE, trace_state);
@@ -475,15 +547,93 @@ mod tests {
         assert_eq!(parse_traceparent(""), Err(TraceparentError::Format));
     }
 
+    /// Section "Key": `( lcalpha / DIGIT ) 0*255 ( keychar )`, `@` being a `keychar`.
     #[test]
-    fn tracestate_keys_follow_both_forms() {
-        assert!(valid_key("congo"));
-        assert!(valid_key("1tenant@vendor"));
-        assert!(!valid_key("1congo"));
-        assert!(!valid_key("foo@"));
-        assert!(!valid_key("@foo"));
-        assert!(!valid_key("foo@bar@baz"));
-        assert!(valid_key(&"z".repeat(256)));
-        assert!(!valid_key(&"z".repeat(257)));
+    fn tracestate_keys_follow_the_key_grammar() {
+        for key in [
+            "congo",
+            "1congo",
+            "1tenant@vendor",
+            "foo@",
+            "foo@@bar",
+            "foo@bar@baz",
+            "a_-*/@9",
+            &"z".repeat(256),
+            &format!("{}@v", "t".repeat(242)),
+            &format!("t@{}", "v".repeat(15)),
+            &format!("{}@{}", "t".repeat(128), "v".repeat(127)),
+        ] {
+            assert!(valid_key(key), "{key}");
+        }
+        for key in [
+            "",
+            "@foo",
+            "_foo",
+            "Foo",
+            "foo.bar",
+            "foo bar",
+            "foo=",
+            &"z".repeat(257),
+            &format!("{}@{}", "t".repeat(128), "v".repeat(128)),
+        ] {
+            assert!(!valid_key(key), "{key}");
+        }
+    }
+
+    /// Section "Combined Header Value": one entry per key, the first (left-most) kept.
+    #[test]
+    fn a_repeated_key_keeps_its_first_entry() {
+        assert_eq!(
+            parse_tracestate(["foo=1,bar=2,foo=3", "bar=4,baz=5"]),
+            Some(vec![("foo", "1"), ("bar", "2"), ("baz", "5")])
+        );
+        // Section "list": 32 members at most, repeated keys counted, empty ones not.
+        let members: Vec<String> = (0..32).map(|i| format!("k{i}=1")).collect();
+        let thirty_two = members.join(",");
+        assert_eq!(
+            parse_tracestate([thirty_two.as_str(), ",,"]).unwrap().len(),
+            32
+        );
+        assert_eq!(parse_tracestate([thirty_two.as_str(), "k0=1"]), None);
+    }
+
+    fn receive(list: &str) -> (TraceState, ReceivedTraceState) {
+        let members = parse_tracestate([list]).unwrap();
+        let (trace_state, received) = held_apart(TraceId::from(1), &members);
+        (trace_state, received.unwrap())
+    }
+
+    /// What OpenTelemetry's `TraceState` cannot hold goes beside it, and is sent on as received.
+    #[test]
+    fn a_list_the_sdk_rejects_is_held_apart_and_sent_whole() {
+        let (trace_state, received) = receive("a=1,foo@@bar=2,b=3,t@vvvvvvvvvvvvvvv=4");
+        assert_eq!(trace_state.header(), "a=1,b=3");
+        assert_eq!(
+            received.header_with(&trace_state),
+            "a=1,foo@@bar=2,b=3,t@vvvvvvvvvvvvvvv=4"
+        );
+    }
+
+    /// Section "Mutating the tracestate Field": changes of the span context's `TraceState`
+    /// apply to the whole list; updated and added keys move to the left, the order of the others
+    /// is kept.
+    #[test]
+    fn changes_of_the_span_context_apply_to_the_whole_list() {
+        let (trace_state, received) = receive("a=1,foo@@bar=2,b=3");
+        let updated = trace_state.insert("b", "9").unwrap();
+        assert_eq!(received.header_with(&updated), "b=9,a=1,foo@@bar=2");
+        let added = trace_state.insert("c", "0").unwrap();
+        assert_eq!(received.header_with(&added), "c=0,a=1,foo@@bar=2,b=3");
+        let deleted = trace_state.delete("a").unwrap();
+        assert_eq!(received.header_with(&deleted), "foo@@bar=2,b=3");
+        // A full list stays at 32 members, the right-most dropped.
+        let list: Vec<String> = (0..31)
+            .map(|i| format!("k{i}=1"))
+            .chain(["x@@y=1".to_owned()])
+            .collect();
+        let (trace_state, received) = receive(&list.join(","));
+        let sent = received.header_with(&trace_state.insert("new", "1").unwrap());
+        assert!(sent.starts_with("new=1,k0=1,"), "{sent}");
+        assert!(sent.ends_with(",k30=1"), "{sent}");
     }
 }

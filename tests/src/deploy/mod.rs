@@ -1,7 +1,7 @@
 //! Helpers of the deploy kit's tests (`deploy/`): the series this project makes Prometheus store,
 //! the metric names a PromQL expression reads, and the files of the kit.
 //!
-//! - [`series`] turns the metric names of `runtime/src/names.rs` into the names Prometheus stores
+//! - [`series`] turns the metric names of `names/src/lib.rs` into the names Prometheus stores
 //!   after the OTLP -> Prometheus translation (`_seconds`, `_total`, `_bucket`).
 //! - [`promql`] finds the metric names an expression reads.
 //! - [`kit`] reads the rules, the dashboards and the configs of `deploy/`.

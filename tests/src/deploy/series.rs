@@ -1,6 +1,6 @@
 //! The series Prometheus stores for every metric this project emits.
 //!
-//! The instruments come from `runtime/src/names.rs` ([`CATALOGUE`]: name, unit, kind of every
+//! The instruments come from `names/src/lib.rs` ([`CATALOGUE`]: name, unit, kind of every
 //! metric the macros and the exporter health record). Two paths bring them to Prometheus, and
 //! must spell every name the same way:
 //! - the collector's `prometheus` exporter (the compose stack) follows the OpenTelemetry

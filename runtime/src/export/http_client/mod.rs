@@ -26,6 +26,7 @@ mod resolver;
 
 use super::explained::LastFailure;
 use super::tls::{tls_reason, TlsCertificates};
+use crate::capture::{mask_urls, shown_url};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response, ResponseBodyTooLarge};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -116,8 +117,9 @@ impl ExplainingClient {
 #[async_trait::async_trait]
 impl HttpClient for ExplainingClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let target = format!("{} {}", request.method(), request.uri());
-        let url = request.uri().to_string();
+        // The URL as printed: without user information or query values (an `api_key`).
+        let url = shown_url(&request.uri().to_string());
+        let target = format!("{} {url}", request.method());
         match self.send(request) {
             Ok(response) => {
                 if !response.status().is_success() {
@@ -140,8 +142,10 @@ impl HttpClient for ExplainingClient {
                     Some(proxy) => format!(" (through the proxy {proxy})"),
                     None => String::new(),
                 };
+                // ureq's own text may quote the URL: masked as any printed text.
+                let reason = reason_of(&error);
                 self.failure
-                    .set(format!("{target}: {}{via}", reason_of(&error)));
+                    .set(format!("{target}: {}{via}", mask_urls(&reason)));
                 match error {
                     // The exporter recognises this one (and does not retry it).
                     ureq::Error::BodyExceedsLimit(_) => Err(Box::new(ResponseBodyTooLarge::new())),

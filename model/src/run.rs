@@ -1,0 +1,411 @@
+//! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
+
+use super::{Span, SpanKind, SpanRef, StatusCode, ValueRef};
+use factory_observability_names::{attr, event, product, span as span_name};
+use std::collections::HashMap;
+
+/// What a span is to the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `pipeline.run`.
+    Run,
+    /// `pipeline.stage`.
+    Stage,
+    /// Any span with `llm.provider` (whatever its name: GenAI-style names vary per model).
+    Llm,
+    /// `pipeline.adjudicate`.
+    Adjudicate,
+    /// A product's SERVER span with `http.route`.
+    Request,
+    /// Anything else: kept only in a trace's tree.
+    Other,
+}
+
+impl Role {
+    /// The span's role, by its name, kind and attributes.
+    pub fn of(span: &Span) -> Role {
+        Role::classify(&span.name, span.kind, |key| span.attribute(key).is_some())
+    }
+
+    /// The role of a borrowed span.
+    pub fn of_ref(span: &SpanRef<'_>) -> Role {
+        Role::classify(span.name(), span.kind(), |key| {
+            span.attribute(key).is_some()
+        })
+    }
+
+    /// The role of a span with this name and kind, `has` telling whether it has an attribute
+    /// (lets the summary classify an SDK span before converting it).
+    pub fn classify(name: &str, kind: SpanKind, has: impl Fn(&str) -> bool) -> Role {
+        if name == span_name::PIPELINE_RUN {
+            Role::Run
+        } else if name == span_name::PIPELINE_STAGE {
+            Role::Stage
+        } else if name == span_name::PIPELINE_ADJUDICATE {
+            Role::Adjudicate
+        } else if has(attr::LLM_PROVIDER) {
+            Role::Llm
+        } else if kind == SpanKind::Server && has(product::HTTP_ROUTE) {
+            Role::Request
+        } else {
+            Role::Other
+        }
+    }
+}
+
+/// The status description of a span that failed, when it has one.
+fn error_of(span: &SpanRef<'_>) -> Option<String> {
+    (span.status_code() == StatusCode::Error && !span.status_message().is_empty())
+        .then(|| span.status_message().to_owned())
+}
+
+/// Tests counted by a stage that returned a `TestReport`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestCounts {
+    pub passed: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub flaky: i64,
+}
+
+/// One stage attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub name: String,
+    /// 1 for a first attempt.
+    pub attempt: i64,
+    /// `success`, `failure`, `skip`, ... (`stage.outcome`).
+    pub outcome: String,
+    pub start_unix_nano: u64,
+    pub duration_nanos: u64,
+    /// The status description when the stage failed.
+    pub error: Option<String>,
+    /// `exception.message` of its `exception` events.
+    pub exceptions: Vec<String>,
+    pub tests: Option<TestCounts>,
+    pub span_id: [u8; 8],
+}
+
+impl Stage {
+    /// The attempt a `pipeline.stage` span records.
+    pub fn from_span(span: &SpanRef<'_>) -> Stage {
+        let tests = span.attribute(attr::TEST_PASSED).map(|_| TestCounts {
+            passed: span.int(attr::TEST_PASSED),
+            failed: span.int(attr::TEST_FAILED),
+            skipped: span.int(attr::TEST_SKIPPED),
+            flaky: span.int(attr::TEST_FLAKY),
+        });
+        Stage {
+            name: span.text(attr::STAGE_NAME),
+            attempt: span.int(attr::STAGE_ATTEMPT).max(1),
+            outcome: span.text(attr::STAGE_OUTCOME),
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            error: error_of(span),
+            exceptions: span
+                .events()
+                .iter()
+                .filter(|e| e.name == event::EXCEPTION)
+                .filter_map(|e| e.attribute(attr::EXCEPTION_MESSAGE))
+                .map(ValueRef::to_string)
+                .collect(),
+            tests,
+            span_id: span.span_id,
+        }
+    }
+
+    /// Whether the attempt failed (its outcome is not success or skip, or its status is error).
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || !matches!(self.outcome.as_str(), "success" | "skip" | "")
+    }
+
+    /// What went wrong, in words: the exceptions, else the status description.
+    pub fn failure_messages(&self) -> Vec<String> {
+        if !self.exceptions.is_empty() {
+            self.exceptions.clone()
+        } else {
+            self.error.iter().cloned().collect()
+        }
+    }
+}
+
+/// One LLM interaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmCall {
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// `None` for an unpriced model.
+    pub cost_usd: Option<f64>,
+    pub start_unix_nano: u64,
+    pub duration_nanos: u64,
+    pub error: Option<String>,
+}
+
+impl LlmCall {
+    /// The call a span with `llm.provider` records.
+    pub fn from_span(span: &SpanRef<'_>) -> LlmCall {
+        LlmCall {
+            provider: span.text(attr::LLM_PROVIDER),
+            model: span.text(attr::LLM_MODEL),
+            input_tokens: span.int(attr::LLM_PROMPT_TOKENS),
+            output_tokens: span.int(attr::LLM_COMPLETION_TOKENS),
+            cost_usd: span.double(attr::LLM_COST_USD),
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            error: error_of(span),
+        }
+    }
+
+    /// `provider/model`.
+    pub fn provider_model(&self) -> String {
+        format!("{}/{}", self.provider, self.model)
+    }
+}
+
+/// One adjudication among candidates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adjudication {
+    pub name: String,
+    pub selected: String,
+    pub candidates: i64,
+    /// Winner's score minus the runner-up's.
+    pub margin: Option<f64>,
+    /// `(candidate, score)` from the `gen_ai.evaluation.result` events.
+    pub scores: Vec<(String, f64)>,
+    pub start_unix_nano: u64,
+    pub error: Option<String>,
+}
+
+impl Adjudication {
+    /// The decision a `pipeline.adjudicate` span records, with the scores of its
+    /// `gen_ai.evaluation.result` events.
+    pub fn from_span(span: &SpanRef<'_>) -> Adjudication {
+        let scores = span
+            .events()
+            .iter()
+            .filter(|e| e.name == event::GEN_AI_EVALUATION_RESULT)
+            .filter_map(|e| {
+                let candidate = e.attribute(attr::ADJUDICATION_CANDIDATE)?.to_string();
+                let score = e.attribute(attr::GEN_AI_EVALUATION_SCORE_VALUE)?.as_f64()?;
+                Some((candidate, score))
+            })
+            .collect();
+        Adjudication {
+            name: span.text(attr::ADJUDICATION_NAME),
+            selected: span.text(attr::ADJUDICATION_SELECTED),
+            candidates: span.int(attr::ADJUDICATION_CANDIDATES),
+            margin: span.double(attr::ADJUDICATION_MARGIN),
+            scores,
+            start_unix_nano: span.start_unix_nano(),
+            error: error_of(span),
+        }
+    }
+}
+
+/// One pipeline run (a `pipeline.run` span and what was recorded under its `run.id`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub run_id: String,
+    pub pipeline: String,
+    pub service: String,
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub start_unix_nano: u64,
+    pub duration_nanos: u64,
+    /// `run.outcome`.
+    pub outcome: String,
+    pub error: Option<String>,
+    /// Totals the runtime put on the run span.
+    pub llm_calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: Option<f64>,
+    pub unpriced_calls: i64,
+    /// In start order.
+    pub stages: Vec<Stage>,
+    pub calls: Vec<LlmCall>,
+    pub adjudications: Vec<Adjudication>,
+}
+
+impl Run {
+    /// The run a `pipeline.run` span records, with no stages, calls or adjudications yet.
+    pub fn from_span(span: &SpanRef<'_>) -> Run {
+        Run {
+            run_id: span.text(attr::RUN_ID),
+            pipeline: span.text(attr::PIPELINE_NAME),
+            service: span.service.to_owned(),
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            outcome: span.text(attr::RUN_OUTCOME),
+            error: error_of(span),
+            llm_calls: span.int(attr::RUN_LLM_CALLS),
+            input_tokens: span.int(attr::RUN_TOKENS_INPUT),
+            output_tokens: span.int(attr::RUN_TOKENS_OUTPUT),
+            cost_usd: span.double(attr::RUN_COST_USD),
+            unpriced_calls: span.int(attr::RUN_LLM_UNPRICED_CALLS),
+            stages: Vec::new(),
+            calls: Vec::new(),
+            adjudications: Vec::new(),
+        }
+    }
+
+    /// Whether the run succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.outcome == "success"
+    }
+}
+
+/// One request served by a product (a SERVER span with `http.route`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerRequest {
+    pub service: String,
+    pub method: String,
+    pub route: String,
+    pub status_code: Option<i64>,
+    /// Status ERROR (5xx, or a failure the server recorded).
+    pub error: bool,
+    pub start_unix_nano: u64,
+    pub duration_nanos: u64,
+    pub trace_id: [u8; 16],
+}
+
+impl ServerRequest {
+    /// The request a product's SERVER span with `http.route` records.
+    pub fn from_span(span: &SpanRef<'_>) -> ServerRequest {
+        ServerRequest {
+            service: span.service.to_owned(),
+            method: span.text(product::HTTP_REQUEST_METHOD),
+            route: span.text(product::HTTP_ROUTE),
+            status_code: span
+                .attribute(product::HTTP_RESPONSE_STATUS_CODE)
+                .and_then(ValueRef::as_i64),
+            error: span.status_code() == StatusCode::Error,
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            trace_id: span.trace_id,
+        }
+    }
+}
+
+/// The names of the failed tests in a stage's status description, as a stage returning a
+/// `factory_observability::TestReport` with named failures words it (`"2 of 16 tests failed: a, b"`, see
+/// `TestReport`'s `Outcome::message`); `None` when the description is not of that form or its
+/// names cannot be told apart (a name holding ", ").
+pub fn failed_test_names(description: &str) -> Option<Vec<String>> {
+    let (count, rest) = description.split_once(" of ")?;
+    let failed: usize = count.parse().ok()?;
+    let (total, names) = rest.split_once(" tests failed: ")?;
+    total.parse::<u64>().ok()?;
+    if failed == 1 {
+        return Some(vec![names.to_owned()]);
+    }
+    let names: Vec<String> = names.split(", ").map(str::to_owned).collect();
+    (names.len() == failed).then_some(names)
+}
+
+/// What was read, grouped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    /// Runs in start order.
+    pub runs: Vec<Run>,
+    pub requests: Vec<ServerRequest>,
+    /// Stages, calls and adjudications whose run span was never seen (the run is still going,
+    /// was cut off, or its span was lost).
+    pub orphans: u64,
+}
+
+#[derive(Clone, Default)]
+struct Parts {
+    run: Option<Run>,
+    stages: Vec<Stage>,
+    calls: Vec<LlmCall>,
+    adjudications: Vec<Adjudication>,
+}
+
+/// Collects the spans of interest; [`ModelBuilder::finish`] groups them into a [`Model`].
+/// Keeps per span only the few fields the model needs, never the span.
+#[derive(Clone, Default)]
+pub struct ModelBuilder {
+    parts: Vec<Parts>,
+    by_run_id: HashMap<String, usize>,
+    requests: Vec<ServerRequest>,
+}
+
+impl ModelBuilder {
+    /// A builder with nothing yet.
+    pub fn new() -> ModelBuilder {
+        ModelBuilder::default()
+    }
+
+    fn parts(&mut self, run_id: String) -> &mut Parts {
+        let next = self.parts.len();
+        let index = *self.by_run_id.entry(run_id).or_insert(next);
+        if index == next {
+            self.parts.push(Parts::default());
+        }
+        &mut self.parts[index]
+    }
+
+    /// Takes in one span; returns its role (spans of role `Other` are not kept).
+    pub fn observe(&mut self, span: &Span) -> Role {
+        span.with_ref(|span| self.observe_ref(span))
+    }
+
+    /// Takes in one borrowed span; returns its role.
+    pub fn observe_ref(&mut self, span: &SpanRef<'_>) -> Role {
+        let role = Role::of_ref(span);
+        let run_id = || span.text(attr::RUN_ID);
+        match role {
+            Role::Run => {
+                let run = Run::from_span(span);
+                let id = run.run_id.clone();
+                self.parts(id).run = Some(run);
+            }
+            Role::Stage => {
+                let stage = Stage::from_span(span);
+                self.parts(run_id()).stages.push(stage);
+            }
+            Role::Llm => {
+                let call = LlmCall::from_span(span);
+                self.parts(run_id()).calls.push(call);
+            }
+            Role::Adjudicate => {
+                let decision = Adjudication::from_span(span);
+                self.parts(run_id()).adjudications.push(decision);
+            }
+            Role::Request => self.requests.push(ServerRequest::from_span(span)),
+            Role::Other => {}
+        }
+        role
+    }
+
+    /// The runs (in start order, each one's records in start order) and requests.
+    pub fn finish(self) -> Model {
+        let mut model = Model {
+            requests: self.requests,
+            ..Model::default()
+        };
+        for parts in self.parts {
+            let Some(mut run) = parts.run else {
+                model.orphans +=
+                    (parts.stages.len() + parts.calls.len() + parts.adjudications.len()) as u64;
+                continue;
+            };
+            run.stages = parts.stages;
+            run.calls = parts.calls;
+            run.adjudications = parts.adjudications;
+            // Stable sorts: records that started together stay in export order.
+            run.stages.sort_by_key(|s| s.start_unix_nano);
+            run.calls.sort_by_key(|c| c.start_unix_nano);
+            run.adjudications.sort_by_key(|a| a.start_unix_nano);
+            model.runs.push(run);
+        }
+        model.runs.sort_by_key(|r| r.start_unix_nano);
+        model.requests.sort_by_key(|r| r.start_unix_nano);
+        model
+    }
+}

@@ -1,0 +1,931 @@
+#![warn(missing_docs)]
+//! Every span, attribute and metric name factory-observability emits, in one place.
+//!
+//! The macros, the embedded-default summary, the tests, the dashboards and the docs all use these
+//! constants, so a rename happens here or nowhere. Names follow the seed specification
+//! (`pipeline.*`, `stage.*`, `run.*`) and OpenTelemetry semantic conventions where one exists
+//! (`error.type`, `exception.*`, `code.function.name`, CI/CD result values for outcomes).
+
+/// Instrumentation scope name of every span and instrument created by the macros.
+pub const SCOPE: &str = "factory-observability";
+
+/// Span names.
+pub mod span {
+    /// Root span of one pipeline run (`#[pipeline_run]`).
+    pub const PIPELINE_RUN: &str = "pipeline.run";
+    /// Child span of one stage attempt (`#[pipeline_stage]`, `#[pipeline]`).
+    pub const PIPELINE_STAGE: &str = "pipeline.stage";
+    /// Span of one LLM interaction (`#[llm_call]`); GenAI-style names are
+    /// `{gen_ai.operation.name} {gen_ai.request.model}` when switched on.
+    pub const LLM_CALL: &str = "llm.call";
+    /// Span of one adjudication among candidates (`#[adjudicate]`).
+    pub const PIPELINE_ADJUDICATE: &str = "pipeline.adjudicate";
+}
+
+/// Span and metric attribute keys.
+pub mod attr {
+    /// Name of the pipeline (`#[pipeline_run(name = ...)]`, default: the fn name).
+    pub const PIPELINE_NAME: &str = "pipeline.name";
+    /// Unique id of one run.
+    pub const RUN_ID: &str = "run.id";
+    /// Start of the run, RFC 3339.
+    pub const RUN_TIMESTAMP: &str = "run.timestamp";
+    /// Name of the stage (`#[pipeline_stage(name = ...)]`, default: the fn name).
+    pub const STAGE_NAME: &str = "stage.name";
+    /// Outcome of the stage, one of `factory_observability::OutcomeKind`'s values.
+    pub const STAGE_OUTCOME: &str = "stage.outcome";
+    /// Duration of the stage in milliseconds (seed attribute; the histogram is in seconds).
+    pub const STAGE_DURATION_MS: &str = "stage.duration_ms";
+    /// Attempt number of a stage run through `factory_observability::retry_stage`; 1 for the first attempt.
+    pub const STAGE_ATTEMPT: &str = "stage.attempt";
+    /// Outcome of a run, and the `outcome` label of every duration metric.
+    pub const OUTCOME: &str = "outcome";
+    /// Outcome of a run on its span.
+    pub const RUN_OUTCOME: &str = "run.outcome";
+    /// Duration of a run in milliseconds.
+    pub const RUN_DURATION_MS: &str = "run.duration_ms";
+    /// Low-cardinality error class (OpenTelemetry `error.type`): the error's type name.
+    pub const ERROR_TYPE: &str = "error.type";
+    /// Fully qualified name of the instrumented function (OpenTelemetry `code.function.name`).
+    pub const CODE_FUNCTION_NAME: &str = "code.function.name";
+    /// `exception` event: type of the error or `panic`.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    /// `exception` event: message of the error or of the panic.
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
+
+    /// LLM calls made during the run, on the `pipeline.run` span.
+    pub const RUN_LLM_CALLS: &str = "run.llm.calls";
+    /// LLM calls of the run that could not be priced.
+    pub const RUN_LLM_UNPRICED_CALLS: &str = "run.llm.unpriced_calls";
+    /// Input tokens of the run's LLM calls.
+    pub const RUN_TOKENS_INPUT: &str = "run.tokens.input";
+    /// Output tokens of the run's LLM calls.
+    pub const RUN_TOKENS_OUTPUT: &str = "run.tokens.output";
+    /// Cost of the run's priced LLM calls, USD.
+    pub const RUN_COST_USD: &str = "run.cost_usd";
+
+    /// Seed attribute: the LLM provider (`openai`, `anthropic`, ...).
+    pub const LLM_PROVIDER: &str = "llm.provider";
+    /// Seed attribute: the requested model.
+    pub const LLM_MODEL: &str = "llm.model";
+    /// Seed attribute: input tokens.
+    pub const LLM_PROMPT_TOKENS: &str = "llm.prompt_tokens";
+    /// Seed attribute: output tokens.
+    pub const LLM_COMPLETION_TOKENS: &str = "llm.completion_tokens";
+    /// Seed attribute: input plus output tokens.
+    pub const LLM_TOTAL_TOKENS: &str = "llm.total_tokens";
+    /// Seed attribute: duration of the call in milliseconds.
+    pub const LLM_DURATION_MS: &str = "llm.duration_ms";
+    /// Seed attribute: why the model stopped.
+    pub const LLM_FINISH_REASON: &str = "llm.finish_reason";
+    /// Characters of the `prompt` argument.
+    pub const LLM_PROMPT_LENGTH: &str = "llm.prompt_length";
+    /// `true` when the token counts were estimated from the prompt, not reported.
+    pub const LLM_TOKENS_ESTIMATED: &str = "llm.tokens_estimated";
+    /// Streamed calls: milliseconds from the start of the call to the first chunk.
+    pub const LLM_TIME_TO_FIRST_CHUNK_MS: &str = "llm.time_to_first_chunk_ms";
+    /// Cost of the call, USD, when the model is priced.
+    pub const LLM_COST_USD: &str = "llm.cost_usd";
+    /// Label of `llm.tokens.total`: `input`, `output` or `total`.
+    pub const LLM_TOKEN_TYPE: &str = "llm.token_type";
+
+    /// GenAI: `chat`, `text_completion`, `embeddings`, ...
+    pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+    /// GenAI (v1.37+, formerly `gen_ai.system`): the provider.
+    pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// GenAI: the requested model.
+    pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// GenAI: the model that answered.
+    pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// GenAI: the provider's response id.
+    pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+    /// GenAI: finish reasons, a string array.
+    pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// GenAI: input tokens.
+    pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// GenAI: output tokens.
+    pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// GenAI: input tokens read from the provider's cache.
+    pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+    /// GenAI: output tokens spent on reasoning.
+    pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// GenAI metric label: `input` or `output`.
+    pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+
+    /// Name of the adjudication (`#[adjudicate(name = ...)]`, default: the fn name).
+    pub const ADJUDICATION_NAME: &str = "adjudication.name";
+    /// Number of candidates.
+    pub const ADJUDICATION_CANDIDATES: &str = "adjudication.candidates";
+    /// Name of the selected candidate.
+    pub const ADJUDICATION_SELECTED: &str = "adjudication.selected";
+    /// Winner's score minus the runner-up's; absent with fewer than two candidates.
+    pub const ADJUDICATION_MARGIN: &str = "adjudication.margin";
+    /// `true` when the winner's score equals the runner-up's.
+    pub const ADJUDICATION_TIE: &str = "adjudication.tie";
+    /// Prefix of the per-candidate keys `adjudication.<candidate>_score`,
+    /// `adjudication.<candidate>_tests_passed` and `adjudication.<candidate>_tests_total`.
+    pub const ADJUDICATION_PREFIX: &str = "adjudication.";
+    /// Label of the adjudication metrics: the candidate's name.
+    pub const CANDIDATE: &str = "candidate";
+    /// `gen_ai.evaluation.result` event: what was evaluated (the adjudication's name).
+    pub const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+    /// `gen_ai.evaluation.result` event: the candidate's score.
+    pub const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+    /// `gen_ai.evaluation.result` event: `selected` or `rejected`.
+    pub const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+    /// `gen_ai.evaluation.result` event: which candidate the score is for.
+    pub const ADJUDICATION_CANDIDATE: &str = "adjudication.candidate";
+
+    /// Tests that passed in a stage returning a `TestReport`.
+    pub const TEST_PASSED: &str = "test.passed";
+    /// Tests that failed.
+    pub const TEST_FAILED: &str = "test.failed";
+    /// Tests that were skipped.
+    pub const TEST_SKIPPED: &str = "test.skipped";
+    /// Passed over executed tests, 0..1.
+    pub const TEST_PASS_RATE: &str = "test.pass_rate";
+    /// Flaky tests found by this attempt.
+    pub const TEST_FLAKY: &str = "test.flaky";
+
+    // Captured content (off by default, see `factory_observability::capture`): JSON strings shaped as the
+    // GenAI conventions say, and opted-in arguments, all redacted and cut.
+    /// GenAI: the prompt's messages, `[{"role":...,"parts":[{"type":"text","content":...}]}]`.
+    pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// GenAI: the completion, `[{"role":"assistant","parts":[...],"finish_reason":...}]`.
+    pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// GenAI: the prompt's system instructions, `[{"type":"text","content":...}]`.
+    pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+    /// Prefix of `argument.<name>`: the `Debug` text of an argument named in `capture(args = [...])`.
+    pub const ARGUMENT_PREFIX: &str = "argument.";
+}
+
+/// Span event names.
+pub mod event {
+    /// One candidate's score in an adjudication (OpenTelemetry GenAI evaluation event).
+    pub const GEN_AI_EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
+    /// Event recording an error or panic (OpenTelemetry exception convention).
+    pub const EXCEPTION: &str = "exception";
+}
+
+/// Metric instrument names, units and descriptions.
+pub mod metric {
+    /// Counter of finished runs {`pipeline.name`, `outcome`}.
+    pub const PIPELINE_RUNS_TOTAL: &str = "pipeline.runs.total";
+    /// Histogram of run durations in seconds {`pipeline.name`, `outcome`}.
+    pub const PIPELINE_RUN_DURATION: &str = "pipeline.run.duration";
+    /// Histogram of stage durations in seconds {`stage.name`, `outcome`}.
+    pub const PIPELINE_STAGE_DURATION: &str = "pipeline.stage.duration";
+    /// Counter of stage retries {`stage.name`}: one per attempt after the first.
+    pub const PIPELINE_STAGE_RETRIES_TOTAL: &str = "pipeline.stage.retries.total";
+    /// Seed histogram of tokens per call {`llm.provider`, `llm.model`, `llm.token_type`}.
+    pub const LLM_TOKENS_TOTAL: &str = "llm.tokens.total";
+    /// Counter of USD spent {`llm.provider`, `llm.model`}.
+    pub const LLM_COST_USD: &str = "llm.cost.usd";
+    /// GenAI histogram of tokens per call.
+    pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// GenAI histogram of call durations in seconds.
+    pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// Counter of adjudication wins {`candidate`}.
+    pub const ADJUDICATION_SELECTED_TOTAL: &str = "adjudication.selected.total";
+    /// Histogram of candidate scores {`candidate`}.
+    pub const ADJUDICATION_SCORE: &str = "adjudication.score";
+    /// Histogram of the winner's margin over the runner-up.
+    pub const ADJUDICATION_MARGIN: &str = "adjudication.margin";
+    /// Histogram of test pass rates (0..1) {`stage.name`}.
+    pub const TEST_PASS_RATE: &str = "test.pass_rate";
+    /// Counter of flaky tests {`stage.name`}.
+    pub const TEST_FLAKY_TOTAL: &str = "test.flaky.total";
+    /// Bucket boundaries of ratios (pass rates).
+    pub const RATIO_BUCKETS: &[f64] =
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0];
+    /// GenAI histogram of the time to the first chunk of streamed calls, seconds.
+    pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
+        "gen_ai.client.operation.time_to_first_chunk";
+    /// Unit of token histograms.
+    pub const UNIT_TOKENS: &str = "{token}";
+    /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.token.usage`.
+    pub const TOKEN_BUCKETS: &[f64] = &[
+        1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
+        4194304.0, 16777216.0, 67108864.0,
+    ];
+    /// Bucket boundaries the GenAI conventions advise for `gen_ai.client.operation.duration`.
+    pub const GEN_AI_DURATION_BUCKETS_S: &[f64] = &[
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    ];
+    /// Unit of every duration histogram.
+    pub const UNIT_SECONDS: &str = "s";
+    /// Bucket boundaries of the duration histograms, in seconds: factory stages last from
+    /// milliseconds (a lint) to many minutes (an LLM implementing a feature).
+    pub const DURATION_BUCKETS_S: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+        600.0, 1800.0, 3600.0,
+    ];
+}
+
+/// Attributes of a product's spans that the telemetry model reads (`factory_observability::model`,
+/// `factory-obs`): OpenTelemetry HTTP and resource semantic conventions. The HTTP names are the
+/// ones [`http_server`] writes.
+pub mod product {
+    /// `http.route`: the matched route template; a SERVER span with it is a product request.
+    pub const HTTP_ROUTE: &str = super::http_server::HTTP_ROUTE;
+    /// `http.request.method`.
+    pub const HTTP_REQUEST_METHOD: &str = super::http_server::HTTP_REQUEST_METHOD;
+    /// `http.response.status_code`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = super::http_server::HTTP_RESPONSE_STATUS_CODE;
+    /// Resource attribute `service.name`.
+    pub const SERVICE_NAME: &str = "service.name";
+}
+
+/// `#[handler]` off HTTP (a product's background job, a CLI command): an INTERNAL span named after
+/// the handler. Under HTTP the handler enriches its request's SERVER span instead (see
+/// [`http_server`]).
+pub mod handler {
+    /// Name of the handler (`#[handler(name = ...)]`, default: the fn name).
+    pub const HANDLER_NAME: &str = "handler.name";
+    /// Outcome of the handler, one of `factory_observability::OutcomeKind`'s values.
+    pub const HANDLER_OUTCOME: &str = "handler.outcome";
+    /// Histogram of handler durations in seconds {`handler.name`, `outcome`}, with
+    /// [`super::metric::DURATION_BUCKETS_S`].
+    pub const HANDLER_DURATION: &str = "handler.duration";
+}
+
+/// Server side of HTTP, as the stable OpenTelemetry HTTP semantic conventions name it: one
+/// SERVER span per request, `{method} {http.route}`, and the two server metrics.
+pub mod http_server {
+    /// `http.request.method`: the method, or `_OTHER` for one the conventions do not know.
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// `http.request.method_original`: the method as sent, when it was recorded as `_OTHER`.
+    pub const HTTP_REQUEST_METHOD_ORIGINAL: &str = "http.request.method_original";
+    /// `http.route`: the matched route template (`/tasks/{id}`), never the raw path.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// `http.response.status_code`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// `url.scheme`: `http` or `https`.
+    pub const URL_SCHEME: &str = "url.scheme";
+    /// `url.path`: the request's path (on the span only: it is high-cardinality).
+    pub const URL_PATH: &str = "url.path";
+    /// `server.address`: the host the client addressed (`Host`, or the URI's authority).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// `server.port`: the port the client addressed.
+    pub const SERVER_PORT: &str = "server.port";
+    /// `network.protocol.version`: `1.0`, `1.1`, `2` or `3`.
+    pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
+    /// `user_agent.original`: the `User-Agent` header.
+    pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
+    /// `client.address`: the peer's IP address, or the client's behind trusted proxies (see
+    /// `config::HttpServerSettings`).
+    pub const CLIENT_ADDRESS: &str = "client.address";
+    /// `_OTHER`: the value of `http.request.method` for a method the conventions do not know.
+    pub const METHOD_OTHER: &str = "_OTHER";
+    /// The `{method}` of a span name when `http.request.method` is `_OTHER` (HTTP spans, "Name":
+    /// "`{method}` MUST be `HTTP`").
+    pub const SPAN_NAME_OTHER_METHOD: &str = "HTTP";
+    /// The de facto forwarding header: `X-Forwarded-For: client, proxy1, ...` (lower case, as
+    /// `http::HeaderName` holds it).
+    pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+    /// RFC 7239's forwarding header: `Forwarded: for=client;proto=https, for=proxy1`.
+    pub const FORWARDED: &str = "forwarded";
+    /// Histogram of server request durations in seconds, from the request's arrival to the end
+    /// of its response body {`http.request.method`, `http.route`, `http.response.status_code`,
+    /// `url.scheme`, `network.protocol.version`, `error.type`}.
+    pub const HTTP_SERVER_REQUEST_DURATION: &str = "http.server.request.duration";
+    /// Up-down counter of requests being served {`http.request.method`, `url.scheme`}.
+    pub const HTTP_SERVER_ACTIVE_REQUESTS: &str = "http.server.active_requests";
+    /// Unit of `http.server.active_requests`.
+    pub const UNIT_REQUESTS: &str = "{request}";
+    /// Bucket boundaries the HTTP conventions advise for `http.server.request.duration`, seconds.
+    pub const REQUEST_DURATION_BUCKETS_S: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ];
+}
+
+/// Environment variables read by `factory_observability::init` besides the standard `OTEL_*` ones.
+pub mod env {
+    /// Directory of the embedded default's OTLP/JSON files (default `./telemetry`).
+    pub const FACTORY_OBS_DIR: &str = "FACTORY_OBS_DIR";
+    /// `0`/`false` silences the shutdown summary, `1`/`true` forces it with an OTLP endpoint.
+    pub const FACTORY_OBS_SUMMARY: &str = "FACTORY_OBS_SUMMARY";
+    /// A TOML or JSON file of model prices, over the bundled ones.
+    pub const FACTORY_OBS_PRICING: &str = "FACTORY_OBS_PRICING";
+    /// `true` names LLM spans `{operation} {model}`, the GenAI way.
+    pub const FACTORY_OBS_GENAI_SPAN_NAMES: &str = "FACTORY_OBS_GENAI_SPAN_NAMES";
+    /// Host `/metrics` is served on with `OTEL_METRICS_EXPORTER=prometheus` (default
+    /// `localhost`), as the OpenTelemetry environment specification names it.
+    pub const OTEL_EXPORTER_PROMETHEUS_HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
+    /// Port `/metrics` is served on (default 9464).
+    pub const OTEL_EXPORTER_PROMETHEUS_PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
+
+    // Content capture (see `factory_observability::capture`).
+    /// `true`/`false`: capture prompts and completions everywhere / nowhere (GenAI conventions'
+    /// variable); unset: only at sites with `capture_content`.
+    pub const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+    /// Longest captured text, in characters (default 8192).
+    pub const FACTORY_OBS_CAPTURE_MAX_CHARS: &str = "FACTORY_OBS_CAPTURE_MAX_CHARS";
+    /// More secrets to mask, besides the built-in rules: regular expressions, one a line
+    /// (a group named `secret` narrows the mask to it). See `docs/security.md`.
+    pub const FACTORY_OBS_REDACT_PATTERNS: &str = "FACTORY_OBS_REDACT_PATTERNS";
+    /// `true`: redact every string attribute of every span and log record too (`fields(...)`,
+    /// `tracing`), not only captured content, error messages and what is printed.
+    pub const FACTORY_OBS_REDACT_ATTRIBUTES: &str = "FACTORY_OBS_REDACT_ATTRIBUTES";
+
+    // Bounds on what comes from outside (see docs/limits.md).
+    /// Most bytes the span queue may hold, estimated (default 64 MiB): spans past it are shed
+    /// at their start, as for a full queue.
+    pub const FACTORY_OBS_SPAN_QUEUE_MAX_BYTES: &str = "FACTORY_OBS_SPAN_QUEUE_MAX_BYTES";
+    /// Longest value `HttpServerLayer` takes from a request (path, user agent, host, method),
+    /// in characters (default 1024).
+    pub const FACTORY_OBS_HTTP_SERVER_MAX_CHARS: &str = "FACTORY_OBS_HTTP_SERVER_MAX_CHARS";
+    /// The proxies whose forwarding header `HttpServerLayer` trusts for `client.address`: a
+    /// number of hops, or addresses and CIDR blocks; unset or `none`: the header is not read.
+    pub const FACTORY_OBS_HTTP_SERVER_TRUSTED_PROXIES: &str =
+        "FACTORY_OBS_HTTP_SERVER_TRUSTED_PROXIES";
+    /// The forwarding header those proxies write: `x-forwarded-for` (default) or `forwarded`.
+    pub const FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER: &str =
+        "FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER";
+}
+
+/// OpenTelemetry's attribute and span limits, as the environment variable specification names
+/// them (`configuration/sdk-environment-variables.md`, "Attribute Limits" and "Span Limits"):
+/// a span-specific variable wins over the general one.
+pub mod span_limits_env {
+    /// Longest attribute value, in characters (general; default: no limit).
+    pub const OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Most attributes per record (general; default 128).
+    pub const OTEL_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
+    /// Longest attribute value of a span, its events and links, in characters.
+    pub const OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str =
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Most attributes per span (default 128).
+    pub const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+    /// Most events per span (default 128).
+    pub const OTEL_SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
+    /// Most links per span (default 128).
+    pub const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
+    /// Most attributes per span event (default 128).
+    pub const OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
+    /// Most attributes per span link (default 128).
+    pub const OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT";
+}
+
+/// Environment variables of OpenTelemetry's environment-variable carrier (specification
+/// `context/env-carriers.md`): a child process's parent, read by `factory_observability::init` and written by
+/// `factory_observability::propagation::CommandExt`.
+pub mod env_carrier {
+    /// W3C `traceparent` of the span that started the process.
+    pub const TRACEPARENT: &str = "TRACEPARENT";
+    /// W3C `tracestate` that goes with it.
+    pub const TRACESTATE: &str = "TRACESTATE";
+    /// W3C `baggage`.
+    pub const BAGGAGE: &str = "BAGGAGE";
+}
+
+/// HTTP client calls made with the `reqwest` feature's `send_traced` (OpenTelemetry HTTP
+/// semantic conventions, stable): span names, attributes and the duration metric. The server
+/// side has its own block.
+pub mod http_client {
+    /// Span name when the method is not a known one (the method itself otherwise: `GET`).
+    pub const SPAN_NAME_OTHER_METHOD: &str = "HTTP";
+    /// `GET`, `POST`, ..., or [`OTHER_METHOD`].
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// The method as sent, when `http.request.method` is [`OTHER_METHOD`].
+    pub const HTTP_REQUEST_METHOD_ORIGINAL: &str = "http.request.method_original";
+    /// `http.request.method` of a method outside the convention's list.
+    pub const OTHER_METHOD: &str = "_OTHER";
+    /// Host of the URL (name or address).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Port of the URL, or the scheme's default.
+    pub const SERVER_PORT: &str = "server.port";
+    /// The URL without credentials (`REDACTED:REDACTED@`) and with the values of sensitive
+    /// query parameters replaced by `REDACTED`.
+    pub const URL_FULL: &str = "url.full";
+    /// `http` or `https`.
+    pub const URL_SCHEME: &str = "url.scheme";
+    /// The response's status code.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// What replaces credentials and secret query values in `url.full`.
+    pub const REDACTED: &str = "REDACTED";
+    /// Query parameters whose values never appear in `url.full` (compared without case): the
+    /// convention's list and the usual names of tokens and keys.
+    pub const SENSITIVE_QUERY_KEYS: &[&str] = &[
+        "awsaccesskeyid",
+        "signature",
+        "sig",
+        "x-goog-signature",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "auth",
+        "code",
+    ];
+    /// Histogram of request durations, seconds, from sending the request to the response
+    /// headers {`http.request.method`, `server.address`, `server.port`, `url.scheme`,
+    /// `http.response.status_code`, `error.type`}.
+    pub const HTTP_CLIENT_REQUEST_DURATION: &str = "http.client.request.duration";
+    /// Bucket boundaries the convention advises for the request duration, seconds.
+    pub const DURATION_BUCKETS_S: &[f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exporter health (issue 14): the exporter's own metrics, and the Prometheus names of every
+// metric. Kept apart from the blocks above so that parallel changes merge cleanly.
+// ---------------------------------------------------------------------------------------------
+
+/// The exporter's own health, as the OpenTelemetry SDK self-observability semantic conventions
+/// name it (`otel.sdk.*`, "Development" status): what each signal handed to its pipeline, what
+/// the exporters confirmed, what a full queue dropped and what failed, with the reason as
+/// `error.type`. Read from the counters the shutdown report reads, by observable instruments:
+/// nothing is added to an instrumented call.
+pub mod health {
+    /// One health metric: name, unit, description, and whether it is a monotonic counter.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HealthMetric {
+        /// Instrument name.
+        pub name: &'static str,
+        /// UCUM unit.
+        pub unit: &'static str,
+        /// Instrument description.
+        pub description: &'static str,
+        /// Monotonic counter (`_total` in Prometheus); otherwise an up-down counter or a
+        /// histogram.
+        pub is_counter: bool,
+    }
+
+    /// Spans handed to the exporter (no `error.type`) or dropped by the full queue
+    /// (`error.type` = `queue_full`).
+    pub const PROCESSOR_SPAN_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.processed",
+        unit: "{span}",
+        description:
+            "The number of spans for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans waiting in the span queue (with this crate's queue: also the sampled calls still
+    /// running, which hold their slot from their start, see docs/backends.md, "Exporter health").
+    pub const PROCESSOR_SPAN_QUEUE_SIZE: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.size",
+        unit: "{span}",
+        description:
+            "The number of spans in the queue of a given instance of an SDK span processor",
+        is_counter: false,
+    };
+    /// The span queue's bound, `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_SPAN_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.span.queue.capacity",
+        unit: "{span}",
+        description: "The maximum number of spans the queue of a given instance of an SDK span processor can hold",
+        is_counter: false,
+    };
+    /// Spans the exporter confirmed (no `error.type`) or failed to export (`error.type` =
+    /// `timeout`, `transport`, `rejected` or `_OTHER`).
+    pub const EXPORTER_SPAN_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.exported",
+        unit: "{span}",
+        description:
+            "The number of spans for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Spans in an export still waiting for its answer.
+    pub const EXPORTER_SPAN_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.span.inflight",
+        unit: "{span}",
+        description: "The number of spans which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Log records emitted by the program (`tracing` events bridged to logs); recorded by the
+    /// SDK's logger itself, on the meter `otel.sdk`.
+    pub const LOG_CREATED: HealthMetric = HealthMetric {
+        name: "otel.sdk.log.created",
+        unit: "{log_record}",
+        description: "The number of log records submitted to the SDK.",
+        is_counter: true,
+    };
+    /// Log records the exporter confirmed or failed to export (`error.type` as for spans).
+    pub const EXPORTER_LOG_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.exported",
+        unit: "{log_record}",
+        description: "The number of log records for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Log records in an export still waiting for its answer.
+    pub const EXPORTER_LOG_INFLIGHT: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.log.inflight",
+        unit: "{log_record}",
+        description: "The number of log records which were passed to the exporter, but that have not been exported yet",
+        is_counter: false,
+    };
+    /// Recorded by the SDK's batch log processor itself (handed to the exporter, or
+    /// `error.type` = `queue_full`), on the meter `otel.sdk`.
+    pub const PROCESSOR_LOG_PROCESSED: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.processed",
+        unit: "{log_record}",
+        description: "The number of log records for which the processing has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Recorded by the SDK's batch log processor itself: `OTEL_BLRP_MAX_QUEUE_SIZE`.
+    pub const PROCESSOR_LOG_QUEUE_CAPACITY: HealthMetric = HealthMetric {
+        name: "otel.sdk.processor.log.queue.capacity",
+        unit: "{log_record}",
+        description: "The maximum number of log records the queue of a given instance of an SDK Log Record processor can hold",
+        is_counter: false,
+    };
+    /// Metric data points the push exporter confirmed or failed to export (`error.type` as for
+    /// spans). Not recorded with the Prometheus pull exporter, which exports nothing.
+    pub const EXPORTER_METRIC_DATA_POINT_EXPORTED: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.metric_data_point.exported",
+        unit: "{data_point}",
+        description: "The number of metric data points for which the export has finished, either successful or failed",
+        is_counter: true,
+    };
+    /// Duration of every export of every signal, with `error.type` when it failed.
+    pub const EXPORTER_OPERATION_DURATION: HealthMetric = HealthMetric {
+        name: "otel.sdk.exporter.operation.duration",
+        unit: "s",
+        description: "The duration of exporting a batch of telemetry records",
+        is_counter: false,
+    };
+
+    /// Every health metric this crate records or has the SDK record.
+    pub const ALL: &[HealthMetric] = &[
+        PROCESSOR_SPAN_PROCESSED,
+        PROCESSOR_SPAN_QUEUE_SIZE,
+        PROCESSOR_SPAN_QUEUE_CAPACITY,
+        EXPORTER_SPAN_EXPORTED,
+        EXPORTER_SPAN_INFLIGHT,
+        LOG_CREATED,
+        EXPORTER_LOG_EXPORTED,
+        EXPORTER_LOG_INFLIGHT,
+        PROCESSOR_LOG_PROCESSED,
+        PROCESSOR_LOG_QUEUE_CAPACITY,
+        EXPORTER_METRIC_DATA_POINT_EXPORTED,
+        EXPORTER_OPERATION_DURATION,
+    ];
+
+    /// Bucket boundaries of `otel.sdk.exporter.operation.duration`, seconds.
+    pub const OPERATION_DURATION_BUCKETS_S: &[f64] = &[
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+
+    /// `otel.component.type`: which component a point is about.
+    pub const OTEL_COMPONENT_TYPE: &str = "otel.component.type";
+    /// `otel.component.name`: `{type}/{instance}`, unique in the process.
+    pub const OTEL_COMPONENT_NAME: &str = "otel.component.name";
+    /// Component type of the span export thread (a batching span processor).
+    pub const SPAN_PROCESSOR: &str = "batching_span_processor";
+    /// Component type of the log queue's bound in front of the SDK's batch log processor
+    /// (the records it drops when the queue is full; the SDK's processor records the rest).
+    pub const LOG_PROCESSOR: &str = "batching_log_processor";
+    /// Component types of the exporters, by destination.
+    pub const OTLP_HTTP_SPAN_EXPORTER: &str = "otlp_http_span_exporter";
+    /// OTLP/HTTP JSON spans.
+    pub const OTLP_HTTP_JSON_SPAN_EXPORTER: &str = "otlp_http_json_span_exporter";
+    /// OTLP/gRPC spans, log records and metrics (feature `grpc`).
+    pub const OTLP_GRPC_SPAN_EXPORTER: &str = "otlp_grpc_span_exporter";
+    /// OTLP/gRPC log records.
+    pub const OTLP_GRPC_LOG_EXPORTER: &str = "otlp_grpc_log_exporter";
+    /// OTLP/gRPC metrics.
+    pub const OTLP_GRPC_METRIC_EXPORTER: &str = "otlp_grpc_metric_exporter";
+    /// OTLP/HTTP protobuf log records.
+    pub const OTLP_HTTP_LOG_EXPORTER: &str = "otlp_http_log_exporter";
+    /// OTLP/HTTP JSON log records.
+    pub const OTLP_HTTP_JSON_LOG_EXPORTER: &str = "otlp_http_json_log_exporter";
+    /// OTLP/HTTP protobuf metrics.
+    pub const OTLP_HTTP_METRIC_EXPORTER: &str = "otlp_http_metric_exporter";
+    /// OTLP/HTTP JSON metrics.
+    pub const OTLP_HTTP_JSON_METRIC_EXPORTER: &str = "otlp_http_json_metric_exporter";
+    /// The embedded default's files, and an exporter given in code (not in the conventions).
+    pub const FILE_SPAN_EXPORTER: &str = "factory_observability.file_span_exporter";
+    /// The embedded default's log file.
+    pub const FILE_LOG_EXPORTER: &str = "factory_observability.file_log_exporter";
+    /// The embedded default's metric file.
+    pub const FILE_METRIC_EXPORTER: &str = "factory_observability.file_metric_exporter";
+    /// A span exporter given with `TelemetryBuilder::span_exporter`.
+    pub const CUSTOM_SPAN_EXPORTER: &str = "factory_observability.custom_span_exporter";
+
+    /// `error.type`: dropped because the queue was full.
+    pub const ERROR_QUEUE_FULL: &str = "queue_full";
+    /// `error.type`: no answer within the exporter's timeout.
+    pub const ERROR_TIMEOUT: &str = "timeout";
+    /// `error.type`: the connection failed (refused, reset, TLS).
+    pub const ERROR_TRANSPORT: &str = "transport";
+    /// `error.type`: the backend answered with an error status.
+    pub const ERROR_REJECTED: &str = "rejected";
+    /// `error.type`: anything else, as the conventions spell it.
+    pub const ERROR_OTHER: &str = "_OTHER";
+}
+
+/// The names Prometheus stores each metric under, when scraped from `/metrics`
+/// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
+/// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
+pub mod prometheus {
+    use super::{handler, health, http_client, http_server, metric};
+
+    /// What kind of instrument a metric is, which decides its Prometheus type and series.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        /// A monotonic counter: one series, `{name}_total`.
+        Counter,
+        /// An up-down counter or gauge: one series, `{name}`.
+        Gauge,
+        /// A histogram: `{name}_bucket` (with `le`), `{name}_sum`, `{name}_count`.
+        Histogram,
+    }
+
+    /// One metric this crate records: OpenTelemetry name, unit, kind.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Entry {
+        /// OpenTelemetry instrument name.
+        pub name: &'static str,
+        /// UCUM unit (empty when the instrument has none).
+        pub unit: &'static str,
+        /// Instrument kind.
+        pub kind: Kind,
+    }
+
+    const fn entry(name: &'static str, unit: &'static str, kind: Kind) -> Entry {
+        Entry { name, unit, kind }
+    }
+
+    const fn from_health(metric: health::HealthMetric, kind: Kind) -> Entry {
+        Entry {
+            name: metric.name,
+            unit: metric.unit,
+            kind,
+        }
+    }
+
+    /// Every metric the macros and the exporter health record.
+    pub const CATALOGUE: &[Entry] = &[
+        entry(metric::PIPELINE_RUNS_TOTAL, "", Kind::Counter),
+        entry(
+            metric::PIPELINE_RUN_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::PIPELINE_STAGE_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::PIPELINE_STAGE_RETRIES_TOTAL, "", Kind::Counter),
+        entry(
+            metric::LLM_TOKENS_TOTAL,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(metric::LLM_COST_USD, "", Kind::Counter),
+        entry(
+            metric::GEN_AI_CLIENT_TOKEN_USAGE,
+            metric::UNIT_TOKENS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(metric::ADJUDICATION_SELECTED_TOTAL, "", Kind::Counter),
+        entry(metric::ADJUDICATION_SCORE, "", Kind::Histogram),
+        entry(metric::ADJUDICATION_MARGIN, "", Kind::Histogram),
+        entry(metric::TEST_PASS_RATE, "", Kind::Histogram),
+        entry(metric::TEST_FLAKY_TOTAL, "", Kind::Counter),
+        entry(
+            handler::HANDLER_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            http_server::HTTP_SERVER_REQUEST_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            http_server::HTTP_SERVER_ACTIVE_REQUESTS,
+            http_server::UNIT_REQUESTS,
+            Kind::Gauge,
+        ),
+        entry(
+            http_client::HTTP_CLIENT_REQUEST_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),
+        from_health(health::PROCESSOR_SPAN_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_SPAN_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_SPAN_INFLIGHT, Kind::Gauge),
+        from_health(health::LOG_CREATED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_LOG_INFLIGHT, Kind::Gauge),
+        from_health(health::PROCESSOR_LOG_PROCESSED, Kind::Counter),
+        from_health(health::PROCESSOR_LOG_QUEUE_CAPACITY, Kind::Gauge),
+        from_health(health::EXPORTER_METRIC_DATA_POINT_EXPORTED, Kind::Counter),
+        from_health(health::EXPORTER_OPERATION_DURATION, Kind::Histogram),
+    ];
+
+    /// The Prometheus metric name of an OpenTelemetry metric, as `opentelemetry-prometheus`
+    /// 0.33 serves it (and as the OpenTelemetry "Prometheus and OpenMetrics compatibility"
+    /// specification translates): every character outside `[a-zA-Z0-9_:]` becomes `_`, the
+    /// unit's suffix is appended (`s` → `_seconds`, `By` → `_bytes`, `1` → `_ratio`, `m/s` →
+    /// `_meters_per_second`; annotations such as `{token}` add nothing), then `_total` for a
+    /// monotonic counter unless the name already ends in it, as the collector's Prometheus
+    /// exporter does: `pipeline.runs.total` → `pipeline_runs_total`, `llm.cost.usd` →
+    /// `llm_cost_usd_total` (`export::prometheus` adds the `_total` at each scrape).
+    pub fn prometheus_name(name: &str, unit: &str, is_counter: bool) -> String {
+        let mut out: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.is_ascii_alphanumeric() && !(i == 0 && c.is_ascii_digit())
+                    || c == '_'
+                    || c == ':'
+                {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(0, '_');
+            out.replace_range(1..2, &name[..1]);
+        }
+        if let Some(suffix) = unit_suffix(unit) {
+            out.push('_');
+            out.push_str(&suffix);
+        }
+        if is_counter && !out.ends_with("_total") {
+            out.push_str("_total");
+        }
+        out
+    }
+
+    /// The series Prometheus stores for `entry`: one name, or a histogram's three.
+    pub fn series(entry: &Entry) -> Vec<String> {
+        let name = prometheus_name(entry.name, entry.unit, entry.kind == Kind::Counter);
+        match entry.kind {
+            Kind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{name}{suffix}"))
+                .collect(),
+            _ => vec![name],
+        }
+    }
+
+    fn unit_suffix(unit: &str) -> Option<String> {
+        if unit.is_empty() {
+            return None;
+        }
+        if let Some(known) = unit_word(unit) {
+            return Some(known.to_owned());
+        }
+        let (first, second) = unit.split_once('/')?;
+        let per = per_unit_word(second)?;
+        const NOT_BEFORE_PER: [&str; 8] = ["1", "d", "h", "min", "s", "ms", "us", "ns"];
+        match unit_word(first) {
+            Some(first) if !NOT_BEFORE_PER.contains(&unit.split_once('/')?.0) => {
+                Some(format!("{first}_per_{per}"))
+            }
+            _ => Some(format!("per_{per}")),
+        }
+    }
+
+    fn unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "d" => "days",
+            "h" => "hours",
+            "min" => "minutes",
+            "s" => "seconds",
+            "ms" => "milliseconds",
+            "us" => "microseconds",
+            "ns" => "nanoseconds",
+            "By" | "B" => "bytes",
+            "KiBy" => "kibibytes",
+            "MiBy" => "mebibytes",
+            "GiBy" => "gibibytes",
+            "TiBy" => "tibibytes",
+            "KBy" | "KB" => "kilobytes",
+            "MBy" | "MB" => "megabytes",
+            "GBy" | "GB" => "gigabytes",
+            "TBy" | "TB" => "terabytes",
+            "m" => "meters",
+            "V" => "volts",
+            "A" => "amperes",
+            "J" => "joules",
+            "W" => "watts",
+            "g" => "grams",
+            "Cel" => "celsius",
+            "Hz" => "hertz",
+            "1" => "ratio",
+            "%" => "percent",
+            _ => return None,
+        })
+    }
+
+    fn per_unit_word(unit: &str) -> Option<&'static str> {
+        Some(match unit {
+            "s" => "second",
+            "m" => "minute",
+            "h" => "hour",
+            "d" => "day",
+            "w" => "week",
+            "mo" => "month",
+            "y" => "year",
+            _ => return None,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_translate_as_prometheus_stores_them() {
+            assert_eq!(
+                prometheus_name("pipeline.runs.total", "", true),
+                "pipeline_runs_total"
+            );
+            assert_eq!(
+                prometheus_name("llm.cost.usd", "", true),
+                "llm_cost_usd_total"
+            );
+            assert_eq!(
+                prometheus_name("pipeline.stage.duration", "s", false),
+                "pipeline_stage_duration_seconds"
+            );
+            assert_eq!(
+                prometheus_name("otel.sdk.processor.span.processed", "{span}", true),
+                "otel_sdk_processor_span_processed_total"
+            );
+            assert_eq!(prometheus_name("a.rate", "1", false), "a_rate_ratio");
+            assert_eq!(
+                prometheus_name("speed", "m/s", false),
+                "speed_meters_per_second"
+            );
+            assert_eq!(prometheus_name("hits", "1/s", false), "hits_per_second");
+            assert_eq!(prometheus_name("9lives", "", false), "_9lives");
+        }
+    }
+}
+
+/// The proxy variables the OTLP/HTTP exporters read (`export::http_client`), as reqwest and
+/// curl do: the upper-case name first, then the lower-case one. (The gRPC exporters read them
+/// with hyper-util's proxy `Matcher`.)
+pub mod proxy_env {
+    /// Proxy URL for `http://` endpoints.
+    pub const HTTP_PROXY: &str = "HTTP_PROXY";
+    /// Proxy URL for `https://` endpoints.
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    /// Proxy URL for either, when the scheme's own variable is not set.
+    pub const ALL_PROXY: &str = "ALL_PROXY";
+    /// Comma-separated hosts and domains reached without a proxy (`*` for all).
+    pub const NO_PROXY: &str = "NO_PROXY";
+}
+
+/// The OTLP exporter's transport variables, as the OpenTelemetry specification names them. Each
+/// also exists per signal, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{suffix}` (see
+/// [`otlp_env::per_signal`]), which wins over the generic one.
+pub mod otlp_env {
+    /// Base URL of every signal (`/v1/{signal}` is appended for OTLP/HTTP).
+    pub const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// `http/protobuf` (default), `http/json` or `grpc`.
+    pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    /// `key=value,...` request headers (values are secrets: never printed).
+    pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    /// Milliseconds one export may take, retries included (default 10000).
+    pub const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+    /// `gzip` or `none` (default).
+    pub const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+    /// PEM file of the CA(s) that sign the collector's certificate, trusted besides the
+    /// platform's roots.
+    pub const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+    /// PEM file of the client certificate (chain) for mutual TLS.
+    pub const CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+    /// PEM file of the client certificate's private key for mutual TLS.
+    pub const CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+
+    /// The per-signal form of a generic variable: `OTEL_EXPORTER_OTLP_ENDPOINT` and `TRACES`
+    /// give `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+    pub fn per_signal(generic: &str, signal_suffix: &str) -> String {
+        let suffix = generic
+            .strip_prefix("OTEL_EXPORTER_OTLP_")
+            .unwrap_or(generic);
+        format!("OTEL_EXPORTER_OTLP_{signal_suffix}_{suffix}")
+    }
+}
