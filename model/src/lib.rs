@@ -11,14 +11,18 @@
 //! Spans come from files ([`Span::from_proto`]) or straight from the SDK's export batches (the
 //! runtime's shutdown summary converts those): both feed the same [`ModelBuilder`].
 
+pub mod json;
 pub mod read;
 pub mod run;
+pub mod terminal;
 
+pub use json::{AttributeRef, EventRef, ParsedLine, SpanRef, ValueRef};
 pub use read::{read_paths, Problem, ReadError, ReadStats};
 pub use run::{
     failed_test_names, Adjudication, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest, Stage,
     TestCounts,
 };
+pub use terminal::escape_for_terminal;
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as proto_trace;
@@ -113,6 +117,16 @@ fn attributes_from_proto(list: &[KeyValue]) -> Attributes {
         .collect()
 }
 
+/// Borrowed views of owned attributes.
+fn attribute_refs(list: &Attributes) -> Vec<AttributeRef<'_>> {
+    list.iter()
+        .map(|(key, value)| AttributeRef {
+            key: key.as_str().into(),
+            value: ValueRef::of(value),
+        })
+        .collect()
+}
+
 fn find<'a>(attributes: &'a Attributes, key: &str) -> Option<&'a Value> {
     attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
@@ -140,7 +154,8 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
-    fn from_proto(kind: i32) -> SpanKind {
+    /// The kind of an OTLP `Span.kind` number (unknown numbers are unspecified).
+    pub fn from_proto(kind: i32) -> SpanKind {
         match kind {
             1 => SpanKind::Internal,
             2 => SpanKind::Server,
@@ -148,6 +163,18 @@ impl SpanKind {
             4 => SpanKind::Producer,
             5 => SpanKind::Consumer,
             _ => SpanKind::Unspecified,
+        }
+    }
+
+    /// The OTLP number.
+    pub fn number(self) -> i32 {
+        match self {
+            SpanKind::Unspecified => 0,
+            SpanKind::Internal => 1,
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+            SpanKind::Producer => 4,
+            SpanKind::Consumer => 5,
         }
     }
 }
@@ -251,6 +278,83 @@ impl Span {
     /// Hex span id.
     pub fn span_hex(&self) -> String {
         hex(&self.span_id)
+    }
+
+    /// The owned span of a borrowed one.
+    pub fn from_ref(span: &SpanRef<'_>) -> Span {
+        let attributes = |list: &[AttributeRef<'_>]| -> Attributes {
+            list.iter()
+                .map(|a| (a.key.to_string(), a.value.to_value()))
+                .collect()
+        };
+        Span {
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+            parent_span_id: span.parent_span_id,
+            flags: span.span.flags,
+            name: span.name().to_owned(),
+            kind: span.kind(),
+            start_unix_nano: span.start_unix_nano(),
+            end_unix_nano: span.end_unix_nano(),
+            attributes: attributes(&span.span.attributes),
+            events: span
+                .events()
+                .iter()
+                .map(|event| Event {
+                    name: event.name.to_string(),
+                    time_unix_nano: event.time_unix_nano,
+                    attributes: attributes(&event.attributes),
+                })
+                .collect(),
+            status_code: span.status_code(),
+            status_message: span.status_message().to_owned(),
+            scope: span.scope.to_owned(),
+            service: span.service.to_owned(),
+            resource: attributes(span.resource),
+        }
+    }
+
+    /// `f` with a borrowed view of the span (what the model's records are built from).
+    pub fn with_ref<R>(&self, f: impl FnOnce(&SpanRef<'_>) -> R) -> R {
+        let attributes = attribute_refs;
+        let json = json::SpanJson {
+            trace_id: json::HexId::of(&self.trace_id),
+            span_id: json::HexId::of(&self.span_id),
+            parent_span_id: self
+                .parent_span_id
+                .map(|id| json::HexId::of(&id))
+                .unwrap_or_default(),
+            flags: self.flags,
+            name: self.name.as_str().into(),
+            kind: self.kind.number(),
+            start_time_unix_nano: self.start_unix_nano,
+            end_time_unix_nano: self.end_unix_nano,
+            attributes: attributes(&self.attributes),
+            events: self
+                .events
+                .iter()
+                .map(|event| EventRef {
+                    time_unix_nano: event.time_unix_nano,
+                    name: event.name.as_str().into(),
+                    attributes: attributes(&event.attributes),
+                })
+                .collect(),
+            status: Some(json::StatusRef {
+                message: self.status_message.as_str().into(),
+                code: self.status_code.number() as i32,
+            }),
+        };
+        let resource = attributes(&self.resource);
+        let view = SpanRef {
+            span: &json,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            scope: &self.scope,
+            service: &self.service,
+            resource: &resource,
+        };
+        f(&view)
     }
 
     /// A span of a file's request. Ids of the wrong length are an error (the OTLP specification

@@ -1,6 +1,6 @@
 //! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
 
-use super::{Span, SpanKind, StatusCode, Value};
+use super::{Span, SpanKind, SpanRef, StatusCode, ValueRef};
 use factory_observability_names::{attr, event, product, span as span_name};
 use std::collections::HashMap;
 
@@ -27,6 +27,13 @@ impl Role {
         Role::classify(&span.name, span.kind, |key| span.attribute(key).is_some())
     }
 
+    /// The role of a borrowed span.
+    pub fn of_ref(span: &SpanRef<'_>) -> Role {
+        Role::classify(span.name(), span.kind(), |key| {
+            span.attribute(key).is_some()
+        })
+    }
+
     /// The role of a span with this name and kind, `has` telling whether it has an attribute
     /// (lets the summary classify an SDK span before converting it).
     pub fn classify(name: &str, kind: SpanKind, has: impl Fn(&str) -> bool) -> Role {
@@ -47,9 +54,9 @@ impl Role {
 }
 
 /// The status description of a span that failed, when it has one.
-fn error_of(span: &Span) -> Option<String> {
-    (span.status_code == StatusCode::Error && !span.status_message.is_empty())
-        .then(|| span.status_message.clone())
+fn error_of(span: &SpanRef<'_>) -> Option<String> {
+    (span.status_code() == StatusCode::Error && !span.status_message().is_empty())
+        .then(|| span.status_message().to_owned())
 }
 
 /// Tests counted by a stage that returned a `TestReport`.
@@ -81,7 +88,7 @@ pub struct Stage {
 
 impl Stage {
     /// The attempt a `pipeline.stage` span records.
-    pub fn from_span(span: &Span) -> Stage {
+    pub fn from_span(span: &SpanRef<'_>) -> Stage {
         let tests = span.attribute(attr::TEST_PASSED).map(|_| TestCounts {
             passed: span.int(attr::TEST_PASSED),
             failed: span.int(attr::TEST_FAILED),
@@ -92,15 +99,15 @@ impl Stage {
             name: span.text(attr::STAGE_NAME),
             attempt: span.int(attr::STAGE_ATTEMPT).max(1),
             outcome: span.text(attr::STAGE_OUTCOME),
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             error: error_of(span),
             exceptions: span
-                .events
+                .events()
                 .iter()
                 .filter(|e| e.name == event::EXCEPTION)
                 .filter_map(|e| e.attribute(attr::EXCEPTION_MESSAGE))
-                .map(Value::to_string)
+                .map(ValueRef::to_string)
                 .collect(),
             tests,
             span_id: span.span_id,
@@ -138,14 +145,14 @@ pub struct LlmCall {
 
 impl LlmCall {
     /// The call a span with `llm.provider` records.
-    pub fn from_span(span: &Span) -> LlmCall {
+    pub fn from_span(span: &SpanRef<'_>) -> LlmCall {
         LlmCall {
             provider: span.text(attr::LLM_PROVIDER),
             model: span.text(attr::LLM_MODEL),
             input_tokens: span.int(attr::LLM_PROMPT_TOKENS),
             output_tokens: span.int(attr::LLM_COMPLETION_TOKENS),
             cost_usd: span.double(attr::LLM_COST_USD),
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             error: error_of(span),
         }
@@ -174,9 +181,9 @@ pub struct Adjudication {
 impl Adjudication {
     /// The decision a `pipeline.adjudicate` span records, with the scores of its
     /// `gen_ai.evaluation.result` events.
-    pub fn from_span(span: &Span) -> Adjudication {
+    pub fn from_span(span: &SpanRef<'_>) -> Adjudication {
         let scores = span
-            .events
+            .events()
             .iter()
             .filter(|e| e.name == event::GEN_AI_EVALUATION_RESULT)
             .filter_map(|e| {
@@ -191,7 +198,7 @@ impl Adjudication {
             candidates: span.int(attr::ADJUDICATION_CANDIDATES),
             margin: span.double(attr::ADJUDICATION_MARGIN),
             scores,
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             error: error_of(span),
         }
     }
@@ -224,14 +231,14 @@ pub struct Run {
 
 impl Run {
     /// The run a `pipeline.run` span records, with no stages, calls or adjudications yet.
-    pub fn from_span(span: &Span) -> Run {
+    pub fn from_span(span: &SpanRef<'_>) -> Run {
         Run {
             run_id: span.text(attr::RUN_ID),
             pipeline: span.text(attr::PIPELINE_NAME),
-            service: span.service.clone(),
+            service: span.service.to_owned(),
             trace_id: span.trace_id,
             span_id: span.span_id,
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             outcome: span.text(attr::RUN_OUTCOME),
             error: error_of(span),
@@ -268,16 +275,16 @@ pub struct ServerRequest {
 
 impl ServerRequest {
     /// The request a product's SERVER span with `http.route` records.
-    pub fn from_span(span: &Span) -> ServerRequest {
+    pub fn from_span(span: &SpanRef<'_>) -> ServerRequest {
         ServerRequest {
-            service: span.service.clone(),
+            service: span.service.to_owned(),
             method: span.text(product::HTTP_REQUEST_METHOD),
             route: span.text(product::HTTP_ROUTE),
             status_code: span
                 .attribute(product::HTTP_RESPONSE_STATUS_CODE)
-                .and_then(Value::as_i64),
-            error: span.status_code == StatusCode::Error,
-            start_unix_nano: span.start_unix_nano,
+                .and_then(ValueRef::as_i64),
+            error: span.status_code() == StatusCode::Error,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             trace_id: span.trace_id,
         }
@@ -345,7 +352,12 @@ impl ModelBuilder {
 
     /// Takes in one span; returns its role (spans of role `Other` are not kept).
     pub fn observe(&mut self, span: &Span) -> Role {
-        let role = Role::of(span);
+        span.with_ref(|span| self.observe_ref(span))
+    }
+
+    /// Takes in one borrowed span; returns its role.
+    pub fn observe_ref(&mut self, span: &SpanRef<'_>) -> Role {
+        let role = Role::of_ref(span);
         let run_id = || span.text(attr::RUN_ID);
         match role {
             Role::Run => {
