@@ -20,7 +20,7 @@ use crate::filter::Filters;
 use crate::quantiles::Durations;
 use factory_observability_model::read::ReadStats;
 use factory_observability_model::{
-    failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, SpanRef, Stage,
+    failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, SpanRef, Stage,
 };
 use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -354,7 +354,8 @@ impl Aggregator {
     }
 
     /// At most `runs` runs and `records` records wait for their run span (default
-    /// [`MAX_PENDING_RUNS`], [`MAX_PENDING_RECORDS`]).
+    /// [`MAX_PENDING_RUNS`], [`MAX_PENDING_RECORDS`]): the tests' way to reach the limits.
+    #[cfg(test)]
     pub fn with_pending_limits(mut self, runs: usize, records: usize) -> Aggregator {
         self.max_pending_runs = runs.max(1);
         self.max_pending_records = records.max(1);
@@ -362,6 +363,7 @@ impl Aggregator {
     }
 
     /// Runs whose records wait for their run span now.
+    #[cfg(test)]
     pub fn pending_runs(&self) -> usize {
         self.pending.len()
     }
@@ -399,8 +401,10 @@ impl Aggregator {
         }
     }
 
-    /// Takes in one span.
-    pub fn observe(&mut self, span: &Span) {
+    /// Takes in one owned span (the tests' way; the commands make each span's [`Record`] where
+    /// it is parsed and fold it with [`Aggregator::observe_record`]).
+    #[cfg(test)]
+    pub fn observe(&mut self, span: &factory_observability_model::Span) {
         if let Some(record) = span.with_ref(Record::of) {
             self.observe_record(record);
         }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "factory-obs", version)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
