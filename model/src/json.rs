@@ -22,9 +22,13 @@ use std::fmt;
 /// An attribute value as read: a string borrowed from the line when it can be.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum ValueRef<'a> {
+    /// `stringValue`: borrowed from the line, copied only when the JSON string holds an escape.
     Str(Cow<'a, str>),
+    /// `intValue`: a JSON number or a decimal string (the OTLP/JSON form of a 64-bit integer).
     Int(i64),
+    /// `doubleValue`.
     Double(f64),
+    /// `boolValue`.
     Bool(bool),
     /// Arrays, maps and bytes, rendered as text (as [`Value::Other`]).
     Other(String),
@@ -100,8 +104,11 @@ impl fmt::Display for ValueRef<'_> {
 /// One attribute (`KeyValue`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct AttributeRef<'a> {
+    /// The attribute's name (`run.id`, `http.route`, ...), empty when the line has none.
     #[serde(borrow, default)]
     pub key: Cow<'a, str>,
+    /// [`ValueRef::Empty`] when the line has no value, `null`, or an `AnyValue` of no kind this
+    /// reader knows.
     #[serde(borrow, default, deserialize_with = "any_value")]
     pub value: ValueRef<'a>,
 }
@@ -115,10 +122,14 @@ pub fn find_ref<'v, 'a>(attributes: &'v [AttributeRef<'a>], key: &str) -> Option
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventRef<'a> {
+    /// `timeUnixNano`: nanoseconds since the Unix epoch, 0 when absent.
     #[serde(default, deserialize_with = "u64_number_or_string")]
     pub time_unix_nano: u64,
+    /// What kind of event it is (`exception`, `gen_ai.evaluation.result`), which says which
+    /// attributes it carries.
     #[serde(borrow, default)]
     pub name: Cow<'a, str>,
+    /// In the line's order.
     #[serde(borrow, default)]
     pub attributes: Vec<AttributeRef<'a>>,
 }
@@ -132,7 +143,7 @@ impl EventRef<'_> {
 
 /// A span's status.
 #[derive(Clone, Debug, PartialEq, Default, Deserialize)]
-pub struct StatusRef<'a> {
+pub(crate) struct StatusRef<'a> {
     #[serde(borrow, default)]
     pub message: Cow<'a, str>,
     #[serde(default)]
@@ -151,7 +162,7 @@ impl StatusRef<'_> {
 
 /// A hex id as read: up to 16 bytes decoded, and its length in bytes (whatever it is).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct HexId {
+pub(crate) struct HexId {
     bytes: [u8; 16],
     len: usize,
 }
@@ -193,7 +204,7 @@ impl HexId {
 /// One span as read (see [`SpanRef`] for it with its scope and resource).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SpanJson<'a> {
+pub(crate) struct SpanJson<'a> {
     #[serde(default, deserialize_with = "hex_id")]
     pub trace_id: HexId,
     #[serde(default, deserialize_with = "hex_id")]
@@ -264,9 +275,14 @@ struct LineJson<'a> {
 /// owned [`super::Span`], see [`super::Span::with_ref`]).
 #[derive(Clone, Copy, Debug)]
 pub struct SpanRef<'a> {
-    pub span: &'a SpanJson<'a>,
+    /// The span as read; its fields are reached through the methods below.
+    pub(crate) span: &'a SpanJson<'a>,
+    /// `traceId`, decoded; always 16 bytes: a span whose ids have another length gets no view
+    /// (the reader reports it and skips it).
     pub trace_id: [u8; 16],
+    /// `spanId`, decoded; always 8 bytes.
     pub span_id: [u8; 8],
+    /// `parentSpanId`, decoded: `None` for a root span (no or an empty id), else 8 bytes.
     pub parent_span_id: Option<[u8; 8]>,
     /// The instrumentation scope's name.
     pub scope: &'a str,
@@ -278,7 +294,7 @@ pub struct SpanRef<'a> {
 
 impl<'a> SpanRef<'a> {
     /// The span with valid ids, or why it is skipped.
-    pub fn new(
+    pub(crate) fn new(
         span: &'a SpanJson<'a>,
         scope: &'a str,
         service: &'a str,
@@ -300,10 +316,12 @@ impl<'a> SpanRef<'a> {
         })
     }
 
+    /// `name`, borrowed from the line.
     pub fn name(&self) -> &'a str {
         &self.span.name
     }
 
+    /// `kind`; a number OTLP does not define is [`SpanKind::Unspecified`].
     pub fn kind(&self) -> SpanKind {
         SpanKind::from_proto(self.span.kind)
     }
@@ -338,10 +356,12 @@ impl<'a> SpanRef<'a> {
         }
     }
 
+    /// `startTimeUnixNano`: nanoseconds since the Unix epoch, 0 when absent.
     pub fn start_unix_nano(&self) -> u64 {
         self.span.start_time_unix_nano
     }
 
+    /// `endTimeUnixNano`, as the start (a malformed file may put it before the start).
     pub fn end_unix_nano(&self) -> u64 {
         self.span.end_time_unix_nano
     }
@@ -351,6 +371,8 @@ impl<'a> SpanRef<'a> {
         self.end_unix_nano().saturating_sub(self.start_unix_nano())
     }
 
+    /// `status.code`: [`StatusCode::Unset`] when the span has no status or a code OTLP does
+    /// not define.
     pub fn status_code(&self) -> StatusCode {
         self.span
             .status
@@ -359,10 +381,13 @@ impl<'a> SpanRef<'a> {
             .unwrap_or_default()
     }
 
+    /// `status.message`: the description of an error status (what the model shows as the
+    /// error), empty when absent.
     pub fn status_message(&self) -> &'a str {
         self.span.status.as_ref().map(|s| &*s.message).unwrap_or("")
     }
 
+    /// `events`, in the line's order.
     pub fn events(&self) -> &'a [EventRef<'a>] {
         &self.span.events
     }
