@@ -34,7 +34,12 @@ pub enum ReadError {
     /// A directory holds no telemetry file.
     NoFiles(PathBuf),
     /// A file or directory could not be opened or listed.
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// As given, or as found in a directory given.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
     /// A thread to read or parse could not be started.
     Thread(io::Error),
 }
@@ -65,9 +70,12 @@ impl std::error::Error for ReadError {}
 /// A line that could not be read, skipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// As given, or as found in a directory given.
     pub file: PathBuf,
     /// 1-based.
     pub line: u64,
+    /// What is wrong, in the reader's words: `truncated JSON: ...`, `span "x" skipped: ...`,
+    /// `line longer than ... bytes, skipped`.
     pub message: String,
 }
 
@@ -80,15 +88,19 @@ impl fmt::Display for Problem {
 /// What a read went through.
 #[derive(Clone, Debug, Default)]
 pub struct ReadStats {
+    /// The files read, in the order read (a directory's in name order, see [`input_files`]).
     pub files: Vec<PathBuf>,
     /// Lines read, malformed ones included.
     pub lines: u64,
     /// Bytes read from disk (compressed bytes for a gzip file).
     pub bytes: u64,
+    /// Spans with valid ids in the lines parsed (with [`ReadOptions::wanted`], the lines wanted);
+    /// a span skipped for its ids is a problem instead.
     pub spans: u64,
     /// Metric points and log records: counted by [`read_files`], which parses them; a caller of
     /// [`read_files_with`] parses (and counts) them only if it asks a line for them.
     pub points: u64,
+    /// Log records, counted as the points are.
     pub logs: u64,
     /// The first [`MAX_PROBLEMS_KEPT`] problems.
     pub problems: Vec<Problem>,
