@@ -59,30 +59,41 @@ fn error_of(span: &SpanRef<'_>) -> Option<String> {
         .then(|| span.status_message().to_owned())
 }
 
-/// Tests counted by a stage that returned a `TestReport`.
+/// Tests counted by a stage that returned a `TestReport`. Signed as the attributes are (OTLP
+/// integers are `i64`); a count the span lacks is 0.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TestCounts {
+    /// `test.passed`.
     pub passed: i64,
+    /// `test.failed`.
     pub failed: i64,
+    /// `test.skipped`.
     pub skipped: i64,
+    /// `test.flaky`: the runner's own count of flaky tests plus, for a stage retried with
+    /// `retry_stage`, the named tests that failed in an earlier attempt and pass in this one.
     pub flaky: i64,
 }
 
 /// One stage attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage {
+    /// `stage.name`.
     pub name: String,
     /// 1 for a first attempt.
     pub attempt: i64,
     /// `success`, `failure`, `skip`, ... (`stage.outcome`).
     pub outcome: String,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
     /// The status description when the stage failed.
     pub error: Option<String>,
     /// `exception.message` of its `exception` events.
     pub exceptions: Vec<String>,
+    /// `None` when the stage did not report tests (its span has no `test.passed`).
     pub tests: Option<TestCounts>,
+    /// The attempt's span: a call or an adjudication finds its stage through its parent ids.
     pub span_id: [u8; 8],
 }
 
@@ -132,14 +143,21 @@ impl Stage {
 /// One LLM interaction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlmCall {
+    /// `llm.provider` (`openai`, `anthropic`, ...).
     pub provider: String,
+    /// `llm.model`: the model requested.
     pub model: String,
+    /// `llm.prompt_tokens`, 0 when absent.
     pub input_tokens: i64,
+    /// `llm.completion_tokens`, 0 when absent.
     pub output_tokens: i64,
-    /// `None` for an unpriced model.
+    /// `llm.cost_usd`; `None` for an unpriced model.
     pub cost_usd: Option<f64>,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
+    /// The status description when the call failed (status ERROR with a description).
     pub error: Option<String>,
 }
 
@@ -167,14 +185,19 @@ impl LlmCall {
 /// One adjudication among candidates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adjudication {
+    /// `adjudication.name`: which decision it is (a run can make several).
     pub name: String,
+    /// `adjudication.selected`: the winning candidate, empty when absent.
     pub selected: String,
+    /// `adjudication.candidates`: how many were compared, 0 when absent.
     pub candidates: i64,
     /// Winner's score minus the runner-up's.
     pub margin: Option<f64>,
     /// `(candidate, score)` from the `gen_ai.evaluation.result` events.
     pub scores: Vec<(String, f64)>,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The status description when the adjudication failed.
     pub error: Option<String>,
 }
 
@@ -207,25 +230,42 @@ impl Adjudication {
 /// One pipeline run (a `pipeline.run` span and what was recorded under its `run.id`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
+    /// `run.id`: what the run's stages, calls and adjudications carry to be grouped with it
+    /// (they may be read before the run span, which ends last).
     pub run_id: String,
+    /// `pipeline.name`.
     pub pipeline: String,
+    /// `service.name` of the run span's resource, empty when absent.
     pub service: String,
+    /// The run's trace: product requests made during the run share it.
     pub trace_id: [u8; 16],
+    /// The run span's id.
     pub span_id: [u8; 8],
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
     /// `run.outcome`.
     pub outcome: String,
+    /// The status description when the run failed.
     pub error: Option<String>,
-    /// Totals the runtime put on the run span.
+    /// Totals the runtime put on the run span (`run.llm.calls`, 0 when absent, as the next
+    /// three): counted as each call ended, so they include calls whose spans were not read.
     pub llm_calls: i64,
+    /// `run.tokens.input`.
     pub input_tokens: i64,
+    /// `run.tokens.output`.
     pub output_tokens: i64,
+    /// `run.cost_usd`: the priced calls' cost; `None` when the run span does not carry it.
     pub cost_usd: Option<f64>,
+    /// `run.llm.unpriced_calls`: calls with tokens but no price, left out of `cost_usd`.
     pub unpriced_calls: i64,
     /// In start order.
     pub stages: Vec<Stage>,
+    /// Empty from [`Run::from_span`]; [`ModelBuilder::finish`] fills them in start order, as
+    /// the adjudications.
     pub calls: Vec<LlmCall>,
+    /// See [`Run::calls`].
     pub adjudications: Vec<Adjudication>,
 }
 
@@ -262,14 +302,22 @@ impl Run {
 /// One request served by a product (a SERVER span with `http.route`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerRequest {
+    /// `service.name` of the span's resource: which product served it.
     pub service: String,
+    /// `http.request.method`.
     pub method: String,
+    /// `http.route`: the route template (`/tasks/{id}`), never the raw path, so requests group
+    /// by route.
     pub route: String,
+    /// `http.response.status_code`; `None` when no response was sent (or it was not recorded).
     pub status_code: Option<i64>,
     /// Status ERROR (5xx, or a failure the server recorded).
     pub error: bool,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
+    /// The request's trace: a run's when the factory called the product within the run.
     pub trace_id: [u8; 16],
 }
 
@@ -312,6 +360,7 @@ pub fn failed_test_names(description: &str) -> Option<Vec<String>> {
 pub struct Model {
     /// Runs in start order.
     pub runs: Vec<Run>,
+    /// Product requests in start order, whether or not their trace holds a run.
     pub requests: Vec<ServerRequest>,
     /// Stages, calls and adjudications whose run span was never seen (the run is still going,
     /// was cut off, or its span was lost).
