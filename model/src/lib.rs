@@ -11,6 +11,8 @@
 //! Spans come from files ([`Span::from_proto`]) or straight from the SDK's export batches (the
 //! runtime's shutdown summary converts those): both feed the same [`ModelBuilder`].
 
+#![warn(missing_docs)]
+
 pub mod json;
 pub mod read;
 pub mod run;
@@ -31,9 +33,13 @@ use std::fmt;
 /// An attribute value, as exported.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `stringValue`.
     Str(String),
+    /// `intValue` (a JSON number or a decimal string in a file).
     Int(i64),
+    /// `doubleValue`.
     Double(f64),
+    /// `boolValue`.
     Bool(bool),
     /// Arrays, maps and bytes, rendered as text.
     Other(String),
@@ -144,12 +150,20 @@ pub fn hex(bytes: &[u8]) -> String {
 /// OTLP span kinds (`Span.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SpanKind {
+    /// 0: the producer did not say (OTLP allows reading it as internal); also any number OTLP
+    /// does not define.
     #[default]
     Unspecified,
+    /// 1: an operation inside the process, not at its boundary (the runtime's runs, stages and
+    /// adjudications).
     Internal,
+    /// 2: the handling of a remote request (a product's routes: see [`Role::Request`]).
     Server,
+    /// 3: a request to a remote service (an LLM call, an outgoing HTTP request).
     Client,
+    /// 4: a message sent to a broker.
     Producer,
+    /// 5: a message received from a broker.
     Consumer,
 }
 
@@ -182,9 +196,13 @@ impl SpanKind {
 /// OTLP status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum StatusCode {
+    /// 0, the default: the instrumentation said nothing (also a span with no status, or a code
+    /// OTLP does not define).
     #[default]
     Unset,
+    /// 1: marked as completed successfully by the application or an operator.
     Ok,
+    /// 2: the operation failed; the span's status message says why when it says anything.
     Error,
 }
 
@@ -202,8 +220,11 @@ impl StatusCode {
 /// A span event (`exception`, `gen_ai.evaluation.result`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// What kind of event it is, which says which attributes it carries.
     pub name: String,
+    /// `timeUnixNano`: nanoseconds since the Unix epoch.
     pub time_unix_nano: u64,
+    /// The event's details: `exception.message`, `gen_ai.evaluation.score.value`, ...
     pub attributes: Attributes,
 }
 
@@ -217,19 +238,34 @@ impl Event {
 /// One span, from a file or from the SDK.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Span {
+    /// `traceId`; always 16 bytes: a span whose ids have another length is reported and
+    /// skipped, never made into a `Span`.
     pub trace_id: [u8; 16],
+    /// `spanId`; always 8 bytes.
     pub span_id: [u8; 8],
     /// `None` for a root span.
     pub parent_span_id: Option<[u8; 8]>,
     /// OTLP span flags: W3C trace flags in bits 0-7, 0x100 "remote parent known", 0x200 remote.
     pub flags: u32,
+    /// `pipeline.run`, `pipeline.stage`, `GET /tasks/{id}`, ...: with the kind and attributes,
+    /// what decides the span's [`Role`].
     pub name: String,
+    /// `kind`: where the operation sits (a product's routes are server spans, LLM calls
+    /// client spans).
     pub kind: SpanKind,
+    /// `startTimeUnixNano`: nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// `endTimeUnixNano`; a malformed file may put it before the start (see
+    /// [`Span::duration_nanos`]).
     pub end_unix_nano: u64,
+    /// The span's own attributes (the resource's are in [`Span::resource`]).
     pub attributes: Attributes,
+    /// In the order they were exported.
     pub events: Vec<Event>,
+    /// `status.code`; [`StatusCode::Unset`] when the span has no status.
     pub status_code: StatusCode,
+    /// `status.message`: the description of an error status (what the model shows as the
+    /// error), empty when absent.
     pub status_message: String,
     /// The instrumentation scope's name.
     pub scope: String,
@@ -427,18 +463,32 @@ fn service_name(resource: &Attributes) -> String {
 /// One metric point of an export request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricPoint {
+    /// The metric's (instrument's) name: `pipeline.stage.duration`, `llm.tokens.total`, ...
     pub name: String,
+    /// The metric's unit, UCUM (`s`, `{token}`); empty when it has none.
     pub unit: String,
+    /// The point's attributes (`outcome`, `stage.name`, ...): which series of the metric it is.
     pub attributes: Attributes,
+    /// What the point measured; its variant follows the metric's type.
     pub value: PointValue,
 }
 
 /// A point's value: a sum's or gauge's number, or a histogram's count and sum.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PointValue {
+    /// A sum's or gauge's `asInt` (0 for a point with neither `asInt` nor `asDouble`).
     Int(i64),
+    /// A sum's or gauge's `asDouble`.
     Double(f64),
-    Histogram { count: u64, sum: Option<f64> },
+    /// A histogram's, exponential histogram's or summary's point (their buckets and quantiles
+    /// are not kept).
+    Histogram {
+        /// How many values the point counts.
+        count: u64,
+        /// Their sum; `None` when the exporter left it out, as OTLP asks of a histogram that
+        /// recorded negative values.
+        sum: Option<f64>,
+    },
 }
 
 impl fmt::Display for PointValue {
@@ -455,19 +505,31 @@ impl fmt::Display for PointValue {
 /// One log record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogRecord {
+    /// `timeUnixNano`: when the event happened, nanoseconds since the Unix epoch; 0 when
+    /// unknown (the observed time is not read).
     pub time_unix_nano: u64,
+    /// `severityText` as the source wrote it (`INFO`, `ERROR`, ...); empty when the record has
+    /// only a severity number.
     pub severity_text: String,
+    /// `body` as text: a string as it is, arrays and maps rendered as in [`Value::Other`];
+    /// empty when absent.
     pub body: String,
+    /// The record's own attributes (not its resource's).
     pub attributes: Attributes,
     /// Hex, empty when the record is outside any span.
     pub trace_id: String,
+    /// Hex, empty when the record is outside any span.
     pub span_id: String,
 }
 
 /// What one line (one export request) held.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Batch {
+    /// In the line's order; a span whose ids have the wrong length is left out (the reader
+    /// reports it as a problem).
     pub spans: Vec<Span>,
+    /// One per data point of each metric, in the line's order.
     pub points: Vec<MetricPoint>,
+    /// In the line's order.
     pub logs: Vec<LogRecord>,
 }
