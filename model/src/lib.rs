@@ -150,8 +150,8 @@ pub fn hex(bytes: &[u8]) -> String {
 /// OTLP span kinds (`Span.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SpanKind {
-    /// 0: the producer did not say (OTLP allows reading it as internal); also any number OTLP
-    /// does not define.
+    /// 0: the instrumentation did not say (OTLP allows reading it as internal); also any number
+    /// OTLP does not define.
     #[default]
     Unspecified,
     /// 1: an operation inside the process, not at its boundary (the runtime's runs, stages and
@@ -238,8 +238,8 @@ impl Event {
 /// One span, from a file or from the SDK.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Span {
-    /// `traceId`; always 16 bytes: a span whose ids have another length is reported and
-    /// skipped, never made into a `Span`.
+    /// `traceId`; always 16 bytes (OTLP calls ids of another length invalid: [`Span::from_proto`]
+    /// refuses them, the reader reports and skips their span).
     pub trace_id: [u8; 16],
     /// `spanId`; always 8 bytes.
     pub span_id: [u8; 8],

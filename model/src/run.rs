@@ -239,7 +239,8 @@ pub struct Run {
     pub service: String,
     /// The run's trace: product requests made during the run share it.
     pub trace_id: [u8; 16],
-    /// The run span's id.
+    /// The run span's id: the parent (or an ancestor) of the run's stages, calls and
+    /// adjudications.
     pub span_id: [u8; 8],
     /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
