@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! OpenTelemetry for LLM-driven software factories and the products they build.
 //!
 //! Annotate functions with [`pipeline_run`], [`pipeline_stage`] or [`pipeline`]; call [`init`]

@@ -15,6 +15,7 @@ use crate::dispatch::{self, Dispatch};
 use crate::error::InitError;
 use crate::export::redacting::RedactingStderr;
 use crate::export::DeliveryReport;
+use crate::model::escape_for_terminal;
 use crate::pricing::Pricing;
 use crate::tracer::RootingTracerProvider;
 use exporters::DynSpanExporter;
@@ -348,7 +349,7 @@ impl Telemetry {
             // everything printed, in case a stage name or run id quotes a secret.
             eprint!("{}", prefixed(&printable(&text)));
         } else if report.undelivered() > 0 || !report.completed_in_time {
-            eprintln!("factory-observability: {report}");
+            eprint!("{}", prefixed(&printable(&report.to_string())));
         }
         report
     }
@@ -369,8 +370,26 @@ fn shown_path(dir: &Path) -> String {
     }
 }
 
+/// Each line of `text` after our prefix, with control characters escaped: a path, a stage name
+/// or a collector's error message cannot recolour the terminal or forge a line.
 fn prefixed(text: &str) -> String {
     text.lines()
-        .map(|line| format!("factory-observability: {line}\n"))
+        .map(|line| format!("factory-observability: {}\n", escape_for_terminal(line)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefixed;
+
+    /// Issue 24, "Terminal safety": what `init` prints at shutdown (the delivery report with a
+    /// collector's error message, the directory) cannot forge a line or recolour the terminal.
+    #[test]
+    fn printed_lines_are_prefixed_and_escaped() {
+        assert_eq!(
+            prefixed("last error: \u{1b}[32mtraces 99/99 delivered\rok\nnext"),
+            "factory-observability: last error: \\u{1b}[32mtraces 99/99 delivered\\rok\n\
+             factory-observability: next\n"
+        );
+    }
 }
