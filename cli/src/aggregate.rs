@@ -20,7 +20,7 @@ use crate::filter::Filters;
 use crate::quantiles::Durations;
 use factory_observability_model::read::ReadStats;
 use factory_observability_model::{
-    failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, SpanRef, Stage,
+    failed_test_names, Adjudication, Build, LlmCall, Role, Run, ServerRequest, SpanRef, Stage,
 };
 use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -160,6 +160,11 @@ pub struct Summary {
     pub candidates: BTreeMap<(String, String), CandidateAcc>,
     /// By `(service, "METHOD route")`.
     pub routes: BTreeMap<(String, String), RouteAcc>,
+    /// A product's requests by the factory run that built it, then `(service, "METHOD route")`:
+    /// every request whose product's resource names its build, whatever trace it is in.
+    pub builds: BTreeMap<(Build, String, String), RouteAcc>,
+    /// The run ids of [`Summary::builds`] whose run span was read (`trace` can show them).
+    pub build_runs_read: HashSet<String>,
     /// The runs kept (see [`Keep`]), in start order.
     pub runs: Vec<Run>,
     /// With [`Keep::Matching`]: per id asked for, how many runs (kept by the filters) start
@@ -244,6 +249,15 @@ impl<K: Hash + Eq + Copy> Recent<K> {
                 }
             }
         }
+    }
+}
+
+/// `METHOD route` (the route alone when the method was not recorded).
+fn route_of(request: &ServerRequest) -> String {
+    if request.method.is_empty() {
+        request.route.clone()
+    } else {
+        format!("{} {}", request.method, request.route)
     }
 }
 
@@ -662,6 +676,25 @@ impl Aggregator {
         {
             return;
         }
+        // A build is joined to its run by its id, not by the request's trace: the product's
+        // traffic after the run is in traces of its own. `--pipeline` keeps the builds of runs
+        // of that pipeline.
+        if let Some(build) = &request.build {
+            if self
+                .filters
+                .pipeline
+                .as_ref()
+                .is_none_or(|p| &build.pipeline == p)
+            {
+                let acc = self
+                    .summary
+                    .builds
+                    .entry((build.clone(), request.service.clone(), route_of(&request)))
+                    .or_default();
+                acc.durations.add(request.duration_nanos);
+                acc.errors += u64::from(request.error);
+            }
+        }
         if !self.requests_follow_runs() {
             self.fold_request(&request);
             return;
@@ -694,15 +727,10 @@ impl Aggregator {
 
     fn fold_request(&mut self, request: &ServerRequest) {
         self.summary.requests_matched += 1;
-        let route = if request.method.is_empty() {
-            request.route.clone()
-        } else {
-            format!("{} {}", request.method, request.route)
-        };
         let acc = self
             .summary
             .routes
-            .entry((request.service.clone(), route))
+            .entry((request.service.clone(), route_of(request)))
             .or_default();
         acc.durations.add(request.duration_nanos);
         acc.errors += u64::from(request.error);
@@ -710,6 +738,15 @@ impl Aggregator {
 
     /// The summary, once every span was observed.
     pub fn finish(mut self, stats: ReadStats) -> Summary {
+        let read: HashSet<String> = self
+            .summary
+            .builds
+            .keys()
+            .map(|(build, _, _)| &build.run_id)
+            .filter(|id| self.finished.get(&key_of(id)).is_some())
+            .cloned()
+            .collect();
+        self.summary.build_runs_read = read;
         self.summary.orphans += self.pending.values().map(Pending::records).sum::<u64>();
         let mut runs = Vec::with_capacity(self.latest.len());
         runs.extend(std::mem::take(&mut self.latest).into_values());

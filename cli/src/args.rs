@@ -34,6 +34,14 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 50, requires = "html")]
         waterfalls: usize,
     },
+    /// The factory runs that built the products serving requests: per build (the run, its
+    /// commit, the winning candidate, the models that wrote it) and route, requests, errors and
+    /// the error ratio, most errors first. Read from the products' resources, so it answers for
+    /// traffic long after the run; `factory-obs trace RUN_ID` then shows the run itself.
+    Builds {
+        #[command(flatten)]
+        common: Common,
+    },
     /// One line per run: id, pipeline, start, duration, outcome, cost, LLM calls.
     Runs {
         #[command(flatten)]

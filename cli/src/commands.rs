@@ -165,6 +165,25 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
                 let _ = writeln!(err, "factory-obs: report written to {}", path.display());
             }
         }
+        Command::Builds { common } => {
+            let summary = summary(&common, Keep::None, err)?;
+            let report = report::build(&summary);
+            if report.builds.is_empty() {
+                return Err(CliError::no_data(format!(
+                    "none of the {} product requests read names the build that served it: a \
+                     product gets factory.run.id in its resource when a factory deploys it with \
+                     its provenance (docs/provenance.md)",
+                    summary.requests_read
+                )));
+            }
+            if common.json {
+                write_json(out, &report.builds)?;
+            } else {
+                let mut text = report::builds_table(&report.builds).text();
+                text.push_str("\n`factory-obs trace RUN` shows the run that built a product.\n");
+                write_text(out, &text)?;
+            }
+        }
         Command::Runs { common } => {
             // Every run's line is the output: made from the runs as it is written, never held.
             let runs = summary(&common, Keep::All, err)?.runs;

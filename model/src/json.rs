@@ -338,6 +338,15 @@ impl<'a> SpanRef<'a> {
             .unwrap_or_default()
     }
 
+    /// The attribute `key` as text, else the attribute `fallback` (the seed's name, else the
+    /// CI/CD conventions' for the same value), empty when neither is present.
+    pub fn text_or(&self, key: &str, fallback: &str) -> String {
+        match self.attribute(key) {
+            Some(value) => value.to_string(),
+            None => self.text(fallback),
+        }
+    }
+
     /// A string attribute as it is, empty when absent or not a string.
     pub fn str(&self, key: &str) -> &'a str {
         self.attribute(key).and_then(ValueRef::as_str).unwrap_or("")

@@ -1,7 +1,8 @@
 //! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
 
 use super::{Span, SpanKind, SpanRef, StatusCode, ValueRef};
-use factory_observability_names::{attr, event, product, span as span_name};
+use crate::json::find_ref;
+use factory_observability_names::{attr, cicd, event, product, provenance, span as span_name, vcs};
 use std::collections::HashMap;
 
 /// What a span is to the model.
@@ -36,10 +37,13 @@ impl Role {
 
     /// The role of a span with this name and kind, `has` telling whether it has an attribute
     /// (lets the summary classify an SDK span before converting it).
+    /// Runs and stages are known by the seed's span names, or, recorded with the CI/CD
+    /// conventions' names alone (`FACTORY_OBS_PIPELINE_SEMCONV=cicd`: `BUILD {pipeline}`, the
+    /// task's name), by the attributes those conventions require.
     pub fn classify(name: &str, kind: SpanKind, has: impl Fn(&str) -> bool) -> Role {
-        if name == span_name::PIPELINE_RUN {
+        if name == span_name::PIPELINE_RUN || has(cicd::CICD_PIPELINE_RUN_ID) {
             Role::Run
-        } else if name == span_name::PIPELINE_STAGE {
+        } else if name == span_name::PIPELINE_STAGE || has(cicd::CICD_PIPELINE_TASK_NAME) {
             Role::Stage
         } else if name == span_name::PIPELINE_ADJUDICATE {
             Role::Adjudicate
@@ -107,9 +111,9 @@ impl Stage {
             flaky: span.int(attr::TEST_FLAKY),
         });
         Stage {
-            name: span.text(attr::STAGE_NAME),
+            name: span.text_or(attr::STAGE_NAME, cicd::CICD_PIPELINE_TASK_NAME),
             attempt: span.int(attr::STAGE_ATTEMPT).max(1),
-            outcome: span.text(attr::STAGE_OUTCOME),
+            outcome: span.text_or(attr::STAGE_OUTCOME, cicd::CICD_PIPELINE_TASK_RUN_RESULT),
             start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             error: error_of(span),
@@ -274,14 +278,14 @@ impl Run {
     /// The run a `pipeline.run` span records, with no stages, calls or adjudications yet.
     pub fn from_span(span: &SpanRef<'_>) -> Run {
         Run {
-            run_id: span.text(attr::RUN_ID),
-            pipeline: span.text(attr::PIPELINE_NAME),
+            run_id: span.text_or(attr::RUN_ID, cicd::CICD_PIPELINE_RUN_ID),
+            pipeline: span.text_or(attr::PIPELINE_NAME, cicd::CICD_PIPELINE_NAME),
             service: span.service.to_owned(),
             trace_id: span.trace_id,
             span_id: span.span_id,
             start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
-            outcome: span.text(attr::RUN_OUTCOME),
+            outcome: span.text_or(attr::RUN_OUTCOME, cicd::CICD_PIPELINE_RESULT),
             error: error_of(span),
             llm_calls: span.int(attr::RUN_LLM_CALLS),
             input_tokens: span.int(attr::RUN_TOKENS_INPUT),
@@ -320,6 +324,45 @@ pub struct ServerRequest {
     pub duration_nanos: u64,
     /// The request's trace: a run's when the factory called the product within the run.
     pub trace_id: [u8; 16],
+    /// The factory run that built the product serving it, when a factory deployed the product
+    /// with its provenance (docs/provenance.md).
+    pub build: Option<Build>,
+}
+
+/// The factory run that built a product, as its deploy wrote it into the product's resource
+/// (`factory.*`, `vcs.*`): what joins a product's requests and errors, long after the run, to
+/// the run, commit, candidate and models behind them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Build {
+    /// `factory.run.id`: the `run.id` of the run that built it.
+    pub run_id: String,
+    /// `factory.pipeline.name`.
+    pub pipeline: String,
+    /// `vcs.ref.head.revision`: the commit the run built from, empty when unknown.
+    pub revision: String,
+    /// `factory.candidate`: the adjudication's winner whose code the product runs.
+    pub candidate: String,
+    /// `factory.models`: the models that wrote it, comma-separated.
+    pub models: String,
+}
+
+impl Build {
+    /// The build a span's resource names; `None` without `factory.run.id`.
+    pub fn of(span: &SpanRef<'_>) -> Option<Build> {
+        let text = |key: &str| {
+            find_ref(span.resource, key)
+                .map(ValueRef::to_string)
+                .unwrap_or_default()
+        };
+        let run_id = text(provenance::FACTORY_RUN_ID);
+        (!run_id.is_empty()).then(|| Build {
+            run_id,
+            pipeline: text(provenance::FACTORY_PIPELINE_NAME),
+            revision: text(vcs::VCS_REF_HEAD_REVISION),
+            candidate: text(provenance::FACTORY_CANDIDATE),
+            models: text(provenance::FACTORY_MODELS),
+        })
+    }
 }
 
 impl ServerRequest {
@@ -336,6 +379,7 @@ impl ServerRequest {
             start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             trace_id: span.trace_id,
+            build: Build::of(span),
         }
     }
 }

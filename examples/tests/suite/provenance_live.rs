@@ -243,4 +243,63 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
         assert_ne!(span.trace_id, run_trace);
         assert_eq!(span.resource[provenance::FACTORY_RUN_ID], run_id.as_str());
     }
+
+    // `factory-obs builds` over the same files: the run, commit, candidate and models behind
+    // each route of the product, its later traffic included (docs/provenance.md).
+    let (code, out, err) = factory_obs_json(&["builds", "--json"], &dir.join("telemetry"));
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let row = |route: &str| {
+        rows.iter()
+            .find(|row| row["route"] == route)
+            .unwrap_or_else(|| panic!("no build row for {route}: {out}"))
+    };
+    let export = row("GET /reports/export");
+    assert_eq!(export["run_id"], run_id.as_str());
+    assert_eq!(export["run_read"], true);
+    assert_eq!(export["candidate"], "claude");
+    assert_eq!(export["models"], "claude-opus-4-5,gpt-5.3-codex");
+    assert_eq!(export["service"], "product-api");
+    assert_eq!(
+        (export["requests"].as_u64(), export["errors"].as_u64()),
+        (Some(10), Some(10))
+    );
+    if let Some(revision) = &revision {
+        assert_eq!(export["revision"], revision.as_str());
+    }
+    // The smoke stage's call during the run, and the 20 after it.
+    let health = row("GET /health");
+    assert_eq!(
+        (health["requests"].as_u64(), health["errors"].as_u64()),
+        (Some(21), Some(0))
+    );
+    // Most errors first.
+    assert_eq!(rows[0]["route"], "GET /reports/export");
+    assert!(
+        rows.iter().all(|row| row["run_id"] == run_id.as_str()),
+        "{out}"
+    );
+
+    // From there, the run's own trace.
+    let (code, out, err) = factory_obs_json(&["trace", &run_id], &dir.join("telemetry"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("run {run_id} new_product")),
+        "{out}"
+    );
+}
+
+/// Runs `factory-obs ARGS DIR` in this process; its exit code, stdout and stderr.
+fn factory_obs_json(args: &[&str], dir: &Path) -> (u8, String, String) {
+    use clap::Parser as _;
+    let mut argv = vec!["factory-obs".to_owned()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    argv.push(dir.display().to_string());
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = factory_obs::commands::run(factory_obs::Cli::parse_from(argv), &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
