@@ -264,15 +264,15 @@ fn read_port(driver: &mut Child) -> Result<u16, String> {
             Ok(line) => {
                 if let Some(rest) = line.split("started successfully on port ").nth(1) {
                     let port = rest.trim_end_matches('.').trim();
-                    return port
-                        .parse()
-                        .map_err(|_| format!("not a port in {line:?}"));
+                    return port.parse().map_err(|_| format!("not a port in {line:?}"));
                 }
                 printed.push_str(&line);
                 printed.push('\n');
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!("no port after {START_TIMEOUT:?}; it printed: {printed}"))
+                return Err(format!(
+                    "no port after {START_TIMEOUT:?}; it printed: {printed}"
+                ))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(format!("it exited; it printed: {printed}"))

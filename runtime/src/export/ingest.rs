@@ -135,7 +135,10 @@ pub(crate) struct Ingested {
 impl Ingested {
     /// Spans kept.
     pub fn kept(&self) -> u64 {
-        self.batches.iter().map(|(_, spans)| spans.len() as u64).sum()
+        self.batches
+            .iter()
+            .map(|(_, spans)| spans.len() as u64)
+            .sum()
     }
 
     /// Spans refused, the answer's `rejected_spans`.
@@ -246,10 +249,12 @@ fn string_attribute<'a>(attributes: &'a [ProtoKeyValue], key: &str) -> Option<&'
     attributes
         .iter()
         .find(|attribute| attribute.key == key)
-        .and_then(|attribute| match attribute.value.as_ref()?.value.as_ref()? {
-            any_value::Value::StringValue(text) => Some(text.as_str()),
-            _ => None,
-        })
+        .and_then(
+            |attribute| match attribute.value.as_ref()?.value.as_ref()? {
+                any_value::Value::StringValue(text) => Some(text.as_str()),
+                _ => None,
+            },
+        )
 }
 
 /// A text from the request, cut to the length limit.
@@ -336,13 +341,7 @@ fn span_data(
     let end_time = time(proto.end_time_unix_nano.max(proto.start_time_unix_nano));
     // An invalid `tracestate` is dropped, as a propagator drops an invalid header.
     let trace_state = TraceState::from_str(&proto.trace_state).unwrap_or_default();
-    let span_context = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::SAMPLED,
-        false,
-        trace_state,
-    );
+    let span_context = SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, trace_state);
     let (attributes, dropped) =
         attributes(proto.attributes, limits.attribute_count, limits, ingested);
     let events = events(proto.events, proto.dropped_events_count, limits, ingested);
@@ -388,14 +387,12 @@ fn events(
             limits,
             ingested,
         );
-        let mut kept = Event::new(
+        events.events.push(Event::new(
             cut_text(event.name, limits, ingested),
             time(event.time_unix_nano),
             attributes,
             event.dropped_attributes_count.saturating_add(dropped),
-        );
-        kept.dropped_attributes_count = kept.dropped_attributes_count.min(u32::MAX);
-        events.events.push(kept);
+        ));
     }
     events
 }
@@ -433,9 +430,11 @@ fn links(
             limits,
             ingested,
         );
-        let mut kept = Link::new(context, attributes, 0);
-        kept.dropped_attributes_count = link.dropped_attributes_count.saturating_add(dropped);
-        links.links.push(kept);
+        links.links.push(Link::new(
+            context,
+            attributes,
+            link.dropped_attributes_count.saturating_add(dropped),
+        ));
     }
     ingested.dropped_links += over as u64;
     links.dropped_count = dropped_before.saturating_add(saturating_u32(over));
@@ -483,7 +482,9 @@ fn value(value: any_value::Value, limits: &SpanLimits, ingested: &mut Ingested) 
         any_value::Value::BoolValue(flag) => Value::Bool(flag),
         any_value::Value::IntValue(number) => Value::I64(number),
         any_value::Value::DoubleValue(number) => Value::F64(number),
-        any_value::Value::ArrayValue(array) => Value::Array(self::array(array.values, limits, ingested)?),
+        any_value::Value::ArrayValue(array) => {
+            Value::Array(self::array(array.values, limits, ingested)?)
+        }
         any_value::Value::KvlistValue(_)
         | any_value::Value::BytesValue(_)
         | any_value::Value::StringValueStrindex(_) => return None,
