@@ -391,8 +391,9 @@ pub mod browser {
     pub const REQUESTS: &str = "factory_obs.browser.requests";
     /// Counter of spans the endpoint received {[`SPAN_OUTCOME`]}.
     pub const SPANS: &str = "factory_obs.browser.spans";
-    /// Counter of user interactions received: kept spans without a parent, the roots of the
-    /// pages' traces {[`INTERACTION_OUTCOME`]}.
+    /// Counter of user interactions received: kept INTERNAL spans without a parent, the roots
+    /// of the pages' traces (a click, a page load; not a fetch made outside any interaction)
+    /// {[`INTERACTION_OUTCOME`]}.
     pub const INTERACTIONS: &str = "factory_obs.browser.interactions";
     /// What became of a span: [`KEPT`] or [`REFUSED`].
     pub const SPAN_OUTCOME: &str = "factory_obs.browser.span.outcome";

@@ -560,6 +560,9 @@ pub(crate) mod answer {
         };
         match encoding {
             Encoding::Protobuf => prost::Message::encode_to_vec(&response),
+            // "The server MUST leave the `partial_success` field unset in case of a successful
+            // response" (OTLP/HTTP Response, Full Success): absent, not `null`.
+            Encoding::Json if response.partial_success.is_none() => b"{}".to_vec(),
             Encoding::Json => serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
         }
     }

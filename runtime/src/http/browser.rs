@@ -34,7 +34,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use opentelemetry::metrics::Counter;
-use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 use std::fmt;
@@ -331,7 +331,7 @@ impl Metrics {
                 .u64_counter(names::INTERACTIONS)
                 .with_unit(names::UNIT_INTERACTIONS)
                 .with_description(
-                    "User interactions received from pages: kept spans without a parent",
+                    "User interactions received from pages: kept INTERNAL spans without a parent",
                 )
                 .build(),
         }
@@ -511,7 +511,8 @@ struct Outcome {
     kept: u64,
     refused: u64,
     message: Option<String>,
-    /// Kept spans without a parent (the pages' interactions), by whether they failed.
+    /// Kept INTERNAL spans without a parent (the pages' interactions: a click, a page load; a
+    /// fetch outside any interaction is a CLIENT root and not one), by whether they failed.
     interactions_ok: u64,
     interactions_failed: u64,
 }
@@ -520,10 +521,10 @@ impl Outcome {
     fn of(ingested: &Ingested, limits: &IngestLimits) -> Outcome {
         let (mut ok, mut failed) = (0, 0);
         for (_, spans) in &ingested.batches {
-            for span in spans
-                .iter()
-                .filter(|span| span.parent_span_id == SpanId::INVALID)
-            {
+            let interactions = spans.iter().filter(|span| {
+                span.parent_span_id == SpanId::INVALID && span.span_kind == SpanKind::Internal
+            });
+            for span in interactions {
                 match span.status {
                     Status::Error { .. } => failed += 1,
                     _ => ok += 1,
