@@ -576,3 +576,347 @@ pub(crate) mod answer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::ArrayValue;
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+
+    /// What the OpenTelemetry JavaScript exporter (`@opentelemetry/exporter-trace-otlp-http`
+    /// 0.223, in chromium) sent for a click and its fetch, as captured, cut to two spans: hex
+    /// ids, times as decimal strings, integers as JSON numbers, `kind` and `flags` as numbers.
+    const FROM_THE_WEB_EXPORTER: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"product-webapp"}},{"key":"telemetry.sdk.language","value":{"stringValue":"webjs"}}],"droppedAttributesCount":0},"scopeSpans":[{"scope":{"name":"@opentelemetry/instrumentation-fetch","version":"0.223.0"},"spans":[{"traceId":"e77d1852931155881b964204aea2b96e","spanId":"c29d83a1710604c9","parentSpanId":"1d697a62baa94e38","name":"POST","kind":3,"startTimeUnixNano":"1796453908812000000","endTimeUnixNano":"1796453908841000000","attributes":[{"key":"http.request.method","value":{"stringValue":"POST"}},{"key":"url.full","value":{"stringValue":"http://127.0.0.1:18931/tasks"}},{"key":"http.response.status_code","value":{"intValue":201}}],"droppedAttributesCount":0,"events":[{"attributes":[],"name":"fetchStart","timeUnixNano":"1796453908812600098","droppedAttributesCount":0}],"droppedEventsCount":0,"status":{"code":0},"links":[],"droppedLinksCount":0,"flags":257}]},{"scope":{"name":"product-webapp"},"spans":[{"traceId":"e77d1852931155881b964204aea2b96e","spanId":"1d697a62baa94e38","name":"user.create_task","kind":1,"startTimeUnixNano":"1796453908812000000","endTimeUnixNano":"1796453908850000000","attributes":[{"key":"task.id","value":{"intValue":1}}],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0,"status":{"code":0},"links":[],"droppedLinksCount":0,"flags":257}]}]}]}"#;
+
+    fn limits() -> IngestLimits {
+        IngestLimits {
+            max_spans: 512,
+            span: SpanLimits {
+                attribute_value_length: Some(1024),
+                attribute_count: 32,
+                ..SpanLimits::default()
+            },
+            service_names: vec!["product-webapp".to_owned()],
+        }
+    }
+
+    fn text(key: &str, value: &str) -> ProtoKeyValue {
+        any(key, any_value::Value::StringValue(value.to_owned()))
+    }
+
+    fn any(key: &str, value: any_value::Value) -> ProtoKeyValue {
+        ProtoKeyValue {
+            key: key.to_owned(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    fn span(name: &str, attributes: Vec<ProtoKeyValue>) -> ProtoSpan {
+        ProtoSpan {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: name.to_owned(),
+            kind: 1,
+            start_time_unix_nano: 10,
+            end_time_unix_nano: 20,
+            attributes,
+            ..Default::default()
+        }
+    }
+
+    fn request_of(service: &str, spans: Vec<ProtoSpan>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![text("service.name", service)],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn the_web_exporters_json_is_read_whole() {
+        let request = decode(Encoding::Json, FROM_THE_WEB_EXPORTER.as_bytes()).unwrap();
+        let ingested = ingest(request, &limits());
+        assert_eq!(
+            (ingested.received, ingested.kept(), ingested.refused()),
+            (2, 2, 0)
+        );
+        assert_eq!(ingested.message(&limits()), None);
+        let (service, spans) = &ingested.batches[0];
+        assert_eq!(*service, 0);
+        let (fetch, click) = (&spans[0], &spans[1]);
+        assert_eq!(fetch.name, "POST");
+        assert_eq!(fetch.span_kind, SpanKind::Client);
+        assert_eq!(
+            fetch.span_context.trace_id().to_string(),
+            "e77d1852931155881b964204aea2b96e"
+        );
+        assert_eq!(fetch.parent_span_id.to_string(), "1d697a62baa94e38");
+        assert_eq!(click.span_context.span_id().to_string(), "1d697a62baa94e38");
+        assert_eq!(click.parent_span_id, SpanId::INVALID);
+        assert_eq!(click.span_kind, SpanKind::Internal);
+        assert_eq!(click.attributes, [KeyValue::new("task.id", 1i64)]);
+        assert_eq!(
+            fetch.attributes[2],
+            KeyValue::new("http.response.status_code", 201i64)
+        );
+        assert_eq!(fetch.events.events[0].name, "fetchStart");
+        assert_eq!(
+            fetch.start_time,
+            UNIX_EPOCH + Duration::from_nanos(1_796_453_908_812_000_000)
+        );
+        assert_eq!(
+            fetch.instrumentation_scope.name(),
+            "@opentelemetry/instrumentation-fetch"
+        );
+        assert_eq!(fetch.instrumentation_scope.version(), Some("0.223.0"));
+        // Flags 257: the "is remote" bit is known (0x100) and off.
+        assert!(!fetch.parent_span_is_remote);
+        assert!(fetch.span_context.is_sampled());
+    }
+
+    #[test]
+    fn protobuf_and_json_decode_to_the_same_request() {
+        let request = decode(Encoding::Json, FROM_THE_WEB_EXPORTER.as_bytes()).unwrap();
+        let binary = prost::Message::encode_to_vec(&request);
+        assert_eq!(decode(Encoding::Protobuf, &binary).unwrap(), request);
+    }
+
+    #[test]
+    fn what_is_not_a_request_is_refused_with_the_decoders_reason() {
+        let json = decode(Encoding::Json, br#"{"resourceSpans": [{"scopeSpans": 5}]}"#);
+        assert_eq!(
+            json.unwrap_err().to_string(),
+            "not an OTLP/JSON ExportTraceServiceRequest: invalid type: integer `5`, expected a \
+             sequence at line 1 column 35"
+        );
+        // OTLP/JSON: "Values of enum fields MUST be encoded as integer values".
+        let named_kind =
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":"SPAN_KIND_SERVER"}]}]}]}"#;
+        assert!(decode(Encoding::Json, named_kind.as_bytes()).is_err());
+        let binary = decode(Encoding::Protobuf, &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(binary
+            .unwrap_err()
+            .to_string()
+            .starts_with("not a protobuf ExportTraceServiceRequest: "),);
+        // OTLP/JSON: "receivers MUST ignore message fields with unknown names".
+        let unknown = r#"{"resourceSpans":[],"somethingNew":{"a":1}}"#;
+        assert_eq!(
+            decode(Encoding::Json, unknown.as_bytes()).unwrap(),
+            ExportTraceServiceRequest::default()
+        );
+    }
+
+    #[test]
+    fn a_decoders_reason_is_cut_before_it_is_quoted_back() {
+        let long = format!(r#"{{"resourceSpans": "{}"#, "x".repeat(10_000));
+        let message = decode(Encoding::Json, long.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(message.chars().count() <= MAX_ERROR_CHARS + 1, "{message}");
+    }
+
+    #[test]
+    fn spans_past_the_count_and_of_other_services_are_refused_and_counted() {
+        let mut request = request_of(
+            "product-webapp",
+            (0..5).map(|_| span("s", vec![])).collect(),
+        );
+        request
+            .resource_spans
+            .extend(request_of("someone-else", vec![span("x", vec![])]).resource_spans);
+        request
+            .resource_spans
+            .extend(request_of("product-webapp", vec![span("late", vec![])]).resource_spans);
+        let limits = IngestLimits {
+            max_spans: 3,
+            ..limits()
+        };
+        let ingested = ingest(request, &limits);
+        assert_eq!(ingested.received, 7);
+        assert_eq!(ingested.kept(), 3);
+        assert_eq!(ingested.refused_over_count, 3);
+        assert_eq!(ingested.refused_service, 1);
+        assert_eq!(
+            ingested.message(&limits).unwrap(),
+            "3 spans past the limit of 3 per request refused; 1 spans of service.name \
+             \"someone-else\" refused (allowed: product-webapp)"
+        );
+    }
+
+    #[test]
+    fn invalid_ids_and_missing_times_are_refused() {
+        let mut no_trace = span("a", vec![]);
+        no_trace.trace_id = vec![0; 16];
+        let mut short_span_id = span("b", vec![]);
+        short_span_id.span_id = vec![1, 2, 3];
+        let mut bad_parent = span("c", vec![]);
+        bad_parent.parent_span_id = vec![1; 5];
+        let mut no_start = span("d", vec![]);
+        no_start.start_time_unix_nano = 0;
+        let mut backwards = span("e", vec![]);
+        backwards.end_time_unix_nano = 5;
+        let ingested = ingest(
+            request_of(
+                "product-webapp",
+                vec![no_trace, short_span_id, bad_parent, no_start, backwards],
+            ),
+            &limits(),
+        );
+        assert_eq!((ingested.kept(), ingested.refused_invalid), (1, 4));
+        let kept = &ingested.batches[0].1[0];
+        assert_eq!(kept.name, "e");
+        assert_eq!(kept.end_time, kept.start_time, "a clock that ran backwards");
+    }
+
+    #[test]
+    fn attributes_past_the_count_or_of_no_opentelemetry_type_are_dropped_and_counted() {
+        let mut attributes: Vec<ProtoKeyValue> =
+            (0..40).map(|i| text(&format!("k{i}"), "v")).collect();
+        attributes.insert(
+            0,
+            any("map", any_value::Value::KvlistValue(Default::default())),
+        );
+        attributes.insert(1, any("bytes", any_value::Value::BytesValue(vec![1])));
+        let mixed = ArrayValue {
+            values: vec![
+                AnyValue {
+                    value: Some(any_value::Value::IntValue(1)),
+                },
+                AnyValue {
+                    value: Some(any_value::Value::StringValue("two".into())),
+                },
+            ],
+        };
+        attributes.insert(2, any("mixed", any_value::Value::ArrayValue(mixed)));
+        let ints = ArrayValue {
+            values: vec![
+                AnyValue {
+                    value: Some(any_value::Value::IntValue(1)),
+                },
+                AnyValue {
+                    value: Some(any_value::Value::IntValue(2)),
+                },
+            ],
+        };
+        attributes.insert(3, any("ints", any_value::Value::ArrayValue(ints)));
+        let mut crowded = span("crowded", attributes);
+        crowded.dropped_attributes_count = 7;
+        let ingested = ingest(request_of("product-webapp", vec![crowded]), &limits());
+        let kept = &ingested.batches[0].1[0];
+        assert_eq!(kept.attributes.len(), 32);
+        assert_eq!(
+            kept.attributes[0],
+            KeyValue::new("ints", Value::Array(Array::I64(vec![1, 2])))
+        );
+        // 3 of no OpenTelemetry type, 9 past the count, and the 7 the sender had dropped.
+        assert_eq!(kept.dropped_attributes_count, 3 + 9 + 7);
+        assert_eq!(ingested.dropped_attributes, 12);
+        assert_eq!(
+            ingested.message(&limits()).unwrap(),
+            "12 attributes dropped"
+        );
+    }
+
+    #[test]
+    fn long_strings_are_cut_on_a_character_boundary() {
+        let limits = IngestLimits {
+            span: SpanLimits {
+                attribute_value_length: Some(4),
+                ..SpanLimits::default()
+            },
+            ..limits()
+        };
+        let ingested = ingest(
+            request_of(
+                "product-webapp",
+                vec![span("ééééé", vec![text("k", "ééééé")])],
+            ),
+            &limits,
+        );
+        let kept = &ingested.batches[0].1[0];
+        assert_eq!(kept.name, "éééé");
+        assert_eq!(kept.attributes[0], KeyValue::new("k", "éééé"));
+        assert_eq!(ingested.cut_values, 2);
+    }
+
+    #[test]
+    fn events_and_links_past_their_counts_are_dropped_and_counted() {
+        let mut busy = span("busy", vec![]);
+        busy.events = (0..5)
+            .map(|i| span::Event {
+                name: format!("e{i}"),
+                time_unix_nano: 15,
+                ..Default::default()
+            })
+            .collect();
+        busy.links = vec![
+            span::Link {
+                trace_id: vec![3; 16],
+                span_id: vec![4; 8],
+                flags: CONTEXT_HAS_IS_REMOTE | CONTEXT_IS_REMOTE,
+                ..Default::default()
+            },
+            span::Link {
+                trace_id: vec![0; 16],
+                span_id: vec![4; 8],
+                ..Default::default()
+            },
+        ];
+        let limits = IngestLimits {
+            span: SpanLimits {
+                event_count: 2,
+                ..limits().span
+            },
+            ..limits()
+        };
+        let ingested = ingest(request_of("product-webapp", vec![busy]), &limits);
+        let kept = &ingested.batches[0].1[0];
+        assert_eq!(kept.events.events.len(), 2);
+        assert_eq!(kept.events.dropped_count, 3);
+        assert_eq!(kept.links.links.len(), 1);
+        assert!(kept.links.links[0].span_context.is_remote());
+        assert_eq!(
+            kept.links.dropped_count, 1,
+            "the link to an invalid context"
+        );
+        assert_eq!((ingested.dropped_events, ingested.dropped_links), (3, 1));
+    }
+
+    #[test]
+    fn answers_are_in_the_requests_encoding() {
+        assert_eq!(answer::success(Encoding::Json, 0, None), b"{}");
+        assert_eq!(answer::success(Encoding::Protobuf, 0, None), b"");
+        let partial = answer::success(Encoding::Json, 2, Some("2 refused".into()));
+        let json: serde_json::Value = serde_json::from_slice(&partial).unwrap();
+        assert_eq!(json["partialSuccess"]["errorMessage"], "2 refused");
+        let rejected = &json["partialSuccess"]["rejectedSpans"];
+        assert!(rejected == 2 || rejected == "2", "{rejected}");
+        assert_eq!(
+            answer::failure(Encoding::Json, "bad".into()),
+            br#"{"message":"bad"}"#
+        );
+        let status: answer::RpcStatus =
+            prost::Message::decode(answer::failure(Encoding::Protobuf, "bad".into()).as_slice())
+                .unwrap();
+        assert_eq!(status.message, "bad");
+        assert_eq!(
+            Encoding::of_content_type("application/json; charset=utf-8"),
+            Some(Encoding::Json)
+        );
+        assert_eq!(
+            Encoding::of_content_type("Application/X-Protobuf"),
+            Some(Encoding::Protobuf)
+        );
+        assert_eq!(Encoding::of_content_type("text/plain"), None);
+    }
+}
