@@ -711,7 +711,7 @@ pub mod health {
 /// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
 /// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
 pub mod prometheus {
-    use super::{handler, health, http_client, http_server, metric};
+    use super::{browser, handler, health, http_client, http_server, metric};
 
     /// What kind of instrument a metric is, which decides its Prometheus type and series.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -806,6 +806,13 @@ pub mod prometheus {
             http_client::HTTP_CLIENT_REQUEST_DURATION,
             metric::UNIT_SECONDS,
             Kind::Histogram,
+        ),
+        entry(browser::REQUESTS, http_server::UNIT_REQUESTS, Kind::Counter),
+        entry(browser::SPANS, browser::UNIT_SPANS, Kind::Counter),
+        entry(
+            browser::INTERACTIONS,
+            browser::UNIT_INTERACTIONS,
+            Kind::Counter,
         ),
         from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
         from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),

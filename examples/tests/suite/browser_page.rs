@@ -112,7 +112,17 @@ fn the_lockfile_pins_every_package_by_version_and_hash() {
 pub(crate) struct Product {
     child: std::process::Child,
     pub base: String,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Drop for Product {
+    /// A test that failed before [`Product::stop`] leaves no product running.
+    fn drop(&mut self) {
+        if self.stderr.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Starts the product on a free port, exporting OTLP/HTTP to `collector`, with the shutdown
@@ -159,7 +169,7 @@ pub(crate) fn start_product(collector: &Collector, env: &[(&str, &str)]) -> Prod
     Product {
         child,
         base,
-        stderr,
+        stderr: Some(stderr),
     }
 }
 
@@ -171,7 +181,7 @@ impl Product {
         let signalled = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         assert_eq!(signalled, 0);
         let status = self.child.wait().unwrap();
-        let stderr = self.stderr.join().unwrap();
+        let stderr = self.stderr.take().unwrap().join().unwrap();
         assert_eq!(status.code(), Some(0), "stderr: {stderr}");
         stderr
     }

@@ -468,6 +468,15 @@ async fn receive_checked(
         ));
     };
     let gzip = content_encoding_is_gzip(request.headers())?;
+    // Refused before a byte of it is read when its length is announced.
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > settings.max_body_bytes as u64) {
+        return Err(too_large(settings.max_body_bytes));
+    }
     let body = read_body(request.into_body(), settings.max_body_bytes).await?;
     let body = if gzip {
         gunzip(&body, settings.max_body_bytes)?
