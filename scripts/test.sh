@@ -50,6 +50,12 @@ AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
 export PROMTOOL AMTOOL
 echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
+# The OpenTelemetry Python SDK of the Python product the factory deploys in the provenance test
+# (examples/tests/suite/provenance_python.rs).
+OTEL_PYTHON="$(scripts/install-otel-python.sh)"
+export OTEL_PYTHON
+echo "opentelemetry python: $OTEL_PYTHON"
+
 # One build of every test binary, example and benchmark of the workspace (the benchmarks run once
 # each, untimed: they keep compiling and running), with the gRPC feature on: its end-to-end
 # tests (examples/tests/grpc) need it, and one feature set for the whole workspace builds the

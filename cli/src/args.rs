@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "factory-obs", version)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,9 +82,21 @@ pub struct Common {
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Threads that parse the input [default: the machine's cores]. The output is the same
+    /// whatever their number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 impl Common {
+    /// The threads that parse: `--threads`, or the cores this process may use.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
     /// The paths given, or `./telemetry`.
     pub fn paths(&self) -> Vec<PathBuf> {
         if self.paths.is_empty() {

@@ -487,3 +487,67 @@ fn an_ambiguous_prefix_names_ten_runs_and_counts_the_others() {
     let output = obs(&["compare", "run-000029", "run-000021", dir.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
+
+/// Issue 25: lines are parsed on `--threads` threads and folded in line order, so every command
+/// prints the same bytes (stdout and stderr) whatever their number. The input spans several
+/// chunks (1 MiB each) of a plain file, a gzip file and malformed lines.
+#[test]
+fn output_is_the_same_whatever_the_number_of_threads() {
+    use std::io::Write;
+    let dir = synthetic(400);
+    let mut gz = flate2_writer(&dir.join("traces-2026-01-01T00-00-00.000.jsonl.gz"));
+    let malformed =
+        std::fs::read(manifest().join("tests/fixtures/malformed/traces.jsonl")).unwrap();
+    gz.write_all(&malformed).unwrap();
+    drop(gz);
+    let dir = dir.to_str().unwrap();
+    let html =
+        std::env::temp_dir().join(format!("factory-obs-threads-{}.html", std::process::id()));
+    let html = html.to_str().unwrap();
+    let commands: [&[&str]; 7] = [
+        &["report", dir],
+        &["report", "--json", "--stage", "implement", dir],
+        &["runs", "--pipeline", "bugfix", dir],
+        &["trace", "run-000123", dir],
+        &["trace", "--json", "run-000399", dir],
+        &["compare", "run-000001", "run-000398", dir],
+        &["report", "--html", html, "--waterfalls", "7", dir],
+    ];
+    for command in commands {
+        let mut outputs = Vec::new();
+        for threads in ["1", "2", "3", "8"] {
+            let mut args = command.to_vec();
+            args.extend(["--threads", threads]);
+            let output = obs(&args);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&output.stderr)
+            );
+            let page = command
+                .contains(&"--html")
+                .then(|| std::fs::read_to_string(html).unwrap());
+            outputs.push((threads, text(&output.stdout), text(&output.stderr), page));
+        }
+        let (_, stdout, stderr, page) = &outputs[0];
+        assert!(
+            stderr.contains("traces-2026-01-01T00-00-00.000.jsonl.gz:5: not JSON"),
+            "{stderr}"
+        );
+        for (threads, other_stdout, other_stderr, other_page) in &outputs[1..] {
+            assert!(
+                other_stdout == stdout,
+                "{command:?} --threads {threads}: stdout differs"
+            );
+            assert!(
+                other_stderr == stderr,
+                "{command:?} --threads {threads}: stderr differs"
+            );
+            assert!(
+                other_page == page,
+                "{command:?} --threads {threads}: page differs"
+            );
+        }
+    }
+}

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! OpenTelemetry for LLM-driven software factories and the products they build.
 //!
 //! Annotate functions with [`pipeline_run`], [`pipeline_stage`] or [`pipeline`]; call [`init`]
@@ -37,6 +38,7 @@ pub mod http;
 #[cfg(feature = "reqwest")]
 pub mod http_client;
 mod init;
+pub mod provenance;
 mod retry;
 pub mod testing;
 // The call core: one instrumented call, and each macro's kind of call.

@@ -105,8 +105,10 @@ fn factory_metrics_are_the_kits_catalogue() {
         // browser endpoint metrics are the product's
         // (product_dashboard_and_alerts_on_a_real_prometheus_under_http_load). Its smoke stage
         // (on by default) calls the product it starts: `http.client.*` is here.
+        // No run fails: `cicd.pipeline.run.errors` counts failed runs only.
         if instrument.name
             == factory_observability::names::metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
+            || instrument.name == factory_observability::names::cicd::CICD_PIPELINE_RUN_ERRORS
             || instrument.name.starts_with("http.server.")
             || instrument.name.starts_with("handler.")
             || instrument.name.starts_with("factory_obs.browser.")
@@ -295,6 +297,10 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
         ("factory_obs_browser_interactions_total", NO_PRODUCT),
         ("factory_obs_browser_spans_total", NO_PRODUCT),
         ("factory_obs_browser_requests_total", NO_PRODUCT),
+        (
+            "cicd_pipeline_run_errors_total",
+            "no run fails (the series is born at a run's first error)",
+        ),
     ]);
     let mut report = Vec::new();
     let mut failures = Vec::new();
@@ -1151,11 +1157,40 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
                 );
                 report.push(format!("{origin} | {by_reason:?}"));
             }
+            "5xx ratio by the build that served it (A)" => {
+                // No factory deployed this product: no run, candidate or models; it runs in a
+                // git checkout (the test's target directory), whose revision `init` read.
+                let revision = Command::new("git")
+                    .args(["rev-parse", "HEAD"])
+                    .current_dir(&product.dir)
+                    .output()
+                    .ok()
+                    .filter(|out| out.status.success())
+                    .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                    .unwrap_or_default();
+                let build = [
+                    "factory_run_id",
+                    "factory_candidate",
+                    "factory_models",
+                    "vcs_ref_head_revision",
+                ];
+                let by_build = values_by(&prometheus, &expr, &time, &build);
+                assert_eq!(
+                    by_build.keys().collect::<Vec<_>>(),
+                    [&key(&["", "", "", &revision])],
+                    "{origin}"
+                );
+                // 41 of the product's 364 requests failed (all /reports/export); `rate`
+                // extrapolates each series apart, so the ratio is near that, strictly between.
+                let ratio = by_build.values().next().copied().unwrap_or_default();
+                assert!(ratio > 0.0 && ratio < 1.0, "{origin}: {ratio}");
+                report.push(format!("{origin} | by build {by_build:?}"));
+            }
             other => panic!("{other}: a panel this test does not know; add its checks"),
         }
         checked += 1;
     }
-    assert_eq!(checked, 15, "the product dashboard's queries: {report:#?}");
+    assert_eq!(checked, 16, "the product dashboard's queries: {report:#?}");
     kit::assert_proven_states(&format!(
         "{with_data} of the product dashboard's {checked} queries return data"
     ));

@@ -13,4 +13,6 @@ mod export_proxy;
 mod export_transport;
 mod export_user_reqwest;
 mod product_service;
+mod provenance_live;
+mod provenance_python;
 mod traceparent_from_environment;

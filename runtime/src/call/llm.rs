@@ -91,6 +91,10 @@ pub(crate) fn end(
     if let Some(run) = active.cx.get::<super::run::RunState>() {
         let tokens = tokens.usage.map(|u| (u.input_tokens, u.output_tokens));
         run.totals.add_llm_call(tokens, cost);
+        let mut produced = run.produced();
+        if !produced.marked {
+            produced.models.insert(target.model.as_str().to_owned());
+        }
     }
 }
 

@@ -16,10 +16,12 @@ mod capture;
 mod http_server;
 mod limits;
 pub mod otlp;
+mod pipeline_semconv;
 mod resource;
 mod sampler;
 pub mod tls;
 mod values;
+pub mod vcs;
 
 pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
 pub use browser::BrowserSettings;
@@ -29,6 +31,7 @@ pub use http_server::{
 };
 pub use limits::{SpanLimits, DEFAULT_COUNT_LIMIT, DEFAULT_SPAN_QUEUE_MAX_BYTES};
 pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
+pub use pipeline_semconv::PipelineSemconv;
 pub use tls::{TlsFile, TlsFiles};
 
 use crate::error::InitError;
@@ -198,6 +201,10 @@ pub struct Config {
     pub genai_span_names: bool,
     /// Content capture's variables (see `crate::content`).
     pub(crate) capture: crate::content::CaptureSettings,
+    /// `FACTORY_OBS_PIPELINE_SEMCONV`: the seed's names, the CI/CD conventions', or both.
+    pub pipeline_semconv: PipelineSemconv,
+    /// `FACTORY_OBS_VCS`: read `vcs.*` from the CI system or the git checkout (default).
+    pub vcs_detection: bool,
 }
 
 impl Config {
@@ -260,9 +267,28 @@ impl Config {
         };
 
         let capture = capture::capture_settings(get)?;
+        let pipeline_semconv = PipelineSemconv::parse(
+            get(crate::names::provenance_env::FACTORY_OBS_PIPELINE_SEMCONV).as_deref(),
+        )?;
+        let vcs_detection = match get(crate::names::provenance_env::FACTORY_OBS_VCS) {
+            None => true,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "auto" => true,
+                "off" => false,
+                _ => {
+                    return Err(InitError::invalid_env(
+                        crate::names::provenance_env::FACTORY_OBS_VCS,
+                        &value,
+                        "auto or off",
+                    ))
+                }
+            },
+        };
 
         Ok(Config {
             capture,
+            pipeline_semconv,
+            vcs_detection,
             pricing_file: get(factory_env::FACTORY_OBS_PRICING).map(PathBuf::from),
             genai_span_names,
             sdk_disabled,

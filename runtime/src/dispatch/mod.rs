@@ -8,7 +8,7 @@
 pub(crate) mod http_server_labels;
 mod instruments;
 
-pub(crate) use instruments::Instruments;
+pub(crate) use instruments::{CicdInstruments, Instruments};
 
 use crate::config::{BrowserSettings, HttpServerSettings, SpanLimits};
 use crate::export::foreign::ForeignQueue;

@@ -1,6 +1,7 @@
 //! Where telemetry goes: OTLP exporters or the embedded default's OTLP/JSON files, each wrapped so
 //! that what was submitted, delivered and lost is counted.
 
+pub(crate) mod cicd;
 pub(crate) mod counting;
 pub(crate) mod explained;
 pub(crate) mod foreign;

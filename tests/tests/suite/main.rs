@@ -30,6 +30,7 @@ mod layers;
 mod llm_call;
 mod llm_stream;
 mod overflow;
+mod pipeline_cicd;
 mod pipeline_impl;
 mod pipeline_run;
 mod pipeline_stage;
