@@ -30,10 +30,13 @@ TINYPROXY="$(scripts/install-tinyproxy.sh)"
 export TINYPROXY
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
-# The browser test of `factory-obs report --html` loads the page in Debian's chromium.
-CHROMIUM="$(scripts/install-chromium.sh)"
-export CHROMIUM
-echo "chromium: $CHROMIUM"
+# The browser tests: `factory-obs report --html` loads its page in Debian's chromium, and the
+# product's page is clicked in chromium driven by chromedriver (examples/tests/suite/browser_page.rs).
+browser="$(scripts/install-chromium.sh)"
+CHROMIUM="$(sed -n 1p <<<"$browser")"
+CHROMEDRIVER="$(sed -n 2p <<<"$browser")"
+export CHROMIUM CHROMEDRIVER
+echo "chromium: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"); $("$CHROMEDRIVER" --version 2>/dev/null | cut -d' ' -f1-2)"
 
 # The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
 PROMETHEUS="$(scripts/install-prometheus.sh)"

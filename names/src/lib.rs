@@ -343,6 +343,88 @@ pub mod env {
     /// The forwarding header those proxies write: `x-forwarded-for` (default) or `forwarded`.
     pub const FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER: &str =
         "FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER";
+
+    // The browser telemetry endpoint (`BrowserTelemetry`, feature `axum`; docs/browser.md).
+    /// The path it accepts OTLP/HTTP traces on (default `/v1/traces`).
+    pub const FACTORY_OBS_BROWSER_PATH: &str = "FACTORY_OBS_BROWSER_PATH";
+    /// The `service.name` values it accepts, comma-separated (default: the names the program
+    /// gives in code).
+    pub const FACTORY_OBS_BROWSER_SERVICE_NAMES: &str = "FACTORY_OBS_BROWSER_SERVICE_NAMES";
+    /// Origins allowed besides the page's own, comma-separated (`https://shop.example.com`);
+    /// unset: the page's own origin only.
+    pub const FACTORY_OBS_BROWSER_ALLOWED_ORIGINS: &str = "FACTORY_OBS_BROWSER_ALLOWED_ORIGINS";
+    /// A token every request must carry in [`super::browser::TOKEN_HEADER`]; unset: none asked.
+    pub const FACTORY_OBS_BROWSER_TOKEN: &str = "FACTORY_OBS_BROWSER_TOKEN";
+    /// Largest request body, in bytes, after decompression (default 65536): larger is refused
+    /// with 413.
+    pub const FACTORY_OBS_BROWSER_MAX_BODY_BYTES: &str = "FACTORY_OBS_BROWSER_MAX_BODY_BYTES";
+    /// Most spans kept from one request (default 512): the rest are refused and counted.
+    pub const FACTORY_OBS_BROWSER_MAX_SPANS: &str = "FACTORY_OBS_BROWSER_MAX_SPANS";
+    /// Most attributes a span, event or link keeps (default 32): the rest are dropped and
+    /// counted.
+    pub const FACTORY_OBS_BROWSER_MAX_ATTRIBUTES: &str = "FACTORY_OBS_BROWSER_MAX_ATTRIBUTES";
+    /// Longest string kept, in characters (default 1024): longer ones are cut.
+    pub const FACTORY_OBS_BROWSER_MAX_ATTRIBUTE_CHARS: &str =
+        "FACTORY_OBS_BROWSER_MAX_ATTRIBUTE_CHARS";
+    /// Requests a minute one client may send (default 120, in bursts of up to a quarter of
+    /// it): more are refused with 429.
+    pub const FACTORY_OBS_BROWSER_RATE_LIMIT: &str = "FACTORY_OBS_BROWSER_RATE_LIMIT";
+    /// Clients the rate limit tracks apart (default 10000); clients past them share one limit.
+    pub const FACTORY_OBS_BROWSER_MAX_CLIENTS: &str = "FACTORY_OBS_BROWSER_MAX_CLIENTS";
+    /// Requests read and decoded at once (default 32): more are refused with 503.
+    pub const FACTORY_OBS_BROWSER_MAX_IN_FLIGHT: &str = "FACTORY_OBS_BROWSER_MAX_IN_FLIGHT";
+    /// Most bytes of browser spans waiting for export (default 8 MiB), apart from the
+    /// program's own span queue: past it requests are refused with 503.
+    pub const FACTORY_OBS_BROWSER_QUEUE_MAX_BYTES: &str = "FACTORY_OBS_BROWSER_QUEUE_MAX_BYTES";
+}
+
+/// The browser telemetry endpoint (`BrowserTelemetry`, feature `axum`): what it reads from a
+/// request, and its metrics.
+pub mod browser {
+    /// The header a request carries the endpoint's token in, when one is set
+    /// ([`super::env::FACTORY_OBS_BROWSER_TOKEN`]).
+    pub const TOKEN_HEADER: &str = "x-factory-obs-browser-token";
+    /// The default path, OTLP/HTTP's for traces.
+    pub const DEFAULT_PATH: &str = "/v1/traces";
+    /// Counter of requests the endpoint answered {`http.response.status_code`, `error.type`
+    /// when refused}.
+    pub const REQUESTS: &str = "factory_obs.browser.requests";
+    /// Counter of spans the endpoint received {[`SPAN_OUTCOME`]}.
+    pub const SPANS: &str = "factory_obs.browser.spans";
+    /// Counter of user interactions received: kept INTERNAL spans without a parent, the roots
+    /// of the pages' traces (a click, a page load; not a fetch made outside any interaction)
+    /// {[`INTERACTION_OUTCOME`]}.
+    pub const INTERACTIONS: &str = "factory_obs.browser.interactions";
+    /// What became of a span: [`KEPT`] or [`REFUSED`].
+    pub const SPAN_OUTCOME: &str = "factory_obs.browser.span.outcome";
+    /// `kept`: forwarded to the program's exporter (possibly with attributes cut).
+    pub const KEPT: &str = "kept";
+    /// `refused`: past the count, of a service not allowed, or invalid.
+    pub const REFUSED: &str = "refused";
+    /// What the interaction's span says of its end: [`OUTCOME_OK`] or [`OUTCOME_ERROR`].
+    pub const INTERACTION_OUTCOME: &str = "factory_obs.browser.interaction.outcome";
+    /// The interaction's span status is not ERROR.
+    pub const OUTCOME_OK: &str = "ok";
+    /// The interaction's span status is ERROR.
+    pub const OUTCOME_ERROR: &str = "error";
+    /// Unit of the span counter.
+    pub const UNIT_SPANS: &str = "{span}";
+    /// Unit of the interaction counter.
+    pub const UNIT_INTERACTIONS: &str = "{interaction}";
+    /// `error.type` of a refused request: an `Origin` not allowed (403).
+    pub const ERROR_ORIGIN: &str = "origin";
+    /// No token, or another, when one is set (401).
+    pub const ERROR_TOKEN: &str = "token";
+    /// The client sent more than its rate limit allows (429).
+    pub const ERROR_RATE_LIMITED: &str = "rate_limited";
+    /// The body is larger than the limit, before or after decompression (413).
+    pub const ERROR_TOO_LARGE: &str = "too_large";
+    /// A `Content-Type` or `Content-Encoding` OTLP/HTTP does not use (415).
+    pub const ERROR_MEDIA_TYPE: &str = "media_type";
+    /// The body is not an export request (400).
+    pub const ERROR_MALFORMED: &str = "malformed";
+    /// Too many requests at once, or the browser span queue is full (503).
+    pub const ERROR_OVERLOADED: &str = "overloaded";
 }
 
 /// OpenTelemetry's attribute and span limits, as the environment variable specification names
@@ -629,7 +711,7 @@ pub mod health {
 /// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
 /// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
 pub mod prometheus {
-    use super::{cicd, handler, health, http_client, http_server, metric};
+    use super::{browser, cicd, handler, health, http_client, http_server, metric};
 
     /// What kind of instrument a metric is, which decides its Prometheus type and series.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -724,6 +806,13 @@ pub mod prometheus {
             http_client::HTTP_CLIENT_REQUEST_DURATION,
             metric::UNIT_SECONDS,
             Kind::Histogram,
+        ),
+        entry(browser::REQUESTS, http_server::UNIT_REQUESTS, Kind::Counter),
+        entry(browser::SPANS, browser::UNIT_SPANS, Kind::Counter),
+        entry(
+            browser::INTERACTIONS,
+            browser::UNIT_INTERACTIONS,
+            Kind::Counter,
         ),
         entry(
             cicd::CICD_PIPELINE_RUN_DURATION,

@@ -77,7 +77,7 @@ pub use content::PromptText;
 pub use error::InitError;
 pub use export::{DeliveryReport, SignalDelivery};
 #[cfg(feature = "axum")]
-pub use http::HttpServerLayer;
+pub use http::{BrowserTelemetry, HttpServerLayer};
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 pub use pricing::{ModelPrice, Pricing};

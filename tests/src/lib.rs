@@ -1,5 +1,6 @@
 //! Helpers shared by the tests: a real collector process, and readers of OTLP/JSON files.
 //!
+//! - [`browser`] drives headless chromium through chromedriver (WebDriver).
 //! - [`collector`] runs the Rotel OpenTelemetry collector (`rotel-agent`, installed by
 //!   `scripts/test.sh`) on free local ports and parses its debug dump of the spans, metric
 //!   points and log records it received.
@@ -11,6 +12,7 @@
 //!   the measurements of the docs/reliability.md table, and the child-process runner.
 //! - [`deploy`] reads the deploy kit (`deploy/`) and knows the series this project emits.
 
+pub mod browser;
 pub mod collector;
 pub mod deploy;
 pub mod faults;

@@ -3,6 +3,8 @@
 //! nginx and tinyproxy. Run one module with
 //! `cargo test -p factory-observability-examples --test suite <module>::`.
 
+mod browser_abuse;
+mod browser_page;
 mod deploy_live;
 mod e2e_collector;
 mod embedded_default;

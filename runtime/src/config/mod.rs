@@ -7,10 +7,11 @@
 //! timeout, compression per signal), [`tls`] (certificate files), `resource` (service name and
 //! resource attributes), `sampler`, `capture` (content capture and redaction), `limits` (span
 //! limits, the span queue's bytes),
-//! `http_server` (what the HTTP server layer takes from requests), and `values` (the shared
-//! value syntaxes).
+//! `http_server` (what the HTTP server layer takes from requests), `browser` (what the browser
+//! telemetry endpoint accepts), and `values` (the shared value syntaxes).
 
 mod batching;
+mod browser;
 mod capture;
 mod http_server;
 mod limits;
@@ -23,6 +24,7 @@ mod values;
 pub mod vcs;
 
 pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
+pub use browser::BrowserSettings;
 pub use http_server::{
     ForwardedHeader, Forwarding, HttpServerSettings, ProxyNetworks, TrustedProxies,
     DEFAULT_HTTP_MAX_CHARS, HTTP_MAX_CHARS_RANGE, MAX_TRUSTED_HOPS,
@@ -175,6 +177,8 @@ pub struct Config {
     pub span_queue_max_bytes: usize,
     /// What `HttpServerLayer` takes from requests (`FACTORY_OBS_HTTP_SERVER_*`).
     pub http_server: HttpServerSettings,
+    /// What the browser telemetry endpoint accepts (`FACTORY_OBS_BROWSER_*`).
+    pub browser: BrowserSettings,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -233,6 +237,7 @@ impl Config {
         let span_queue_max_bytes = limits::span_queue_max_bytes(get)?;
         let (otlp_transports, mut warnings) = otlp::transports(get)?;
         let http_server = HttpServerSettings::from_lookup(get, &mut warnings)?;
+        let browser = BrowserSettings::from_lookup(get)?;
 
         let dir =
             PathBuf::from(get(factory_env::FACTORY_OBS_DIR).unwrap_or_else(|| "telemetry".into()));
@@ -295,6 +300,7 @@ impl Config {
             span_limits,
             span_queue_max_bytes,
             http_server,
+            browser,
             traces,
             metrics,
             logs,

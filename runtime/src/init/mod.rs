@@ -249,7 +249,8 @@ impl TelemetryBuilder {
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
             .with_content(capture)
-            .with_http_server(config.http_server.clone());
+            .with_http_server(config.http_server.clone())
+            .with_browser(config.browser.clone(), config.span_limits);
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
