@@ -1,5 +1,5 @@
-//! One streaming pass over the spans: per pipeline, stage, model, candidate and route aggregates
-//! in bounded memory, and only the runs a command shows.
+//! One streaming pass over the spans: per pipeline, stage, model, candidate, agent, tool and
+//! route aggregates in bounded memory, and only the runs a command shows.
 //!
 //! A run's stages, calls and adjudications end before the run does, so they are read before its
 //! `pipeline.run` span (in the same line or an earlier one). They wait in [`Pending`] until it
@@ -20,7 +20,8 @@ use crate::filter::Filters;
 use crate::quantiles::Durations;
 use factory_observability_model::read::ReadStats;
 use factory_observability_model::{
-    failed_test_names, Adjudication, Build, LlmCall, Role, Run, ServerRequest, SpanRef, Stage,
+    agent_above, failed_test_names, Adjudication, AgentCall, Build, LlmCall, Role, Run,
+    ServerRequest, SpanRef, Stage, ToolCall,
 };
 use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -142,6 +143,32 @@ pub struct CandidateAcc {
     pub margins: u64,
 }
 
+/// One agent's invocations (by `gen_ai.agent.name`).
+#[derive(Debug, Default)]
+pub struct AgentAcc {
+    pub durations: Durations,
+    pub failures: u64,
+    pub messages: Counter,
+    pub llm_calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub tool_calls: i64,
+    pub tool_failures: i64,
+}
+
+/// One tool's calls (by `gen_ai.tool.name`).
+#[derive(Debug, Default)]
+pub struct ToolAcc {
+    /// `gen_ai.tool.type` of its first call.
+    pub tool_type: String,
+    pub durations: Durations,
+    pub failures: u64,
+    pub messages: Counter,
+    /// The agents that called it.
+    pub agents: Counter,
+}
+
 #[derive(Debug, Default)]
 pub struct RouteAcc {
     pub durations: Durations,
@@ -158,6 +185,10 @@ pub struct Summary {
     pub models: BTreeMap<(String, String), ModelAcc>,
     /// By `(adjudication, candidate)`.
     pub candidates: BTreeMap<(String, String), CandidateAcc>,
+    /// By `gen_ai.agent.name`.
+    pub agents: BTreeMap<String, AgentAcc>,
+    /// By `gen_ai.tool.name`.
+    pub tools: BTreeMap<String, ToolAcc>,
     /// By `(service, "METHOD route")`.
     pub routes: BTreeMap<(String, String), RouteAcc>,
     /// A product's requests by the factory run that built it, then `(service, "METHOD route")`:
@@ -188,14 +219,22 @@ struct Pending {
     /// With the span's parent (to find its stage).
     calls: Vec<(LlmCall, Option<[u8; 8]>)>,
     adjudications: Vec<(Adjudication, Option<[u8; 8]>)>,
-    /// Parents of the run's other spans (`#[traced]` functions between a stage and a call).
+    /// With the span's parent, as the calls.
+    agents: Vec<(AgentCall, Option<[u8; 8]>)>,
+    tools: Vec<(ToolCall, Option<[u8; 8]>)>,
+    /// Parents of the run's other spans (`#[traced]` functions between a stage and a call) and
+    /// of its agents and tools (a tool under a tool).
     links: HashMap<[u8; 8], [u8; 8]>,
 }
 
 impl Pending {
     /// Stages, calls and adjudications (orphans if their run span never comes).
     fn records(&self) -> u64 {
-        (self.stages.len() + self.calls.len() + self.adjudications.len()) as u64
+        (self.stages.len()
+            + self.calls.len()
+            + self.adjudications.len()
+            + self.agents.len()
+            + self.tools.len()) as u64
     }
 
     /// Everything held, links included (what [`MAX_PENDING_RECORDS`] bounds).
@@ -288,6 +327,9 @@ pub enum Part {
     /// With the span's parent (to find its stage).
     Call(LlmCall, Option<[u8; 8]>),
     Decision(Adjudication, Option<[u8; 8]>),
+    /// With the span's id and parent (to find the tools' agents and their stage).
+    Agent(AgentCall, [u8; 8], Option<[u8; 8]>),
+    Tool(ToolCall, [u8; 8], Option<[u8; 8]>),
     /// Any other span: its id and parent (`#[traced]` functions between a stage and a call).
     Other([u8; 8], Option<[u8; 8]>),
 }
@@ -311,6 +353,8 @@ impl Record {
             Role::Stage => Part::Stage(Stage::from_span(span)),
             Role::Llm => Part::Call(LlmCall::from_span(span), parent),
             Role::Adjudicate => Part::Decision(Adjudication::from_span(span), parent),
+            Role::Agent => Part::Agent(AgentCall::from_span(span), span.span_id, parent),
+            Role::Tool => Part::Tool(ToolCall::from_span(span), span.span_id, parent),
             _ => Part::Other(span.span_id, parent),
         };
         Some(Record::InRun { run_id, part })
@@ -387,6 +431,8 @@ impl Aggregator {
         self.filters.pipeline.is_some()
             || self.filters.outcome.is_some()
             || self.filters.stage.is_some()
+            || self.filters.agent.is_some()
+            || self.filters.tool.is_some()
     }
 
     fn pending(&mut self, run_id: &str) -> &mut Pending {
@@ -448,6 +494,18 @@ impl Aggregator {
             Part::Stage(stage) => pending.stages.push(stage),
             Part::Call(call, parent) => pending.calls.push((call, parent)),
             Part::Decision(decision, parent) => pending.adjudications.push((decision, parent)),
+            Part::Agent(invocation, span_id, parent) => {
+                pending.agents.push((invocation, parent));
+                if let Some(parent) = parent {
+                    pending.links.insert(span_id, parent);
+                }
+            }
+            Part::Tool(call, span_id, parent) => {
+                pending.tools.push((call, parent));
+                if let Some(parent) = parent {
+                    pending.links.insert(span_id, parent);
+                }
+            }
             Part::Other(span_id, parent) => {
                 if let Some(parent) = parent {
                     pending.links.insert(span_id, parent);
@@ -460,10 +518,26 @@ impl Aggregator {
         }
     }
 
-    /// A record of a run already kept: folded without its stage (its siblings are gone).
+    /// A record of a run already kept: folded without its stage or agent (its siblings are
+    /// gone): only counted when no stage (or agent) is asked for.
     fn late(&mut self, part: Part) {
         let stage_filter = self.filters.stage.clone();
+        let agent_filter = self.filters.agent.clone();
+        let tool_filter = self.filters.tool.clone();
         match part {
+            Part::Agent(invocation, _, _)
+                if stage_filter.is_none()
+                    && agent_filter.as_ref().is_none_or(|a| a == &invocation.name) =>
+            {
+                self.fold_agent(&invocation)
+            }
+            Part::Tool(call, _, _)
+                if stage_filter.is_none()
+                    && agent_filter.is_none()
+                    && tool_filter.as_ref().is_none_or(|t| t == &call.name) =>
+            {
+                self.fold_tool(&call)
+            }
             Part::Stage(stage) if stage_filter.as_ref().is_none_or(|s| s == &stage.name) => {
                 self.fold_stage(&stage, Vec::new())
             }
@@ -493,7 +567,15 @@ impl Aggregator {
             && filters
                 .stage
                 .as_ref()
-                .is_none_or(|wanted| pending.stages.iter().any(|s| &s.name == wanted));
+                .is_none_or(|wanted| pending.stages.iter().any(|s| &s.name == wanted))
+            && filters
+                .agent
+                .as_ref()
+                .is_none_or(|wanted| pending.agents.iter().any(|(a, _)| &a.name == wanted))
+            && filters
+                .tool
+                .as_ref()
+                .is_none_or(|wanted| pending.tools.iter().any(|(t, _)| &t.name == wanted));
         self.finished.insert(key_of(&run.run_id), kept);
         if self.requests_follow_runs() {
             self.release_requests(run.trace_id, kept);
@@ -515,6 +597,8 @@ impl Aggregator {
         let stage_filter = self.filters.stage.clone();
         let pending_calls = std::mem::take(&mut pending.calls);
         let pending_adjudications = std::mem::take(&mut pending.adjudications);
+        let pending_agents = std::mem::take(&mut pending.agents);
+        let pending_tools = std::mem::take(&mut pending.tools);
         let wanted = |name: &str| stage_filter.as_deref().is_none_or(|s| s == name);
         let by_span: HashMap<[u8; 8], usize> = pending
             .stages
@@ -535,6 +619,13 @@ impl Aggregator {
             .filter(|(_, parent)| under_wanted_stage(*parent))
             .map(|(decision, _)| decision)
             .collect();
+        let (agents, tools) = agents_and_tools(
+            &self.filters,
+            pending_agents,
+            pending_tools,
+            &pending.links,
+            &under_wanted_stage,
+        );
         let mut flaky = flaky_names(&pending.stages);
         let stages: Vec<Stage> = std::mem::take(&mut pending.stages)
             .into_iter()
@@ -549,6 +640,10 @@ impl Aggregator {
         adjudications
             .iter()
             .for_each(|decision| self.fold_adjudication(decision));
+        agents
+            .iter()
+            .for_each(|invocation| self.fold_agent(invocation));
+        tools.iter().for_each(|call| self.fold_tool(call));
 
         let shown = match &self.keep {
             Keep::None => false,
@@ -570,6 +665,8 @@ impl Aggregator {
             run.stages = stages;
             run.calls = calls;
             run.adjudications = adjudications;
+            run.agents = agents;
+            run.tools = tools;
         }
         let key = (run.start_unix_nano, self.summary.runs_matched);
         if let Keep::All = self.keep {
@@ -596,6 +693,44 @@ impl Aggregator {
             if any_kept {
                 requests.iter().for_each(|r| self.fold_request(r));
             }
+        }
+    }
+
+    fn fold_agent(&mut self, invocation: &AgentCall) {
+        let acc = self
+            .summary
+            .agents
+            .entry(invocation.name.clone())
+            .or_default();
+        acc.durations.add(invocation.duration_nanos);
+        if invocation.failed() {
+            acc.failures += 1;
+            acc.messages.add(
+                invocation.error.as_deref().unwrap_or(&invocation.outcome),
+                1,
+            );
+        }
+        acc.llm_calls += invocation.llm_calls;
+        acc.input_tokens += invocation.input_tokens;
+        acc.output_tokens += invocation.output_tokens;
+        acc.cost_usd += invocation.cost_usd.unwrap_or(0.0);
+        acc.tool_calls += invocation.tool_calls;
+        acc.tool_failures += invocation.tool_failures;
+    }
+
+    fn fold_tool(&mut self, call: &ToolCall) {
+        let acc = self.summary.tools.entry(call.name.clone()).or_default();
+        if acc.tool_type.is_empty() {
+            acc.tool_type = call.tool_type.clone();
+        }
+        acc.durations.add(call.duration_nanos);
+        if call.failed() {
+            acc.failures += 1;
+            acc.messages
+                .add(call.error.as_deref().unwrap_or(&call.outcome), 1);
+        }
+        if !call.agent.is_empty() {
+            acc.agents.add(&call.agent, 1);
         }
     }
 
@@ -760,6 +895,46 @@ impl Aggregator {
         self.summary.stats = stats;
         self.summary
     }
+}
+
+/// A run's agents and tools under the stage asked for, each tool with the agent it was
+/// called under; `--agent` keeps that agent and the tools it called itself, `--tool` that
+/// tool.
+fn agents_and_tools(
+    filters: &Filters,
+    agents: Vec<(AgentCall, Option<[u8; 8]>)>,
+    tools: Vec<(ToolCall, Option<[u8; 8]>)>,
+    links: &HashMap<[u8; 8], [u8; 8]>,
+    under_wanted_stage: &dyn Fn(Option<[u8; 8]>) -> bool,
+) -> (Vec<AgentCall>, Vec<ToolCall>) {
+    let names: HashMap<[u8; 8], String> = agents
+        .iter()
+        .map(|(a, _)| (a.span_id, a.name.clone()))
+        .collect();
+    let agent_filter = filters.agent.as_deref();
+    let tool_filter = filters.tool.as_deref();
+    let mut agents: Vec<AgentCall> = agents
+        .into_iter()
+        .filter(|(a, parent)| {
+            under_wanted_stage(*parent) && agent_filter.is_none_or(|n| n == a.name)
+        })
+        .map(|(a, _)| a)
+        .collect();
+    let mut tools: Vec<ToolCall> = tools
+        .into_iter()
+        .filter(|(_, parent)| under_wanted_stage(*parent))
+        .map(|(mut call, parent)| {
+            call.agent = agent_above(&names, links, parent).unwrap_or_default();
+            call
+        })
+        .filter(|call| {
+            agent_filter.is_none_or(|n| n == call.agent)
+                && tool_filter.is_none_or(|n| n == call.name)
+        })
+        .collect();
+    agents.sort_by_key(|a| a.start_unix_nano);
+    tools.sort_by_key(|t| t.start_unix_nano);
+    (agents, tools)
 }
 
 /// Per stage attempt (index in `stages`, in start order) the tests counted flaky by name: those

@@ -89,6 +89,13 @@ pub struct Common {
     /// Only runs with this outcome (`success`, `failure`, ...).
     #[arg(long, value_name = "OUTCOME")]
     pub outcome: Option<String>,
+    /// Only runs that invoked this agent (`gen_ai.agent.name`); the agents table shows it alone,
+    /// the tools table the tools it called itself.
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Only runs that called this tool (`gen_ai.tool.name`); the tools table shows it alone.
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,

@@ -1,4 +1,4 @@
-//! `factory-obs compare`: two runs stage by stage.
+//! `factory-obs compare`: two runs stage by stage, then agent by agent and tool by tool.
 
 use crate::format::{self, millis};
 use crate::runs::RunRow;
@@ -14,6 +14,8 @@ pub struct Comparison {
     pub a: RunRow,
     pub b: RunRow,
     pub stages: Vec<StageDiff>,
+    /// Agents, then tools, each by name in the order of their first call.
+    pub calls: Vec<CallDiff>,
     pub duration_delta_ms: f64,
     pub cost_delta_usd: Option<f64>,
     pub input_tokens_delta: i64,
@@ -39,6 +41,84 @@ pub struct StageDiff {
     a_nanos: u64,
     #[serde(skip)]
     b_nanos: u64,
+}
+
+/// One agent or tool name in both runs: its calls and failures in each.
+#[derive(Debug, Serialize)]
+pub struct CallDiff {
+    /// `agent` or `tool`.
+    pub kind: &'static str,
+    pub name: String,
+    pub a_calls: usize,
+    pub b_calls: usize,
+    pub a_failures: usize,
+    pub b_failures: usize,
+    /// As [`StageDiff::status`].
+    pub status: &'static str,
+}
+
+/// `(kind, name, calls, failures)` of a run's agents, then its tools, in first-call order.
+fn call_counts(run: &Run) -> Vec<(&'static str, String, usize, usize)> {
+    let mut found: Vec<(&'static str, String, usize, usize)> = Vec::new();
+    let mut count = |kind: &'static str, name: &str, failed: bool| match found
+        .iter_mut()
+        .find(|(k, n, _, _)| *k == kind && n == name)
+    {
+        Some(entry) => {
+            entry.2 += 1;
+            entry.3 += usize::from(failed);
+        }
+        None => found.push((kind, name.to_owned(), 1, usize::from(failed))),
+    };
+    run.agents
+        .iter()
+        .for_each(|a| count("agent", &a.name, a.failed()));
+    run.tools
+        .iter()
+        .for_each(|t| count("tool", &t.name, t.failed()));
+    found
+}
+
+/// Agents and tools of `a` and `b` side by side (those only in `b` after those of `a`).
+fn call_diffs(a: &Run, b: &Run) -> Vec<CallDiff> {
+    let mut b_counts = call_counts(b);
+    let mut diffs = Vec::new();
+    let mut push = |kind, name: String, a: Option<(usize, usize)>, b: Option<(usize, usize)>| {
+        let (a_calls, a_failures) = a.unwrap_or((0, 0));
+        let (b_calls, b_failures) = b.unwrap_or((0, 0));
+        diffs.push(CallDiff {
+            kind,
+            name,
+            a_calls,
+            b_calls,
+            a_failures,
+            b_failures,
+            status: failure_status(a_failures, b_failures, b.is_some()),
+        });
+    };
+    for (kind, name, calls, failures) in call_counts(a) {
+        let in_b = b_counts
+            .iter()
+            .position(|(k, n, _, _)| *k == kind && *n == name)
+            .map(|i| b_counts.remove(i))
+            .map(|(_, _, calls, failures)| (calls, failures));
+        push(kind, name, Some((calls, failures)), in_b);
+    }
+    for (kind, name, calls, failures) in b_counts {
+        push(kind, name, None, Some((calls, failures)));
+    }
+    diffs.sort_by_key(|d| d.kind != "agent");
+    diffs
+}
+
+/// `newly failing`, `fixed`, `still failing` or empty.
+fn failure_status(a_failures: usize, b_failures: usize, in_b: bool) -> &'static str {
+    match (a_failures > 0, b_failures > 0) {
+        (false, true) => "newly failing",
+        (true, false) if in_b => "fixed",
+        (true, true) => "still failing",
+        _ => "",
+    }
 }
 
 #[derive(Default)]
@@ -110,6 +190,7 @@ pub fn build(a: &Run, b: &Run) -> Comparison {
         output_tokens_delta: b.output_tokens - a.output_tokens,
         llm_calls_delta: b.llm_calls - a.llm_calls,
         stages,
+        calls: call_diffs(a, b),
     }
 }
 
@@ -130,12 +211,7 @@ fn diff(name: &str, a: Option<&Side>, b: Option<&Side>) -> StageDiff {
     };
     let a_failures = a.map(|s| s.failures).unwrap_or(0);
     let b_failures = b.map(|s| s.failures).unwrap_or(0);
-    let status = match (a_failures > 0, b_failures > 0) {
-        (false, true) => "newly failing",
-        (true, false) if b.is_some() => "fixed",
-        (true, true) => "still failing",
-        _ => "",
-    };
+    let status = failure_status(a_failures, b_failures, b.is_some());
     StageDiff {
         stage: name.to_owned(),
         a_ms: a.map(|s| millis(s.nanos)),
@@ -218,6 +294,10 @@ pub fn render(comparison: &Comparison) -> String {
         rows,
     };
     out.push_str(&table.text());
+    if !comparison.calls.is_empty() {
+        out.push_str("\nAgents and tools\n");
+        out.push_str(&calls_table(&comparison.calls).text());
+    }
     let a_nanos = (a.duration_ms * 1e6).round() as u64;
     let b_nanos = (b.duration_ms * 1e6).round() as u64;
     out.push_str(&format!(
@@ -252,4 +332,34 @@ pub fn render(comparison: &Comparison) -> String {
         signed(comparison.llm_calls_delta)
     ));
     out
+}
+
+/// The agents and tools of both runs: calls and failures, a/b.
+fn calls_table(calls: &[CallDiff]) -> Table {
+    use Align::{Left, Right};
+    Table {
+        id: "calls",
+        title: "Agents and tools".into(),
+        columns: vec![
+            ("kind", Left),
+            ("name", Left),
+            ("calls", Right),
+            ("failures", Right),
+            ("status", Left),
+        ],
+        notes_title: "",
+        rows: calls
+            .iter()
+            .map(|d| {
+                Row::new(vec![
+                    d.kind.to_owned(),
+                    d.name.clone(),
+                    format!("{}/{}", d.a_calls, d.b_calls),
+                    format!("{}/{}", d.a_failures, d.b_failures),
+                    d.status.to_owned(),
+                ])
+                .failed(d.b_failures > 0)
+            })
+            .collect(),
+    }
 }

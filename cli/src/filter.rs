@@ -1,4 +1,4 @@
-//! `--pipeline`, `--stage`, `--since`, `--outcome`.
+//! `--pipeline`, `--stage`, `--since`, `--outcome`, `--agent`, `--tool`.
 
 use crate::args::Common;
 use crate::error::CliError;
@@ -12,6 +12,8 @@ pub struct Filters {
     /// Unix nanoseconds.
     pub since: Option<u64>,
     pub outcome: Option<String>,
+    pub agent: Option<String>,
+    pub tool: Option<String>,
 }
 
 impl Filters {
@@ -26,6 +28,8 @@ impl Filters {
             stage: common.stage.clone(),
             since,
             outcome: common.outcome.clone(),
+            agent: common.agent.clone(),
+            tool: common.tool.clone(),
         })
     }
 
@@ -35,6 +39,8 @@ impl Filters {
             || self.stage.is_some()
             || self.since.is_some()
             || self.outcome.is_some()
+            || self.agent.is_some()
+            || self.tool.is_some()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `factory-obs`: answers a software factory's questions from local OTLP/JSON telemetry.
 //!
 //! Which stages take longest, where pipelines fail and with which exceptions, which model costs
-//! what and wins adjudications, which tests are flaky, how a product's routes behave; one run's
+//! what and wins adjudications, how agents and their tools fare, which tests are flaky, how a product's routes behave; one run's
 //! span tree as a waterfall; two runs compared. Reads the embedded default's `telemetry/*.jsonl`
 //! and the OpenTelemetry Collector file exporter's output through the runtime's one reader
 //! ([`factory_observability_model`]).
@@ -12,6 +12,7 @@
 // command line, running it, the exit codes, the synthetic telemetry the golden tests, the
 // benchmark and `examples/generate_telemetry.rs` read); the rest is crate-private, so that
 // `--json`'s shapes and the passes can change without being an API.
+mod agents;
 mod aggregate;
 mod args;
 pub mod commands;

@@ -2,6 +2,7 @@
 //! ([`Report`], the `--json` output) and as [`Table`]s (rendered to text here, to HTML in
 //! [`crate::html`]).
 
+use crate::agents::{self, AgentRow, ToolRow};
 use crate::aggregate::Summary;
 use crate::format::{self, millis};
 use crate::quantiles::{Durations, RELATIVE_ACCURACY};
@@ -31,6 +32,10 @@ pub struct Report {
     pub routes: Vec<RouteRow>,
     /// A product's requests by the factory run that built it: most errors first.
     pub builds: Vec<BuildRow>,
+    /// Most failing first.
+    pub agents: Vec<AgentRow>,
+    /// Highest failure ratio first.
+    pub tools: Vec<ToolRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +64,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(durations: &Durations) -> Latency {
+    pub fn of(durations: &Durations) -> Latency {
         Latency {
             p50_ms: millis(durations.percentile(50.0)),
             p95_ms: millis(durations.percentile(95.0)),
@@ -394,6 +399,8 @@ pub fn build(summary: &Summary) -> Report {
             .then_with(|| a.route.cmp(&b.route))
     });
     let builds = build_rows(summary, &mut latency);
+    let agents = agents::agent_rows(summary, &mut latency);
+    let tools = agents::tool_rows(summary, &mut latency);
 
     Report {
         input: Input {
@@ -414,10 +421,13 @@ pub fn build(summary: &Summary) -> Report {
         tests,
         routes,
         builds,
+        agents,
+        tools,
     }
 }
 
-fn ms(value: f64) -> String {
+/// Milliseconds as a duration's text.
+pub fn ms(value: f64) -> String {
     format::duration((value * 1e6).round() as u64)
 }
 
@@ -658,8 +668,10 @@ pub fn tables(report: &Report) -> Vec<Table> {
             .collect(),
     };
     let builds = builds_table(&report.builds);
+    let agents = agents::agents_table(&report.agents);
+    let tools = agents::tools_table(&report.tools);
     vec![
-        pipelines, stages, failures, models, candidates, tests, routes, builds,
+        pipelines, stages, failures, models, candidates, agents, tools, tests, routes, builds,
     ]
 }
 
@@ -685,7 +697,7 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     if report.input.orphans > 0 {
         out.push_str(&format!(
-            "{} stages, calls and adjudications belong to runs whose run span was not found\n",
+            "{} stages, calls, adjudications, agents and tools belong to runs whose run span was not found\n",
             report.input.orphans
         ));
     }

@@ -2,7 +2,7 @@
 
 use crate::format::{self, xml_escape};
 use factory_observability_model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
-use factory_observability_names::{attr, product};
+use factory_observability_names::{agent, attr, product};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -144,6 +144,8 @@ fn label(span: &SpanRef<'_>) -> String {
             span.text(attr::ADJUDICATION_NAME),
             span.text(attr::ADJUDICATION_SELECTED)
         ),
+        Role::Agent => format!("agent {}", span.text(agent::GEN_AI_AGENT_NAME)),
+        Role::Tool => format!("tool {}", span.text(agent::GEN_AI_TOOL_NAME)),
         Role::Request => format!(
             "[{}] {} {}",
             span.service,

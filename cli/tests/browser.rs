@@ -89,7 +89,7 @@ fn the_html_report_renders_in_chromium_with_its_script_and_no_error() {
     let dom = browse(&page, &dir.join("profile"), &["--dump-dom"]);
     assert_eq!(
         between(&dom, "<div id=\"script-status\">", "<"),
-        "ok 9 tables"
+        "ok 11 tables"
     );
     assert_eq!(between(&dom, "<div id=\"script-errors\">", "<"), "");
     for id in [
@@ -99,6 +99,8 @@ fn the_html_report_renders_in_chromium_with_its_script_and_no_error() {
         "failures",
         "models",
         "candidates",
+        "agents",
+        "tools",
         "tests",
         "routes",
         "builds",

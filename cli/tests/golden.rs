@@ -845,3 +845,278 @@ fn trace_by_id_shows_a_page_click_above_the_products_request() {
         "factory-obs: no span of trace 00000000000000000000000000000abc in the files read"
     );
 }
+
+/// Issue 19: agents and tools in `report` (tables and `--json`), `--agent` and `--tool`, and
+/// `trace`. Two runs: one whose implement stage invokes the agent `coder`, which calls tools
+/// (`run_tests` failing once; `edit_file` under a helper span of its own, still the coder's) and
+/// hands work to the sub-agent `reviewer`, which calls `lint`; one with no agent at all.
+#[test]
+fn agents_and_tools_are_tables_filters_and_rows_of_the_waterfall() {
+    const RUN: &str = "01a24000-0000-7000-8000-0000000000a1";
+    const PLAIN: &str = "01a24000-0000-7000-8000-0000000000a2";
+    const TRACE: &str = "1af7651916cd43dd8448eb211c80319c";
+    let dir = std::env::temp_dir().join(format!("factory-obs-agents-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let in_run = |attributes: &[(&'static str, &'static str)]| {
+        let mut all = vec![("run.id", RUN)];
+        all.extend_from_slice(attributes);
+        all
+    };
+    let span = |id: &str, parent: &str, name: &str, start_ms: u64, attrs: &[(&str, &str)]| {
+        span_json([TRACE, id, parent], name, 1, start_ms, attrs, false)
+    };
+    let failed = |id: &str, parent: &str, name: &str, start_ms: u64, attrs: &[(&str, &str)]| {
+        let mut span = span_json([TRACE, id, parent], name, 1, start_ms, attrs, true);
+        span["status"]["message"] = "2 of 9 tests failed: a, b".into();
+        span
+    };
+    let tool = |name: &'static str, outcome: &'static str| {
+        in_run(&[
+            ("gen_ai.operation.name", "execute_tool"),
+            ("gen_ai.tool.name", name),
+            ("gen_ai.tool.type", "function"),
+            ("tool.outcome", outcome),
+        ])
+    };
+    let spans = vec![
+        span(
+            "a000000000000002",
+            "a000000000000001",
+            "pipeline.stage",
+            1,
+            &in_run(&[("stage.name", "implement"), ("stage.outcome", "success")]),
+        ),
+        span(
+            "a000000000000003",
+            "a000000000000002",
+            "invoke_agent coder",
+            2,
+            &in_run(&[
+                ("gen_ai.operation.name", "invoke_agent"),
+                ("gen_ai.agent.name", "coder"),
+                ("agent.outcome", "success"),
+                ("agent.llm.calls", "3"),
+                ("gen_ai.usage.input_tokens", "1200"),
+                ("gen_ai.usage.output_tokens", "300"),
+                ("agent.tool.calls", "5"),
+                ("agent.tool.failures", "1"),
+            ]),
+        ),
+        span(
+            "a000000000000004",
+            "a000000000000003",
+            "execute_tool read_file",
+            3,
+            &tool("read_file", "success"),
+        ),
+        span(
+            "a000000000000005",
+            "a000000000000003",
+            "apply_edits",
+            4,
+            &in_run(&[]),
+        ),
+        span(
+            "a000000000000006",
+            "a000000000000005",
+            "execute_tool edit_file",
+            5,
+            &tool("edit_file", "success"),
+        ),
+        failed(
+            "a000000000000007",
+            "a000000000000003",
+            "execute_tool run_tests",
+            6,
+            &tool("run_tests", "failure"),
+        ),
+        span(
+            "a000000000000008",
+            "a000000000000003",
+            "execute_tool run_tests",
+            7,
+            &tool("run_tests", "success"),
+        ),
+        span(
+            "a000000000000009",
+            "a000000000000003",
+            "invoke_agent reviewer",
+            8,
+            &in_run(&[
+                ("gen_ai.operation.name", "invoke_agent"),
+                ("gen_ai.agent.name", "reviewer"),
+                ("agent.outcome", "success"),
+                ("agent.llm.calls", "1"),
+                ("agent.tool.calls", "1"),
+                ("agent.tool.failures", "0"),
+            ]),
+        ),
+        span(
+            "a00000000000000a",
+            "a000000000000009",
+            "execute_tool lint",
+            9,
+            &tool("lint", "success"),
+        ),
+        // The run span ends last, and is written last.
+        span(
+            "a000000000000001",
+            "",
+            "pipeline.run",
+            0,
+            &in_run(&[("pipeline.name", "new_product"), ("run.outcome", "success")]),
+        ),
+    ];
+    let plain_run = span_json(
+        ["2af7651916cd43dd8448eb211c80319c", "b000000000000001", ""],
+        "pipeline.run",
+        1,
+        100,
+        &[
+            ("run.id", PLAIN),
+            ("pipeline.name", "new_product"),
+            ("run.outcome", "success"),
+        ],
+        false,
+    );
+    let lines = [
+        export_line(&[("service.name", "sf-factory")], spans),
+        export_line(&[("service.name", "sf-factory")], vec![plain_run]),
+    ];
+    std::fs::write(dir.join("traces.jsonl"), lines.join("\n") + "\n").unwrap();
+    let dir = dir.display().to_string();
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["report", "--json"];
+        all.extend_from_slice(args);
+        all.push(&dir);
+        let output = obs(&all);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let names = |rows: &serde_json::Value, key: &str| -> Vec<String> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let report = json(&[]);
+    assert_eq!(report["input"]["runs"], 2);
+    let agents = &report["agents"];
+    assert_eq!(names(agents, "agent"), ["coder", "reviewer"], "{agents}");
+    assert_eq!(agents[0]["invocations"], 1);
+    assert_eq!(agents[0]["llm_calls"], 3);
+    assert_eq!(agents[0]["input_tokens"], 1200);
+    assert_eq!(agents[0]["tool_calls"], 5);
+    assert_eq!(agents[0]["tool_failures"], 1);
+    let tools = &report["tools"];
+    // The failing tool first; the others by p95 (all 40 ms here), then by name.
+    assert_eq!(
+        names(tools, "tool"),
+        ["run_tests", "edit_file", "lint", "read_file"],
+        "{tools}"
+    );
+    assert_eq!(tools[0]["calls"], 2);
+    assert_eq!(tools[0]["failures"], 1);
+    assert_eq!(tools[0]["failure_ratio"], 0.5);
+    assert_eq!(tools[0]["tool_type"], "function");
+    assert_eq!(tools[0]["agents"], serde_json::json!([["coder", 2]]));
+    assert_eq!(
+        tools[0]["top_errors"],
+        serde_json::json!([["2 of 9 tests failed: a, b", 1]])
+    );
+    // Under a helper span of the coder's: still the coder's tool.
+    assert_eq!(tools[1]["agents"], serde_json::json!([["coder", 1]]));
+    assert_eq!(tools[2]["agents"], serde_json::json!([["reviewer", 1]]));
+
+    // --agent: the runs that invoked it, that agent, the tools it called itself.
+    let reviewer = json(&["--agent", "reviewer"]);
+    assert_eq!(reviewer["input"]["runs"], 1);
+    assert_eq!(names(&reviewer["agents"], "agent"), ["reviewer"]);
+    assert_eq!(names(&reviewer["tools"], "tool"), ["lint"]);
+    // --tool: the runs that called it, that tool alone.
+    let run_tests = json(&["--tool", "run_tests"]);
+    assert_eq!(run_tests["input"]["runs"], 1);
+    assert_eq!(names(&run_tests["tools"], "tool"), ["run_tests"]);
+    assert_eq!(names(&run_tests["agents"], "agent"), ["coder", "reviewer"]);
+    let none = obs(&["report", "--tool", "deploy", &dir]);
+    assert_eq!(none.status.code(), Some(1), "{}", text(&none.stdout));
+
+    // The text report: both tables, with the failing tool's error as a note.
+    let report = obs(&["report", &dir]);
+    let report = text(&report.stdout);
+    assert!(
+        report.contains("Agents (most failing first, top errors)"),
+        "{report}"
+    );
+    let run_tests_line = report
+        .lines()
+        .find(|line| line.starts_with("run_tests "))
+        .unwrap_or_else(|| panic!("{report}"));
+    let columns: Vec<&str> = run_tests_line.split_whitespace().collect();
+    assert_eq!(
+        columns[..6],
+        ["run_tests", "function", "coder", "2", "1", "50.0%"],
+        "{run_tests_line}"
+    );
+    assert!(report.contains("1x 2 of 9 tests failed: a, b"), "{report}");
+
+    // The waterfall names agents and tools.
+    let shown = obs(&["trace", RUN, &dir]);
+    let shown = text(&shown.stdout);
+    let labels: Vec<&str> = shown
+        .lines()
+        .skip(2)
+        .map(|l| l.split("  |").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "run new_product",
+            "  implement",
+            "    agent coder",
+            "      tool read_file",
+            "      apply_edits",
+            "        tool edit_file",
+            "      tool run_tests",
+            "      tool run_tests",
+            "      agent reviewer",
+            "        tool lint",
+        ],
+        "{shown}"
+    );
+
+    // compare: agent by agent, tool by tool; the run without agents first.
+    let compared = obs(&["compare", PLAIN, RUN, &dir]);
+    assert_eq!(
+        compared.status.code(),
+        Some(0),
+        "{}",
+        text(&compared.stderr)
+    );
+    let compared = text(&compared.stdout);
+    let rows: Vec<Vec<&str>> = compared
+        .split("Agents and tools\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{compared}"))
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["agent", "coder", "0/1", "0/0"],
+            vec!["agent", "reviewer", "0/1", "0/0"],
+            vec!["tool", "read_file", "0/1", "0/0"],
+            vec!["tool", "edit_file", "0/1", "0/0"],
+            vec!["tool", "run_tests", "0/2", "0/1", "newly", "failing"],
+            vec!["tool", "lint", "0/1", "0/0"],
+        ],
+        "{compared}"
+    );
+}

@@ -1,8 +1,11 @@
-//! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
+//! Runs, their stages, LLM calls, adjudications, agents and tools, and a product's requests,
+//! built from spans.
 
 use super::{Span, SpanKind, SpanRef, StatusCode, ValueRef};
 use crate::json::find_ref;
-use factory_observability_names::{attr, cicd, event, product, provenance, span as span_name, vcs};
+use factory_observability_names::{
+    agent, attr, cicd, event, product, provenance, span as span_name, vcs,
+};
 use std::collections::HashMap;
 
 /// What a span is to the model.
@@ -16,6 +19,11 @@ pub enum Role {
     Llm,
     /// `pipeline.adjudicate`.
     Adjudicate,
+    /// `invoke_agent {gen_ai.agent.name}`: an agent's invocation.
+    Agent,
+    /// `execute_tool {gen_ai.tool.name}`: a tool call made in the process (a tool server's own
+    /// SERVER span for the same call is not counted twice).
+    Tool,
     /// A product's SERVER span with `http.route`.
     Request,
     /// Anything else: kept only in a trace's tree.
@@ -47,6 +55,13 @@ impl Role {
             Role::Stage
         } else if name == span_name::PIPELINE_ADJUDICATE {
             Role::Adjudicate
+        } else if name.starts_with(agent::INVOKE_AGENT) && has(agent::GEN_AI_AGENT_NAME) {
+            Role::Agent
+        } else if name.starts_with(agent::EXECUTE_TOOL)
+            && kind != SpanKind::Server
+            && has(agent::GEN_AI_TOOL_NAME)
+        {
+            Role::Tool
         } else if has(attr::LLM_PROVIDER) {
             Role::Llm
         } else if kind == SpanKind::Server && has(product::HTTP_ROUTE) {
@@ -186,6 +201,132 @@ impl LlmCall {
     }
 }
 
+/// One invocation of an agent (`#[agent]`), with the totals of the LLM and tool calls under it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentCall {
+    /// `gen_ai.agent.name`.
+    pub name: String,
+    /// `gen_ai.request.model`, empty when the agent names none.
+    pub model: String,
+    /// `agent.outcome`: `success`, `failure`, `error`, ...
+    pub outcome: String,
+    /// Nanoseconds since the Unix epoch.
+    pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
+    pub duration_nanos: u64,
+    /// What went wrong: the status description, else `error.type`.
+    pub error: Option<String>,
+    /// `agent.llm.calls`: LLM calls under it, its sub-agents' included (as the next five).
+    pub llm_calls: i64,
+    /// `gen_ai.usage.input_tokens`.
+    pub input_tokens: i64,
+    /// `gen_ai.usage.output_tokens`.
+    pub output_tokens: i64,
+    /// `agent.cost_usd`.
+    pub cost_usd: Option<f64>,
+    /// `agent.tool.calls`.
+    pub tool_calls: i64,
+    /// `agent.tool.failures`.
+    pub tool_failures: i64,
+    /// Its span: a tool or a sub-agent finds its agent through its parent ids.
+    pub span_id: [u8; 8],
+}
+
+impl AgentCall {
+    /// The invocation an `invoke_agent` span records.
+    pub fn from_span(span: &SpanRef<'_>) -> AgentCall {
+        AgentCall {
+            name: span.text(agent::GEN_AI_AGENT_NAME),
+            model: span.text(attr::GEN_AI_REQUEST_MODEL),
+            outcome: span.text(agent::AGENT_OUTCOME),
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            error: failure_of(span),
+            llm_calls: span.int(agent::AGENT_LLM_CALLS),
+            input_tokens: span.int(attr::GEN_AI_USAGE_INPUT_TOKENS),
+            output_tokens: span.int(attr::GEN_AI_USAGE_OUTPUT_TOKENS),
+            cost_usd: span.double(agent::AGENT_COST_USD),
+            tool_calls: span.int(agent::AGENT_TOOL_CALLS),
+            tool_failures: span.int(agent::AGENT_TOOL_FAILURES),
+            span_id: span.span_id,
+        }
+    }
+
+    /// Whether it failed (an outcome other than success, or status error).
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || !matches!(self.outcome.as_str(), "success" | "")
+    }
+}
+
+/// One tool call (`#[tool]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCall {
+    /// `gen_ai.tool.name`.
+    pub name: String,
+    /// `gen_ai.tool.type`: `function`, `extension` or `datastore`.
+    pub tool_type: String,
+    /// `tool.outcome`.
+    pub outcome: String,
+    /// Nanoseconds since the Unix epoch.
+    pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
+    pub duration_nanos: u64,
+    /// What went wrong: the status description, else `error.type`.
+    pub error: Option<String>,
+    /// The name of the agent it was called under (the nearest `invoke_agent` above it), empty
+    /// when none was found: filled by whoever sees the run's spans together
+    /// ([`ModelBuilder::finish`], the CLI's aggregator).
+    pub agent: String,
+}
+
+impl ToolCall {
+    /// The call an `execute_tool` span records (its agent not known yet).
+    pub fn from_span(span: &SpanRef<'_>) -> ToolCall {
+        ToolCall {
+            name: span.text(agent::GEN_AI_TOOL_NAME),
+            tool_type: span.text(agent::GEN_AI_TOOL_TYPE),
+            outcome: span.text(agent::TOOL_OUTCOME),
+            start_unix_nano: span.start_unix_nano(),
+            duration_nanos: span.duration_nanos(),
+            error: failure_of(span),
+            agent: String::new(),
+        }
+    }
+
+    /// Whether it failed (an outcome other than success, or status error).
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || !matches!(self.outcome.as_str(), "success" | "")
+    }
+}
+
+/// What went wrong in a failed span: its status description, else its `error.type`.
+fn failure_of(span: &SpanRef<'_>) -> Option<String> {
+    if span.status_code() != StatusCode::Error {
+        return None;
+    }
+    error_of(span).or_else(|| {
+        let error_type = span.text(attr::ERROR_TYPE);
+        (!error_type.is_empty()).then_some(error_type)
+    })
+}
+
+/// The name of the agent whose span is the nearest above `parent`, following `links` (a span's
+/// parent, for the spans between) at most 64 levels up.
+pub fn agent_above(
+    agents: &HashMap<[u8; 8], String>,
+    links: &HashMap<[u8; 8], [u8; 8]>,
+    mut parent: Option<[u8; 8]>,
+) -> Option<String> {
+    for _ in 0..64 {
+        let id = parent?;
+        if let Some(name) = agents.get(&id) {
+            return Some(name.clone());
+        }
+        parent = links.get(&id).copied();
+    }
+    None
+}
+
 /// One adjudication among candidates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adjudication {
@@ -272,6 +413,10 @@ pub struct Run {
     pub calls: Vec<LlmCall>,
     /// See [`Run::calls`].
     pub adjudications: Vec<Adjudication>,
+    /// Agent invocations, in start order (filled as [`Run::calls`]).
+    pub agents: Vec<AgentCall>,
+    /// Tool calls, in start order (filled as [`Run::calls`]).
+    pub tools: Vec<ToolCall>,
 }
 
 impl Run {
@@ -295,6 +440,8 @@ impl Run {
             stages: Vec::new(),
             calls: Vec::new(),
             adjudications: Vec::new(),
+            agents: Vec::new(),
+            tools: Vec::new(),
         }
     }
 
@@ -407,8 +554,8 @@ pub struct Model {
     pub runs: Vec<Run>,
     /// Product requests in start order, whether or not their trace holds a run.
     pub requests: Vec<ServerRequest>,
-    /// Stages, calls and adjudications whose run span was never seen (the run is still going,
-    /// was cut off, or its span was lost).
+    /// Stages, calls, adjudications, agents and tools whose run span was never seen (the run
+    /// is still going, was cut off, or its span was lost).
     pub orphans: u64,
 }
 
@@ -418,6 +565,21 @@ struct Parts {
     stages: Vec<Stage>,
     calls: Vec<LlmCall>,
     adjudications: Vec<Adjudication>,
+    agents: Vec<AgentCall>,
+    /// With the span's parent (to find its agent).
+    tools: Vec<(ToolCall, Option<[u8; 8]>)>,
+    /// The parents of the run's spans (a tool's agent may be further up than its parent).
+    links: HashMap<[u8; 8], [u8; 8]>,
+}
+
+impl Parts {
+    fn records(&self) -> u64 {
+        (self.stages.len()
+            + self.calls.len()
+            + self.adjudications.len()
+            + self.agents.len()
+            + self.tools.len()) as u64
+    }
 }
 
 /// Collects the spans of interest; [`ModelBuilder::finish`] groups them into a [`Model`].
@@ -453,6 +615,15 @@ impl ModelBuilder {
     pub fn observe_ref(&mut self, span: &SpanRef<'_>) -> Role {
         let role = Role::of_ref(span);
         let run_id = || span.text(attr::RUN_ID);
+        if let (Some(parent), false) = (
+            span.parent_span_id,
+            matches!(role, Role::Run | Role::Request),
+        ) {
+            let id = run_id();
+            if !id.is_empty() {
+                self.parts(id).links.insert(span.span_id, parent);
+            }
+        }
         match role {
             Role::Run => {
                 let run = Run::from_span(span);
@@ -471,6 +642,14 @@ impl ModelBuilder {
                 let decision = Adjudication::from_span(span);
                 self.parts(run_id()).adjudications.push(decision);
             }
+            Role::Agent => {
+                let invocation = AgentCall::from_span(span);
+                self.parts(run_id()).agents.push(invocation);
+            }
+            Role::Tool => {
+                let call = ToolCall::from_span(span);
+                self.parts(run_id()).tools.push((call, span.parent_span_id));
+            }
             Role::Request => self.requests.push(ServerRequest::from_span(span)),
             Role::Other => {}
         }
@@ -484,14 +663,30 @@ impl ModelBuilder {
             ..Model::default()
         };
         for parts in self.parts {
+            let records = parts.records();
             let Some(mut run) = parts.run else {
-                model.orphans +=
-                    (parts.stages.len() + parts.calls.len() + parts.adjudications.len()) as u64;
+                model.orphans += records;
                 continue;
             };
+            let agents: HashMap<[u8; 8], String> = parts
+                .agents
+                .iter()
+                .map(|a| (a.span_id, a.name.clone()))
+                .collect();
+            run.tools = parts
+                .tools
+                .into_iter()
+                .map(|(mut call, parent)| {
+                    call.agent = agent_above(&agents, &parts.links, parent).unwrap_or_default();
+                    call
+                })
+                .collect();
             run.stages = parts.stages;
             run.calls = parts.calls;
             run.adjudications = parts.adjudications;
+            run.agents = parts.agents;
+            run.agents.sort_by_key(|a| a.start_unix_nano);
+            run.tools.sort_by_key(|t| t.start_unix_nano);
             // Stable sorts: records that started together stay in export order.
             run.stages.sort_by_key(|s| s.start_unix_nano);
             run.calls.sort_by_key(|c| c.start_unix_nano);
