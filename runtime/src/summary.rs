@@ -178,12 +178,60 @@ impl Summary {
                     );
                 }
             }
+            write_agents_and_tools(&mut out, run);
         }
         if kept.overflow > 0 {
             let _ = writeln!(out, "({} more spans not summarised)", kept.overflow);
         }
         out
     }
+}
+
+/// A line per agent invocation (outcome, duration, the calls under it), then one for the tools:
+/// calls and failures per tool name.
+fn write_agents_and_tools(out: &mut String, run: &crate::model::Run) {
+    let width = run.agents.iter().map(|a| esc(&a.name).len()).max();
+    let width = width.unwrap_or(0).min(MAX_NAME_WIDTH);
+    for agent in &run.agents {
+        let mut line = format!(
+            "  agent {:width$}  {:8} {:>8}  {} LLM calls, {} tool calls",
+            esc(&agent.name),
+            esc(&agent.outcome),
+            format_duration(Duration::from_nanos(agent.duration_nanos)),
+            agent.llm_calls,
+            agent.tool_calls,
+        );
+        if agent.tool_failures > 0 {
+            let _ = write!(line, " ({} failed)", agent.tool_failures);
+        }
+        if let Some(error) = &agent.error {
+            let _ = write!(line, "  {}", esc(error));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if run.tools.is_empty() {
+        return;
+    }
+    let mut per_tool: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for tool in &run.tools {
+        let entry = per_tool.entry(esc(&tool.name).into_owned()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(tool.failed());
+    }
+    let failed: usize = per_tool.values().map(|(_, failed)| failed).sum();
+    let each: Vec<String> = per_tool
+        .iter()
+        .map(|(name, (calls, failed))| match failed {
+            0 => format!("{name} {calls}"),
+            _ => format!("{name} {calls} ({failed} failed)"),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  tools: {} calls, {failed} failed: {}",
+        run.tools.len(),
+        each.join(", ")
+    );
 }
 
 /// A span of an SDK export batch as the model's [`Span`]: the summary sees spans before any
@@ -365,6 +413,58 @@ mod tests {
             summary.render(),
             "run run-1 p\\u{202e}: failure in 2 ms\n  \
              lint\\u{1b}[2K  failure      2 ms  boom\\r\\ntraces 99/99 delivered\\u{7}\n"
+        );
+    }
+
+    /// Issue 19: the run summary says how its agents and tools fared.
+    #[test]
+    fn agents_and_tools_are_summarised_under_their_run() {
+        use crate::names::agent;
+        let summary = Summary::default();
+        let tool = |name: &'static str, outcome: &'static str, start_ms| {
+            let mut tool = span(
+                "execute_tool",
+                vec![
+                    KeyValue::new(agent::GEN_AI_TOOL_NAME, name),
+                    KeyValue::new(agent::TOOL_OUTCOME, outcome),
+                    KeyValue::new(attr::RUN_ID, "run-1"),
+                ],
+                start_ms,
+            );
+            if outcome != "success" {
+                tool.status = Status::error("exit status 1");
+            }
+            tool
+        };
+        summary.observe(&tool("run_tests", "failure", 1));
+        summary.observe(&tool("run_tests", "success", 2));
+        summary.observe(&tool("read_file", "success", 3));
+        summary.observe(&span(
+            "invoke_agent coder",
+            vec![
+                KeyValue::new(agent::GEN_AI_AGENT_NAME, "coder"),
+                KeyValue::new(agent::AGENT_OUTCOME, "success"),
+                KeyValue::new(agent::AGENT_LLM_CALLS, 2),
+                KeyValue::new(agent::AGENT_TOOL_CALLS, 3),
+                KeyValue::new(agent::AGENT_TOOL_FAILURES, 1),
+                KeyValue::new(attr::RUN_ID, "run-1"),
+            ],
+            0,
+        ));
+        summary.observe(&span(
+            span_name::PIPELINE_RUN,
+            vec![
+                KeyValue::new(attr::PIPELINE_NAME, "p"),
+                KeyValue::new(attr::RUN_ID, "run-1"),
+                KeyValue::new(attr::RUN_OUTCOME, "success"),
+            ],
+            0,
+        ));
+        assert_eq!(
+            summary.render(),
+            "run run-1 p: success in 2 ms\n  \
+             agent coder  success      2 ms  2 LLM calls, 3 tool calls (1 failed)\n  \
+             tools: 3 calls, 1 failed: read_file 1, run_tests 2 (1 failed)\n"
         );
     }
 
