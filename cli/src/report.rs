@@ -440,8 +440,24 @@ fn score(value: Option<f64>) -> String {
 /// The report's tables, in the order they are shown (empty ones included: the HTML page shows
 /// every table, the text leaves the empty ones out).
 pub fn tables(report: &Report) -> Vec<Table> {
+    vec![
+        pipelines_table(&report.pipelines),
+        stages_table(&report.stages),
+        failures_table(&report.failures),
+        models_table(&report.models),
+        candidates_table(&report.candidates),
+        agents::agents_table(&report.agents),
+        agents::tools_table(&report.tools),
+        tests_table(&report.tests),
+        routes_table(&report.routes),
+        builds_table(&report.builds),
+    ]
+}
+
+/// Per pipeline: runs, success rate, durations and cost.
+fn pipelines_table(rows: &[PipelineRow]) -> Table {
     use Align::{Left, Right};
-    let pipelines = Table {
+    Table {
         id: "pipelines",
         title: "Pipelines (least successful first)".into(),
         columns: vec![
@@ -455,8 +471,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("cost", Right),
         ],
         notes_title: "",
-        rows: report
-            .pipelines
+        rows: rows
             .iter()
             .map(|p| {
                 Row::new(vec![
@@ -472,8 +487,13 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 .failed(p.succeeded < p.runs)
             })
             .collect(),
-    };
-    let stages = Table {
+    }
+}
+
+/// Per stage: attempts, durations, failures and retries.
+fn stages_table(rows: &[StageRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "stages",
         title: "Stages (slowest p95 first)".into(),
         columns: vec![
@@ -487,8 +507,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("retries", Right),
         ],
         notes_title: "",
-        rows: report
-            .stages
+        rows: rows
             .iter()
             .map(|s| {
                 Row::new(vec![
@@ -504,14 +523,18 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 .failed(s.failures > 0)
             })
             .collect(),
-    };
-    let failures = Table {
+    }
+}
+
+/// The failing stages with their top exception messages.
+fn failures_table(rows: &[FailureRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "failures",
         title: "Failures (most failing first, top exception messages)".into(),
         columns: vec![("stage", Left), ("failures", Right), ("attempts", Right)],
         notes_title: "top messages",
-        rows: report
-            .failures
+        rows: rows
             .iter()
             .map(|f| {
                 Row::new(vec![
@@ -528,8 +551,13 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 )
             })
             .collect(),
-    };
-    let models = Table {
+    }
+}
+
+/// LLM calls per provider/model: tokens, cost and durations.
+fn models_table(rows: &[ModelRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "models",
         title: "LLM calls by provider/model (most expensive first)".into(),
         columns: vec![
@@ -543,8 +571,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("p99", Right),
         ],
         notes_title: "",
-        rows: report
-            .models
+        rows: rows
             .iter()
             .map(|m| {
                 let mut cost = format::cost(Some(m.cost_usd));
@@ -563,8 +590,13 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 ])
             })
             .collect(),
-    };
-    let candidates = Table {
+    }
+}
+
+/// Per adjudication and candidate: wins, average score and margin.
+fn candidates_table(rows: &[CandidateRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "candidates",
         title: "Adjudications: wins per candidate".into(),
         columns: vec![
@@ -576,8 +608,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("avg margin", Right),
         ],
         notes_title: "",
-        rows: report
-            .candidates
+        rows: rows
             .iter()
             .map(|c| {
                 Row::new(vec![
@@ -590,8 +621,13 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 ])
             })
             .collect(),
-    };
-    let tests = Table {
+    }
+}
+
+/// Per test stage: counts, pass rate and the flaky tests by name.
+fn tests_table(rows: &[TestRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "tests",
         title: "Tests (lowest pass rate first)".into(),
         columns: vec![
@@ -604,8 +640,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("flaky", Right),
         ],
         notes_title: "flaky tests",
-        rows: report
-            .tests
+        rows: rows
             .iter()
             .map(|t| {
                 let mut notes: Vec<String> = t
@@ -634,8 +669,13 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 .notes(notes)
             })
             .collect(),
-    };
-    let routes = Table {
+    }
+}
+
+/// A product's routes: requests, errors and durations.
+fn routes_table(rows: &[RouteRow]) -> Table {
+    use Align::{Left, Right};
+    Table {
         id: "routes",
         title: "Product routes (most failing first)".into(),
         columns: vec![
@@ -649,8 +689,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
             ("p99", Right),
         ],
         notes_title: "",
-        rows: report
-            .routes
+        rows: rows
             .iter()
             .map(|r| {
                 Row::new(vec![
@@ -666,13 +705,7 @@ pub fn tables(report: &Report) -> Vec<Table> {
                 .failed(r.errors > 0)
             })
             .collect(),
-    };
-    let builds = builds_table(&report.builds);
-    let agents = agents::agents_table(&report.agents);
-    let tools = agents::tools_table(&report.tools);
-    vec![
-        pipelines, stages, failures, models, candidates, agents, tools, tests, routes, builds,
-    ]
+    }
 }
 
 /// The line that says what was read.
