@@ -29,6 +29,7 @@ mod init_in_async_main;
 mod layers;
 mod llm_call;
 mod llm_stream;
+mod mcp_fixture;
 mod overflow;
 mod pipeline_impl;
 mod pipeline_run;
