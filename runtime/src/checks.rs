@@ -10,8 +10,8 @@
 //! what `f` must return.
 
 use crate::call::CallKind;
-use crate::llm::{LlmResponse, Usage};
 use crate::names::{attr, handler, http_server};
+use crate::usage::{LlmResponse, Usage};
 
 /// What a `#[llm_call(usage = ...)]` function may return.
 #[diagnostic::on_unimplemented(

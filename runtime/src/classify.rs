@@ -13,7 +13,7 @@
 //! The type must be known where the macro expands; inside a generic fn, a generic `T` is
 //! classified by its bounds, not by what it is instantiated with.
 
-use crate::call::faults::guarded_text;
+use crate::faults::guarded_text;
 use crate::outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};

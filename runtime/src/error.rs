@@ -2,10 +2,10 @@
 //!
 //! An error's text may quote what it refuses: an endpoint with a token in it, a library's error
 //! that names the URL it failed on. `Display` and `Debug` both show it through
-//! [`crate::capture::printable`]: URLs without user information or query values, secrets
+//! [`crate::content::printable`]: URLs without user information or query values, secrets
 //! masked. Header values and redaction patterns are never put into an error at all.
 
-use crate::capture::printable;
+use crate::content::printable;
 use std::fmt;
 use std::path::PathBuf;
 

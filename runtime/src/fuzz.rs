@@ -3,7 +3,7 @@
 //! parser (TOML and JSON), secret redaction and the length cut. Properties: never a panic; the output is whole UTF-8 (a `String`);
 //! JSON stays JSON; a planted secret never survives redaction.
 
-use crate::capture::{cut, redact_secrets, ContentPolicy};
+use crate::content::{cut, redact_secrets, ContentPolicy};
 use crate::pricing::Pricing;
 use proptest::prelude::*;
 use std::path::Path;

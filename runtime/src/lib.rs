@@ -25,46 +25,63 @@
 //! }
 //! ```
 
-mod adjudication;
-mod attribute;
-mod call;
-mod call_site;
-pub mod capture;
+// The modules in their layers, top to bottom; a module uses only its own layer and those below
+// (docs/architecture.md, checked by tests/tests/suite/layers.rs). Below them all are the crates
+// `factory-observability-names` and `factory-observability-model`.
+
+// Installation, integrations and what the macros' expansions call besides the call core.
 mod checks;
 mod classify;
-pub mod config;
-mod error;
-pub mod export;
-#[cfg(test)]
-mod fuzz;
 #[cfg(feature = "axum")]
 pub mod http;
-mod http_server_labels;
+#[cfg(feature = "reqwest")]
+pub mod http_client;
 mod init;
-mod llm;
-mod outcome;
-mod pipeline;
-pub mod pricing;
-pub mod propagation;
 mod retry;
-mod summary;
-mod test_report;
 pub mod testing;
+// The call core: one instrumented call, and each macro's kind of call.
+mod call;
+// Where a call's telemetry goes: sampling, the span sink, the instruments.
+mod dispatch;
+// Export: exporters, the span export thread, delivery counting, the run summary, the SDK tracer.
+pub mod export;
+mod summary;
 mod tracer;
+// Configuration from the `OTEL_*` environment, and the errors of `init`.
+pub mod config;
+mod error;
+// Trace context across processes: the W3C propagators, HTTP and environment carriers.
+mod carriers;
+// LLM usage and prices.
+pub mod pricing;
+mod usage;
+// Content capture: what a call saw, redacted and cut.
+pub mod content;
+// Values every layer shares.
+mod adjudication;
+mod attribute;
+mod call_site;
+mod faults;
+mod outcome;
+mod test_report;
+
+#[cfg(test)]
+mod fuzz;
 
 pub use adjudication::{Adjudication, CandidateScore, Verdict};
 pub use attribute::AttributeValue;
 pub use call::stream::LlmStream;
+pub use content::PromptText;
 pub use error::InitError;
 pub use export::{DeliveryReport, SignalDelivery};
 #[cfg(feature = "axum")]
 pub use http::HttpServerLayer;
 pub use init::{init, Telemetry, TelemetryBuilder};
-pub use llm::{PromptText, TokenUsage, Usage};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 pub use pricing::{ModelPrice, Pricing};
 pub use retry::{retry_stage, retry_stage_async};
 pub use test_report::{TestReport, TestResults};
+pub use usage::{TokenUsage, Usage};
 
 /// One model of exported telemetry: the OTLP/JSON reader and runs, stages and calls (the crate
 /// `factory-observability-model`), shared by the shutdown summary, `factory-obs` and the tests.
@@ -77,6 +94,28 @@ pub use factory_observability_macros::{
     adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
 };
 
+/// Trace context across process boundaries: HTTP headers ([`http`](propagation::http)) and
+/// child processes ([`env`](propagation::env)), W3C Trace Context Level 2 and W3C Baggage, and
+/// (features `reqwest`, `reqwest-middleware`) reqwest requests that continue the current trace.
+///
+/// Every helper here goes through the process-wide OpenTelemetry propagator that [`init`]
+/// installs ([`propagator`](propagation::propagator)), so a program that installs another one
+/// with `opentelemetry::global::set_text_map_propagator` gets it everywhere.
+///
+/// The carriers and the reqwest adapters live in different layers (the adapters open calls, the
+/// carriers are below every call: `docs/architecture.md`); this module gathers them.
+pub mod propagation {
+    pub use crate::carriers::*;
+    #[cfg(feature = "reqwest")]
+    pub use crate::http_client::{self as reqwest, RequestBuilderExt};
+    #[cfg(feature = "reqwest-middleware")]
+    pub use crate::http_client::{middleware as reqwest_middleware, TracingMiddleware};
+}
+
+/// The former name of [`content`], kept so that code written against it still compiles.
+#[doc(hidden)]
+pub use content as capture;
+
 /// Used by the macros' expansions; not a public API.
 #[doc(hidden)]
 pub mod __private {
@@ -85,8 +124,8 @@ pub mod __private {
         Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache, StreamShape,
         SyncCall, ViaPlainStream, ViaStreamInResult,
     };
-    pub use crate::llm::LlmResponse;
     pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};
+    pub use crate::usage::LlmResponse;
     pub use opentelemetry::StringValue;
 
     /// A provider or model given as an expression, evaluated at call time.

@@ -4,7 +4,7 @@
 //! A price is never guessed: a model with no price records no cost (and is warned about once),
 //! and so does a call with tokens of a kind its model has no price for.
 
-use crate::llm::Usage;
+use crate::usage::Usage;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -23,9 +23,9 @@
 //! assert_eq!(runs[0].value, factory_observability::testing::PointValue::Sum(1.0));
 //! ```
 
-pub use crate::capture::fakes::{fake_secrets, FakeSecret};
-use crate::pipeline::SpanSink;
-use crate::pipeline::{self, Pipeline, ScopedPipeline};
+pub use crate::content::fakes::{fake_secrets, FakeSecret};
+use crate::dispatch::SpanSink;
+use crate::dispatch::{Dispatch, ScopedDispatch};
 use crate::pricing::Pricing;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
@@ -47,7 +47,7 @@ pub struct Capture {
     spans: CapturedSpans,
     metrics: CapturedMetrics,
     meters: SdkMeterProvider,
-    scoped: ScopedPipeline,
+    scoped: ScopedDispatch,
 }
 
 impl Default for Capture {
@@ -73,10 +73,10 @@ impl Capture {
         // its calls return.
         let sink = SpanSink::Immediate {
             processor: Arc::new(SimpleSpanProcessor::new(spans.clone())),
-            scope: pipeline::scope(),
+            scope: crate::export::instrumentation_scope(),
             limits: crate::config::SpanLimits::default(),
         };
-        let scoped = ScopedPipeline::new(Pipeline::new(Sampler::AlwaysOn, sink, &meters));
+        let scoped = ScopedDispatch::new(Dispatch::new(Sampler::AlwaysOn, sink, &meters));
         Capture {
             spans,
             metrics,
@@ -87,17 +87,17 @@ impl Capture {
 
     /// Prices LLM calls with `pricing` instead of the bundled prices.
     pub fn with_pricing(mut self, pricing: Pricing) -> Capture {
-        let current = Pipeline::clone(&self.scoped.0);
+        let current = Dispatch::clone(&self.scoped.0);
         let genai_span_names = current.genai_span_names;
-        self.scoped = ScopedPipeline::new(current.configured(Arc::new(pricing), genai_span_names));
+        self.scoped = ScopedDispatch::new(current.configured(Arc::new(pricing), genai_span_names));
         self
     }
 
     /// Names LLM spans `{operation} {model}`, as `TelemetryBuilder::genai_span_names` does.
     pub fn with_genai_span_names(mut self) -> Capture {
-        let current = Pipeline::clone(&self.scoped.0);
+        let current = Dispatch::clone(&self.scoped.0);
         let pricing = Arc::clone(&current.pricing);
-        self.scoped = ScopedPipeline::new(current.configured(pricing, true));
+        self.scoped = ScopedDispatch::new(current.configured(pricing, true));
         self
     }
 
@@ -106,27 +106,27 @@ impl Capture {
     /// prompts, completions and arguments look like once redacted.
     pub fn with_content_capture(
         mut self,
-        mode: crate::capture::ContentCapture,
+        mode: crate::content::ContentCapture,
         max_chars: usize,
     ) -> Capture {
-        let current = Pipeline::clone(&self.scoped.0);
-        let policy = crate::capture::ContentPolicy {
+        let current = Dispatch::clone(&self.scoped.0);
+        let policy = crate::content::ContentPolicy {
             mode,
             max_chars: Some(max_chars),
-            ..crate::capture::ContentPolicy::default()
+            ..crate::content::ContentPolicy::default()
         };
-        self.scoped = ScopedPipeline::new(current.with_capture(policy));
+        self.scoped = ScopedDispatch::new(current.with_content(policy));
         self
     }
 
     /// Applies OpenTelemetry's span `limits` to the captured spans, as `init` applies the
     /// `OTEL_*_LIMIT` variables to exported ones.
     pub fn with_span_limits(mut self, limits: crate::config::SpanLimits) -> Capture {
-        let mut current = Pipeline::clone(&self.scoped.0);
+        let mut current = Dispatch::clone(&self.scoped.0);
         if let SpanSink::Immediate { limits: kept, .. } = &mut current.spans {
             *kept = limits;
         }
-        self.scoped = ScopedPipeline::new(current);
+        self.scoped = ScopedDispatch::new(current);
         self
     }
 

@@ -14,7 +14,7 @@
 //! root that the SDK hands to the span processor. The macros' own roots set it where they start
 //! (`call::span`).
 
-use crate::propagation::trace_context::RANDOM_TRACE_ID;
+use crate::carriers::trace_context::RANDOM_TRACE_ID;
 use opentelemetry::trace::{
     Span, SpanBuilder, SpanContext, SpanId, Status, TraceContextExt as _, TracerProvider,
 };

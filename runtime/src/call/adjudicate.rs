@@ -40,7 +40,7 @@ pub(crate) fn end(active: &Active, span: &mut CallSpan, decision: Decision) -> O
         selected,
         ..
     } = decision;
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     span.set_attribute(KeyValue::new(
         attr::ADJUDICATION_CANDIDATES,
         saturating_i64(candidates.len()),

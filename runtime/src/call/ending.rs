@@ -1,9 +1,10 @@
 //! What a call learned from its returned value: the outcome and what its kind reads from it.
 
+use super::Call;
 use crate::adjudication::Decision;
-use crate::llm::LlmResponse;
 use crate::outcome::Report;
 use crate::test_report::TestReport;
+use crate::usage::LlmResponse;
 
 /// What the macro learned from the returned value: the outcome, and what the kind reads from it.
 #[doc(hidden)]
@@ -65,4 +66,29 @@ impl From<Option<TestReport>> for Extra {
     fn from(tests: Option<TestReport>) -> Self {
         tests.map_or(Extra::None, Extra::Tests)
     }
+}
+
+impl Call {
+    /// The call's ending, read from `value` by `classify` (see [`classify_guarded`]).
+    #[inline]
+    pub(crate) fn classify<T, E: Into<Ending>>(
+        &self,
+        value: &T,
+        classify: impl FnOnce(&T) -> E,
+    ) -> Ending {
+        classify_guarded(self.captures_output(), value, classify)
+    }
+}
+
+/// The ending of a call, read from `value` by `classify`. A panic in the program's code that
+/// `classify` runs ends the call as `error` with `error.type`
+/// [`UNREADABLE`](crate::faults::UNREADABLE); it does not reach the caller, which gets its
+/// value. `capturing` says whether the call captures its completion.
+#[inline]
+pub(crate) fn classify_guarded<T, E: Into<Ending>>(
+    capturing: bool,
+    value: &T,
+    classify: impl FnOnce(&T) -> E,
+) -> Ending {
+    crate::faults::read_guarded(capturing, || classify(value).into()).unwrap_or_else(Ending::from)
 }

@@ -2,9 +2,10 @@
 
 use super::llm;
 use crate::attribute::AttributeValue;
-use crate::llm::PromptText;
+use crate::content::{ContentCapture, Messages, PromptText, MAX_CHARS_RANGE};
 use opentelemetry::{Key, KeyValue, StringValue};
-use std::fmt::Display;
+use std::fmt::{self, Display};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Attributes recorded at the start of a call, from `fields(...)` and macro arguments.
 #[doc(hidden)]
@@ -17,8 +18,8 @@ pub struct Fields {
     pub(super) http: Option<super::http_server::Request>,
     /// What an HTTP client call is sent to.
     pub(super) http_client: Option<super::http_client::HttpTarget>,
-    /// Content the call captures (prompts, arguments), see `crate::capture`.
-    pub(crate) captured: crate::capture::Captured,
+    /// Content the call captures (prompts, arguments), see `crate::content`.
+    pub(crate) captured: crate::content::Captured,
 }
 
 impl Fields {
@@ -66,5 +67,99 @@ impl Fields {
             target.prompt_chars = Some(prompt.prompt_chars());
         }
         self.capture_prompt(prompt);
+    }
+}
+
+/// Longest `Debug` text of an argument formatted before the cut, in bytes: enough for the
+/// longest cut (4 bytes a character), so that what formatting leaves out is cut anyway.
+const ARGUMENT_FORMAT_LIMIT: usize = 4 * *MAX_CHARS_RANGE.end() + 1024;
+
+/// A `fmt::Write` that stops the formatting once it holds `limit` bytes.
+struct Bounded {
+    text: String,
+    limit: usize,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.limit.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.push_str(&s[..end]);
+        Err(fmt::Error)
+    }
+}
+
+/// What the macros record for content capture.
+impl Fields {
+    /// `#[llm_call(capture_content)]` (`true`) or `#[llm_call(capture_content = false)]`.
+    pub fn capture_content(&mut self, on: bool) {
+        self.captured.site = Some(on);
+    }
+
+    /// `capture(args = [name])`: the argument's `Debug` text, unless capture is off.
+    pub fn argument<T: fmt::Debug + ?Sized>(&mut self, name: &'static str, value: &T) {
+        if self.captured.mode == ContentCapture::Off {
+            return;
+        }
+        let mut bounded = Bounded {
+            text: String::new(),
+            limit: ARGUMENT_FORMAT_LIMIT,
+        };
+        // The `Debug` impl is the program's code: a panic in it records nothing of this
+        // argument, and the call goes on.
+        let formatted = catch_unwind(AssertUnwindSafe(|| {
+            let _ = fmt::write(&mut bounded, format_args!("{value:?}"));
+            bounded.text
+        }));
+        if let Ok(text) = formatted {
+            self.captured.arguments.push((name, text));
+        }
+    }
+
+    /// The prompt's messages, when the call captures content.
+    pub(crate) fn capture_prompt<P: PromptText + ?Sized>(&mut self, prompt: &P) {
+        if !self.captured.content() {
+            return;
+        }
+        let mut messages = Messages::default();
+        let written = catch_unwind(AssertUnwindSafe(|| prompt.prompt_messages(&mut messages)));
+        if written.is_ok() && !messages.is_empty() {
+            self.captured.prompt = Some(messages);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_formatting_is_bounded_and_survives_a_panicking_debug() {
+        struct Panics;
+        impl fmt::Debug for Panics {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("Debug bug")
+            }
+        }
+        let mut fields = Fields::default();
+        fields.argument("bad", &Panics);
+        fields.argument("spec", &vec!["a", "b"]);
+        assert_eq!(
+            fields.captured.arguments,
+            vec![("spec", r#"["a", "b"]"#.to_owned())]
+        );
+        let mut bounded = Bounded {
+            text: String::new(),
+            limit: 5,
+        };
+        assert!(fmt::write(&mut bounded, format_args!("{}", "ééé")).is_err());
+        assert_eq!(bounded.text, "éé");
     }
 }

@@ -44,7 +44,7 @@ pub(crate) fn open(site: &'static CallSite, parent: &Context) -> Opening {
 pub(crate) fn end(active: &Active, outcome: OutcomeKind, elapsed: Duration) {
     super::record_duration(
         active,
-        &active.pipeline.instruments.handler_duration,
+        &active.dispatch.instruments.handler_duration,
         outcome,
         elapsed.as_secs_f64(),
         || {

@@ -131,7 +131,7 @@ pub(crate) fn end(
         ));
     }
     active
-        .pipeline
+        .dispatch
         .instruments
         .http_client_duration
         .record(elapsed.as_secs_f64(), &labels);

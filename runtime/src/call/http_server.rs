@@ -13,10 +13,10 @@
 
 use super::span::CallSpan;
 use super::{ContextValue, KindState, Opening};
-pub(crate) use crate::http_server_labels::{ActiveKey, DurationKey};
+pub(crate) use crate::dispatch::http_server_labels::{ActiveKey, DurationKey};
+use crate::dispatch::DispatchRef;
 use crate::names::{attr, event, http_server as names};
 use crate::outcome::Report;
-use crate::pipeline::PipelineRef;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use std::borrow::Cow;
@@ -79,7 +79,7 @@ pub(crate) struct Serving {
 
 /// `attributes` is empty: the request's become the span's.
 pub(crate) fn open(
-    pipeline: &PipelineRef,
+    dispatch: &DispatchRef,
     request: Option<Request>,
     attributes: &mut Vec<KeyValue>,
 ) -> Opening {
@@ -94,7 +94,7 @@ pub(crate) fn open(
         },
         attributes: Vec::new(),
     });
-    active_requests_add(pipeline, request.active, 1);
+    active_requests_add(dispatch, request.active, 1);
     *attributes = request.attributes;
     let shared = Arc::new(RequestShared::default());
     Opening {
@@ -112,18 +112,18 @@ pub(crate) fn open(
 
 /// Adds `n` to `http.server.active_requests`: through the process-wide pipeline's bound counter
 /// for the key, else with the key's labels.
-fn active_requests_add(pipeline: &PipelineRef, key: ActiveKey, n: i64) {
-    let instruments = &pipeline.instruments;
-    match pipeline {
-        PipelineRef::Global(_) => instruments.http_server_active_for(key).add(n),
-        PipelineRef::Scoped(_) => instruments.http_server_active.add(n, &key.labels()),
+fn active_requests_add(dispatch: &DispatchRef, key: ActiveKey, n: i64) {
+    let instruments = &dispatch.instruments;
+    match dispatch {
+        DispatchRef::Global(_) => instruments.http_server_active_for(key).add(n),
+        DispatchRef::Scoped(_) => instruments.http_server_active.add(n, &key.labels()),
     }
 }
 
 /// Records the response on the span, decides its status, and records the metrics. `report` is
 /// how the request's call ended: a panic, a cancellation, or success.
 pub(crate) fn end(
-    pipeline: &PipelineRef,
+    dispatch: &DispatchRef,
     serving: &mut Serving,
     span: &mut CallSpan,
     report: Report,
@@ -151,7 +151,7 @@ pub(crate) fn end(
     if let Some(error) = error.as_mut().filter(|_| span.is_recorded()) {
         // A handler's error or a panic: the program's text, redacted as every error message
         // (only for a span that records it).
-        super::redact_in_place(&pipeline.capture.redaction, &mut error.message);
+        super::redact_in_place(&dispatch.content.redaction, &mut error.message);
     }
     let failed = status >= 500 || (status == 0 && report.outcome.is_error());
     if status != 0 {
@@ -174,7 +174,7 @@ pub(crate) fn end(
         );
     }
     let seconds = elapsed.as_secs_f64();
-    let instruments = &pipeline.instruments;
+    let instruments = &dispatch.instruments;
     if failed {
         let error_type = match &error {
             Some(error) => super::cow_value(error.type_name.clone()),
@@ -191,7 +191,7 @@ pub(crate) fn end(
     } else {
         instruments.record_http_server_duration(&serving.duration, seconds);
     }
-    active_requests_add(pipeline, serving.active, -1);
+    active_requests_add(dispatch, serving.active, -1);
 }
 
 /// The call site of every request's call: the span's name and `code.function.name` come from

@@ -4,10 +4,10 @@
 
 use super::span::CallSpan;
 use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
-use crate::llm::{estimate_tokens, LlmResponse, Usage};
+use crate::dispatch::DispatchRef;
 use crate::names::attr;
-use crate::pipeline::PipelineRef;
 use crate::pricing::Cost;
+use crate::usage::{estimate_tokens, LlmResponse, Usage};
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use std::borrow::Cow;
@@ -19,13 +19,13 @@ pub(crate) struct Target {
     pub provider: StringValue,
     pub model: StringValue,
     pub prompt_chars: Option<usize>,
-    /// Whether the completion is captured (`gen_ai.output.messages`), see `crate::capture`.
+    /// Whether the completion is captured (`gen_ai.output.messages`), see `crate::content`.
     pub capture_output: bool,
 }
 
 pub(crate) fn open(
     site: &'static CallSite,
-    pipeline: &PipelineRef,
+    dispatch: &DispatchRef,
     target: Option<Target>,
     attributes: &mut Vec<KeyValue>,
 ) -> Opening {
@@ -36,7 +36,7 @@ pub(crate) fn open(
         capture_output: false,
     });
     let operation = site.name;
-    let name = if pipeline.genai_span_names {
+    let name = if dispatch.genai_span_names {
         Cow::Owned(format!("{operation} {}", target.model.as_str()))
     } else {
         Cow::Borrowed(crate::names::span::LLM_CALL)
@@ -145,8 +145,8 @@ fn record_response(span: &mut CallSpan, active: &Active, target: &Target, respon
     if target.capture_output {
         if let Some(text) = &response.output_text {
             let messages = active
-                .pipeline
-                .capture
+                .dispatch
+                .content
                 .output_messages(text, response.finish_reason.as_deref());
             span.set_attribute(KeyValue::new(attr::GEN_AI_OUTPUT_MESSAGES, messages));
         }
@@ -163,7 +163,7 @@ fn record_response(span: &mut CallSpan, active: &Active, target: &Target, respon
 /// the first call of a model without one warns once.
 fn cost_of(active: &Active, target: &Target, usage: &Usage) -> Option<f64> {
     let (provider, model) = (target.provider.as_str(), target.model.as_str());
-    let pricing = &active.pipeline.pricing;
+    let pricing = &active.dispatch.pricing;
     match pricing.cost(provider, model, usage) {
         Cost::Usd(usd) => Some(usd),
         Cost::UnknownModel => {
@@ -205,7 +205,7 @@ fn record_metrics(
     error_type: Option<Cow<'static, str>>,
     elapsed: Duration,
 ) {
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     let seed_labels = |token_type: &'static str| {
         let mut labels = vec![
             KeyValue::new(attr::LLM_PROVIDER, target.provider.clone()),

@@ -2,8 +2,8 @@
 //! [`SiteCache`](crate::call_site::SiteCache)).
 
 use super::Active;
+use crate::dispatch::DispatchRef;
 use crate::outcome::OutcomeKind;
-use crate::pipeline::PipelineRef;
 use opentelemetry::metrics::Histogram;
 use opentelemetry::KeyValue;
 
@@ -17,10 +17,10 @@ pub(crate) fn record_duration<const N: usize>(
     seconds: f64,
     labels: impl FnOnce() -> [KeyValue; N],
 ) {
-    match &active.pipeline {
-        PipelineRef::Global(_) => active.site.cache.durations[outcome.index()]
+    match &active.dispatch {
+        DispatchRef::Global(_) => active.site.cache.durations[outcome.index()]
             .get_or_init(|| histogram.bind(&labels()))
             .record(seconds),
-        PipelineRef::Scoped(_) => histogram.record(seconds, &labels()),
+        DispatchRef::Scoped(_) => histogram.record(seconds, &labels()),
     }
 }

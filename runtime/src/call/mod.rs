@@ -16,7 +16,6 @@
 
 pub(crate) mod adjudicate;
 mod ending;
-pub(crate) mod faults;
 mod fields;
 pub(crate) mod handler;
 pub(crate) mod http_client;
@@ -40,13 +39,13 @@ pub use runner::Instrumented;
 pub use stream::{StreamShape, ViaPlainStream, ViaStreamInResult};
 pub use sync_call::SyncCall;
 
-use crate::capture::Redaction;
+use crate::carriers::env::with_process_baggage;
+use crate::content::Redaction;
+use crate::dispatch::{self, DispatchRef};
 use crate::export::span_record::SpanRecord;
-use crate::llm::LlmResponse;
 use crate::names::{attr, event};
 use crate::outcome::{OutcomeKind, Report};
-use crate::pipeline::{self, PipelineRef};
-use crate::propagation::env::with_process_baggage;
+use crate::usage::LlmResponse;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use span::{CallSpan, OpenSpan, Placement, SpanStart};
@@ -74,7 +73,7 @@ pub(crate) struct Active {
     own_context: bool,
     start: Instant,
     site: &'static CallSite,
-    pipeline: PipelineRef,
+    dispatch: DispatchRef,
     kind: KindState,
     /// The span, when the call is sampled.
     span: Option<OpenSpan>,
@@ -118,7 +117,7 @@ impl Call {
     /// Opens the call's span under the current context. `fields` runs only when recording.
     #[inline]
     pub fn start(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> Call {
-        if !pipeline::enabled() {
+        if !dispatch::enabled() {
             return Call { active: None };
         }
         Call {
@@ -135,7 +134,7 @@ impl Call {
         remote: SpanContext,
         fields: impl FnOnce(&mut Fields),
     ) -> Call {
-        if !pipeline::enabled() {
+        if !dispatch::enabled() {
             return Call { active: None };
         }
         Call {
@@ -184,12 +183,12 @@ impl Active {
         fields: impl FnOnce(&mut Fields),
     ) -> Option<Active> {
         let parent = Context::current();
-        let pipeline = PipelineRef::current(&parent)?;
+        let dispatch = DispatchRef::current(&parent)?;
         // No allocation here unless `fields(...)` records something.
         let mut recorded = Fields::default();
-        recorded.captured.mode = pipeline.capture.mode;
+        recorded.captured.mode = dispatch.content.mode;
         fields(&mut recorded);
-        Some(Active::open(site, parent, remote, pipeline, recorded))
+        Some(Active::open(site, parent, remote, dispatch, recorded))
     }
 
     /// Ends a call whose body never returned: a future dropped before completion, or an unwind
@@ -213,12 +212,12 @@ impl Active {
         site: &'static CallSite,
         parent: Context,
         remote: Option<SpanContext>,
-        pipeline: PipelineRef,
+        dispatch: DispatchRef,
         fields: Fields,
     ) -> Active {
         // A child process, on a thread started after `init`: the body sees the parent's baggage.
         // Not under a caller's span (`remote`), which a context holding it would show.
-        let with_baggage = pipeline
+        let with_baggage = dispatch
             .sampling
             .process_parent
             .as_ref()
@@ -240,7 +239,7 @@ impl Active {
         let mut opening = match site.kind {
             CallKind::Run => run::open(run_id, &mut attributes),
             CallKind::Stage => stage::open(&parent),
-            CallKind::LlmCall => llm::open(site, &pipeline, llm_target, &mut attributes),
+            CallKind::LlmCall => llm::open(site, &dispatch, llm_target, &mut attributes),
             CallKind::Adjudicate => adjudicate::open(),
             CallKind::HttpClient => http_client::open(
                 http_target.unwrap_or_else(|| {
@@ -255,7 +254,7 @@ impl Active {
                 &mut attributes,
             ),
             CallKind::Handler => handler::open(site, &parent),
-            CallKind::HttpServer => http_server::open(&pipeline, http, &mut attributes),
+            CallKind::HttpServer => http_server::open(&dispatch, http, &mut attributes),
         };
         if attributes.is_empty() {
             // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
@@ -263,7 +262,7 @@ impl Active {
         } else {
             attributes.extend(user_attributes);
         }
-        let capture_output = captured.record(&pipeline.capture, &mut attributes);
+        let capture_output = captured.record(&dispatch.content, &mut attributes);
         if let KindState::Llm(target) = &mut opening.state {
             target.capture_output = capture_output;
         }
@@ -273,7 +272,7 @@ impl Active {
         let start = Instant::now();
         let (span, placement) = if opening.opens_span {
             span::start(
-                &pipeline.sampling,
+                &dispatch.sampling,
                 SpanStart {
                     name: opening.name,
                     span_kind: opening.span_kind,
@@ -310,7 +309,7 @@ impl Active {
             own_context,
             start,
             site,
-            pipeline,
+            dispatch,
             kind: opening.state,
             span,
         }
@@ -345,7 +344,7 @@ impl Active {
         let outcome = report.outcome;
         if let KindState::HttpServer(serving) = &mut self.kind {
             // The HTTP conventions decide the status, not the outcome (see `http_server`).
-            http_server::end(&self.pipeline, serving, &mut span, report, elapsed);
+            http_server::end(&self.dispatch, serving, &mut span, report, elapsed);
             if let Some(span) = span.into_ending() {
                 self.submit(span, end, outcome);
             }
@@ -391,7 +390,7 @@ impl Active {
             (KindState::HttpServer(_), _) => unreachable!("ended above"),
         }
         let outcome = report.outcome;
-        record_status(&mut span, report, &self.pipeline.capture.redaction);
+        record_status(&mut span, report, &self.dispatch.content.redaction);
         if let KindState::HttpClient(_) = self.kind {
             http_client::settle_status(&mut span, outcome);
         }
@@ -410,7 +409,7 @@ impl Active {
             CallKind::Run => None,
             _ => self.cx.get::<run::RunState>().map(|run| run.run_id.clone()),
         };
-        self.pipeline.spans.submit(SpanRecord {
+        self.dispatch.spans.submit(SpanRecord {
             span,
             site: self.site,
             start: self.start,

@@ -99,7 +99,7 @@ pub(crate) fn end(active: &Active, span: &mut CallSpan, outcome: OutcomeKind, el
         KeyValue::new(attr::PIPELINE_NAME, active.site.name),
         KeyValue::new(attr::OUTCOME, outcome.as_str()),
     ];
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     instruments.runs_total.add(1, &labels);
     super::record_duration(
         active,

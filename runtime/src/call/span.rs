@@ -9,10 +9,10 @@
 //! `Context::current()` see the call as their parent. What they cannot do is add attributes to
 //! the call's span through `Context::current().span()`.
 
+use crate::carriers::trace_context::RANDOM_TRACE_ID;
+use crate::dispatch::Sampling;
 use crate::export::span_record::wall_clock;
 pub(crate) use crate::export::span_record::{EndingSpan, OpenSpan};
-use crate::pipeline::Sampling;
-use crate::propagation::trace_context::RANDOM_TRACE_ID;
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
 };

@@ -74,7 +74,7 @@ pub(crate) fn end(
     if let Some(tests) = tests {
         record_tests(active, span, &tests, attempt);
     }
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     super::record_duration(
         active,
         &instruments.stage_duration,
@@ -124,7 +124,7 @@ fn record_tests(active: &Active, span: &mut CallSpan, tests: &TestReport, attemp
     let flaky = tests.flaky + recovered;
     span.set_attribute(KeyValue::new(attr::TEST_FLAKY, saturating_i64(flaky)));
     let stage = [KeyValue::new(attr::STAGE_NAME, active.site.name)];
-    let instruments = &active.pipeline.instruments;
+    let instruments = &active.dispatch.instruments;
     if let Some(rate) = tests.pass_rate() {
         span.set_attribute(KeyValue::new(attr::TEST_PASS_RATE, rate));
         instruments.test_pass_rate.record(rate, &stage);

@@ -4,8 +4,8 @@
 //! the stream opens while producing a chunk are children of the call.
 
 use super::{Call, Ending, Extra};
-use crate::llm::{LlmResponse, TokenUsage, Usage};
 use crate::outcome::{OutcomeKind, Report};
+use crate::usage::{LlmResponse, TokenUsage, Usage};
 use futures_core::Stream;
 use quanta::Instant;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -130,7 +130,7 @@ struct StreamState {
 }
 
 /// Most bytes of a streamed completion collected for capture: beyond the longest cut.
-const MAX_CAPTURED_OUTPUT: usize = 4 * *crate::capture::MAX_CHARS_RANGE.end();
+const MAX_CAPTURED_OUTPUT: usize = 4 * *crate::content::MAX_CHARS_RANGE.end();
 
 impl StreamState {
     fn observe<T: TokenUsage>(&mut self, chunk: &T) {
@@ -218,7 +218,7 @@ where
                     state.observe(&chunk);
                     classify(&chunk)
                 }))
-                .unwrap_or_else(|payload| super::faults::unreadable(&*payload));
+                .unwrap_or_else(|payload| crate::faults::unreadable(&*payload));
                 if report.outcome.is_error() && this.state.failure.is_none() {
                     this.state.failure = Some(report);
                 }

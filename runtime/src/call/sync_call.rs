@@ -22,10 +22,10 @@
 //!
 //! Async bodies and streams keep their state in their future or stream ([`super::Call`]).
 
-use super::faults::classify_guarded;
+use super::ending::classify_guarded;
 use super::{Active, CallSite, Ending, Fields};
+use crate::dispatch;
 use crate::outcome::Report;
-use crate::pipeline;
 use opentelemetry::ContextGuard;
 use std::any::Any;
 use std::cell::RefCell;
@@ -68,7 +68,7 @@ impl SyncCall {
     /// Starts a call of `site`; `fields` runs only when the call records.
     #[inline]
     pub fn start(site: &'static CallSite, fields: impl FnOnce(&mut Fields)) -> SyncCall {
-        if !pipeline::enabled() {
+        if !dispatch::enabled() {
             return SyncCall::INERT;
         }
         SyncCall::start_recording(site, fields)

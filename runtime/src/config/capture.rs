@@ -1,10 +1,10 @@
 //! Content capture's and redaction's variables: `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`,
 //! `FACTORY_OBS_CAPTURE_MAX_CHARS`, `FACTORY_OBS_REDACT_PATTERNS`,
-//! `FACTORY_OBS_REDACT_ATTRIBUTES` (what they do: `crate::capture`, `docs/security.md`).
+//! `FACTORY_OBS_REDACT_ATTRIBUTES` (what they do: `crate::content`, `docs/security.md`).
 
 use super::values::parse_bool;
 use super::Lookup;
-use crate::capture::{
+use crate::content::{
     CaptureSettings, ContentCapture, RuleSet, DEFAULT_MAX_CHARS, MAX_CHARS_RANGE,
 };
 use crate::error::InitError;

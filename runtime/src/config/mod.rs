@@ -192,8 +192,8 @@ pub struct Config {
     pub pricing_file: Option<PathBuf>,
     /// `FACTORY_OBS_GENAI_SPAN_NAMES`: name LLM spans `{operation} {model}`.
     pub genai_span_names: bool,
-    /// Content capture's variables (see `crate::capture`).
-    pub(crate) capture: crate::capture::CaptureSettings,
+    /// Content capture's variables (see `crate::content`).
+    pub(crate) capture: crate::content::CaptureSettings,
 }
 
 impl Config {
@@ -360,6 +360,20 @@ fn destination(
 /// value given in code.
 pub(crate) fn env_is_set(name: &str) -> bool {
     std::env::var(name).is_ok_and(|value| is_set(&value))
+}
+
+/// The per-signal variable of `generic` if set, else `generic`: the winning variable's name and
+/// value.
+pub(crate) fn signal_or_generic(
+    get: Lookup<'_>,
+    generic: &str,
+    signal: Signal,
+) -> Option<(String, String)> {
+    let per_signal = crate::names::otlp_env::per_signal(generic, signal.env_suffix());
+    match get(&per_signal) {
+        Some(value) => Some((per_signal, value)),
+        None => get(generic).map(|value| (generic.to_owned(), value)),
+    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 
 use super::tls::TlsFiles;
 use super::values::parse_key_values;
-use super::{Lookup, Signal};
-use crate::capture::shown_url;
+use super::{signal_or_generic, Lookup, Signal};
+use crate::content::shown_url;
 use crate::error::InitError;
 use crate::names::otlp_env;
 use std::fmt;
@@ -92,20 +92,6 @@ impl fmt::Debug for OtlpTransport {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318";
 const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
-
-/// The per-signal variable of `generic` if set, else `generic`: the winning variable's name and
-/// value.
-pub(super) fn signal_or_generic(
-    get: Lookup<'_>,
-    generic: &str,
-    signal: Signal,
-) -> Option<(String, String)> {
-    let per_signal = otlp_env::per_signal(generic, signal.env_suffix());
-    match get(&per_signal) {
-        Some(value) => Some((per_signal, value)),
-        None => get(generic).map(|value| (generic.to_owned(), value)),
-    }
-}
 
 /// Resolves the transport of every signal; also returns the warnings to print at `init`.
 pub(super) fn transports(get: Lookup<'_>) -> Result<([OtlpTransport; 3], Vec<String>), InitError> {

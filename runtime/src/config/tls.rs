@@ -3,8 +3,7 @@
 //! `OTEL_EXPORTER_OTLP_CLIENT_KEY` (mutual TLS), each also per signal. The files are read when
 //! the exporters are built (see `export::tls`); here only which variable names which file.
 
-use super::otlp::signal_or_generic;
-use super::{Lookup, Signal};
+use super::{signal_or_generic, Lookup, Signal};
 use crate::error::InitError;
 use crate::names::otlp_env;
 use std::path::PathBuf;

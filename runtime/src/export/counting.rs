@@ -286,7 +286,7 @@ impl Delivery {
             failed: counts.failed.iter().sum(),
             // The exporter's and its client's text may quote the URL (with a token in it) or
             // what the collector answered: shown as everything printed.
-            last_error: last_error.map(|error| crate::capture::printable(&error).into_owned()),
+            last_error: last_error.map(|error| crate::content::printable(&error).into_owned()),
         }
     }
 }

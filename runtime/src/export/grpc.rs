@@ -57,7 +57,7 @@ macro_rules! grpc_exporter {
                 inner,
                 failure,
                 runner,
-                grpc_endpoint: Some(crate::capture::shown_url(transport.endpoint.trim())),
+                grpc_endpoint: Some(crate::content::shown_url(transport.endpoint.trim())),
             })
         }
     };

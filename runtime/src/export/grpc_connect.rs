@@ -59,7 +59,7 @@ pub(crate) fn channel(
         tls,
         proxy,
         // As printed in notes and warnings: without user information or query values.
-        endpoint: crate::capture::shown_url(&url).into(),
+        endpoint: crate::content::shown_url(&url).into(),
         signal: signal.as_str(),
         failure: Arc::clone(failure),
         tls_warned: Arc::new(AtomicBool::new(false)),
@@ -142,7 +142,7 @@ impl Connector {
             }
             None => self.failure.set(format!(
                 "gRPC {endpoint}: {}",
-                crate::capture::mask_urls(&error.to_string())
+                crate::content::mask_urls(&error.to_string())
             )),
         }
     }

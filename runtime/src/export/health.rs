@@ -146,7 +146,7 @@ impl Health {
 
     /// Registers the health instruments on `meters` (under the crate's scope).
     pub fn install(self, meters: &SdkMeterProvider) {
-        let meter = meters.meter_with_scope(crate::pipeline::scope());
+        let meter = meters.meter_with_scope(crate::export::instrumentation_scope());
         let [traces, metrics, logs] = self.deliveries.clone();
         let durations = meter
             .f64_histogram(names::EXPORTER_OPERATION_DURATION.name)

@@ -22,3 +22,10 @@ pub(crate) mod span_record;
 pub(crate) mod tls;
 
 pub use counting::{DeliveryReport, SignalDelivery};
+
+/// The instrumentation scope of the macros' spans and metrics.
+pub(crate) fn instrumentation_scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder(crate::names::SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}

@@ -138,11 +138,11 @@ fn counters_end_in_total_once(families: &mut [prometheus::proto::MetricFamily]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::Instruments;
     use crate::export::counting::Delivery;
     use crate::export::health::Health;
     use crate::export::records::Slots;
     use crate::names::prometheus::{prometheus_name, series, Kind, CATALOGUE};
-    use crate::pipeline::Instruments;
     use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::logs::{BatchLogProcessor, InMemoryLogExporter, SdkLoggerProvider};

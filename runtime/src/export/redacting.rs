@@ -6,7 +6,7 @@
 //! redacted already, and `fields(...)` and `tracing` are the program's own data, scanned only
 //! when asked.
 
-use crate::capture::Redaction;
+use crate::content::Redaction;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};

@@ -4,9 +4,9 @@ use super::body::ObservedBody;
 use super::request;
 use crate::call::http_server::SERVER_SITE;
 use crate::call::{Call, Completion, Fields, Instrumented};
+use crate::carriers::http::{incoming, Incoming};
 use crate::config::HttpServerSettings;
 use crate::outcome::Report;
-use crate::propagation::http::{incoming, Incoming};
 use http::{Request, Response};
 use std::future::Future;
 use std::pin::Pin;
@@ -89,7 +89,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if !crate::pipeline::enabled() || request.extensions().get::<Served>().is_some() {
+        if !crate::dispatch::enabled() || request.extensions().get::<Served>().is_some() {
             let future = self.inner.call(request);
             return ResponseFuture {
                 inner: Call::inert().instrument_completing(future, ServedResponse),
@@ -98,7 +98,7 @@ where
         request.extensions_mut().insert(Served);
         let settings = match &self.settings {
             Some(settings) => settings,
-            None => crate::pipeline::http_server_settings(),
+            None => crate::dispatch::http_server_settings(),
         };
         let served = |fields: &mut Fields| fields.http_request(request::read(&request, settings));
         let call = match incoming(request.headers()) {

@@ -8,7 +8,7 @@
 //! per request as before, so that a program building routes without end does not grow memory
 //! without end.
 
-use crate::http_server_labels::{ActiveKey, KNOWN_METHODS};
+use crate::dispatch::http_server_labels::{ActiveKey, KNOWN_METHODS};
 use crate::names::http_server as names;
 use opentelemetry::StringValue;
 use std::borrow::Cow;

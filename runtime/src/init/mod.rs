@@ -4,16 +4,17 @@
 //! OpenTelemetry providers from the configuration and shuts them down within a bound;
 //! `exporters` holds the exporters' shapes that the providers are built from.
 
+mod content;
 mod exporters;
 mod providers;
 
-use crate::capture::printable;
 use crate::config::{Config, Destination};
+use crate::content::printable;
+use crate::dispatch::SpanSink;
+use crate::dispatch::{self, Dispatch};
 use crate::error::InitError;
 use crate::export::redacting::RedactingStderr;
 use crate::export::DeliveryReport;
-use crate::pipeline::SpanSink;
-use crate::pipeline::{self, Pipeline};
 use crate::pricing::Pricing;
 use crate::tracer::RootingTracerProvider;
 use exporters::DynSpanExporter;
@@ -52,8 +53,8 @@ pub struct TelemetryBuilder {
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     pricing: Option<Pricing>,
     genai_span_names: Option<bool>,
-    /// Content capture (`crate::capture`, where its builder methods are).
-    pub(crate) capture: crate::capture::CaptureBuilder,
+    /// Content capture (`crate::content`, where its builder methods are).
+    pub(crate) capture: crate::content::CaptureBuilder,
 }
 
 impl TelemetryBuilder {
@@ -163,7 +164,7 @@ impl TelemetryBuilder {
                 dir: None,
             });
         }
-        if pipeline::global_is_installed() {
+        if dispatch::global_is_installed() {
             return Err(InitError::AlreadyInitialized);
         }
         let mut pricing = self.pricing.unwrap_or_default();
@@ -186,7 +187,7 @@ impl TelemetryBuilder {
                     reason: bad.reason,
                 })?;
         // What this crate prints from now on is redacted by the program's policy too.
-        crate::capture::install_process_redaction(capture.redaction.clone());
+        crate::content::install_process_redaction(capture.redaction.clone());
         let mut installed = Installed::new(&config, self.span_exporter, &capture.redaction)?;
         for warning in &config.warnings {
             eprintln!("factory-observability: warning: {}", printable(warning));
@@ -200,22 +201,22 @@ impl TelemetryBuilder {
             None => (Sampler::AlwaysOff, SpanSink::Nowhere),
         };
         // Our propagator first: the parent this process was started under is read through it.
-        opentelemetry::global::set_text_map_propagator(crate::propagation::propagator());
-        let process_parent = crate::propagation::env::parent_from_environment();
+        opentelemetry::global::set_text_map_propagator(crate::carriers::propagator());
+        let process_parent = crate::carriers::env::parent_from_environment();
         if let Some(parent) = &process_parent {
             // `Context::current()` on this thread holds the parent's baggage and span context.
-            crate::propagation::env::make_current_on_this_thread(parent);
+            crate::carriers::env::make_current_on_this_thread(parent);
         }
         installed.process_parent = process_parent.clone();
-        let pipeline = Pipeline::new(sampler, spans, &installed.meters)
+        let dispatch = Dispatch::new(sampler, spans, &installed.meters)
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
-            .with_capture(capture)
+            .with_content(capture)
             .with_http_server(config.http_server.clone());
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
-        if !pipeline::install_global(pipeline, record) {
+        if !dispatch::install_global(dispatch, record) {
             return Err(InitError::AlreadyInitialized);
         }
         opentelemetry::global::set_tracer_provider(RootingTracerProvider {

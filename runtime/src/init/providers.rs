@@ -4,8 +4,8 @@
 use super::exporters::{
     exporter_error, open, serve_prometheus, DynSpanExporter, LogSink, MetricsEndpoint,
 };
-use crate::capture::Redaction;
 use crate::config::{Config, Destination, Signal};
+use crate::content::Redaction;
 use crate::error::InitError;
 use crate::export::counting::{Counted, Delivery, LogTap};
 use crate::export::health::Health;
@@ -15,7 +15,7 @@ use crate::export::records::{self, QueueSettings, RecordQueue};
 use crate::export::redacting::{RedactingLogs, RedactingSpans};
 use crate::export::DeliveryReport;
 use crate::names::SCOPE;
-use crate::pipeline;
+
 use crate::summary::{Summary, SummaryFeed};
 use crate::tracer::RootingTracer;
 use opentelemetry::trace::TracerProvider as _;
@@ -242,7 +242,7 @@ fn tracer_provider(
             max_bytes: config.span_queue_max_bytes,
             limits: config.span_limits,
         },
-        pipeline::scope(),
+        crate::export::instrumentation_scope(),
     )
     .map_err(|error| {
         exporter_error(

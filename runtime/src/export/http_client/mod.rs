@@ -26,7 +26,7 @@ mod resolver;
 
 use super::explained::LastFailure;
 use super::tls::{tls_reason, TlsCertificates};
-use crate::capture::{mask_urls, shown_url};
+use crate::content::{mask_urls, shown_url};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response, ResponseBodyTooLarge};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -185,7 +185,7 @@ mod tests {
             .collect();
         baggage.sort();
         let mut sent = HeaderMap::new();
-        crate::propagation::propagator().inject_context(cx, &mut HeaderInjector(&mut sent));
+        crate::carriers::propagator().inject_context(cx, &mut HeaderInjector(&mut sent));
         let sent: Vec<&str> = sent
             .get_all(&TRACESTATE)
             .iter()
@@ -209,17 +209,15 @@ mod tests {
     /// span under.
     fn readings(map: &HeaderMap) -> [String; 3] {
         let direct = summary(&extract_w3c(map));
-        let through = summary(&crate::propagation::propagator().extract(&HeaderExtractor(map)));
+        let through = summary(&crate::carriers::propagator().extract(&HeaderExtractor(map)));
         #[cfg(feature = "axum")]
-        let served = summary(
-            &match incoming_with(&crate::propagation::propagator(), map) {
-                Incoming::Nothing => Context::current(),
-                Incoming::Parent(span_context) => {
-                    Context::current().with_remote_span_context(span_context)
-                }
-                Incoming::Context(cx) => cx,
-            },
-        );
+        let served = summary(&match incoming_with(&crate::carriers::propagator(), map) {
+            Incoming::Nothing => Context::current(),
+            Incoming::Parent(span_context) => {
+                Context::current().with_remote_span_context(span_context)
+            }
+            Incoming::Context(cx) => cx,
+        });
         #[cfg(not(feature = "axum"))]
         let served = direct.clone();
         [direct, through, served]
@@ -432,13 +430,13 @@ mod tests {
 
     #[test]
     fn only_the_w3c_propagator_is_taken_for_itself() {
-        assert!(crate::propagation::is_w3c(&crate::propagation::propagator()));
-        assert!(!crate::propagation::is_w3c(
-            &crate::propagation::TraceContextPropagator::new()
+        assert!(crate::carriers::is_w3c(&crate::carriers::propagator()));
+        assert!(!crate::carriers::is_w3c(
+            &crate::carriers::TraceContextPropagator::new()
         ));
-        assert!(!crate::propagation::is_w3c(
+        assert!(!crate::carriers::is_w3c(
             &opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-                Box::new(crate::propagation::TraceContextPropagator::new()),
+                Box::new(crate::carriers::TraceContextPropagator::new()),
                 Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
             ])
         ));

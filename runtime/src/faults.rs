@@ -4,9 +4,9 @@
 //! and its span is still recorded, without the piece that failed.
 //!
 //! Pieces are guarded where they are read (the error's message in `classify`, each `TokenUsage`
-//! method in `llm`); [`classify_guarded`] is the last guard around the whole reading.
+//! method in `usage`); [`read_guarded`] is the last guard around the whole reading (the call's
+//! `classify_guarded`).
 
-use super::{Call, Ending};
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -26,35 +26,20 @@ pub(crate) fn capturing_output() -> bool {
     CAPTURING_OUTPUT.try_with(Cell::get).unwrap_or(false)
 }
 
-impl Call {
-    /// The call's ending, read from `value` by `classify` (see [`classify_guarded`]).
-    #[inline]
-    pub(crate) fn classify<T, E: Into<Ending>>(
-        &self,
-        value: &T,
-        classify: impl FnOnce(&T) -> E,
-    ) -> Ending {
-        classify_guarded(self.captures_output(), value, classify)
-    }
-}
-
-/// The ending of a call, read from `value` by `classify`. A panic in the program's code that
-/// `classify` runs ends the call as `error` with `error.type` [`UNREADABLE`]; it does not reach
-/// the caller, which gets its value. `capturing` says whether the call captures its completion.
+/// Reads a returned value with `read`, which runs the program's own code. A panic there is
+/// contained: it becomes the report of an unreadable value ([`unreadable`]) and does not reach
+/// the caller. `capturing` says whether the call captures its completion
+/// ([`capturing_output`] while `read` runs).
 #[inline]
-pub(crate) fn classify_guarded<T, E: Into<Ending>>(
-    capturing: bool,
-    value: &T,
-    classify: impl FnOnce(&T) -> E,
-) -> Ending {
+pub(crate) fn read_guarded<R>(capturing: bool, read: impl FnOnce() -> R) -> Result<R, Report> {
     if capturing {
         let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(true));
     }
-    let read = catch_unwind(AssertUnwindSafe(|| classify(value).into()));
+    let result = catch_unwind(AssertUnwindSafe(read));
     if capturing {
         let _ = CAPTURING_OUTPUT.try_with(|flag| flag.set(false));
     }
-    read.unwrap_or_else(|payload| unreadable(&*payload).into())
+    result.map_err(|payload| unreadable(&*payload))
 }
 
 /// The report of a value whose reading panicked.

@@ -18,17 +18,17 @@
 mod cut;
 pub(crate) mod fakes;
 mod messages;
+mod prompt;
 mod redact;
 mod urls;
 
 pub use cut::{cut, CUT_MARK};
 pub use messages::{ChatMessage, Messages, Role};
+pub use prompt::PromptText;
 pub use redact::redact_secrets;
 pub(crate) use redact::{BadPattern, RuleSet};
 pub use urls::{mask_urls, shown_url};
 
-use crate::call::Fields;
-use crate::init::TelemetryBuilder;
 use crate::names::attr;
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
@@ -185,11 +185,11 @@ pub(crate) struct CaptureSettings {
 /// What `TelemetryBuilder` was told about content capture and redaction.
 #[derive(Clone, Default)]
 pub(crate) struct CaptureBuilder {
-    mode: Option<ContentCapture>,
-    max_chars: Option<usize>,
+    pub(crate) mode: Option<ContentCapture>,
+    pub(crate) max_chars: Option<usize>,
     pub(crate) hook: Option<Arc<Hook>>,
-    patterns: Vec<String>,
-    redact_attributes: Option<bool>,
+    pub(crate) patterns: Vec<String>,
+    pub(crate) redact_attributes: Option<bool>,
 }
 
 impl fmt::Debug for CaptureBuilder {
@@ -233,83 +233,6 @@ impl CaptureBuilder {
                     .unwrap_or(false),
             },
         })
-    }
-}
-
-impl TelemetryBuilder {
-    /// Captures prompts and completions of every `#[llm_call]` (`true`; a site with
-    /// `capture_content = false` still does not), or no content at all, arguments included
-    /// (`false`). Unset, only sites with `capture_content` capture. The environment variable
-    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` wins when set.
-    pub fn capture_content(mut self, on: bool) -> Self {
-        self.capture.mode = Some(if on {
-            ContentCapture::On
-        } else {
-            ContentCapture::Off
-        });
-        self
-    }
-
-    /// Cuts every captured text at `max_chars` characters (default 8192; at least 16, at most
-    /// 1,048,576), unless `FACTORY_OBS_CAPTURE_MAX_CHARS` is set.
-    pub fn capture_max_chars(mut self, max_chars: usize) -> Self {
-        self.capture.max_chars =
-            Some(max_chars.clamp(*MAX_CHARS_RANGE.start(), *MAX_CHARS_RANGE.end()));
-        self
-    }
-
-    /// Masks more: text matching `pattern` (a regular expression in the `regex` crate's syntax)
-    /// is replaced by `[REDACTED:custom]` wherever the built-in rules apply (captured content,
-    /// error and panic messages, what is printed). When the pattern has a group named `secret`,
-    /// only that group is masked: `token: (?P<secret>[a-z0-9]{32})`. Call it once per pattern;
-    /// the patterns of `FACTORY_OBS_REDACT_PATTERNS` apply too. A pattern that does not compile
-    /// makes `init` fail, naming the pattern by its number, never showing it.
-    ///
-    /// ```no_run
-    /// let telemetry = factory_observability::Telemetry::builder("factory")
-    ///     .redact_pattern(r"ACME-[0-9]{6}")
-    ///     .redact_pattern(r"license: (?P<secret>[A-Z0-9-]{20,})")
-    ///     .init();
-    /// ```
-    pub fn redact_pattern(mut self, pattern: impl Into<String>) -> Self {
-        self.capture.patterns.push(pattern.into());
-        self
-    }
-
-    /// Redacts every string attribute of every exported span and log record as well (`fields(...)`,
-    /// `tracing` spans' fields and events, log bodies), on the export threads, and the `tracing`
-    /// events printed on stderr. Off by default: captured content, error and panic messages and
-    /// what this crate prints are always redacted; the rest is the program's own data, and
-    /// scanning it costs on every call. `FACTORY_OBS_REDACT_ATTRIBUTES` wins when set.
-    pub fn redact_attributes(mut self, on: bool) -> Self {
-        self.capture.redact_attributes = Some(on);
-        self
-    }
-
-    /// Masks more in captured text: `hook` runs on every captured text after the built-in rules
-    /// ([`redact_secrets`]) and the patterns, and before the cut; on error and panic messages
-    /// and printed text too. Return the text borrowed when nothing changed. A hook that panics
-    /// loses the text it was given (replaced by `[REDACTED:redaction_hook_failed]`), never the
-    /// call.
-    ///
-    /// ```no_run
-    /// use std::borrow::Cow;
-    /// let telemetry = factory_observability::Telemetry::builder("factory")
-    ///     .redact_with(|text| {
-    ///         if text.contains("ACME-") {
-    ///             Cow::Owned(text.replace("ACME-", "[REDACTED:acme]-"))
-    ///         } else {
-    ///             Cow::Borrowed(text)
-    ///         }
-    ///     })
-    ///     .init();
-    /// ```
-    pub fn redact_with<F>(mut self, hook: F) -> Self
-    where
-        F: for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync + 'static,
-    {
-        self.capture.hook = Some(Arc::new(hook));
-        self
     }
 }
 
@@ -361,72 +284,6 @@ impl Captured {
             ));
         }
         content
-    }
-}
-
-/// Longest `Debug` text of an argument formatted before the cut, in bytes: enough for the
-/// longest cut (4 bytes a character), so that what formatting leaves out is cut anyway.
-const ARGUMENT_FORMAT_LIMIT: usize = 4 * *MAX_CHARS_RANGE.end() + 1024;
-
-/// A `fmt::Write` that stops the formatting once it holds `limit` bytes.
-struct Bounded {
-    text: String,
-    limit: usize,
-}
-
-impl fmt::Write for Bounded {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.limit.saturating_sub(self.text.len());
-        if s.len() <= room {
-            self.text.push_str(s);
-            return Ok(());
-        }
-        let mut end = room;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.text.push_str(&s[..end]);
-        Err(fmt::Error)
-    }
-}
-
-/// What the macros record for content capture.
-impl Fields {
-    /// `#[llm_call(capture_content)]` (`true`) or `#[llm_call(capture_content = false)]`.
-    pub fn capture_content(&mut self, on: bool) {
-        self.captured.site = Some(on);
-    }
-
-    /// `capture(args = [name])`: the argument's `Debug` text, unless capture is off.
-    pub fn argument<T: fmt::Debug + ?Sized>(&mut self, name: &'static str, value: &T) {
-        if self.captured.mode == ContentCapture::Off {
-            return;
-        }
-        let mut bounded = Bounded {
-            text: String::new(),
-            limit: ARGUMENT_FORMAT_LIMIT,
-        };
-        // The `Debug` impl is the program's code: a panic in it records nothing of this
-        // argument, and the call goes on.
-        let formatted = catch_unwind(AssertUnwindSafe(|| {
-            let _ = fmt::write(&mut bounded, format_args!("{value:?}"));
-            bounded.text
-        }));
-        if let Ok(text) = formatted {
-            self.captured.arguments.push((name, text));
-        }
-    }
-
-    /// The prompt's messages, when the call captures content.
-    pub(crate) fn capture_prompt<P: crate::PromptText + ?Sized>(&mut self, prompt: &P) {
-        if !self.captured.content() {
-            return;
-        }
-        let mut messages = Messages::default();
-        let written = catch_unwind(AssertUnwindSafe(|| prompt.prompt_messages(&mut messages)));
-        if written.is_ok() && !messages.is_empty() {
-            self.captured.prompt = Some(messages);
-        }
     }
 }
 
@@ -537,28 +394,5 @@ mod tests {
             ),
             "POST http://***@h:4318/v1/traces?api_key=***: 401; key was [REDACTED:gitlab_token]"
         );
-    }
-
-    #[test]
-    fn argument_formatting_is_bounded_and_survives_a_panicking_debug() {
-        struct Panics;
-        impl fmt::Debug for Panics {
-            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-                panic!("Debug bug")
-            }
-        }
-        let mut fields = Fields::default();
-        fields.argument("bad", &Panics);
-        fields.argument("spec", &vec!["a", "b"]);
-        assert_eq!(
-            fields.captured.arguments,
-            vec![("spec", r#"["a", "b"]"#.to_owned())]
-        );
-        let mut bounded = Bounded {
-            text: String::new(),
-            limit: 5,
-        };
-        assert!(fmt::write(&mut bounded, format_args!("{}", "ééé")).is_err());
-        assert_eq!(bounded.text, "éé");
     }
 }

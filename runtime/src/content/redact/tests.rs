@@ -1,5 +1,5 @@
 use super::*;
-use crate::capture::fakes::fake_secrets;
+use crate::content::fakes::fake_secrets;
 
 /// Asserts that `secret`, planted in `text`, is gone and the mask of `kind` is there.
 fn masked(text: &str, secret: &str, kind: &str) -> String {

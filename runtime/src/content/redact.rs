@@ -563,7 +563,7 @@ pub(crate) fn built_in() -> &'static RuleSet {
 /// `Debug` or JSON (`\n`, `\"`) is masked as well.
 ///
 /// ```
-/// use factory_observability::capture::redact_secrets;
+/// use factory_observability::content::redact_secrets;
 ///
 /// let text = "retry with key sk-ant-api03-Xq9vL2mN8pR4tY6wZ1aB3cD5eF7gH9jK and go";
 /// assert_eq!(redact_secrets(text), "retry with key [REDACTED:api_key] and go");

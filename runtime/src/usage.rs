@@ -1,6 +1,6 @@
-//! What `#[llm_call]` learns from a response: token usage, finish reason, response model and id.
+//! What an LLM call used, as `#[llm_call]` reads it from a response: token usage, finish reason,
+//! response model and id ([`TokenUsage`], which a response type implements).
 
-use crate::capture::{ChatMessage, Messages};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Token counts of one LLM response.
@@ -89,7 +89,7 @@ pub trait TokenUsage {
     }
 
     /// The completion's text, recorded as `gen_ai.output.messages` only when the call captures
-    /// content (see [`crate::capture`]); of a streamed call, the text of each chunk, joined.
+    /// content (see [`crate::content`]); of a streamed call, the text of each chunk, joined.
     /// Read only when the call captures content.
     fn output_text(&self) -> Option<&str> {
         None
@@ -161,81 +161,6 @@ macro_rules! forward_token_usage {
 }
 forward_token_usage!(Box<T>, &T);
 
-/// The text of a prompt argument (`#[llm_call(prompt = arg)]`), measured in characters.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not prompt text",
-    label = "`prompt = ...` must name an argument holding text",
-    note = "name an argument of type `&str`, `String`, or a slice or `Vec` of them (chat messages); or implement `factory_observability::PromptText`"
-)]
-pub trait PromptText {
-    /// Number of characters of the prompt.
-    fn prompt_chars(&self) -> usize;
-
-    /// Writes the prompt's text into `messages`, for `gen_ai.input.messages` and
-    /// `gen_ai.system_instructions`; called only when the call captures content (see
-    /// [`crate::capture`]). Text is a user message; a [`ChatMessage`] keeps its role. A type of
-    /// your own that does not implement this method captures nothing.
-    fn prompt_messages(&self, messages: &mut Messages) {
-        let _ = messages;
-    }
-}
-
-impl PromptText for str {
-    fn prompt_chars(&self) -> usize {
-        self.chars().count()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        messages.user(self);
-    }
-}
-
-impl PromptText for String {
-    fn prompt_chars(&self) -> usize {
-        self.as_str().prompt_chars()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        messages.user(self);
-    }
-}
-
-impl PromptText for ChatMessage {
-    fn prompt_chars(&self) -> usize {
-        self.content.prompt_chars()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        messages.push(self.role, &self.content);
-    }
-}
-
-impl<T: PromptText> PromptText for [T] {
-    fn prompt_chars(&self) -> usize {
-        self.iter().map(PromptText::prompt_chars).sum()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        for item in self {
-            item.prompt_messages(messages);
-        }
-    }
-}
-
-impl<T: PromptText> PromptText for Vec<T> {
-    fn prompt_chars(&self) -> usize {
-        self.as_slice().prompt_chars()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        self.as_slice().prompt_messages(messages);
-    }
-}
-
-impl<T: PromptText + ?Sized> PromptText for &T {
-    fn prompt_chars(&self) -> usize {
-        (**self).prompt_chars()
-    }
-    fn prompt_messages(&self, messages: &mut Messages) {
-        (**self).prompt_messages(messages);
-    }
-}
-
 /// Estimated tokens of a prompt of `chars` characters: about four characters a token for English
 /// text with the common BPE tokenizers, rounded up. Only used when the response reports no usage,
 /// and always marked `llm.tokens_estimated = true`.
@@ -273,7 +198,7 @@ impl LlmResponse {
             response_id: guarded(value, |v| v.response_id().map(str::to_owned)),
             time_to_first_chunk: None,
             // Copied only when the call captures its completion.
-            output_text: if crate::call::faults::capturing_output() {
+            output_text: if crate::faults::capturing_output() {
                 guarded(value, |v| v.output_text().map(str::to_owned))
             } else {
                 None
@@ -296,6 +221,7 @@ impl LlmResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::PromptText;
 
     #[test]
     fn blanket_impls_reach_the_inner_usage() {

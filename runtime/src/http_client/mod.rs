@@ -14,7 +14,7 @@
 //! ```
 //!
 //! **Why an extension trait on `reqwest::RequestBuilder`** first, and a `reqwest-middleware`
-//! middleware ([`super::reqwest_middleware`], feature `reqwest-middleware`) only for programs
+//! middleware ([`middleware`], feature `reqwest-middleware`) only for programs
 //! that already use that crate: it works on the `reqwest::Client` a program already has (a middleware needs
 //! every call site to move to `ClientWithMiddleware`, a type of another crate whose releases
 //! must follow reqwest's), it adds no dependency, and it is visible where the request is made.
@@ -35,11 +35,17 @@
 //! Its cost is that each request opts in (`send_traced()` instead of `send()`); a request sent
 //! with `send()` is not traced and carries no context.
 
+#[cfg(feature = "reqwest-middleware")]
+pub mod middleware;
+
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::TracingMiddleware;
+
 use crate::call::http_client::{HttpResponse, HttpTarget};
 use crate::call::{Call, CallKind, CallSite, Ending, SiteCache};
+use crate::carriers::inject_into_headers;
 use crate::names::http_client::{REDACTED, SENSITIVE_QUERY_KEYS};
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
-use crate::propagation::inject_into_headers;
 use opentelemetry::Context;
 use std::borrow::Cow;
 use std::future::Future;

@@ -62,7 +62,7 @@ impl ChatMessage {
     }
 }
 
-/// The text of a prompt, as a [`crate::PromptText`] writes it when content is captured.
+/// The text of a prompt, as a [`PromptText`](super::PromptText) writes it when content is captured.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Messages {
     pub(crate) system: Vec<String>,

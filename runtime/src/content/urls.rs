@@ -17,7 +17,7 @@ pub const HIDDEN: &str = "***";
 /// parse as a URL is shown with the same masking applied to what looks like its parts.
 ///
 /// ```
-/// use factory_observability::capture::shown_url;
+/// use factory_observability::content::shown_url;
 ///
 /// assert_eq!(
 ///     shown_url("https://ci:glpat-Zx9Yw8Vu7Ts6Rq5Po4Nm@otlp.example:4318/v1/traces?api_key=k3y&team=a#frag"),

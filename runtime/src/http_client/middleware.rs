@@ -14,15 +14,15 @@
 //!
 //! Each request that reaches it is one CLIENT span, child of the current context, with the
 //! same attributes, status rule, metric and header injection as `send_traced()` (see
-//! [`super::reqwest`]); `send_traced()` and this middleware share their code. An error of a
+//! [the module above](super)); `send_traced()` and this middleware share their code. An error of a
 //! middleware below it (not a transport error) is recorded as `error.type` `_OTHER` with the
 //! middleware's message chain.
 
-use super::reqwest::{error_ending, response_ending, target_of, SITE};
+use super::{error_ending, response_ending, target_of, SITE};
 use crate::call::http_client::HttpResponse;
 use crate::call::{Call, Ending};
+use crate::carriers::inject_into_headers;
 use crate::outcome::{ErrorDetails, OutcomeKind, Report};
-use crate::propagation::inject_into_headers;
 use http::Extensions;
 use opentelemetry::Context;
 use std::borrow::Cow;

@@ -1,5 +1,6 @@
-//! Trace context across process boundaries: HTTP headers ([`http`]) and child processes
-//! ([`env`]).
+//! How trace context is carried across process boundaries: the W3C propagators
+//! ([`trace_context`], and baggage), HTTP headers ([`http`]) and child processes ([`env`]).
+//! Public as [`crate::propagation`], with the reqwest adapters of [`crate::http_client`].
 //!
 //! Every helper here goes through the process-wide OpenTelemetry propagator that [`crate::init`]
 //! installs ([`propagator`]: W3C Trace Context Level 2 and W3C Baggage), so a user who installs
@@ -9,18 +10,10 @@
 
 pub mod env;
 pub mod http;
-#[cfg(feature = "reqwest")]
-pub mod reqwest;
-#[cfg(feature = "reqwest-middleware")]
-pub mod reqwest_middleware;
 pub mod trace_context;
 
 pub use self::env::CommandExt;
 pub use self::http::{extract_from_headers, inject_into_headers, HeaderExtractor, HeaderInjector};
-#[cfg(feature = "reqwest")]
-pub use self::reqwest::RequestBuilderExt;
-#[cfg(feature = "reqwest-middleware")]
-pub use self::reqwest_middleware::TracingMiddleware;
 pub use self::trace_context::TraceContextPropagator;
 
 use opentelemetry::propagation::text_map_propagator::FieldIter;

@@ -17,7 +17,7 @@ pub const CUT_MARK: char = '…';
 /// fit in `max_chars` is cut as plain text.
 ///
 /// ```
-/// use factory_observability::capture::cut;
+/// use factory_observability::content::cut;
 ///
 /// assert_eq!(cut("données", 4), "don…");
 /// assert_eq!(cut(r#"[{"content":"a long prompt"}]"#, 22), r#"[{"content":"a lon…"}]"#);

@@ -7,7 +7,7 @@ use crate::names::http_server as names;
 use opentelemetry::{KeyValue, StringValue};
 
 /// The methods the conventions name, `_OTHER` last: `http.server.active_requests` has one bound
-/// counter per method and scheme (see [`crate::pipeline::Instruments::http_server_active_for`]).
+/// counter per method and scheme (see [`crate::dispatch::Instruments::http_server_active_for`]).
 pub(crate) const KNOWN_METHODS: [&str; 10] = [
     "GET",
     "POST",

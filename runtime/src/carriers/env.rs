@@ -9,8 +9,8 @@
 //! Values longer than [`MAX_VALUE_LEN`] bytes lose whole list entries from their end, as the
 //! specification asks ("Size Limitations"), never part of one.
 
+use crate::carriers::trace_context::parse_traceparent;
 use crate::names::env_carrier;
-use crate::propagation::trace_context::parse_traceparent;
 use opentelemetry::baggage::{Baggage, BaggageExt as _};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TraceContextExt as _;
