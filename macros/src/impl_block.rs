@@ -147,9 +147,16 @@ pub fn not_a_function(attribute: &str, item: &TokenStream) -> syn::Error {
             "{attribute} can only be applied to a function with a body, not to a closure: move the closure's body into a fn and put {attribute} on the fn"
         ),
         Some(what) => match runs {
-            Some(runs) => format!(
-                "{attribute} can only be applied to a function with a body, not to {what}: put it on the function or method that runs the {runs}, e.g. `fn run(&self, task: &Task) -> Result<Patch, Error>`"
-            ),
+            Some(runs) => {
+                let example = if runs == "tool" {
+                    "fn read_file(&self, path: &str) -> std::io::Result<String>"
+                } else {
+                    "fn run(&self, task: &Task) -> Result<Patch, Error>"
+                };
+                format!(
+                    "{attribute} can only be applied to a function with a body, not to {what}: put it on the function or method that runs the {runs}, e.g. `{example}`"
+                )
+            }
             None => {
                 format!("{attribute} can only be applied to a function with a body, not to {what}")
             }

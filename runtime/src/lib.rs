@@ -37,6 +37,7 @@ pub mod http;
 #[cfg(feature = "reqwest")]
 pub mod http_client;
 mod init;
+pub mod mcp;
 mod retry;
 pub mod testing;
 // The call core: one instrumented call, and each macro's kind of call.
@@ -91,7 +92,7 @@ pub use factory_observability_model as model;
 pub use factory_observability_names as names;
 
 pub use factory_observability_macros::{
-    adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+    adjudicate, agent, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage, tool,
 };
 
 /// Trace context across process boundaries: HTTP headers ([`http`](propagation::http)) and
@@ -122,7 +123,8 @@ pub mod __private {
     pub use crate::adjudication::Decision;
     pub use crate::call::{
         Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache, StreamShape,
-        SyncCall, ViaPlainStream, ViaStreamInResult,
+        SyncCall, ToolOutput, ToolResultOf, ViaNotSerialize, ViaPlainStream, ViaResultSerialize,
+        ViaSerialize, ViaStreamInResult,
     };
     pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};
     pub use crate::usage::LlmResponse;

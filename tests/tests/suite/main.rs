@@ -6,6 +6,8 @@
 //! Run one module with `cargo test -p factory-observability-tests --test suite <module>::`.
 
 mod adjudicate;
+mod agents;
+mod agents_collector;
 mod blackhole;
 mod child_process;
 mod content_capture;
