@@ -39,6 +39,7 @@ pub mod http_client;
 mod init;
 pub mod mcp;
 mod retry;
+pub mod task;
 pub mod testing;
 // The call core: one instrumented call, and each macro's kind of call.
 mod call;

@@ -8,6 +8,7 @@
 mod adjudicate;
 mod agents;
 mod agents_collector;
+mod agents_concurrency;
 mod blackhole;
 mod child_process;
 mod content_capture;
