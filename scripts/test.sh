@@ -30,10 +30,13 @@ TINYPROXY="$(scripts/install-tinyproxy.sh)"
 export TINYPROXY
 echo "collector: $ROTEL_AGENT ($("$ROTEL_AGENT" --version 2>/dev/null || echo 'version unknown'))"
 
-# The browser test of `factory-obs report --html` loads the page in Debian's chromium.
-CHROMIUM="$(scripts/install-chromium.sh)"
-export CHROMIUM
-echo "chromium: $CHROMIUM"
+# The browser tests: `factory-obs report --html` loads its page in Debian's chromium, and the
+# product's page is clicked in chromium driven by chromedriver (examples/tests/suite/browser_page.rs).
+browser="$(scripts/install-chromium.sh)"
+CHROMIUM="$(sed -n 1p <<<"$browser")"
+CHROMEDRIVER="$(sed -n 2p <<<"$browser")"
+export CHROMIUM CHROMEDRIVER
+echo "chromium: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"); $("$CHROMEDRIVER" --version 2>/dev/null | cut -d' ' -f1-2)"
 
 # The real Prometheus the Prometheus pull test scrapes with; the test fails if it is missing.
 PROMETHEUS="$(scripts/install-prometheus.sh)"
@@ -52,6 +55,12 @@ echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" -
 MCP_PYTHON="$(scripts/install-mcp-python.sh)"
 export MCP_PYTHON
 echo "mcp python: $MCP_PYTHON ($("$MCP_PYTHON" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"), "opentelemetry-sdk", m.version("opentelemetry-sdk"))'))"
+
+# The OpenTelemetry Python SDK of the Python product the factory deploys in the provenance test
+# (examples/tests/suite/provenance_python.rs).
+OTEL_PYTHON="$(scripts/install-otel-python.sh)"
+export OTEL_PYTHON
+echo "opentelemetry python: $OTEL_PYTHON"
 
 # One build of every test binary, example and benchmark of the workspace (the benchmarks run once
 # each, untimed: they keep compiling and running), with the gRPC feature on: its end-to-end

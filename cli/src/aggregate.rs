@@ -20,7 +20,7 @@ use crate::filter::Filters;
 use crate::quantiles::Durations;
 use factory_observability_model::read::ReadStats;
 use factory_observability_model::{
-    failed_test_names, Adjudication, LlmCall, Role, Run, ServerRequest, Span, Stage,
+    failed_test_names, Adjudication, Build, LlmCall, Role, Run, ServerRequest, SpanRef, Stage,
 };
 use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -160,6 +160,11 @@ pub struct Summary {
     pub candidates: BTreeMap<(String, String), CandidateAcc>,
     /// By `(service, "METHOD route")`.
     pub routes: BTreeMap<(String, String), RouteAcc>,
+    /// A product's requests by the factory run that built it, then `(service, "METHOD route")`:
+    /// every request whose product's resource names its build, whatever trace it is in.
+    pub builds: BTreeMap<(Build, String, String), RouteAcc>,
+    /// The run ids of [`Summary::builds`] whose run span was read (`trace` can show them).
+    pub build_runs_read: HashSet<String>,
     /// The runs kept (see [`Keep`]), in start order.
     pub runs: Vec<Run>,
     /// With [`Keep::Matching`]: per id asked for, how many runs (kept by the filters) start
@@ -247,10 +252,69 @@ impl<K: Hash + Eq + Copy> Recent<K> {
     }
 }
 
+/// `METHOD route` (the route alone when the method was not recorded).
+fn route_of(request: &ServerRequest) -> String {
+    if request.method.is_empty() {
+        request.route.clone()
+    } else {
+        format!("{} {}", request.method, request.route)
+    }
+}
+
 fn key_of(text: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     text.hash(&mut hasher);
     hasher.finish()
+}
+
+/// What a span is to the aggregates: built from the borrowed span where it is parsed (on a parser
+/// thread), folded in line order by [`Aggregator::observe_record`].
+#[derive(Clone, Debug)]
+pub enum Record {
+    Run(Run),
+    Request(ServerRequest),
+    /// A stage, call or adjudication outside any run (an orphan at once).
+    Outside,
+    InRun {
+        run_id: String,
+        part: Part,
+    },
+}
+
+/// A span under a run.
+#[derive(Clone, Debug)]
+pub enum Part {
+    Stage(Stage),
+    /// With the span's parent (to find its stage).
+    Call(LlmCall, Option<[u8; 8]>),
+    Decision(Adjudication, Option<[u8; 8]>),
+    /// Any other span: its id and parent (`#[traced]` functions between a stage and a call).
+    Other([u8; 8], Option<[u8; 8]>),
+}
+
+impl Record {
+    /// The record of a span; `None` for a span of no interest (outside any run, no role).
+    pub fn of(span: &SpanRef<'_>) -> Option<Record> {
+        let role = Role::of_ref(span);
+        match role {
+            Role::Request => return Some(Record::Request(ServerRequest::from_span(span))),
+            Role::Run => return Some(Record::Run(Run::from_span(span))),
+            _ => {}
+        }
+        let run_id = span.text(attr::RUN_ID);
+        if run_id.is_empty() {
+            // Outside any run: no run span will ever claim it.
+            return (role != Role::Other).then_some(Record::Outside);
+        }
+        let parent = span.parent_span_id;
+        let part = match role {
+            Role::Stage => Part::Stage(Stage::from_span(span)),
+            Role::Llm => Part::Call(LlmCall::from_span(span), parent),
+            Role::Adjudicate => Part::Decision(Adjudication::from_span(span), parent),
+            _ => Part::Other(span.span_id, parent),
+        };
+        Some(Record::InRun { run_id, part })
+    }
 }
 
 /// Folds spans in; [`Aggregator::finish`] gives the [`Summary`].
@@ -275,6 +339,8 @@ pub struct Aggregator {
     pending_request_order: BTreeMap<u64, [u8; 16]>,
     pending_request_count: usize,
     latest: BTreeMap<(u64, u64), Run>,
+    /// With [`Keep::All`]: every run kept, by `(start, order)`.
+    every: Vec<((u64, u64), Run)>,
     max_pending_runs: usize,
     max_pending_records: usize,
 }
@@ -295,13 +361,15 @@ impl Aggregator {
             pending_request_order: BTreeMap::new(),
             pending_request_count: 0,
             latest: BTreeMap::new(),
+            every: Vec::new(),
             max_pending_runs: MAX_PENDING_RUNS,
             max_pending_records: MAX_PENDING_RECORDS,
         }
     }
 
     /// At most `runs` runs and `records` records wait for their run span (default
-    /// [`MAX_PENDING_RUNS`], [`MAX_PENDING_RECORDS`]).
+    /// [`MAX_PENDING_RUNS`], [`MAX_PENDING_RECORDS`]): the tests' way to reach the limits.
+    #[cfg(test)]
     pub fn with_pending_limits(mut self, runs: usize, records: usize) -> Aggregator {
         self.max_pending_runs = runs.max(1);
         self.max_pending_records = records.max(1);
@@ -309,6 +377,7 @@ impl Aggregator {
     }
 
     /// Runs whose records wait for their run span now.
+    #[cfg(test)]
     pub fn pending_runs(&self) -> usize {
         self.pending.len()
     }
@@ -346,48 +415,44 @@ impl Aggregator {
         }
     }
 
-    /// Takes in one span.
-    pub fn observe(&mut self, span: &Span) {
-        let role = Role::of(span);
-        if role == Role::Request {
-            self.request(ServerRequest::from_span(span));
-            return;
+    /// Takes in one owned span (the tests' way; the commands make each span's [`Record`] where
+    /// it is parsed and fold it with [`Aggregator::observe_record`]).
+    #[cfg(test)]
+    pub fn observe(&mut self, span: &factory_observability_model::Span) {
+        if let Some(record) = span.with_ref(Record::of) {
+            self.observe_record(record);
         }
-        let run_id = span.text(attr::RUN_ID);
-        if role == Role::Run {
-            self.run(Run::from_span(span));
-            return;
-        }
-        if run_id.is_empty() {
-            // Outside any run: no run span will ever claim it.
-            if role != Role::Other {
+    }
+
+    /// Takes in one span's record.
+    pub fn observe_record(&mut self, record: Record) {
+        let (run_id, part) = match record {
+            Record::Request(request) => return self.request(request),
+            Record::Run(run) => return self.run(run),
+            Record::Outside => {
                 self.summary.orphans += 1;
+                return;
             }
-            return;
-        }
+            Record::InRun { run_id, part } => (run_id, part),
+        };
         // A record of a run already decided (it came after its run span).
         if let Some(kept) = self.finished.get(&key_of(&run_id)) {
             if kept {
-                self.late(role, span);
+                self.late(part);
             }
             return;
         }
         let pending = self.pending(&run_id);
         let before = pending.held();
-        match role {
-            Role::Stage => pending.stages.push(Stage::from_span(span)),
-            Role::Llm => pending
-                .calls
-                .push((LlmCall::from_span(span), span.parent_span_id)),
-            Role::Adjudicate => pending
-                .adjudications
-                .push((Adjudication::from_span(span), span.parent_span_id)),
-            Role::Other => {
-                if let Some(parent) = span.parent_span_id {
-                    pending.links.insert(span.span_id, parent);
+        match part {
+            Part::Stage(stage) => pending.stages.push(stage),
+            Part::Call(call, parent) => pending.calls.push((call, parent)),
+            Part::Decision(decision, parent) => pending.adjudications.push((decision, parent)),
+            Part::Other(span_id, parent) => {
+                if let Some(parent) = parent {
+                    pending.links.insert(span_id, parent);
                 }
             }
-            Role::Run | Role::Request => {}
         }
         self.pending_records += pending.held() - before;
         while self.pending_records > self.max_pending_records {
@@ -396,19 +461,16 @@ impl Aggregator {
     }
 
     /// A record of a run already kept: folded without its stage (its siblings are gone).
-    fn late(&mut self, role: Role, span: &Span) {
+    fn late(&mut self, part: Part) {
         let stage_filter = self.filters.stage.clone();
-        match role {
-            Role::Stage => {
-                let stage = Stage::from_span(span);
-                if stage_filter.as_ref().is_none_or(|s| s == &stage.name) {
-                    self.fold_stage(&stage, Vec::new());
-                }
+        match part {
+            Part::Stage(stage) if stage_filter.as_ref().is_none_or(|s| s == &stage.name) => {
+                self.fold_stage(&stage, Vec::new())
             }
             // Its stage is not known any more: only counted when no stage is asked for.
-            Role::Llm if stage_filter.is_none() => self.fold_call(&LlmCall::from_span(span)),
-            Role::Adjudicate if stage_filter.is_none() => {
-                self.fold_adjudication(&Adjudication::from_span(span))
+            Part::Call(call, _) if stage_filter.is_none() => self.fold_call(&call),
+            Part::Decision(decision, _) if stage_filter.is_none() => {
+                self.fold_adjudication(&decision)
             }
             _ => {}
         }
@@ -509,8 +571,13 @@ impl Aggregator {
             run.calls = calls;
             run.adjudications = adjudications;
         }
-        self.latest
-            .insert((run.start_unix_nano, self.summary.runs_matched), run);
+        let key = (run.start_unix_nano, self.summary.runs_matched);
+        if let Keep::All = self.keep {
+            // Sorted once at the end: a map of every run costs twice the room.
+            self.every.push((key, run));
+            return;
+        }
+        self.latest.insert(key, run);
         if let Keep::Latest(n) = self.keep {
             while self.latest.len() > n {
                 self.latest.pop_first();
@@ -609,6 +676,25 @@ impl Aggregator {
         {
             return;
         }
+        // A build is joined to its run by its id, not by the request's trace: the product's
+        // traffic after the run is in traces of its own. `--pipeline` keeps the builds of runs
+        // of that pipeline.
+        if let Some(build) = &request.build {
+            if self
+                .filters
+                .pipeline
+                .as_ref()
+                .is_none_or(|p| &build.pipeline == p)
+            {
+                let acc = self
+                    .summary
+                    .builds
+                    .entry((build.clone(), request.service.clone(), route_of(&request)))
+                    .or_default();
+                acc.durations.add(request.duration_nanos);
+                acc.errors += u64::from(request.error);
+            }
+        }
         if !self.requests_follow_runs() {
             self.fold_request(&request);
             return;
@@ -641,15 +727,10 @@ impl Aggregator {
 
     fn fold_request(&mut self, request: &ServerRequest) {
         self.summary.requests_matched += 1;
-        let route = if request.method.is_empty() {
-            request.route.clone()
-        } else {
-            format!("{} {}", request.method, request.route)
-        };
         let acc = self
             .summary
             .routes
-            .entry((request.service.clone(), route))
+            .entry((request.service.clone(), route_of(request)))
             .or_default();
         acc.durations.add(request.duration_nanos);
         acc.errors += u64::from(request.error);
@@ -657,8 +738,25 @@ impl Aggregator {
 
     /// The summary, once every span was observed.
     pub fn finish(mut self, stats: ReadStats) -> Summary {
+        let read: HashSet<String> = self
+            .summary
+            .builds
+            .keys()
+            .map(|(build, _, _)| &build.run_id)
+            .filter(|id| self.finished.get(&key_of(id)).is_some())
+            .cloned()
+            .collect();
+        self.summary.build_runs_read = read;
         self.summary.orphans += self.pending.values().map(Pending::records).sum::<u64>();
-        self.summary.runs = std::mem::take(&mut self.latest).into_values().collect();
+        let mut runs = Vec::with_capacity(self.latest.len());
+        runs.extend(std::mem::take(&mut self.latest).into_values());
+        if runs.is_empty() {
+            let mut every = std::mem::take(&mut self.every);
+            // The keys are unique (a run's start, then its order among the runs kept).
+            every.sort_unstable_by_key(|(key, _)| *key);
+            runs = every.into_iter().map(|(_, run)| run).collect();
+        }
+        self.summary.runs = runs;
         self.summary.stats = stats;
         self.summary
     }

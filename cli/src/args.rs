@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "factory-obs", version)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +33,14 @@ pub enum Command {
         /// its trace's spans and a few KiB of the page.
         #[arg(long, value_name = "N", default_value_t = 50, requires = "html")]
         waterfalls: usize,
+    },
+    /// The factory runs that built the products serving requests: per build (the run, its
+    /// commit, the winning candidate, the models that wrote it) and route, requests, errors and
+    /// the error ratio, most errors first. Read from the products' resources, so it answers for
+    /// traffic long after the run; `factory-obs trace RUN_ID` then shows the run itself.
+    Builds {
+        #[command(flatten)]
+        common: Common,
     },
     /// One line per run: id, pipeline, start, duration, outcome, cost, LLM calls.
     Runs {
@@ -82,9 +90,21 @@ pub struct Common {
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Threads that parse the input [default: the machine's cores]. The output is the same
+    /// whatever their number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 impl Common {
+    /// The threads that parse: `--threads`, or the cores this process may use.
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
     /// The paths given, or `./telemetry`.
     pub fn paths(&self) -> Vec<PathBuf> {
         if self.paths.is_empty() {

@@ -15,7 +15,7 @@ pub mod exit {
 
 /// A command's failure, shown as `factory-obs: {message}`.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     pub message: String,
     pub code: u8,
 }

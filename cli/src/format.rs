@@ -1,5 +1,6 @@
 //! Numbers as people read them, percentiles, and aligned text tables.
 
+use factory_observability_model::escape_for_terminal;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Durations: `12 ms` under a second, `1.23 s` under a minute, `2m 05s` beyond; `0.42 ms` under
@@ -49,9 +50,11 @@ pub fn timestamp(unix_nano: u64) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_nanos(unix_nano)).to_string()
 }
 
-/// Escapes text for XML and HTML.
+/// Escapes text for XML and HTML: markup, and control characters (which XML 1.0 forbids even as
+/// character references) and bidi overrides written visibly as for a terminal.
 pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    escape_for_terminal(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -68,5 +71,13 @@ mod tests {
         assert_eq!(duration(1_234_000_000), "1.23 s");
         assert_eq!(duration(125_000_000_000), "2m 05s");
         assert_eq!(duration_delta(10_000_000, 4_000_000), "-6 ms");
+    }
+
+    #[test]
+    fn xml_escape_escapes_markup_and_control_characters() {
+        assert_eq!(
+            xml_escape("<b a=\"1\">&\u{1b}[31m\u{202e}</b>"),
+            "&lt;b a=&quot;1&quot;&gt;&amp;\\u{1b}[31m\\u{202e}&lt;/b&gt;"
+        );
     }
 }

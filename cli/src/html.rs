@@ -102,7 +102,7 @@ fn bar_chart(id: &str, bars: &[(String, f64, String)], color: &str) -> String {
 /// The whole page: the report's tables (the same [`Table`]s as the text), the latest runs with
 /// a chart of their cost, a chart of stage durations, and the waterfalls given (latest first).
 pub fn page(report: &Report, runs: &[RunRow], runs_read: u64, waterfalls: &[Waterfall]) -> String {
-    let runs_table = crate::runs::table(runs);
+    let runs_table = crate::runs::table(runs.iter().map(RunRow::row));
     let mut body = String::new();
     body.push_str(&format!(
         "<h1>factory-obs report</h1>\n<p id=\"input\">{}</p>\n",

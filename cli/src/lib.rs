@@ -6,21 +6,26 @@
 //! and the OpenTelemetry Collector file exporter's output through the runtime's one reader
 //! ([`factory_observability_model`]).
 
-pub mod aggregate;
-pub mod args;
+#![warn(missing_docs)]
+
+// The lib exists for the binary (`main.rs`) and the tests: what they use is public (the parsed
+// command line, running it, the exit codes, the synthetic telemetry the golden tests, the
+// benchmark and `examples/generate_telemetry.rs` read); the rest is crate-private, so that
+// `--json`'s shapes and the passes can change without being an API.
+mod aggregate;
+mod args;
 pub mod commands;
-pub mod compare;
+mod compare;
 pub mod error;
-pub mod filter;
-pub mod format;
-pub mod html;
-pub mod load;
-pub mod quantiles;
-pub mod report;
-pub mod runs;
+mod filter;
+mod format;
+mod html;
+mod load;
+mod quantiles;
+mod report;
+mod runs;
 pub mod synthetic;
-pub mod table;
-pub mod trace;
+mod table;
+mod trace;
 
 pub use args::Cli;
-pub use error::CliError;

@@ -1,11 +1,14 @@
 //! Reading the inputs into the model, with a progress bar on a terminal.
 
-use crate::aggregate::{Aggregator, Keep, Summary};
+use crate::aggregate::{Aggregator, Keep, Record, Summary};
 use crate::error::CliError;
 use crate::filter::Filters;
-use factory_observability_model::read::{input_files, read_files, ReadStats};
-use factory_observability_model::Span;
+use crate::trace::{TraceSpan, TraceSpans};
+use aho_corasick::AhoCorasick;
+use factory_observability_model::read::{input_files, read_files_with, ReadOptions, ReadStats};
+use factory_observability_model::{escape_for_terminal, hex, Run};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -33,17 +36,35 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
 }
 
 /// Reads every file once, folding each span into an [`Aggregator`] (bounded memory: see
-/// [`crate::aggregate`]).
-pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summary, CliError> {
+/// [`crate::aggregate`]). `threads` parse; their records are folded in line order, so the
+/// summary is the same whatever their number.
+pub fn aggregate(
+    paths: &[PathBuf],
+    filters: Filters,
+    keep: Keep,
+    threads: usize,
+) -> Result<Summary, CliError> {
     let files = files(paths)?;
     let bar = progress(&files);
     let mut aggregator = Aggregator::new(filters, keep);
-    let stats = read_files(
+    let options = ReadOptions {
+        threads,
+        wanted: None,
+    };
+    let stats = read_files_with(
         &files,
-        |batch| {
-            for span in &batch.spans {
-                aggregator.observe(span);
-            }
+        &options,
+        |line| -> Vec<Record> {
+            line.spans()
+                .flatten()
+                .filter_map(|s| Record::of(&s))
+                .collect()
+        },
+        |records| {
+            records
+                .into_iter()
+                .for_each(|record| aggregator.observe_record(record));
+            Vec::new()
         },
         |bytes| bar.set_position(bytes),
     )
@@ -52,19 +73,60 @@ pub fn aggregate(paths: &[PathBuf], filters: Filters, keep: Keep) -> Result<Summ
     Ok(aggregator.finish(stats))
 }
 
-/// Every span of one trace, in file order (a second pass over the files).
-pub fn trace_spans(paths: &[PathBuf], trace_id: [u8; 16]) -> Result<Vec<Span>, CliError> {
+/// The spans of these runs' traces (a second pass over the files), each trace's in file order,
+/// at most `limit` of a trace besides its run span (see [`TraceSpans`]). Only lines that hold
+/// one of the trace ids (in hex, either case) are parsed.
+pub fn traces(
+    paths: &[PathBuf],
+    runs: &[&Run],
+    limit: usize,
+    threads: usize,
+) -> Result<HashMap<[u8; 16], TraceSpans>, CliError> {
+    let mut traces: HashMap<[u8; 16], TraceSpans> = HashMap::new();
+    for run in runs {
+        traces
+            .entry(run.trace_id)
+            .or_insert_with(|| TraceSpans::new(limit, run.span_id));
+    }
+    if traces.is_empty() {
+        return Ok(traces);
+    }
+    let ids: Vec<String> = traces.keys().map(|id| hex(id)).collect();
+    let finder = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&ids)
+        .map_err(|error| CliError::no_data(format!("cannot search for trace ids: {error}")))?;
+    let wanted = |line: &[u8]| finder.is_match(line);
+    let options = ReadOptions {
+        threads,
+        wanted: Some(&wanted),
+    };
     let files = files(paths)?;
     let bar = progress(&files);
-    let mut spans = Vec::new();
-    read_files(
+    let wanted_ids: HashSet<[u8; 16]> = traces.keys().copied().collect();
+    read_files_with(
         &files,
-        |batch| spans.extend(batch.spans.into_iter().filter(|s| s.trace_id == trace_id)),
+        &options,
+        |line| -> Vec<([u8; 16], TraceSpan)> {
+            line.spans()
+                .flatten()
+                .filter(|s| wanted_ids.contains(&s.trace_id))
+                .map(|s| (s.trace_id, TraceSpan::of(&s)))
+                .collect()
+        },
+        |spans| {
+            for (trace_id, span) in spans {
+                if let Some(trace) = traces.get_mut(&trace_id) {
+                    trace.push(span);
+                }
+            }
+            Vec::new()
+        },
         |bytes| bar.set_position(bytes),
     )
     .map_err(|error| CliError::no_data(error.to_string()))?;
     bar.finish_and_clear();
-    Ok(spans)
+    Ok(traces)
 }
 
 /// The malformed lines, for stderr: each kept one, then how many more.
@@ -72,35 +134,11 @@ pub fn warnings(stats: &ReadStats) -> Vec<String> {
     let mut lines: Vec<String> = stats
         .problems
         .iter()
-        .map(|problem| format!("warning: {problem}"))
+        .map(|problem| format!("warning: {}", escape_for_terminal(&problem.to_string())))
         .collect();
     let more = stats.problem_count - stats.problems.len() as u64;
     if more > 0 {
         lines.push(format!("warning: {more} more malformed lines not shown"));
     }
     lines
-}
-
-/// Every span of each of these traces (one pass over the files).
-pub fn spans_of_traces(
-    paths: &[PathBuf],
-    trace_ids: &std::collections::HashSet<[u8; 16]>,
-) -> Result<std::collections::HashMap<[u8; 16], Vec<Span>>, CliError> {
-    let files = files(paths)?;
-    let bar = progress(&files);
-    let mut spans: std::collections::HashMap<[u8; 16], Vec<Span>> = Default::default();
-    read_files(
-        &files,
-        |batch| {
-            for span in batch.spans {
-                if trace_ids.contains(&span.trace_id) {
-                    spans.entry(span.trace_id).or_default().push(span);
-                }
-            }
-        },
-        |bytes| bar.set_position(bytes),
-    )
-    .map_err(|error| CliError::no_data(error.to_string()))?;
-    bar.finish_and_clear();
-    Ok(spans)
 }

@@ -29,6 +29,8 @@ pub struct Report {
     pub tests: Vec<TestRow>,
     /// Highest error ratio first, then slowest.
     pub routes: Vec<RouteRow>,
+    /// A product's requests by the factory run that built it: most errors first.
+    pub builds: Vec<BuildRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +157,103 @@ pub struct RouteRow {
     pub error_ratio: f64,
     #[serde(flatten)]
     pub latency: Latency,
+}
+
+/// A product's requests on one route, served by one build: the factory run, commit, winning
+/// candidate and models behind them (docs/provenance.md).
+#[derive(Debug, Serialize)]
+pub struct BuildRow {
+    /// The `run.id` of the run that built the product (`factory-obs trace <run_id>`).
+    pub run_id: String,
+    /// Whether that run's span was read, so that `trace` can show it.
+    pub run_read: bool,
+    pub pipeline: String,
+    /// `vcs.ref.head.revision`, empty when unknown.
+    pub revision: String,
+    pub candidate: String,
+    /// The models that wrote it, comma-separated.
+    pub models: String,
+    pub service: String,
+    pub route: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_ratio: f64,
+    #[serde(flatten)]
+    pub latency: Latency,
+}
+
+/// The builds behind a product's requests, most errors first, then the highest error ratio.
+fn build_rows(summary: &Summary, latency: &mut impl FnMut(&Durations) -> Latency) -> Vec<BuildRow> {
+    let mut rows: Vec<BuildRow> = summary
+        .builds
+        .iter()
+        .map(|((build, service, route), acc)| BuildRow {
+            run_id: build.run_id.clone(),
+            run_read: summary.build_runs_read.contains(&build.run_id),
+            pipeline: build.pipeline.clone(),
+            revision: build.revision.clone(),
+            candidate: build.candidate.clone(),
+            models: build.models.clone(),
+            service: service.clone(),
+            route: route.clone(),
+            requests: acc.durations.count(),
+            errors: acc.errors,
+            error_ratio: acc.errors as f64 / acc.durations.count().max(1) as f64,
+            latency: latency(&acc.durations),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.errors
+            .cmp(&a.errors)
+            .then(b.error_ratio.total_cmp(&a.error_ratio))
+            .then_with(|| (&a.run_id, &a.route).cmp(&(&b.run_id, &b.route)))
+    });
+    rows
+}
+
+/// The builds table: `report`'s and the `builds` command's.
+pub fn builds_table(rows: &[BuildRow]) -> Table {
+    use Align::*;
+    Table {
+        id: "builds",
+        title: "Builds behind product requests (most errors first)".into(),
+        columns: vec![
+            ("run", Left),
+            ("revision", Left),
+            ("candidate", Left),
+            ("models", Left),
+            ("service", Left),
+            ("route", Left),
+            ("requests", Right),
+            ("errors", Right),
+            ("error ratio", Right),
+            ("p95", Right),
+        ],
+        notes_title: "",
+        rows: rows
+            .iter()
+            .map(|b| {
+                let run = if b.run_read {
+                    b.run_id.clone()
+                } else {
+                    format!("{} (not read)", b.run_id)
+                };
+                Row::new(vec![
+                    run,
+                    b.revision.chars().take(12).collect(),
+                    b.candidate.clone(),
+                    b.models.clone(),
+                    b.service.clone(),
+                    b.route.clone(),
+                    b.requests.to_string(),
+                    b.errors.to_string(),
+                    format::percent(b.error_ratio),
+                    ms(b.latency.p95_ms),
+                ])
+                .failed(b.errors > 0)
+            })
+            .collect(),
+    }
 }
 
 /// The report of a pass (already filtered).
@@ -294,6 +393,7 @@ pub fn build(summary: &Summary) -> Report {
             .then(b.latency.p95_ms.total_cmp(&a.latency.p95_ms))
             .then_with(|| a.route.cmp(&b.route))
     });
+    let builds = build_rows(summary, &mut latency);
 
     Report {
         input: Input {
@@ -313,6 +413,7 @@ pub fn build(summary: &Summary) -> Report {
         candidates,
         tests,
         routes,
+        builds,
     }
 }
 
@@ -556,8 +657,9 @@ pub fn tables(report: &Report) -> Vec<Table> {
             })
             .collect(),
     };
+    let builds = builds_table(&report.builds);
     vec![
-        pipelines, stages, failures, models, candidates, tests, routes,
+        pipelines, stages, failures, models, candidates, tests, routes, builds,
     ]
 }
 

@@ -46,8 +46,67 @@ pub fn rows(runs: &[Run]) -> Vec<RunRow> {
     runs.iter().map(RunRow::of).collect()
 }
 
+/// The runs' rows as a JSON array, each made as it is written (the `runs --json` output).
+pub struct Rows<'a>(pub &'a [Run]);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(RunRow::of))
+    }
+}
+
+impl RunRow {
+    /// The run's line of the table.
+    pub fn row(&self) -> Row {
+        line(
+            self.run_id.clone(),
+            self.pipeline.clone(),
+            self.start.clone(),
+            self.duration_nanos,
+            self.outcome.clone(),
+            self.cost_usd,
+            self.llm_calls,
+        )
+    }
+}
+
+/// A run's line of the table.
+pub fn row(run: &Run) -> Row {
+    line(
+        run.run_id.clone(),
+        run.pipeline.clone(),
+        format::timestamp(run.start_unix_nano),
+        run.duration_nanos,
+        run.outcome.clone(),
+        run.cost_usd,
+        run.llm_calls,
+    )
+}
+
+fn line(
+    run_id: String,
+    pipeline: String,
+    start: String,
+    duration_nanos: u64,
+    outcome: String,
+    cost_usd: Option<f64>,
+    llm_calls: i64,
+) -> Row {
+    let failed = outcome != "success";
+    Row::new(vec![
+        run_id,
+        pipeline,
+        start,
+        format::duration(duration_nanos),
+        outcome,
+        format::cost(cost_usd),
+        llm_calls.to_string(),
+    ])
+    .failed(failed)
+}
+
 /// The rows as a table (the `runs` command's output, the HTML page's runs).
-pub fn table(rows: &[RunRow]) -> Table {
+pub fn table(rows: impl IntoIterator<Item = Row>) -> Table {
     use Align::{Left, Right};
     Table {
         id: "runs",
@@ -62,21 +121,7 @@ pub fn table(rows: &[RunRow]) -> Table {
             ("LLM calls", Right),
         ],
         notes_title: "",
-        rows: rows
-            .iter()
-            .map(|run| {
-                Row::new(vec![
-                    run.run_id.clone(),
-                    run.pipeline.clone(),
-                    run.start.clone(),
-                    format::duration(run.duration_nanos),
-                    run.outcome.clone(),
-                    format::cost(run.cost_usd),
-                    run.llm_calls.to_string(),
-                ])
-                .failed(run.outcome != "success")
-            })
-            .collect(),
+        rows: rows.into_iter().collect(),
     }
 }
 

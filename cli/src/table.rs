@@ -2,6 +2,9 @@
 //! sortable HTML table (the `--html` page): the report and the runs are built once as [`Table`]s.
 
 use crate::format::xml_escape;
+use factory_observability_model::escape_for_terminal;
+use std::borrow::Borrow;
+use std::io::{self, Write};
 
 /// Column alignment: words left, numbers right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,50 +58,81 @@ pub struct Table {
 
 impl Table {
     /// Columns padded to their widest cell (by characters), two spaces apart, trailing spaces
-    /// trimmed; each row's notes on the lines after it, indented by two.
+    /// trimmed; each row's notes on the lines after it, indented by two. Control characters in
+    /// cells and notes are escaped ([`escape_for_terminal`]).
     pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_text(&mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("UTF-8 cells")
+    }
+
+    /// [`Table::text`], written line by line.
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_rows(|| self.rows.iter(), out)
+    }
+
+    /// The header, then the rows `rows` gives, written as [`Table::text`] writes its own (the
+    /// table's `rows` are not used). `rows` is called twice, for the column widths and to write
+    /// the lines, so that a table of every run read is never held whole.
+    pub fn write_rows<I>(&self, rows: impl Fn() -> I, out: &mut dyn Write) -> io::Result<()>
+    where
+        I: Iterator,
+        I::Item: Borrow<Row>,
+    {
         let mut widths: Vec<usize> = self
             .columns
             .iter()
             .map(|(h, _)| h.chars().count())
             .collect();
-        for row in &self.rows {
-            for (width, cell) in widths.iter_mut().zip(&row.cells) {
-                *width = (*width).max(cell.chars().count());
+        for row in rows() {
+            for (width, cell) in widths.iter_mut().zip(&row.borrow().cells) {
+                *width = (*width).max(escape_for_terminal(cell).chars().count());
             }
         }
-        let line = |cells: &mut dyn Iterator<Item = &str>| {
-            let mut out = String::new();
-            for (index, (cell, ((_, align), width))) in
-                cells.zip(self.columns.iter().zip(&widths)).enumerate()
-            {
-                if index > 0 {
-                    out.push_str("  ");
-                }
-                let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
-                match align {
-                    Align::Left => {
-                        out.push_str(cell);
-                        out.push_str(&pad);
-                    }
-                    Align::Right => {
-                        out.push_str(&pad);
-                        out.push_str(cell);
-                    }
-                }
-            }
-            out.trim_end().to_owned() + "\n"
-        };
-        let mut out = line(&mut self.columns.iter().map(|(h, _)| *h));
-        for row in &self.rows {
-            out.push_str(&line(&mut row.cells.iter().map(String::as_str)));
+        let mut line = String::new();
+        self.line(
+            &widths,
+            &mut line,
+            &mut self.columns.iter().map(|(h, _)| *h),
+        );
+        writeln!(out, "{}", line.trim_end())?;
+        for row in rows() {
+            let row = row.borrow();
+            self.line(
+                &widths,
+                &mut line,
+                &mut row.cells.iter().map(String::as_str),
+            );
+            writeln!(out, "{}", line.trim_end())?;
             for note in &row.notes {
-                out.push_str("  ");
-                out.push_str(note);
-                out.push('\n');
+                writeln!(out, "  {}", escape_for_terminal(note))?;
             }
         }
-        out
+        Ok(())
+    }
+
+    /// One line of cells, each escaped and padded to its column's width.
+    fn line(&self, widths: &[usize], line: &mut String, cells: &mut dyn Iterator<Item = &str>) {
+        line.clear();
+        for (index, (cell, ((_, align), width))) in
+            cells.zip(self.columns.iter().zip(widths)).enumerate()
+        {
+            if index > 0 {
+                line.push_str("  ");
+            }
+            let cell = escape_for_terminal(cell);
+            let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
+            match align {
+                Align::Left => {
+                    line.push_str(&cell);
+                    line.push_str(&pad);
+                }
+                Align::Right => {
+                    line.push_str(&pad);
+                    line.push_str(&cell);
+                }
+            }
+        }
     }
 
     /// A sortable HTML table (`class="sortable"`, see the page's script), failed rows marked

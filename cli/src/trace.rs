@@ -1,13 +1,27 @@
 //! `factory-obs trace`: one run's span tree as a waterfall on a shared time axis, as text or SVG.
 
 use crate::format::{self, xml_escape};
-use factory_observability_model::{hex, Role, Run, Span, StatusCode};
+use factory_observability_model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
 use factory_observability_names::{attr, product};
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// Width of the text waterfall's bar column, in characters.
 const BAR_WIDTH: usize = 40;
+
+/// Levels of the tree shown; what lies deeper is summarised in one row per subtree (a chain
+/// 1,000,000 spans deep is one row at this depth, not a million lines indented further each).
+pub const MAX_DEPTH: usize = 32;
+
+/// Spans of one trace kept for `trace` at most (the run span always among them); more are
+/// counted and said to be left out. About 200 bytes each.
+pub const MAX_TRACE_SPANS: usize = 100_000;
+
+/// Characters of a label shown in text (a longer one is cut, with `…`).
+const MAX_LABEL_CHARS: usize = 120;
+
+/// Span ids in a parent cycle named at most in a warning.
+const NAMED_CYCLE_SPANS: usize = 10;
 
 /// One span of the waterfall.
 #[derive(Clone, Debug, Serialize)]
@@ -27,6 +41,17 @@ pub struct Row {
     /// The attempt number of a retried stage (2 and up).
     pub retry: Option<i64>,
     pub error: Option<String>,
+    /// Shown as a root though it has a parent: the first span (by start) of a parent cycle.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cycle: bool,
+    /// A row standing for this many spans deeper than [`MAX_DEPTH`] (their span from the first
+    /// start to the last end; failed when one of them failed).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_spans: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A run's waterfall.
@@ -40,10 +65,51 @@ pub struct Waterfall {
     #[serde(skip)]
     pub total_nanos: u64,
     pub rows: Vec<Row>,
+    /// Ids of the spans whose parents form a cycle (each is still shown, see [`Row::cycle`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycle_span_ids: Vec<String>,
+    /// Spans of the trace read but not kept (beyond the limit of spans per waterfall).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub omitted_spans: u64,
+    /// The spans a waterfall keeps at most (see [`TraceSpans::new`]).
+    #[serde(skip)]
+    pub span_limit: usize,
 }
 
-fn label(span: &Span) -> String {
-    match Role::of(span) {
+impl Waterfall {
+    /// What stderr should say about this waterfall: parent cycles and spans left out.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.cycle_span_ids.is_empty() {
+            let named = &self.cycle_span_ids[..self.cycle_span_ids.len().min(NAMED_CYCLE_SPANS)];
+            let more = self.cycle_span_ids.len() - named.len();
+            warnings.push(format!(
+                "warning: run {}: {} spans' parents form a cycle (shown from the earliest as a root, \
+                 marked `cycle`): {}{}",
+                escape_for_terminal(&self.run_id),
+                self.cycle_span_ids.len(),
+                named.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if self.omitted_spans > 0 {
+            warnings.push(format!(
+                "warning: run {}: {} more spans of its trace not shown (a waterfall keeps {} at most)",
+                escape_for_terminal(&self.run_id),
+                self.omitted_spans,
+                self.span_limit
+            ));
+        }
+        warnings
+    }
+}
+
+fn label(span: &SpanRef<'_>) -> String {
+    match Role::of_ref(span) {
         Role::Run => format!("run {}", span.text(attr::PIPELINE_NAME)),
         Role::Stage => span.text(attr::STAGE_NAME),
         Role::Llm => format!(
@@ -65,63 +131,277 @@ fn label(span: &Span) -> String {
         Role::Other
             if !span.service.is_empty() && span.scope != factory_observability_names::SCOPE =>
         {
-            format!("[{}] {}", span.service, span.name)
+            format!("[{}] {}", span.service, span.name())
         }
-        Role::Other => span.name.clone(),
+        Role::Other => span.name().to_owned(),
+    }
+}
+
+/// One span of a trace, only what its waterfall row needs.
+#[derive(Clone, Debug)]
+pub struct TraceSpan {
+    pub span_id: [u8; 8],
+    pub parent: Option<[u8; 8]>,
+    pub start: u64,
+    pub end: u64,
+    pub label: String,
+    pub service: String,
+    pub failed: bool,
+    pub attempt: i64,
+    pub error: Option<String>,
+}
+
+impl TraceSpan {
+    pub fn of(span: &SpanRef<'_>) -> TraceSpan {
+        let failed = span.status_code() == StatusCode::Error;
+        let message = span.status_message();
+        TraceSpan {
+            span_id: span.span_id,
+            parent: span.parent_span_id,
+            start: span.start_unix_nano(),
+            end: span.end_unix_nano(),
+            label: label(span),
+            service: span.service.to_owned(),
+            failed,
+            attempt: span.int(attr::STAGE_ATTEMPT),
+            error: (failed && !message.is_empty()).then(|| message.to_owned()),
+        }
+    }
+}
+
+/// The spans of one trace as they are read: the first `limit` (and the run span, whenever it
+/// comes) kept, the others counted.
+#[derive(Clone, Debug)]
+pub struct TraceSpans {
+    pub spans: Vec<TraceSpan>,
+    pub omitted: u64,
+    limit: usize,
+    run_span: [u8; 8],
+}
+
+impl TraceSpans {
+    /// Keeps at most `limit` spans besides the span `run_span`.
+    pub fn new(limit: usize, run_span: [u8; 8]) -> TraceSpans {
+        TraceSpans {
+            spans: Vec::new(),
+            omitted: 0,
+            limit,
+            run_span,
+        }
+    }
+
+    pub fn push(&mut self, span: TraceSpan) {
+        if self.spans.len() < self.limit || span.span_id == self.run_span {
+            self.spans.push(span);
+        } else {
+            self.omitted += 1;
+        }
+    }
+}
+
+/// The trace's tree: each span's children in start order, and the roots (spans whose parent is
+/// not in the trace).
+struct Tree {
+    children: Vec<Vec<u32>>,
+    roots: Vec<u32>,
+    parent: Vec<Option<u32>>,
+}
+
+impl Tree {
+    fn of(spans: &[TraceSpan]) -> Tree {
+        let mut ids: HashMap<[u8; 8], u32> = HashMap::with_capacity(spans.len());
+        for (index, span) in spans.iter().enumerate() {
+            ids.entry(span.span_id).or_insert(index as u32);
+        }
+        let parent: Vec<Option<u32>> = spans
+            .iter()
+            .map(|s| s.parent.and_then(|p| ids.get(&p).copied()))
+            .collect();
+        drop(ids);
+        let mut children = vec![Vec::new(); spans.len()];
+        let mut roots = Vec::new();
+        for (index, up) in parent.iter().enumerate() {
+            match up {
+                Some(up) => children[*up as usize].push(index as u32),
+                None => roots.push(index as u32),
+            }
+        }
+        let order = |&i: &u32| (spans[i as usize].start, spans[i as usize].span_id);
+        roots.sort_by_key(order);
+        for list in &mut children {
+            list.sort_by_key(order);
+        }
+        Tree {
+            children,
+            roots,
+            parent,
+        }
+    }
+
+    /// The spans on a parent cycle, among those no root reaches; the earliest of each cycle
+    /// first.
+    fn cycles(&self, spans: &[TraceSpan], reached: &[bool]) -> Vec<Vec<u32>> {
+        // 0: not looked at, 1: on the chain being followed, 2: done.
+        let mut state = vec![0u8; spans.len()];
+        let mut cycles = Vec::new();
+        for start in 0..spans.len() {
+            if reached[start] || state[start] != 0 {
+                continue;
+            }
+            let mut chain = Vec::new();
+            let mut at = Some(start as u32);
+            while let Some(index) = at {
+                match state[index as usize] {
+                    0 => {
+                        state[index as usize] = 1;
+                        chain.push(index);
+                        at = self.parent[index as usize];
+                    }
+                    1 => {
+                        let from = chain.iter().position(|&i| i == index).unwrap_or(0);
+                        let mut cycle = chain[from..].to_vec();
+                        cycle
+                            .sort_by_key(|&i| (spans[i as usize].start, spans[i as usize].span_id));
+                        cycles.push(cycle);
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            for index in chain {
+                state[index as usize] = 2;
+            }
+        }
+        cycles.sort_by_key(|c| (spans[c[0] as usize].start, spans[c[0] as usize].span_id));
+        cycles
+    }
+}
+
+/// Builds the rows by a depth-first walk.
+struct Walk<'a> {
+    spans: &'a mut [TraceSpan],
+    tree: &'a Tree,
+    start: u64,
+    visited: Vec<bool>,
+    rows: Vec<Row>,
+}
+
+impl Walk<'_> {
+    /// The span's row (its texts moved into it: each span has one row).
+    fn row(&mut self, index: u32, depth: usize) -> Row {
+        let span = &mut self.spans[index as usize];
+        let offset_nanos = span.start.saturating_sub(self.start);
+        let duration = span.end.saturating_sub(span.start);
+        Row {
+            depth,
+            label: std::mem::take(&mut span.label),
+            span_id: hex(&span.span_id),
+            service: std::mem::take(&mut span.service),
+            offset_ms: format::millis(offset_nanos),
+            duration_ms: format::millis(duration),
+            offset_nanos,
+            duration_nanos: duration,
+            failed: span.failed,
+            retry: (span.attempt > 1).then_some(span.attempt),
+            error: span.error.take(),
+            cycle: false,
+            hidden_spans: 0,
+        }
+    }
+
+    /// Rows for the subtree of `root` (not visited yet) at `depth`.
+    fn subtree(&mut self, root: u32, depth: usize) {
+        let mut stack = vec![(root, depth)];
+        while let Some((index, depth)) = stack.pop() {
+            if std::mem::replace(&mut self.visited[index as usize], true) {
+                continue;
+            }
+            let row = self.row(index, depth);
+            self.rows.push(row);
+            let kids = &self.tree.children[index as usize];
+            if depth + 1 < MAX_DEPTH {
+                stack.extend(kids.iter().rev().map(|&i| (i, depth + 1)));
+            } else if kids.iter().any(|&i| !self.visited[i as usize]) {
+                self.hidden(index, depth + 1);
+            }
+        }
+    }
+
+    /// One row summarising every span below `index` (none visited yet is shown elsewhere).
+    fn hidden(&mut self, index: u32, depth: usize) {
+        let (mut count, mut first, mut last, mut failed) = (0u64, u64::MAX, 0u64, false);
+        let mut stack: Vec<u32> = self.tree.children[index as usize].clone();
+        while let Some(next) = stack.pop() {
+            if std::mem::replace(&mut self.visited[next as usize], true) {
+                continue;
+            }
+            let span = &self.spans[next as usize];
+            count += 1;
+            first = first.min(span.start);
+            last = last.max(span.end);
+            failed |= span.failed;
+            stack.extend(&self.tree.children[next as usize]);
+        }
+        let offset_nanos = first.saturating_sub(self.start);
+        let duration = last.saturating_sub(first);
+        self.rows.push(Row {
+            depth,
+            label: format!("... {count} more spans deeper than {MAX_DEPTH} levels"),
+            span_id: String::new(),
+            service: String::new(),
+            offset_ms: format::millis(offset_nanos),
+            duration_ms: format::millis(duration),
+            offset_nanos,
+            duration_nanos: duration,
+            failed,
+            retry: None,
+            error: None,
+            cycle: false,
+            hidden_spans: count,
+        });
     }
 }
 
 /// The waterfall of a run from its trace's spans (any order): a depth-first walk, children in
-/// start order; spans whose parent is not in the trace are roots.
-pub fn build(run: &Run, spans: &[Span]) -> Waterfall {
-    let ids: HashMap<[u8; 8], usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
-    let mut children: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
-    for (index, span) in spans.iter().enumerate() {
-        let parent = span.parent_span_id.and_then(|p| ids.get(&p).copied());
-        children.entry(parent).or_default().push(index);
-    }
-    for list in children.values_mut() {
-        list.sort_by_key(|&i| (spans[i].start_unix_nano, spans[i].span_id));
-    }
+/// start order; spans whose parent is not in the trace are roots. Spans whose parents form a
+/// cycle are shown after the rest, from each cycle's earliest span as a root, and named in
+/// [`Waterfall::cycle_span_ids`]. Levels deeper than [`MAX_DEPTH`] are summarised.
+pub fn build(run: &Run, trace: TraceSpans) -> Waterfall {
+    let mut spans = trace.spans;
     let start = spans
         .iter()
-        .map(|s| s.start_unix_nano)
+        .map(|s| s.start)
         .min()
         .unwrap_or(run.start_unix_nano);
-    let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
-    let mut rows = Vec::new();
-    let mut stack: Vec<(usize, usize)> = children
-        .get(&None)
-        .map(|roots| roots.iter().rev().map(|&i| (i, 0)).collect())
-        .unwrap_or_default();
-    while let Some((index, depth)) = stack.pop() {
-        let span = &spans[index];
-        let attempt = span.int(attr::STAGE_ATTEMPT);
-        let failed = span.status_code == StatusCode::Error;
-        let offset_nanos = span.start_unix_nano.saturating_sub(start);
-        rows.push(Row {
-            depth,
-            label: label(span),
-            span_id: hex(&span.span_id),
-            service: span.service.clone(),
-            offset_ms: format::millis(offset_nanos),
-            duration_ms: format::millis(span.duration_nanos()),
-            offset_nanos,
-            duration_nanos: span.duration_nanos(),
-            failed,
-            retry: (attempt > 1).then_some(attempt),
-            error: failed
-                .then(|| span.status_message.clone())
-                .filter(|m| !m.is_empty()),
-        });
-        if let Some(kids) = children.get(&Some(index)) {
-            stack.extend(kids.iter().rev().map(|&i| (i, depth + 1)));
+    let end = spans
+        .iter()
+        .map(|s| s.end)
+        .max()
+        .unwrap_or(start)
+        .max(start);
+    let tree = Tree::of(&spans);
+    let visited = vec![false; spans.len()];
+    let mut walk = Walk {
+        spans: &mut spans,
+        tree: &tree,
+        start,
+        visited,
+        rows: Vec::with_capacity(tree.parent.len()),
+    };
+    for &root in &tree.roots {
+        walk.subtree(root, 0);
+    }
+    let cycles = tree.cycles(walk.spans, &walk.visited);
+    let mut cycle_span_ids = Vec::new();
+    for cycle in &cycles {
+        cycle_span_ids.extend(cycle.iter().map(|&i| hex(&walk.spans[i as usize].span_id)));
+        let first_row = walk.rows.len();
+        walk.subtree(cycle[0], 0);
+        if let Some(row) = walk.rows.get_mut(first_row) {
+            row.cycle = true;
         }
     }
+    let rows = walk.rows;
     Waterfall {
         run_id: run.run_id.clone(),
         pipeline: run.pipeline.clone(),
@@ -130,6 +410,9 @@ pub fn build(run: &Run, spans: &[Span]) -> Waterfall {
         total_ms: format::millis(end - start),
         total_nanos: end - start,
         rows,
+        cycle_span_ids,
+        omitted_spans: trace.omitted,
+        span_limit: trace.limit,
     }
 }
 
@@ -144,19 +427,26 @@ fn bar_columns(offset: u64, duration: u64, total: u64, width: usize) -> (usize, 
     (from, to)
 }
 
+/// A label as text: control characters escaped, at most [`MAX_LABEL_CHARS`] characters.
+fn text_label(label: &str) -> String {
+    let label = escape_for_terminal(label);
+    match label.char_indices().nth(MAX_LABEL_CHARS) {
+        Some((cut, _)) => format!("{}…", &label[..cut]),
+        None => label.into_owned(),
+    }
+}
+
 /// The waterfall as text: indented labels, a bar per span on the shared axis, duration, marks
-/// (`x` failed with its message, `retry N`).
+/// (`x` failed with its message, `retry N`, `parent cycle`), then a line for spans left out.
 pub fn render(waterfall: &Waterfall) -> String {
-    let labels: Vec<String> = waterfall
-        .rows
-        .iter()
-        .map(|row| format!("{}{}", "  ".repeat(row.depth), row.label))
-        .collect();
-    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let label = |row: &Row| "  ".repeat(row.depth) + &text_label(&row.label);
+    // Bounded by MAX_DEPTH and MAX_LABEL_CHARS: far below the 65,535 a format width allows.
+    let width = waterfall.rows.iter().map(|row| label(row).chars().count());
+    let width = width.max().unwrap_or(0);
     let mut out = format!(
         "run {} {} trace {} started {}, {}\n",
-        waterfall.run_id,
-        waterfall.pipeline,
+        escape_for_terminal(&waterfall.run_id),
+        escape_for_terminal(&waterfall.pipeline),
         waterfall.trace_id,
         waterfall.start,
         format::duration(waterfall.total_nanos)
@@ -167,7 +457,8 @@ pub fn render(waterfall: &Waterfall) -> String {
         format::duration(waterfall.total_nanos),
         w = BAR_WIDTH - 1
     ));
-    for (row, label) in waterfall.rows.iter().zip(labels) {
+    for row in &waterfall.rows {
+        let label = label(row);
         let (from, to) = bar_columns(
             row.offset_nanos,
             row.duration_nanos,
@@ -194,11 +485,20 @@ pub fn render(waterfall: &Waterfall) -> String {
         if row.failed {
             line.push_str("  x failed");
             if let Some(error) = &row.error {
-                line.push_str(&format!(": {error}"));
+                line.push_str(&format!(": {}", escape_for_terminal(error)));
             }
+        }
+        if row.cycle {
+            line.push_str("  parent cycle");
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    if waterfall.omitted_spans > 0 {
+        out.push_str(&format!(
+            "... {} more spans of the trace not shown (at most {} are kept)\n",
+            waterfall.omitted_spans, waterfall.span_limit
+        ));
     }
     out
 }

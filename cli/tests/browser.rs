@@ -89,7 +89,7 @@ fn the_html_report_renders_in_chromium_with_its_script_and_no_error() {
     let dom = browse(&page, &dir.join("profile"), &["--dump-dom"]);
     assert_eq!(
         between(&dom, "<div id=\"script-status\">", "<"),
-        "ok 8 tables"
+        "ok 9 tables"
     );
     assert_eq!(between(&dom, "<div id=\"script-errors\">", "<"), "");
     for id in [
@@ -101,6 +101,7 @@ fn the_html_report_renders_in_chromium_with_its_script_and_no_error() {
         "candidates",
         "tests",
         "routes",
+        "builds",
         "chart-stage-durations",
         "chart-cost-per-run",
         "waterfalls",

@@ -487,3 +487,257 @@ fn an_ambiguous_prefix_names_ten_runs_and_counts_the_others() {
     let output = obs(&["compare", "run-000029", "run-000021", dir.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
+
+/// Issue 25: lines are parsed on `--threads` threads and folded in line order, so every command
+/// prints the same bytes (stdout and stderr) whatever their number. The input spans several
+/// chunks (1 MiB each) of a plain file, a gzip file and malformed lines.
+#[test]
+fn output_is_the_same_whatever_the_number_of_threads() {
+    use std::io::Write;
+    let dir = synthetic(400);
+    let mut gz = flate2_writer(&dir.join("traces-2026-01-01T00-00-00.000.jsonl.gz"));
+    let malformed =
+        std::fs::read(manifest().join("tests/fixtures/malformed/traces.jsonl")).unwrap();
+    gz.write_all(&malformed).unwrap();
+    drop(gz);
+    let dir = dir.to_str().unwrap();
+    let html =
+        std::env::temp_dir().join(format!("factory-obs-threads-{}.html", std::process::id()));
+    let html = html.to_str().unwrap();
+    let commands: [&[&str]; 7] = [
+        &["report", dir],
+        &["report", "--json", "--stage", "implement", dir],
+        &["runs", "--pipeline", "bugfix", dir],
+        &["trace", "run-000123", dir],
+        &["trace", "--json", "run-000399", dir],
+        &["compare", "run-000001", "run-000398", dir],
+        &["report", "--html", html, "--waterfalls", "7", dir],
+    ];
+    for command in commands {
+        let mut outputs = Vec::new();
+        for threads in ["1", "2", "3", "8"] {
+            let mut args = command.to_vec();
+            args.extend(["--threads", threads]);
+            let output = obs(&args);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&output.stderr)
+            );
+            let page = command
+                .contains(&"--html")
+                .then(|| std::fs::read_to_string(html).unwrap());
+            outputs.push((threads, text(&output.stdout), text(&output.stderr), page));
+        }
+        let (_, stdout, stderr, page) = &outputs[0];
+        assert!(
+            stderr.contains("traces-2026-01-01T00-00-00.000.jsonl.gz:5: not JSON"),
+            "{stderr}"
+        );
+        for (threads, other_stdout, other_stderr, other_page) in &outputs[1..] {
+            assert!(
+                other_stdout == stdout,
+                "{command:?} --threads {threads}: stdout differs"
+            );
+            assert!(
+                other_stderr == stderr,
+                "{command:?} --threads {threads}: stderr differs"
+            );
+            assert!(
+                other_page == page,
+                "{command:?} --threads {threads}: page differs"
+            );
+        }
+    }
+}
+
+/// One OTLP/JSON export request line: `spans` of a resource with `resource` attributes.
+fn export_line(resource: &[(&str, &str)], spans: Vec<serde_json::Value>) -> String {
+    let attributes = |pairs: &[(&str, &str)]| -> Vec<serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| serde_json::json!({"key": k, "value": {"stringValue": v}}))
+            .collect()
+    };
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": attributes(resource)},
+        "scopeSpans": [{"scope": {"name": "factory-observability"}, "spans": spans}]
+    }]})
+    .to_string()
+}
+
+/// A span of `[trace, id, parent]`, starting `start_ms` after the epoch of the test's day, with
+/// string and integer attributes.
+fn span_json(
+    [trace, id, parent]: [&str; 3],
+    name: &str,
+    kind: u8,
+    start_ms: u64,
+    strings: &[(&str, &str)],
+    status_error: bool,
+) -> serde_json::Value {
+    let start = 1_780_000_000_000_000_000u64 + start_ms * 1_000_000;
+    let attributes: Vec<serde_json::Value> = strings
+        .iter()
+        .map(|(k, v)| match v.parse::<i64>() {
+            Ok(n) => serde_json::json!({"key": k, "value": {"intValue": n.to_string()}}),
+            Err(_) => serde_json::json!({"key": k, "value": {"stringValue": v}}),
+        })
+        .collect();
+    serde_json::json!({
+        "traceId": trace, "spanId": id, "parentSpanId": parent, "name": name, "kind": kind,
+        "startTimeUnixNano": start.to_string(),
+        "endTimeUnixNano": (start + 40_000_000).to_string(),
+        "attributes": attributes,
+        "status": if status_error { serde_json::json!({"code": 2}) } else { serde_json::json!({}) },
+    })
+}
+
+/// Issue 20: a run recorded with the CI/CD conventions' names alone
+/// (`FACTORY_OBS_PIPELINE_SEMCONV=cicd`: `BUILD {pipeline}`, the stage by its task name) is a run
+/// to every command; and a product's requests long after it, in traces of their own, are joined
+/// to it by the `factory.run.id` of the product's resource (`builds`, and `report`'s table).
+#[test]
+fn builds_join_a_products_later_requests_to_the_run_that_built_it() {
+    const RUN: &str = "01a24000-0000-7000-8000-000000000001";
+    const RUN_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    let dir = std::env::temp_dir().join(format!("factory-obs-builds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run_span = span_json(
+        [RUN_TRACE, "b7ad6b7169203331", ""],
+        "BUILD new_product",
+        2,
+        0,
+        &[
+            ("cicd.pipeline.name", "new_product"),
+            ("cicd.pipeline.run.id", RUN),
+            ("cicd.pipeline.result", "success"),
+        ],
+        false,
+    );
+    let stage_span = span_json(
+        [RUN_TRACE, "00f067aa0ba902b7", "b7ad6b7169203331"],
+        "implement",
+        1,
+        1,
+        &[
+            ("cicd.pipeline.task.name", "implement"),
+            ("cicd.pipeline.task.run.result", "success"),
+            ("run.id", RUN),
+        ],
+        false,
+    );
+    let factory = export_line(
+        &[("service.name", "sf-factory")],
+        vec![run_span, stage_span],
+    );
+    let build = [
+        ("service.name", "product-api"),
+        ("factory.run.id", RUN),
+        ("factory.pipeline.name", "new_product"),
+        ("factory.candidate", "claude"),
+        ("factory.models", "claude-opus-4-5,gpt-5.3-codex"),
+        (
+            "vcs.ref.head.revision",
+            "9f2c1e7d4b3a29180f6e5d4c3b2a190817263544",
+        ),
+    ];
+    let request = |n: u64, route: &str, status: &str| {
+        span_json(
+            [&format!("{n:032x}"), &format!("{n:016x}"), ""],
+            &format!("GET {route}"),
+            2,
+            1000 + n,
+            &[
+                ("http.request.method", "GET"),
+                ("http.route", route),
+                ("http.response.status_code", status),
+            ],
+            status.starts_with('5'),
+        )
+    };
+    let later: Vec<_> = (1..=4)
+        .map(|n| request(n, "/health", "200"))
+        .chain((5..=7).map(|n| request(n, "/reports/export", "503")))
+        .chain([request(8, "/reports/export", "200")])
+        .collect();
+    // A product no factory deployed: its requests are in `report`'s routes, not in any build.
+    let unbuilt = export_line(
+        &[("service.name", "other-api")],
+        vec![request(9, "/x", "500")],
+    );
+    let lines = [factory, export_line(&build, later), unbuilt].join("\n") + "\n";
+    std::fs::write(dir.join("traces.jsonl"), lines).unwrap();
+    let dir = dir.display().to_string();
+
+    let runs = obs(&["runs", &dir]);
+    assert_eq!(runs.status.code(), Some(0), "{}", text(&runs.stderr));
+    let runs = text(&runs.stdout);
+    assert!(runs.contains(RUN) && runs.contains("new_product"), "{runs}");
+    assert!(runs.contains("success"), "{runs}");
+
+    let builds = obs(&["builds", &dir]);
+    assert_eq!(builds.status.code(), Some(0), "{}", text(&builds.stderr));
+    let builds = text(&builds.stdout);
+    let lines: Vec<&str> = builds.lines().collect();
+    assert!(lines[0].starts_with("run "), "{builds}");
+    // Most errors first: the failing route, then the healthy one; the run was read.
+    let export = lines
+        .iter()
+        .position(|l| l.contains("/reports/export"))
+        .unwrap();
+    let health = lines.iter().position(|l| l.contains("/health")).unwrap();
+    assert!(export < health, "{builds}");
+    let row: Vec<&str> = lines[export].split_whitespace().collect();
+    assert_eq!(
+        row,
+        [
+            RUN,
+            "9f2c1e7d4b3a",
+            "claude",
+            "claude-opus-4-5,gpt-5.3-codex",
+            "product-api",
+            "GET",
+            "/reports/export",
+            "4",
+            "3",
+            "75.0%",
+            "40",
+            "ms"
+        ],
+        "{builds}"
+    );
+    assert!(!builds.contains("other-api"), "{builds}");
+    assert!(builds.ends_with("`factory-obs trace RUN` shows the run that built a product.\n"));
+
+    let json = obs(&["builds", "--json", &dir]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(2));
+    assert_eq!(rows[0]["run_id"], RUN);
+    assert_eq!(rows[0]["run_read"], true);
+    assert_eq!(
+        (rows[0]["requests"].as_u64(), rows[0]["errors"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        (rows[1]["route"].as_str(), rows[1]["errors"].as_u64()),
+        (Some("GET /health"), Some(0))
+    );
+
+    // `report` has the same table; the stage recorded by its task name is a stage.
+    let report = obs(&["report", "--json", &dir]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["builds"], rows);
+    assert_eq!(report["stages"][0]["stage"], "implement");
+
+    // Files without any build: the command says why, exit 1.
+    let none = obs(&["builds", "fixtures/recorded"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        text(&none.stderr).starts_with("factory-obs: none of the "),
+        "{}",
+        text(&none.stderr)
+    );
+}

@@ -16,6 +16,7 @@
 
 use factory_observability::pipeline_stage;
 use factory_observability::propagation::{CommandExt as _, RequestBuilderExt as _};
+use factory_observability::provenance::{CommandExt as _, Provenance};
 use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,21 @@ pub const PRODUCT_URL_ENV: &str = "PRODUCT_URL";
 
 /// `FACTORY_PIPELINE_SMOKE`: `on` (default) or `off`, whether the run ends with the stage.
 pub const SMOKE_ENV: &str = "FACTORY_PIPELINE_SMOKE";
+
+/// `FACTORY_PIPELINE_KEEP_PRODUCT`: `on` leaves the product the stage started running after
+/// the run (deployed), and prints `deployed <url> pid <pid>` on stdout; `off` (default) stops it.
+pub const KEEP_PRODUCT_ENV: &str = "FACTORY_PIPELINE_KEEP_PRODUCT";
+
+/// `PRODUCT_PROMETHEUS_PORT`: the port of the deployed product's `/metrics` (its
+/// `OTEL_EXPORTER_PROMETHEUS_PORT`; default 0, a free one).
+pub const PRODUCT_PROMETHEUS_PORT_ENV: &str = "PRODUCT_PROMETHEUS_PORT";
+
+/// `FACTORY_PIPELINE_PRODUCT_COMMAND`: the product to deploy instead of `product_service`, a
+/// program and its arguments separated by spaces (no quoting), e.g.
+/// `python3 examples/product_python/product.py`. It is started as `product_service` is (same
+/// environment, provenance included) and must serve the same calls and print
+/// `listening on http://ADDR` first.
+pub const PRODUCT_COMMAND_ENV: &str = "FACTORY_PIPELINE_PRODUCT_COMMAND";
 
 /// The product example's binary, next to this one.
 const PRODUCT_BINARY: &str = "product_service";
@@ -49,8 +65,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub enum Target {
     /// A product already running at this base URL (`PRODUCT_URL`).
     Running(String),
-    /// The `product_service` binary to start as a child process, with these arguments.
-    Binary(PathBuf, Vec<&'static str>),
+    /// The `product_service` binary (or [`PRODUCT_COMMAND_ENV`]'s program) to start as a child
+    /// process, with these arguments.
+    Binary(PathBuf, Vec<String>),
 }
 
 impl Target {
@@ -76,13 +93,22 @@ impl Target {
                 return Ok(Some(Target::Running(url.to_owned())));
             }
         }
+        if let Ok(command) = std::env::var(PRODUCT_COMMAND_ENV) {
+            let mut words = command.split_whitespace().map(str::to_owned);
+            if let Some(program) = words.next() {
+                return Ok(Some(Target::Binary(
+                    PathBuf::from(program),
+                    words.collect(),
+                )));
+            }
+        }
         match sibling_binary(PRODUCT_BINARY) {
             Some(path) if path.is_file() => Ok(Some(Target::Binary(path, Vec::new()))),
             _ => {
                 let this = std::env::current_exe().map_err(|error| {
                     format!("cannot find this executable to serve the product: {error}")
                 })?;
-                Ok(Some(Target::Binary(this, vec![PRODUCT_ARG])))
+                Ok(Some(Target::Binary(this, vec![PRODUCT_ARG.to_owned()])))
             }
         }
     }
@@ -121,7 +147,9 @@ impl fmt::Display for SmokeError {
 impl std::error::Error for SmokeError {}
 
 /// The product's calls answered as expected: how many (3).
-#[pipeline_stage(name = "smoke")]
+// `cicd.pipeline.task.type` (CI/CD conventions, `build`, `deploy` or `test`): a stage's kind is the
+// program's to say; this one deploys the product.
+#[pipeline_stage(name = "smoke", fields(cicd.pipeline.task.type = "deploy"))]
 pub fn smoke(target: &Target) -> Result<u32, SmokeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -132,11 +160,27 @@ pub fn smoke(target: &Target) -> Result<u32, SmokeError> {
         Target::Binary(path, args) => {
             // Started inside the stage: the child's own spans outside requests (if any) are
             // children of this stage.
-            let product = ChildProduct::start(path, args)?;
+            let keep = keep_product()?;
+            let product = ChildProduct::start(path, args, !keep)?;
             let result = runtime.block_on(call_product(&product.base_url));
-            product.stop();
+            if result.is_ok() && keep {
+                product.keep();
+            } else {
+                product.stop();
+            }
             result
         }
+    }
+}
+
+/// `FACTORY_PIPELINE_KEEP_PRODUCT`.
+fn keep_product() -> Result<bool, SmokeError> {
+    match std::env::var(KEEP_PRODUCT_ENV).as_deref().map(str::trim) {
+        Err(_) | Ok("off" | "") => Ok(false),
+        Ok("on") => Ok(true),
+        Ok(other) => Err(SmokeError::Start(format!(
+            "{KEEP_PRODUCT_ENV}={other:?}: expected on or off"
+        ))),
     }
 }
 
@@ -224,8 +268,11 @@ struct ChildProduct {
 }
 
 impl ChildProduct {
-    /// Starts `path` on a free loopback port in the current trace and waits until it listens.
-    fn start(path: &Path, args: &[&str]) -> Result<ChildProduct, SmokeError> {
+    /// Starts `path` on a free loopback port and waits until it listens; `in_run_trace`: with
+    /// the environment carrier, so that what it does outside requests is in the run's trace (a
+    /// product deployed to stay has traces of its own: its requests from this stage still join
+    /// the run's trace through their `traceparent`).
+    fn start(path: &Path, args: &[String], in_run_trace: bool) -> Result<ChildProduct, SmokeError> {
         let mut command = Command::new(path);
         command
             .args(args)
@@ -234,17 +281,27 @@ impl ChildProduct {
             // factory's OTEL_SERVICE_NAME; its /metrics (if Prometheus is configured) on a
             // port of its own; no second run summary on this terminal.
             .env_remove("OTEL_SERVICE_NAME")
-            .env("OTEL_EXPORTER_PROMETHEUS_PORT", "0")
+            .env(
+                "OTEL_EXPORTER_PROMETHEUS_PORT",
+                std::env::var(PRODUCT_PROMETHEUS_PORT_ENV).unwrap_or_else(|_| "0".into()),
+            )
             .env("FACTORY_OBS_SUMMARY", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .with_trace_context();
+            .stderr(Stdio::inherit());
+        if in_run_trace {
+            command.with_trace_context();
+        }
         if let Ok(attributes) = std::env::var("OTEL_RESOURCE_ATTRIBUTES") {
             command.env(
                 "OTEL_RESOURCE_ATTRIBUTES",
                 without_service_name(&attributes),
             );
+        }
+        // The deploy gives the product its provenance: this run, its pipeline, the revision,
+        // the winning candidate and the models, on every span, metric and log it records.
+        if let Some(provenance) = Provenance::of_current_run() {
+            command.with_provenance(&provenance);
         }
         let mut child = command
             .spawn()
@@ -298,6 +355,13 @@ impl ChildProduct {
             thread::sleep(Duration::from_millis(10));
         }
         String::new()
+    }
+
+    /// Leaves the product running after this process (deployed): says where, on stdout.
+    fn keep(mut self) {
+        if let Some(child) = self.child.take() {
+            println!("deployed {} pid {}", self.base_url, child.id());
+        }
     }
 
     /// SIGTERM, then waits for the child to flush and exit.

@@ -12,7 +12,14 @@
 //!
 //! Routes: `GET /health`, `GET /tasks`, `POST /tasks` (`{"title": "..."}` → 201 with the task;
 //! an empty title → 422), `GET /tasks/{id}` (404 when absent), and `GET /reports/export`, which
-//! fails with 500 (its backend is not configured). It prints `listening on http://ADDR` once it
+//! fails with 500 (its backend is not configured).
+//!
+//! The page: `GET /` is a small task UI whose "Create task" button is instrumented with the
+//! OpenTelemetry web SDK (`GET /app.js`, built from `web/` by `scripts/build-web.sh`): a click is
+//! a span `user.create_task` of service `product-webapp`, the request it makes is its child and
+//! carries `traceparent`, so that this service's `POST /tasks` span joins the click's trace. The
+//! page sends its spans to `POST /v1/traces` on this origin ([`BrowserTelemetry`]), which checks
+//! them and forwards them through this service's own exporter: the collector stays private. It prints `listening on http://ADDR` once it
 //! accepts connections (so that a parent can start it on `PRODUCT_ADDR=127.0.0.1:0`), and shuts
 //! down gracefully on Ctrl-C or SIGTERM, flushing its telemetry.
 //!
@@ -23,12 +30,13 @@
 //! `handler.outcome`, and it records `handler.duration` (the Product Service dashboard's "Handler
 //! duration p95 off HTTP"). It stops when the server does.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use factory_observability::{handler, HttpServerLayer};
+use factory_observability::{handler, BrowserTelemetry, HttpServerLayer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Write;
@@ -56,6 +64,14 @@ struct Task {
 struct NewTask {
     title: String,
 }
+
+/// The page and its script, built from `web/` (`scripts/build-web.sh`) and served from the binary.
+const PAGE: &str = include_str!("web/index.html");
+const SCRIPT: &str = include_str!("web/dist/app.js");
+/// Where the page's `<meta>` tags go.
+const PAGE_META_MARK: &str = "<!-- factory-obs:meta -->";
+/// The page's service name, the one the browser endpoint accepts.
+const WEBAPP_SERVICE: &str = "product-webapp";
 
 /// The tasks, in memory.
 #[derive(Clone, Default)]
@@ -106,6 +122,49 @@ impl IntoResponse for ApiError {
 #[handler]
 async fn health() -> &'static str {
     "ok"
+}
+
+/// `GET /`: the task page, telling its script where to send spans (and the token, if set).
+#[handler]
+async fn page(State(page): State<Bytes>) -> Html<Bytes> {
+    Html(page)
+}
+
+/// `GET /app.js`: the page's script.
+#[handler]
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+}
+
+/// The page with its `<meta>` tags: the browser endpoint's path, its token when one is set
+/// (every visitor reads the page: the token keeps out senders that did not load it), and the
+/// page's service name.
+fn page_html(browser: &BrowserTelemetry) -> String {
+    let mut meta = format!(
+        r#"<meta name="factory-obs-traces-url" content="{}">
+    <meta name="factory-obs-service-name" content="{}">"#,
+        escape_attribute(browser.path()),
+        escape_attribute(WEBAPP_SERVICE),
+    );
+    if let Some(token) = browser.token() {
+        meta.push_str(&format!(
+            r#"
+    <meta name="factory-obs-browser-token" content="{}">"#,
+            escape_attribute(token)
+        ));
+    }
+    PAGE.replacen(PAGE_META_MARK, &meta, 1)
+}
+
+/// `text` inside a double-quoted HTML attribute.
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[handler]
@@ -177,16 +236,23 @@ fn recount_interval() -> Result<Duration, String> {
     }
 }
 
-/// The service's routes, with one SERVER span per request.
-fn app(store: Store) -> Router {
+/// The service's routes, with one SERVER span per request, and the browser endpoint outside
+/// them: the pages' spans are forwarded, their requests make no span of this service.
+fn app(store: Store, browser: &BrowserTelemetry) -> Router {
     let reports = Router::new().route("/export", get(export_report));
+    let page = Router::new()
+        .route("/", get(page))
+        .with_state(Bytes::from(page_html(browser)));
     Router::new()
         .route("/health", get(health))
+        .route("/app.js", get(script))
         .route("/tasks", get(list_tasks).post(create_task))
         .route("/tasks/{id}", get(get_task))
         .nest("/reports", reports)
         .with_state(store)
+        .merge(page)
         .layer(HttpServerLayer::new())
+        .merge(browser.router())
 }
 
 /// Ctrl-C or SIGTERM.
@@ -252,10 +318,11 @@ pub(crate) async fn main() -> ExitCode {
     }
     let _ = std::io::stdout().flush();
     let store = Store::default();
+    let browser = BrowserTelemetry::new([WEBAPP_SERVICE]);
     let recount = tokio::spawn(recount_periodically(store.clone(), recount_every));
     let served = axum::serve(
         listener,
-        app(store).into_make_service_with_connect_info::<SocketAddr>(),
+        app(store, &browser).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;

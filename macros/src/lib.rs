@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Attribute macros of `factory-observability`. Depend on the `factory-observability` crate, which
 //! re-exports them with their documentation; this crate only holds the entry points.
 //!

@@ -11,14 +11,20 @@
 //! Spans come from files ([`Span::from_proto`]) or straight from the SDK's export batches (the
 //! runtime's shutdown summary converts those): both feed the same [`ModelBuilder`].
 
+#![warn(missing_docs)]
+
+pub mod json;
 pub mod read;
 pub mod run;
+pub mod terminal;
 
+pub use json::{AttributeRef, EventRef, ParsedLine, SpanRef, ValueRef};
 pub use read::{read_paths, Problem, ReadError, ReadStats};
 pub use run::{
-    failed_test_names, Adjudication, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest, Stage,
-    TestCounts,
+    failed_test_names, Adjudication, Build, LlmCall, Model, ModelBuilder, Role, Run, ServerRequest,
+    Stage, TestCounts,
 };
+pub use terminal::escape_for_terminal;
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as proto_trace;
@@ -27,9 +33,13 @@ use std::fmt;
 /// An attribute value, as exported.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `stringValue`.
     Str(String),
+    /// `intValue` (a JSON number or a decimal string in a file).
     Int(i64),
+    /// `doubleValue`.
     Double(f64),
+    /// `boolValue`.
     Bool(bool),
     /// Arrays, maps and bytes, rendered as text.
     Other(String),
@@ -113,6 +123,16 @@ fn attributes_from_proto(list: &[KeyValue]) -> Attributes {
         .collect()
 }
 
+/// Borrowed views of owned attributes.
+fn attribute_refs(list: &Attributes) -> Vec<AttributeRef<'_>> {
+    list.iter()
+        .map(|(key, value)| AttributeRef {
+            key: key.as_str().into(),
+            value: ValueRef::of(value),
+        })
+        .collect()
+}
+
 fn find<'a>(attributes: &'a Attributes, key: &str) -> Option<&'a Value> {
     attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
@@ -130,17 +150,26 @@ pub fn hex(bytes: &[u8]) -> String {
 /// OTLP span kinds (`Span.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SpanKind {
+    /// 0: the instrumentation did not say (OTLP allows reading it as internal); also any number
+    /// OTLP does not define.
     #[default]
     Unspecified,
+    /// 1: an operation inside the process, not at its boundary (the runtime's runs, stages and
+    /// adjudications).
     Internal,
+    /// 2: the handling of a remote request (a product's routes: see [`Role::Request`]).
     Server,
+    /// 3: a request to a remote service (an LLM call, an outgoing HTTP request).
     Client,
+    /// 4: a message sent to a broker.
     Producer,
+    /// 5: a message received from a broker.
     Consumer,
 }
 
 impl SpanKind {
-    fn from_proto(kind: i32) -> SpanKind {
+    /// The kind of an OTLP `Span.kind` number (unknown numbers are unspecified).
+    pub fn from_proto(kind: i32) -> SpanKind {
         match kind {
             1 => SpanKind::Internal,
             2 => SpanKind::Server,
@@ -150,14 +179,30 @@ impl SpanKind {
             _ => SpanKind::Unspecified,
         }
     }
+
+    /// The OTLP number.
+    pub fn number(self) -> i32 {
+        match self {
+            SpanKind::Unspecified => 0,
+            SpanKind::Internal => 1,
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+            SpanKind::Producer => 4,
+            SpanKind::Consumer => 5,
+        }
+    }
 }
 
 /// OTLP status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum StatusCode {
+    /// 0, the default: the instrumentation said nothing (also a span with no status, or a code
+    /// OTLP does not define).
     #[default]
     Unset,
+    /// 1: marked as completed successfully by the application or an operator.
     Ok,
+    /// 2: the operation failed; the span's status message says why when it says anything.
     Error,
 }
 
@@ -175,8 +220,11 @@ impl StatusCode {
 /// A span event (`exception`, `gen_ai.evaluation.result`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// What kind of event it is, which says which attributes it carries.
     pub name: String,
+    /// `timeUnixNano`: nanoseconds since the Unix epoch.
     pub time_unix_nano: u64,
+    /// The event's details: `exception.message`, `gen_ai.evaluation.score.value`, ...
     pub attributes: Attributes,
 }
 
@@ -190,19 +238,34 @@ impl Event {
 /// One span, from a file or from the SDK.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Span {
+    /// `traceId`; always 16 bytes (OTLP calls ids of another length invalid: [`Span::from_proto`]
+    /// refuses them, the reader reports and skips their span).
     pub trace_id: [u8; 16],
+    /// `spanId`; always 8 bytes.
     pub span_id: [u8; 8],
     /// `None` for a root span.
     pub parent_span_id: Option<[u8; 8]>,
     /// OTLP span flags: W3C trace flags in bits 0-7, 0x100 "remote parent known", 0x200 remote.
     pub flags: u32,
+    /// `pipeline.run`, `pipeline.stage`, `GET /tasks/{id}`, ...: with the kind and attributes,
+    /// what decides the span's [`Role`].
     pub name: String,
+    /// `kind`: where the operation sits (a product's routes are server spans, LLM calls
+    /// client spans).
     pub kind: SpanKind,
+    /// `startTimeUnixNano`: nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// `endTimeUnixNano`; a malformed file may put it before the start (see
+    /// [`Span::duration_nanos`]).
     pub end_unix_nano: u64,
+    /// The span's own attributes (the resource's are in [`Span::resource`]).
     pub attributes: Attributes,
+    /// In the order they were exported.
     pub events: Vec<Event>,
+    /// `status.code`; [`StatusCode::Unset`] when the span has no status.
     pub status_code: StatusCode,
+    /// `status.message`: the description of an error status (what the model shows as the
+    /// error), empty when absent.
     pub status_message: String,
     /// The instrumentation scope's name.
     pub scope: String,
@@ -251,6 +314,83 @@ impl Span {
     /// Hex span id.
     pub fn span_hex(&self) -> String {
         hex(&self.span_id)
+    }
+
+    /// The owned span of a borrowed one.
+    pub fn from_ref(span: &SpanRef<'_>) -> Span {
+        let attributes = |list: &[AttributeRef<'_>]| -> Attributes {
+            list.iter()
+                .map(|a| (a.key.to_string(), a.value.to_value()))
+                .collect()
+        };
+        Span {
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+            parent_span_id: span.parent_span_id,
+            flags: span.span.flags,
+            name: span.name().to_owned(),
+            kind: span.kind(),
+            start_unix_nano: span.start_unix_nano(),
+            end_unix_nano: span.end_unix_nano(),
+            attributes: attributes(&span.span.attributes),
+            events: span
+                .events()
+                .iter()
+                .map(|event| Event {
+                    name: event.name.to_string(),
+                    time_unix_nano: event.time_unix_nano,
+                    attributes: attributes(&event.attributes),
+                })
+                .collect(),
+            status_code: span.status_code(),
+            status_message: span.status_message().to_owned(),
+            scope: span.scope.to_owned(),
+            service: span.service.to_owned(),
+            resource: attributes(span.resource),
+        }
+    }
+
+    /// `f` with a borrowed view of the span (what the model's records are built from).
+    pub fn with_ref<R>(&self, f: impl FnOnce(&SpanRef<'_>) -> R) -> R {
+        let attributes = attribute_refs;
+        let json = json::SpanJson {
+            trace_id: json::HexId::of(&self.trace_id),
+            span_id: json::HexId::of(&self.span_id),
+            parent_span_id: self
+                .parent_span_id
+                .map(|id| json::HexId::of(&id))
+                .unwrap_or_default(),
+            flags: self.flags,
+            name: self.name.as_str().into(),
+            kind: self.kind.number(),
+            start_time_unix_nano: self.start_unix_nano,
+            end_time_unix_nano: self.end_unix_nano,
+            attributes: attributes(&self.attributes),
+            events: self
+                .events
+                .iter()
+                .map(|event| EventRef {
+                    time_unix_nano: event.time_unix_nano,
+                    name: event.name.as_str().into(),
+                    attributes: attributes(&event.attributes),
+                })
+                .collect(),
+            status: Some(json::StatusRef {
+                message: self.status_message.as_str().into(),
+                code: self.status_code.number() as i32,
+            }),
+        };
+        let resource = attributes(&self.resource);
+        let view = SpanRef {
+            span: &json,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            scope: &self.scope,
+            service: &self.service,
+            resource: &resource,
+        };
+        f(&view)
     }
 
     /// A span of a file's request. Ids of the wrong length are an error (the OTLP specification
@@ -323,18 +463,32 @@ fn service_name(resource: &Attributes) -> String {
 /// One metric point of an export request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricPoint {
+    /// The metric's (instrument's) name: `pipeline.stage.duration`, `llm.tokens.total`, ...
     pub name: String,
+    /// The metric's unit, UCUM (`s`, `{token}`); empty when it has none.
     pub unit: String,
+    /// The point's attributes (`outcome`, `stage.name`, ...): which series of the metric it is.
     pub attributes: Attributes,
+    /// What the point measured; its variant follows the metric's type.
     pub value: PointValue,
 }
 
 /// A point's value: a sum's or gauge's number, or a histogram's count and sum.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PointValue {
+    /// A sum's or gauge's `asInt` (0 for a point with neither `asInt` nor `asDouble`).
     Int(i64),
+    /// A sum's or gauge's `asDouble`.
     Double(f64),
-    Histogram { count: u64, sum: Option<f64> },
+    /// A histogram's, exponential histogram's or summary's point (their buckets and quantiles
+    /// are not kept).
+    Histogram {
+        /// How many values the point counts.
+        count: u64,
+        /// Their sum; `None` when the exporter left it out, as OTLP asks of a histogram that
+        /// recorded negative values.
+        sum: Option<f64>,
+    },
 }
 
 impl fmt::Display for PointValue {
@@ -351,19 +505,31 @@ impl fmt::Display for PointValue {
 /// One log record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogRecord {
+    /// `timeUnixNano`: when the event happened, nanoseconds since the Unix epoch; 0 when
+    /// unknown (the observed time is not read).
     pub time_unix_nano: u64,
+    /// `severityText` as the source wrote it (`INFO`, `ERROR`, ...); empty when the record has
+    /// only a severity number.
     pub severity_text: String,
+    /// `body` as text: a string as it is, arrays and maps rendered as in [`Value::Other`];
+    /// empty when absent.
     pub body: String,
+    /// The record's own attributes (not its resource's).
     pub attributes: Attributes,
     /// Hex, empty when the record is outside any span.
     pub trace_id: String,
+    /// Hex, empty when the record is outside any span.
     pub span_id: String,
 }
 
 /// What one line (one export request) held.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Batch {
+    /// In the line's order; a span whose ids have the wrong length is left out (the reader
+    /// reports it as a problem).
     pub spans: Vec<Span>,
+    /// One per data point of each metric, in the line's order.
     pub points: Vec<MetricPoint>,
+    /// In the line's order.
     pub logs: Vec<LogRecord>,
 }

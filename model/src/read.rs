@@ -1,22 +1,24 @@
 //! Streaming reader of OTLP/JSON files: one export request per line, as the embedded default and
 //! the OpenTelemetry Collector's file exporter write them.
 //!
-//! Memory is bounded by the longest line (at most [`MAX_LINE_BYTES`]), not by the file: lines are
-//! read one at a time into one reused buffer and handed over as a [`Batch`]. gzip files (by their
-//! magic bytes, whatever their name) are decompressed on the fly. A malformed line is recorded as
-//! a [`Problem`] with its file and line number and reading goes on.
+//! Memory is bounded by a few chunks of lines (1 MiB each, or one line when it is longer, at most
+//! [`MAX_LINE_BYTES`]), not by the file. Each line is parsed in place ([`ParsedLine`]: spans
+//! borrowed from the line's text) and handed to the caller's `parse`, whose result is folded in
+//! line order ([`read_files_with`]); with more than one thread, a reader thread cuts the chunks
+//! (and decompresses gzip), parser threads parse them, and the calling thread folds their results
+//! in order, so what is read is the same whatever the thread count. [`read_files`] gives owned
+//! [`Batch`]es. gzip files (by their magic bytes, whatever their name) are decompressed on the fly.
+//! A malformed line is recorded as a [`Problem`] with its file and line number and reading goes on.
 
-use super::{attributes_from_proto, hex, Batch, LogRecord, MetricPoint, PointValue, Span, Value};
-use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
-use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, ResourceMetrics};
-use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
-use serde::Deserialize;
-use std::cell::Cell;
+pub use super::json::ParsedLine;
+use super::{Batch, Span};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 /// A longer line is reported and skipped rather than held in memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -32,7 +34,14 @@ pub enum ReadError {
     /// A directory holds no telemetry file.
     NoFiles(PathBuf),
     /// A file or directory could not be opened or listed.
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// As given, or as found in a directory given.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
+    /// A thread to read or parse could not be started.
+    Thread(io::Error),
 }
 
 impl fmt::Display for ReadError {
@@ -51,6 +60,7 @@ impl fmt::Display for ReadError {
                 path.display()
             ),
             ReadError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            ReadError::Thread(error) => write!(f, "cannot start a thread to read: {error}"),
         }
     }
 }
@@ -60,9 +70,12 @@ impl std::error::Error for ReadError {}
 /// A line that could not be read, skipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// As given, or as found in a directory given.
     pub file: PathBuf,
     /// 1-based.
     pub line: u64,
+    /// What is wrong, in the reader's words: `truncated JSON: ...`, `span "x" skipped: ...`,
+    /// `line longer than ... bytes, skipped`.
     pub message: String,
 }
 
@@ -75,13 +88,19 @@ impl fmt::Display for Problem {
 /// What a read went through.
 #[derive(Clone, Debug, Default)]
 pub struct ReadStats {
+    /// The files read, in the order read (a directory's in name order, see [`input_files`]).
     pub files: Vec<PathBuf>,
     /// Lines read, malformed ones included.
     pub lines: u64,
     /// Bytes read from disk (compressed bytes for a gzip file).
     pub bytes: u64,
+    /// Spans with valid ids in the lines parsed (with [`ReadOptions::wanted`], the lines wanted);
+    /// a span skipped for its ids is a problem instead.
     pub spans: u64,
+    /// Metric points and log records: counted by [`read_files`], which parses them; a caller of
+    /// [`read_files_with`] parses (and counts) them only if it asks a line for them.
     pub points: u64,
+    /// Log records, counted as the points are.
     pub logs: u64,
     /// The first [`MAX_PROBLEMS_KEPT`] problems.
     pub problems: Vec<Problem>,
@@ -153,321 +172,502 @@ pub fn read_paths(paths: &[PathBuf], on_batch: impl FnMut(Batch)) -> Result<Read
     read_files(&files, on_batch, |_| {})
 }
 
-/// Reads the files in order. `on_progress` is told the bytes read so far (of every file) after
-/// each line.
+/// Reads the files in order, on this thread, into owned batches (spans, metric points and log
+/// records). `on_progress` is told the bytes read so far (of every file) as reading goes.
 pub fn read_files(
     files: &[PathBuf],
     mut on_batch: impl FnMut(Batch),
+    on_progress: impl FnMut(u64),
+) -> Result<ReadStats, ReadError> {
+    let (mut points, mut logs) = (0, 0);
+    let mut stats = read_files_with(
+        files,
+        &ReadOptions::default(),
+        |line| {
+            let mut batch = Batch::default();
+            let mut problems = Vec::new();
+            // Spans skipped are counted and reported by the reader.
+            batch.spans = line.spans().flatten().map(|s| Span::from_ref(&s)).collect();
+            match line.points() {
+                Ok(found) => batch.points = found,
+                Err(message) => problems.push(message),
+            }
+            match line.logs() {
+                Ok(found) => batch.logs = found,
+                Err(message) => problems.push(message),
+            }
+            (batch, problems)
+        },
+        |(batch, problems)| {
+            points += batch.points.len() as u64;
+            logs += batch.logs.len() as u64;
+            on_batch(batch);
+            problems
+        },
+        on_progress,
+    )?;
+    stats.points = points;
+    stats.logs = logs;
+    Ok(stats)
+}
+
+/// A quick look at a raw line: whether to parse it.
+pub type LineFilter<'a> = dyn Fn(&[u8]) -> bool + Sync + 'a;
+
+/// How [`read_files_with`] reads.
+pub struct ReadOptions<'a> {
+    /// Threads that parse: 1 parses on the calling thread; more start a reader thread (which
+    /// also decompresses gzip) and this many parsers, the calling thread folding their results
+    /// in line order.
+    pub threads: usize,
+    /// Only lines for which this is true are parsed (the others are counted, not reported): a
+    /// quick look at the raw line, e.g. whether it holds a trace id at all.
+    pub wanted: Option<&'a LineFilter<'a>>,
+}
+
+impl Default for ReadOptions<'_> {
+    fn default() -> Self {
+        ReadOptions {
+            threads: 1,
+            wanted: None,
+        }
+    }
+}
+
+/// A chunk of whole lines is cut at this size (a longer line is a chunk of its own).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Chunks read but not yet folded, per parser thread, at most (in bytes, or one chunk when it is
+/// larger): what bounds the memory of a parallel read, whatever the pace of the parsers. Two
+/// keep each parser busy while the previous one's result waits to be folded.
+const IN_FLIGHT_CHUNKS_PER_THREAD: usize = 2;
+
+/// Reads the files in order; each line is parsed in place and handed to `parse` (on a parser
+/// thread when [`ReadOptions::threads`] is above 1), whose result `fold` receives on the calling
+/// thread in line order, returning the line's problems (reported with its file and line
+/// number). The spans counted and the problems reported are the same whatever the thread count.
+pub fn read_files_with<T: Send>(
+    files: &[PathBuf],
+    options: &ReadOptions,
+    parse: impl Fn(&ParsedLine<'_>) -> T + Sync,
+    mut fold: impl FnMut(T) -> Vec<String>,
     mut on_progress: impl FnMut(u64),
 ) -> Result<ReadStats, ReadError> {
     let mut stats = ReadStats {
         files: files.to_vec(),
         ..ReadStats::default()
     };
-    let mut buffer = Vec::new();
-    for file in files {
-        let opened = File::open(file).map_err(|error| ReadError::Io {
-            path: file.clone(),
+    // Line numbers in a chunk count from its first line: the file's lines before it are
+    // known here, where chunks come in order.
+    let (mut file_now, mut lines_before) = (usize::MAX, 0u64);
+    let mut take = |parsed: Parsed<T>| {
+        if parsed.file != file_now {
+            (file_now, lines_before) = (parsed.file, 0);
+        }
+        stats.lines += parsed.lines;
+        stats.bytes = parsed.bytes;
+        stats.spans += parsed.spans;
+        let mut problems = parsed.problems;
+        for (line, item) in parsed.items {
+            problems.extend(fold(item).into_iter().map(|message| (line, message)));
+        }
+        problems.sort_by_key(|(line, _)| *line);
+        for (line, message) in problems {
+            stats.problem(&files[parsed.file], lines_before + line, message);
+        }
+        lines_before += parsed.lines;
+        on_progress(stats.bytes);
+    };
+    let wanted = options.wanted;
+    let chunks = Chunks::new(files);
+    if options.threads <= 1 {
+        for chunk in chunks {
+            take(parse_chunk(chunk?, wanted, &parse));
+        }
+    } else {
+        parallel(
+            chunks,
+            options.threads,
+            &|chunk| parse_chunk(chunk, wanted, &parse),
+            &mut take,
+        )?;
+    }
+    Ok(stats)
+}
+
+/// What a chunk held, parsed.
+struct Parsed<T> {
+    file: usize,
+    lines: u64,
+    bytes: u64,
+    spans: u64,
+    /// `(line number in the chunk, from 1, message)`.
+    problems: Vec<(u64, String)>,
+    items: Vec<(u64, T)>,
+}
+
+/// The chunk's lines parsed (on a parser thread): the lines found, the spans counted, the
+/// problems, and what `parse` made of each line.
+fn parse_chunk<T>(
+    chunk: Chunk,
+    wanted: Option<&LineFilter<'_>>,
+    parse: &impl Fn(&ParsedLine<'_>) -> T,
+) -> Parsed<T> {
+    let mut parsed = Parsed {
+        file: chunk.file,
+        lines: 0,
+        bytes: chunk.bytes,
+        spans: 0,
+        problems: Vec::new(),
+        items: Vec::new(),
+    };
+    if chunk.too_long {
+        parsed.lines = 1;
+        let message = format!("line longer than {MAX_LINE_BYTES} bytes, skipped");
+        parsed.problems.push((1, message));
+    }
+    let text = chunk.text.strip_suffix(b"\n").unwrap_or(&chunk.text);
+    for line in text
+        .split(|&b| b == b'\n')
+        .filter(|_| !chunk.text.is_empty())
+    {
+        parsed.lines += 1;
+        let number = parsed.lines;
+        if line.iter().all(u8::is_ascii_whitespace) || wanted.is_some_and(|w| !w(line)) {
+            continue;
+        }
+        match ParsedLine::parse(line) {
+            Ok(line) => {
+                for span in line.spans() {
+                    match span {
+                        Ok(_) => parsed.spans += 1,
+                        Err(message) => parsed.problems.push((number, message)),
+                    }
+                }
+                parsed.items.push((number, parse(&line)));
+            }
+            Err(message) => parsed.problems.push((number, message)),
+        }
+    }
+    if let Some(message) = chunk.error {
+        parsed.problems.push((parsed.lines + 1, message));
+    }
+    parsed
+}
+
+/// Chunks through parser threads and back into line order: a reader thread cuts the chunks,
+/// `threads` threads parse them, this thread takes them in order. At most
+/// [`IN_FLIGHT_CHUNKS_PER_THREAD`] chunks a thread (and two more) are between the reader and
+/// `take`.
+fn parallel<T: Send>(
+    chunks: Chunks,
+    threads: usize,
+    parse: &(dyn Fn(Chunk) -> Parsed<T> + Sync),
+    take: &mut dyn FnMut(Parsed<T>),
+) -> Result<(), ReadError> {
+    let budget = &Budget::new((IN_FLIGHT_CHUNKS_PER_THREAD * threads + 2) * CHUNK_BYTES);
+    let (to_parse, parse_queue) = mpsc::sync_channel::<(u64, Chunk)>(threads * 2);
+    let parse_queue = Mutex::new(parse_queue);
+    let (to_take, taken) = mpsc::channel::<(u64, usize, Parsed<T>)>();
+    std::thread::scope(|scope| {
+        let mut parsers = 0;
+        for _ in 0..threads {
+            let to_take = to_take.clone();
+            let parse_queue = &parse_queue;
+            let parser = std::thread::Builder::new().name("factory-obs-parse".into());
+            let started = parser.spawn_scoped(scope, move || {
+                let _closes = ClosesOnPanic(budget);
+                loop {
+                    let next = parse_queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, chunk)) = next else { break };
+                    let size = chunk.text.len();
+                    if to_take.send((seq, size, parse(chunk))).is_err() {
+                        break;
+                    }
+                }
+            });
+            match started {
+                Ok(_) => parsers += 1,
+                // Fewer parsers than asked still read everything.
+                Err(error) if parsers == 0 => return Err(ReadError::Thread(error)),
+                Err(_) => break,
+            }
+        }
+        drop(to_take);
+        let reader = std::thread::Builder::new().name("factory-obs-read".into());
+        // When it cannot start, `to_parse` goes with it and the parsers end.
+        let reader = reader
+            .spawn_scoped(scope, move || {
+                for (seq, chunk) in (0u64..).zip(chunks) {
+                    let chunk = chunk?;
+                    if !budget.acquire(chunk.text.len()) || to_parse.send((seq, chunk)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(ReadError::Thread)?;
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, size, parsed) in taken {
+            waiting.insert(seq, (size, parsed));
+            while let Some((size, parsed)) = waiting.remove(&next) {
+                take(parsed);
+                budget.release(size);
+                next += 1;
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// A count of bytes in flight, waited on when full.
+struct Budget {
+    /// Bytes in flight, and whether reading stopped (a parser panicked).
+    used: Mutex<(usize, bool)>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget {
+            used: Mutex::new((0, false)),
+            freed: Condvar::new(),
+            limit,
+        }
+    }
+
+    /// Waits until `size` fits (or nothing else is in flight); false once reading stopped.
+    fn acquire(&self, size: usize) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while !used.1 && used.0 > 0 && used.0 + size > self.limit {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        used.0 += size;
+        !used.1
+    }
+
+    fn release(&self, size: usize) {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        used.0 -= size;
+        self.freed.notify_all();
+    }
+
+    /// Stops the reader: the chunk the fold waits for will never come.
+    fn stop(&self) {
+        self.used.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.freed.notify_all();
+    }
+}
+
+/// Stops the reading when a parser thread panics, so that the panic reaches the caller instead of
+/// the reader waiting forever for room.
+struct ClosesOnPanic<'a>(&'a Budget);
+
+impl Drop for ClosesOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// Whole lines of one file (the last one of a file may lack its newline), as read.
+struct Chunk {
+    file: usize,
+    text: Vec<u8>,
+    /// One line longer than [`MAX_LINE_BYTES`] was skipped (`text` is empty).
+    too_long: bool,
+    /// The file could not be read further after these lines.
+    error: Option<String>,
+    /// Bytes read from disk so far, every file (compressed bytes for gzip).
+    bytes: u64,
+}
+
+/// The files cut into chunks of whole lines, in order: blocks read straight into the chunk, cut
+/// after its last newline (the rest starts the next chunk); the parser threads find the lines.
+struct Chunks<'a> {
+    files: &'a [PathBuf],
+    file: usize,
+    open: Option<OpenFile>,
+    /// The start of a line, read with the previous chunk.
+    carry: Vec<u8>,
+    /// Disk bytes of the files done.
+    bytes_before: u64,
+}
+
+struct OpenFile {
+    input: Box<dyn Read + Send>,
+    disk_bytes: Arc<AtomicU64>,
+    at_end: bool,
+}
+
+impl Chunks<'_> {
+    fn new(files: &[PathBuf]) -> Chunks<'_> {
+        Chunks {
+            files,
+            file: 0,
+            open: None,
+            carry: Vec::new(),
+            bytes_before: 0,
+        }
+    }
+
+    fn open(path: &Path) -> Result<OpenFile, ReadError> {
+        let opened = File::open(path).map_err(|error| ReadError::Io {
+            path: path.to_owned(),
             error,
         })?;
-        let disk_bytes = Rc::new(Cell::new(0u64));
+        let disk_bytes = Arc::new(AtomicU64::new(0));
         let counted = Counted {
             inner: opened,
-            count: Rc::clone(&disk_bytes),
+            count: Arc::clone(&disk_bytes),
         };
         let mut raw = BufReader::with_capacity(256 * 1024, counted);
         let is_gzip = raw
             .fill_buf()
             .map(|head| head.starts_with(&[0x1f, 0x8b]))
             .unwrap_or(false);
-        let before = stats.bytes;
-        let mut lines: Box<dyn BufRead> = if is_gzip {
-            Box::new(BufReader::with_capacity(
-                256 * 1024,
-                flate2::bufread::MultiGzDecoder::new(raw),
-            ))
+        let input: Box<dyn Read + Send> = if is_gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)
         };
-        let mut line_number = 0u64;
-        loop {
-            let read = match read_line(&mut lines, &mut buffer) {
-                Ok(read) => read,
+        Ok(OpenFile {
+            input,
+            disk_bytes,
+            at_end: false,
+        })
+    }
+
+    /// The next chunk of the open file; `None` once it is all read.
+    fn fill(&mut self, open: &mut OpenFile) -> Option<Chunk> {
+        if open.at_end && self.carry.is_empty() {
+            return None;
+        }
+        let mut chunk = Chunk {
+            file: self.file,
+            text: std::mem::take(&mut self.carry),
+            too_long: false,
+            error: None,
+            bytes: 0,
+        };
+        let mut skipping = false;
+        while !open.at_end {
+            let before = chunk.text.len();
+            chunk.text.reserve(CHUNK_BYTES);
+            let mut block = (&mut open.input).take(CHUNK_BYTES as u64);
+            match block.read_to_end(&mut chunk.text) {
+                Ok(0) => open.at_end = true,
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    stats.problem(
-                        file,
-                        line_number + 1,
-                        format!("cannot read further: {error}"),
-                    );
-                    break;
-                }
-            };
-            let complete = match read {
-                Line::End => break,
-                Line::Complete => true,
-                Line::TooLong => false,
-            };
-            line_number += 1;
-            stats.lines += 1;
-            stats.bytes = before + disk_bytes.get();
-            if !complete {
-                stats.problem(
-                    file,
-                    line_number,
-                    format!("line longer than {MAX_LINE_BYTES} bytes, skipped"),
-                );
-            } else if !buffer.iter().all(u8::is_ascii_whitespace) {
-                match parse_line(&buffer) {
-                    Ok((batch, bad_spans)) => {
-                        for message in bad_spans {
-                            stats.problem(file, line_number, message);
-                        }
-                        stats.spans += batch.spans.len() as u64;
-                        stats.points += batch.points.len() as u64;
-                        stats.logs += batch.logs.len() as u64;
-                        on_batch(batch);
-                    }
-                    Err(message) => stats.problem(file, line_number, message),
+                    chunk.error = Some(format!("cannot read further: {error}"));
+                    open.at_end = true;
                 }
             }
-            on_progress(stats.bytes);
+            let read = &chunk.text[before..];
+            if let Some(last) = memchr::memrchr(b'\n', read) {
+                let cut = before + last + 1;
+                self.carry = chunk.text[cut..].to_vec();
+                chunk.text.truncate(cut);
+                break;
+            }
+            if skipping || chunk.text.len() > MAX_LINE_BYTES {
+                // One line longer than the limit: dropped as it is read, to its newline.
+                chunk.text.clear();
+                chunk.text.shrink_to(CHUNK_BYTES);
+                skipping = true;
+            }
         }
-        drop(lines);
-        stats.bytes = before + disk_bytes.get();
-        on_progress(stats.bytes);
+        if chunk.error.is_some() {
+            // The line being read when the file failed is not whole.
+            self.carry.clear();
+            let whole = memchr::memrchr(b'\n', &chunk.text).map_or(0, |at| at + 1);
+            chunk.text.truncate(whole);
+        }
+        if skipping {
+            chunk.text.clear();
+            chunk.too_long = true;
+        }
+        chunk.bytes = self.bytes_before + open.disk_bytes.load(Ordering::Relaxed);
+        Some(chunk)
     }
-    Ok(stats)
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Result<Chunk, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let mut open = match self.open.take() {
+                Some(open) => open,
+                None => {
+                    let path = self.files.get(self.file)?;
+                    match Chunks::open(path) {
+                        Ok(open) => open,
+                        Err(error) => {
+                            self.file = self.files.len();
+                            return Some(Err(error));
+                        }
+                    }
+                }
+            };
+            match self.fill(&mut open) {
+                // Nothing read: the end of the file.
+                Some(chunk)
+                    if chunk.text.is_empty() && !chunk.too_long && chunk.error.is_none() => {}
+                Some(chunk) => {
+                    self.open = Some(open);
+                    return Some(Ok(chunk));
+                }
+                None => {}
+            }
+            // The file is done: its last bytes (gzip's trailer) are counted.
+            self.bytes_before += open.disk_bytes.load(Ordering::Relaxed);
+            self.file += 1;
+        }
+    }
 }
 
 /// A reader that counts the bytes read through it.
 struct Counted<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
-enum Line {
-    End,
-    /// A line was read into the buffer.
-    Complete,
-    /// The line exceeded [`MAX_LINE_BYTES`] and was skipped to its end.
-    TooLong,
-}
-
-/// Reads one line into `buffer` (without its newline), never holding more than
-/// [`MAX_LINE_BYTES`].
-fn read_line(reader: &mut dyn BufRead, buffer: &mut Vec<u8>) -> io::Result<Line> {
-    buffer.clear();
-    let mut consumed_any = false;
-    let mut too_long = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            if !consumed_any {
-                return Ok(Line::End);
-            }
-            break;
-        }
-        consumed_any = true;
-        let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
-            Some(at) => (&available[..at], true),
-            None => (available, false),
-        };
-        if !too_long {
-            if buffer.len() + chunk.len() > MAX_LINE_BYTES {
-                too_long = true;
-                buffer.clear();
-                buffer.shrink_to(64 * 1024);
-            } else {
-                buffer.extend_from_slice(chunk);
-            }
-        }
-        let used = chunk.len() + usize::from(found_newline);
-        reader.consume(used);
-        if found_newline {
-            break;
-        }
-    }
-    // One huge line must not keep its buffer for the rest of the file.
-    if buffer.capacity() > 4 * 1024 * 1024 && buffer.len() < buffer.capacity() / 4 {
-        buffer.shrink_to(buffer.len());
-    }
-    Ok(if too_long {
-        Line::TooLong
-    } else {
-        Line::Complete
-    })
-}
-
-/// One line of any signal: a line holds one export request (its other keys are empty).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct ExportLine {
-    resource_spans: Vec<ResourceSpans>,
-    resource_metrics: Vec<ResourceMetrics>,
-    resource_logs: Vec<ResourceLogs>,
-}
-
 /// A line's batch, and the spans of it that were skipped (ids of the wrong length).
+#[cfg(test)]
 fn parse_line(line: &[u8]) -> Result<(Batch, Vec<String>), String> {
-    let request: ExportLine = serde_json::from_slice(line).map_err(|error| {
-        use serde_json::error::Category;
-        match error.classify() {
-            Category::Eof => format!("truncated JSON: {error}"),
-            Category::Syntax | Category::Io => format!("not JSON: {error}"),
-            // Wrong types, bad hex ids, numbers that are not numbers.
-            Category::Data => format!("malformed export request: {error}"),
-        }
-    })?;
-    if request.resource_spans.is_empty()
-        && request.resource_metrics.is_empty()
-        && request.resource_logs.is_empty()
-        && !looks_like_empty_request(line)
-    {
-        return Err(
-            "not an OTLP/JSON export request: no resourceSpans, resourceMetrics or resourceLogs"
-                .to_owned(),
-        );
-    }
+    let parsed = ParsedLine::parse(line)?;
     let mut batch = Batch::default();
     let mut skipped = Vec::new();
-    for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes_from_proto(&r.attributes))
-            .unwrap_or_default();
-        for scope_spans in &resource_spans.scope_spans {
-            let scope = scope_spans
-                .scope
-                .as_ref()
-                .map(|s| s.name.as_str())
-                .unwrap_or("");
-            for span in &scope_spans.spans {
-                match Span::from_proto(span, scope, &resource) {
-                    Ok(span) => batch.spans.push(span),
-                    Err(message) => {
-                        skipped.push(format!("span {:?} skipped: {message}", span.name))
-                    }
-                }
-            }
+    for span in parsed.spans() {
+        match span {
+            Ok(span) => batch.spans.push(Span::from_ref(&span)),
+            Err(message) => skipped.push(message),
         }
     }
-    for resource_metrics in &request.resource_metrics {
-        for scope_metrics in &resource_metrics.scope_metrics {
-            for metric in &scope_metrics.metrics {
-                let mut push = |attributes, value| {
-                    batch.points.push(MetricPoint {
-                        name: metric.name.clone(),
-                        unit: metric.unit.clone(),
-                        attributes,
-                        value,
-                    })
-                };
-                let number =
-                    |point: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint| match point
-                        .value
-                    {
-                        Some(number_data_point::Value::AsInt(n)) => PointValue::Int(n),
-                        Some(number_data_point::Value::AsDouble(d)) => PointValue::Double(d),
-                        None => PointValue::Int(0),
-                    };
-                match &metric.data {
-                    Some(metric::Data::Sum(sum)) => {
-                        for point in &sum.data_points {
-                            push(attributes_from_proto(&point.attributes), number(point));
-                        }
-                    }
-                    Some(metric::Data::Gauge(gauge)) => {
-                        for point in &gauge.data_points {
-                            push(attributes_from_proto(&point.attributes), number(point));
-                        }
-                    }
-                    Some(metric::Data::Histogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: point.sum,
-                                },
-                            );
-                        }
-                    }
-                    Some(metric::Data::ExponentialHistogram(histogram)) => {
-                        for point in &histogram.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: point.sum,
-                                },
-                            );
-                        }
-                    }
-                    Some(metric::Data::Summary(summary)) => {
-                        for point in &summary.data_points {
-                            push(
-                                attributes_from_proto(&point.attributes),
-                                PointValue::Histogram {
-                                    count: point.count,
-                                    sum: Some(point.sum),
-                                },
-                            );
-                        }
-                    }
-                    None => {}
-                }
-            }
-        }
-    }
-    for resource_logs in &request.resource_logs {
-        for scope_logs in &resource_logs.scope_logs {
-            for record in &scope_logs.log_records {
-                batch.logs.push(LogRecord {
-                    time_unix_nano: record.time_unix_nano,
-                    severity_text: record.severity_text.clone(),
-                    body: record
-                        .body
-                        .as_ref()
-                        .map(|body| Value::from_proto(Some(body)).to_string())
-                        .unwrap_or_default(),
-                    attributes: attributes_from_proto(&record.attributes),
-                    trace_id: hex(&record.trace_id),
-                    span_id: hex(&record.span_id),
-                });
-            }
-        }
-    }
+    batch.points = parsed.points()?;
+    batch.logs = parsed.logs()?;
     Ok((batch, skipped))
-}
-
-/// `{"resourceSpans":[]}` and the like are empty requests, not foreign JSON.
-fn looks_like_empty_request(line: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(line);
-    [
-        "\"resourceSpans\"",
-        "\"resourceMetrics\"",
-        "\"resourceLogs\"",
-    ]
-    .iter()
-    .any(|key| text.contains(key))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
     use proptest::prelude::*;
     use std::io::Write as _;
 
@@ -618,24 +818,87 @@ mod tests {
         );
     }
 
+    /// Lines in several chunks, parsed on 1 and on 3 threads: the same spans in the same order,
+    /// the same problems at the same lines.
     #[test]
-    fn lines_are_read_one_at_a_time_without_their_newline() {
-        let mut input = io::Cursor::new(b"abc\ndef".to_vec());
-        let mut buffer = Vec::new();
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buffer, b"abc");
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::Complete
-        ));
-        assert_eq!(buffer, b"def");
-        assert!(matches!(
-            read_line(&mut input, &mut buffer).unwrap(),
-            Line::End
-        ));
+    fn parallel_reads_give_what_a_sequential_read_gives() {
+        let dir = temp_dir("parallel");
+        let file = dir.join("traces.jsonl");
+        let lines: Vec<String> = (0..6000u64)
+            .map(|n| match n % 997 {
+                13 => "{\"resourceSpans\":\"broken\"}".to_owned(),
+                14 => span_line("00aa", "short"),
+                _ => span_line(&format!("{:016x}", n + 1), "plan"),
+            })
+            .collect();
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        assert!(std::fs::metadata(&file).unwrap().len() > 2 * CHUNK_BYTES as u64);
+        let read = |threads| {
+            let mut ids = Vec::new();
+            let options = ReadOptions {
+                threads,
+                wanted: None,
+            };
+            let stats = read_files_with(
+                std::slice::from_ref(&file),
+                &options,
+                |line| {
+                    line.spans()
+                        .flatten()
+                        .map(|s| s.span_id)
+                        .collect::<Vec<_>>()
+                },
+                |found| {
+                    ids.extend(found);
+                    Vec::new()
+                },
+                |_| {},
+            )
+            .unwrap();
+            (ids, stats)
+        };
+        let (ids, stats) = read(1);
+        let (parallel_ids, parallel_stats) = read(3);
+        let broken: Vec<u64> = (0..6000).filter(|n| matches!(n % 997, 13 | 14)).collect();
+        assert_eq!(ids.len(), 6000 - broken.len());
+        assert_eq!(ids, parallel_ids);
+        assert_eq!(stats.problems, parallel_stats.problems);
+        let spans = 6000 - broken.len() as u64;
+        assert_eq!((stats.lines, stats.spans), (6000, spans));
+        assert_eq!((parallel_stats.lines, parallel_stats.spans), (6000, spans));
+        let at: Vec<u64> = stats.problems.iter().map(|p| p.line).collect();
+        assert_eq!(at, broken.iter().map(|n| n + 1).collect::<Vec<_>>());
+    }
+
+    /// A panic on a parser thread reaches the caller: the reader, waiting for room the fold
+    /// would never make, is stopped.
+    #[test]
+    fn a_panic_while_parsing_reaches_the_caller() {
+        let dir = temp_dir("panic");
+        let file = dir.join("traces.jsonl");
+        let lines: Vec<String> = (0..20_000u64)
+            .map(|n| span_line(&format!("{:016x}", n + 1), "plan"))
+            .collect();
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        // More than the chunks allowed in flight, the first one failing.
+        assert!(std::fs::metadata(&file).unwrap().len() > 8 * CHUNK_BYTES as u64);
+        let options = ReadOptions {
+            threads: 2,
+            wanted: None,
+        };
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_files_with(
+                std::slice::from_ref(&file),
+                &options,
+                |line| {
+                    let first = line.spans().flatten().next().map(|s| s.span_id);
+                    assert_ne!(first, Some(0x100u64.to_be_bytes()), "a bug in a parser");
+                },
+                |()| Vec::new(),
+                |_| {},
+            )
+        }));
+        assert!(read.is_err());
     }
 
     proptest! {

@@ -1,7 +1,8 @@
 //! Runs, their stages, LLM calls and adjudications, and a product's requests, built from spans.
 
-use super::{Span, SpanKind, StatusCode, Value};
-use factory_observability_names::{attr, event, product, span as span_name};
+use super::{Span, SpanKind, SpanRef, StatusCode, ValueRef};
+use crate::json::find_ref;
+use factory_observability_names::{attr, cicd, event, product, provenance, span as span_name, vcs};
 use std::collections::HashMap;
 
 /// What a span is to the model.
@@ -27,12 +28,22 @@ impl Role {
         Role::classify(&span.name, span.kind, |key| span.attribute(key).is_some())
     }
 
+    /// The role of a borrowed span.
+    pub fn of_ref(span: &SpanRef<'_>) -> Role {
+        Role::classify(span.name(), span.kind(), |key| {
+            span.attribute(key).is_some()
+        })
+    }
+
     /// The role of a span with this name and kind, `has` telling whether it has an attribute
     /// (lets the summary classify an SDK span before converting it).
+    /// Runs and stages are known by the seed's span names, or, recorded with the CI/CD
+    /// conventions' names alone (`FACTORY_OBS_PIPELINE_SEMCONV=cicd`: `BUILD {pipeline}`, the
+    /// task's name), by the attributes those conventions require.
     pub fn classify(name: &str, kind: SpanKind, has: impl Fn(&str) -> bool) -> Role {
-        if name == span_name::PIPELINE_RUN {
+        if name == span_name::PIPELINE_RUN || has(cicd::CICD_PIPELINE_RUN_ID) {
             Role::Run
-        } else if name == span_name::PIPELINE_STAGE {
+        } else if name == span_name::PIPELINE_STAGE || has(cicd::CICD_PIPELINE_TASK_NAME) {
             Role::Stage
         } else if name == span_name::PIPELINE_ADJUDICATE {
             Role::Adjudicate
@@ -47,41 +58,52 @@ impl Role {
 }
 
 /// The status description of a span that failed, when it has one.
-fn error_of(span: &Span) -> Option<String> {
-    (span.status_code == StatusCode::Error && !span.status_message.is_empty())
-        .then(|| span.status_message.clone())
+fn error_of(span: &SpanRef<'_>) -> Option<String> {
+    (span.status_code() == StatusCode::Error && !span.status_message().is_empty())
+        .then(|| span.status_message().to_owned())
 }
 
-/// Tests counted by a stage that returned a `TestReport`.
+/// Tests counted by a stage that returned a `TestReport`. Signed as the attributes are (OTLP
+/// integers are `i64`); a count the span lacks is 0.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TestCounts {
+    /// `test.passed`.
     pub passed: i64,
+    /// `test.failed`.
     pub failed: i64,
+    /// `test.skipped`.
     pub skipped: i64,
+    /// `test.flaky`: the runner's own count of flaky tests plus, for a stage retried with
+    /// `retry_stage`, the named tests that failed in an earlier attempt and pass in this one.
     pub flaky: i64,
 }
 
 /// One stage attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage {
+    /// `stage.name`.
     pub name: String,
     /// 1 for a first attempt.
     pub attempt: i64,
     /// `success`, `failure`, `skip`, ... (`stage.outcome`).
     pub outcome: String,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
     /// The status description when the stage failed.
     pub error: Option<String>,
     /// `exception.message` of its `exception` events.
     pub exceptions: Vec<String>,
+    /// `None` when the stage did not report tests (its span has no `test.passed`).
     pub tests: Option<TestCounts>,
+    /// The attempt's span: a call or an adjudication finds its stage through its parent ids.
     pub span_id: [u8; 8],
 }
 
 impl Stage {
     /// The attempt a `pipeline.stage` span records.
-    pub fn from_span(span: &Span) -> Stage {
+    pub fn from_span(span: &SpanRef<'_>) -> Stage {
         let tests = span.attribute(attr::TEST_PASSED).map(|_| TestCounts {
             passed: span.int(attr::TEST_PASSED),
             failed: span.int(attr::TEST_FAILED),
@@ -89,18 +111,18 @@ impl Stage {
             flaky: span.int(attr::TEST_FLAKY),
         });
         Stage {
-            name: span.text(attr::STAGE_NAME),
+            name: span.text_or(attr::STAGE_NAME, cicd::CICD_PIPELINE_TASK_NAME),
             attempt: span.int(attr::STAGE_ATTEMPT).max(1),
-            outcome: span.text(attr::STAGE_OUTCOME),
-            start_unix_nano: span.start_unix_nano,
+            outcome: span.text_or(attr::STAGE_OUTCOME, cicd::CICD_PIPELINE_TASK_RUN_RESULT),
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             error: error_of(span),
             exceptions: span
-                .events
+                .events()
                 .iter()
                 .filter(|e| e.name == event::EXCEPTION)
                 .filter_map(|e| e.attribute(attr::EXCEPTION_MESSAGE))
-                .map(Value::to_string)
+                .map(ValueRef::to_string)
                 .collect(),
             tests,
             span_id: span.span_id,
@@ -125,27 +147,34 @@ impl Stage {
 /// One LLM interaction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlmCall {
+    /// `llm.provider` (`openai`, `anthropic`, ...).
     pub provider: String,
+    /// `llm.model`: the model requested.
     pub model: String,
+    /// `llm.prompt_tokens`, 0 when absent.
     pub input_tokens: i64,
+    /// `llm.completion_tokens`, 0 when absent.
     pub output_tokens: i64,
-    /// `None` for an unpriced model.
+    /// `llm.cost_usd`; `None` for an unpriced model.
     pub cost_usd: Option<f64>,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
+    /// The status description when the call failed (status ERROR with a description).
     pub error: Option<String>,
 }
 
 impl LlmCall {
     /// The call a span with `llm.provider` records.
-    pub fn from_span(span: &Span) -> LlmCall {
+    pub fn from_span(span: &SpanRef<'_>) -> LlmCall {
         LlmCall {
             provider: span.text(attr::LLM_PROVIDER),
             model: span.text(attr::LLM_MODEL),
             input_tokens: span.int(attr::LLM_PROMPT_TOKENS),
             output_tokens: span.int(attr::LLM_COMPLETION_TOKENS),
             cost_usd: span.double(attr::LLM_COST_USD),
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             error: error_of(span),
         }
@@ -160,23 +189,28 @@ impl LlmCall {
 /// One adjudication among candidates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adjudication {
+    /// `adjudication.name`: which decision it is (a run can make several).
     pub name: String,
+    /// `adjudication.selected`: the winning candidate, empty when absent.
     pub selected: String,
+    /// `adjudication.candidates`: how many were compared, 0 when absent.
     pub candidates: i64,
     /// Winner's score minus the runner-up's.
     pub margin: Option<f64>,
     /// `(candidate, score)` from the `gen_ai.evaluation.result` events.
     pub scores: Vec<(String, f64)>,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The status description when the adjudication failed.
     pub error: Option<String>,
 }
 
 impl Adjudication {
     /// The decision a `pipeline.adjudicate` span records, with the scores of its
     /// `gen_ai.evaluation.result` events.
-    pub fn from_span(span: &Span) -> Adjudication {
+    pub fn from_span(span: &SpanRef<'_>) -> Adjudication {
         let scores = span
-            .events
+            .events()
             .iter()
             .filter(|e| e.name == event::GEN_AI_EVALUATION_RESULT)
             .filter_map(|e| {
@@ -191,7 +225,7 @@ impl Adjudication {
             candidates: span.int(attr::ADJUDICATION_CANDIDATES),
             margin: span.double(attr::ADJUDICATION_MARGIN),
             scores,
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             error: error_of(span),
         }
     }
@@ -200,40 +234,58 @@ impl Adjudication {
 /// One pipeline run (a `pipeline.run` span and what was recorded under its `run.id`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
+    /// `run.id`: what the run's stages, calls and adjudications carry to be grouped with it
+    /// (they may be read before the run span, which ends last).
     pub run_id: String,
+    /// `pipeline.name`.
     pub pipeline: String,
+    /// `service.name` of the run span's resource, empty when absent.
     pub service: String,
+    /// The run's trace: product requests made during the run share it.
     pub trace_id: [u8; 16],
+    /// The run span's id: the parent (or an ancestor) of the run's stages, calls and
+    /// adjudications.
     pub span_id: [u8; 8],
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
     /// `run.outcome`.
     pub outcome: String,
+    /// The status description when the run failed.
     pub error: Option<String>,
-    /// Totals the runtime put on the run span.
+    /// Totals the runtime put on the run span (`run.llm.calls`, 0 when absent, as the next
+    /// three): counted as each call ended, so they include calls whose spans were not read.
     pub llm_calls: i64,
+    /// `run.tokens.input`.
     pub input_tokens: i64,
+    /// `run.tokens.output`.
     pub output_tokens: i64,
+    /// `run.cost_usd`: the priced calls' cost; `None` when the run span does not carry it.
     pub cost_usd: Option<f64>,
+    /// `run.llm.unpriced_calls`: calls with tokens but no price, left out of `cost_usd`.
     pub unpriced_calls: i64,
     /// In start order.
     pub stages: Vec<Stage>,
+    /// Empty from [`Run::from_span`]; [`ModelBuilder::finish`] fills them in start order, as
+    /// the adjudications.
     pub calls: Vec<LlmCall>,
+    /// See [`Run::calls`].
     pub adjudications: Vec<Adjudication>,
 }
 
 impl Run {
     /// The run a `pipeline.run` span records, with no stages, calls or adjudications yet.
-    pub fn from_span(span: &Span) -> Run {
+    pub fn from_span(span: &SpanRef<'_>) -> Run {
         Run {
-            run_id: span.text(attr::RUN_ID),
-            pipeline: span.text(attr::PIPELINE_NAME),
-            service: span.service.clone(),
+            run_id: span.text_or(attr::RUN_ID, cicd::CICD_PIPELINE_RUN_ID),
+            pipeline: span.text_or(attr::PIPELINE_NAME, cicd::CICD_PIPELINE_NAME),
+            service: span.service.to_owned(),
             trace_id: span.trace_id,
             span_id: span.span_id,
-            start_unix_nano: span.start_unix_nano,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
-            outcome: span.text(attr::RUN_OUTCOME),
+            outcome: span.text_or(attr::RUN_OUTCOME, cicd::CICD_PIPELINE_RESULT),
             error: error_of(span),
             llm_calls: span.int(attr::RUN_LLM_CALLS),
             input_tokens: span.int(attr::RUN_TOKENS_INPUT),
@@ -255,31 +307,79 @@ impl Run {
 /// One request served by a product (a SERVER span with `http.route`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerRequest {
+    /// `service.name` of the span's resource: which product served it.
     pub service: String,
+    /// `http.request.method`.
     pub method: String,
+    /// `http.route`: the route template (`/tasks/{id}`), never the raw path, so requests group
+    /// by route.
     pub route: String,
+    /// `http.response.status_code`; `None` when no response was sent (or it was not recorded).
     pub status_code: Option<i64>,
     /// Status ERROR (5xx, or a failure the server recorded).
     pub error: bool,
+    /// Nanoseconds since the Unix epoch.
     pub start_unix_nano: u64,
+    /// The span's end minus its start, 0 when the end is before the start.
     pub duration_nanos: u64,
+    /// The request's trace: a run's when the factory called the product within the run.
     pub trace_id: [u8; 16],
+    /// The factory run that built the product serving it, when a factory deployed the product
+    /// with its provenance (docs/provenance.md).
+    pub build: Option<Build>,
+}
+
+/// The factory run that built a product, as its deploy wrote it into the product's resource
+/// (`factory.*`, `vcs.*`): what joins a product's requests and errors, long after the run, to
+/// the run, commit, candidate and models behind them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Build {
+    /// `factory.run.id`: the `run.id` of the run that built it.
+    pub run_id: String,
+    /// `factory.pipeline.name`.
+    pub pipeline: String,
+    /// `vcs.ref.head.revision`: the commit the run built from, empty when unknown.
+    pub revision: String,
+    /// `factory.candidate`: the adjudication's winner whose code the product runs.
+    pub candidate: String,
+    /// `factory.models`: the models that wrote it, comma-separated.
+    pub models: String,
+}
+
+impl Build {
+    /// The build a span's resource names; `None` without `factory.run.id`.
+    pub fn of(span: &SpanRef<'_>) -> Option<Build> {
+        let text = |key: &str| {
+            find_ref(span.resource, key)
+                .map(ValueRef::to_string)
+                .unwrap_or_default()
+        };
+        let run_id = text(provenance::FACTORY_RUN_ID);
+        (!run_id.is_empty()).then(|| Build {
+            run_id,
+            pipeline: text(provenance::FACTORY_PIPELINE_NAME),
+            revision: text(vcs::VCS_REF_HEAD_REVISION),
+            candidate: text(provenance::FACTORY_CANDIDATE),
+            models: text(provenance::FACTORY_MODELS),
+        })
+    }
 }
 
 impl ServerRequest {
     /// The request a product's SERVER span with `http.route` records.
-    pub fn from_span(span: &Span) -> ServerRequest {
+    pub fn from_span(span: &SpanRef<'_>) -> ServerRequest {
         ServerRequest {
-            service: span.service.clone(),
+            service: span.service.to_owned(),
             method: span.text(product::HTTP_REQUEST_METHOD),
             route: span.text(product::HTTP_ROUTE),
             status_code: span
                 .attribute(product::HTTP_RESPONSE_STATUS_CODE)
-                .and_then(Value::as_i64),
-            error: span.status_code == StatusCode::Error,
-            start_unix_nano: span.start_unix_nano,
+                .and_then(ValueRef::as_i64),
+            error: span.status_code() == StatusCode::Error,
+            start_unix_nano: span.start_unix_nano(),
             duration_nanos: span.duration_nanos(),
             trace_id: span.trace_id,
+            build: Build::of(span),
         }
     }
 }
@@ -305,6 +405,7 @@ pub fn failed_test_names(description: &str) -> Option<Vec<String>> {
 pub struct Model {
     /// Runs in start order.
     pub runs: Vec<Run>,
+    /// Product requests in start order, whether or not their trace holds a run.
     pub requests: Vec<ServerRequest>,
     /// Stages, calls and adjudications whose run span was never seen (the run is still going,
     /// was cut off, or its span was lost).
@@ -345,7 +446,12 @@ impl ModelBuilder {
 
     /// Takes in one span; returns its role (spans of role `Other` are not kept).
     pub fn observe(&mut self, span: &Span) -> Role {
-        let role = Role::of(span);
+        span.with_ref(|span| self.observe_ref(span))
+    }
+
+    /// Takes in one borrowed span; returns its role.
+    pub fn observe_ref(&mut self, span: &SpanRef<'_>) -> Role {
+        let role = Role::of_ref(span);
         let run_id = || span.text(attr::RUN_ID);
         match role {
             Role::Run => {

@@ -343,6 +343,88 @@ pub mod env {
     /// The forwarding header those proxies write: `x-forwarded-for` (default) or `forwarded`.
     pub const FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER: &str =
         "FACTORY_OBS_HTTP_SERVER_FORWARDED_HEADER";
+
+    // The browser telemetry endpoint (`BrowserTelemetry`, feature `axum`; docs/browser.md).
+    /// The path it accepts OTLP/HTTP traces on (default `/v1/traces`).
+    pub const FACTORY_OBS_BROWSER_PATH: &str = "FACTORY_OBS_BROWSER_PATH";
+    /// The `service.name` values it accepts, comma-separated (default: the names the program
+    /// gives in code).
+    pub const FACTORY_OBS_BROWSER_SERVICE_NAMES: &str = "FACTORY_OBS_BROWSER_SERVICE_NAMES";
+    /// Origins allowed besides the page's own, comma-separated (`https://shop.example.com`);
+    /// unset: the page's own origin only.
+    pub const FACTORY_OBS_BROWSER_ALLOWED_ORIGINS: &str = "FACTORY_OBS_BROWSER_ALLOWED_ORIGINS";
+    /// A token every request must carry in [`super::browser::TOKEN_HEADER`]; unset: none asked.
+    pub const FACTORY_OBS_BROWSER_TOKEN: &str = "FACTORY_OBS_BROWSER_TOKEN";
+    /// Largest request body, in bytes, after decompression (default 65536): larger is refused
+    /// with 413.
+    pub const FACTORY_OBS_BROWSER_MAX_BODY_BYTES: &str = "FACTORY_OBS_BROWSER_MAX_BODY_BYTES";
+    /// Most spans kept from one request (default 512): the rest are refused and counted.
+    pub const FACTORY_OBS_BROWSER_MAX_SPANS: &str = "FACTORY_OBS_BROWSER_MAX_SPANS";
+    /// Most attributes a span, event or link keeps (default 32): the rest are dropped and
+    /// counted.
+    pub const FACTORY_OBS_BROWSER_MAX_ATTRIBUTES: &str = "FACTORY_OBS_BROWSER_MAX_ATTRIBUTES";
+    /// Longest string kept, in characters (default 1024): longer ones are cut.
+    pub const FACTORY_OBS_BROWSER_MAX_ATTRIBUTE_CHARS: &str =
+        "FACTORY_OBS_BROWSER_MAX_ATTRIBUTE_CHARS";
+    /// Requests a minute one client may send (default 120, in bursts of up to a quarter of
+    /// it): more are refused with 429.
+    pub const FACTORY_OBS_BROWSER_RATE_LIMIT: &str = "FACTORY_OBS_BROWSER_RATE_LIMIT";
+    /// Clients the rate limit tracks apart (default 10000); clients past them share one limit.
+    pub const FACTORY_OBS_BROWSER_MAX_CLIENTS: &str = "FACTORY_OBS_BROWSER_MAX_CLIENTS";
+    /// Requests read and decoded at once (default 32): more are refused with 503.
+    pub const FACTORY_OBS_BROWSER_MAX_IN_FLIGHT: &str = "FACTORY_OBS_BROWSER_MAX_IN_FLIGHT";
+    /// Most bytes of browser spans waiting for export (default 8 MiB), apart from the
+    /// program's own span queue: past it requests are refused with 503.
+    pub const FACTORY_OBS_BROWSER_QUEUE_MAX_BYTES: &str = "FACTORY_OBS_BROWSER_QUEUE_MAX_BYTES";
+}
+
+/// The browser telemetry endpoint (`BrowserTelemetry`, feature `axum`): what it reads from a
+/// request, and its metrics.
+pub mod browser {
+    /// The header a request carries the endpoint's token in, when one is set
+    /// ([`super::env::FACTORY_OBS_BROWSER_TOKEN`]).
+    pub const TOKEN_HEADER: &str = "x-factory-obs-browser-token";
+    /// The default path, OTLP/HTTP's for traces.
+    pub const DEFAULT_PATH: &str = "/v1/traces";
+    /// Counter of requests the endpoint answered {`http.response.status_code`, `error.type`
+    /// when refused}.
+    pub const REQUESTS: &str = "factory_obs.browser.requests";
+    /// Counter of spans the endpoint received {[`SPAN_OUTCOME`]}.
+    pub const SPANS: &str = "factory_obs.browser.spans";
+    /// Counter of user interactions received: kept INTERNAL spans without a parent, the roots
+    /// of the pages' traces (a click, a page load; not a fetch made outside any interaction)
+    /// {[`INTERACTION_OUTCOME`]}.
+    pub const INTERACTIONS: &str = "factory_obs.browser.interactions";
+    /// What became of a span: [`KEPT`] or [`REFUSED`].
+    pub const SPAN_OUTCOME: &str = "factory_obs.browser.span.outcome";
+    /// `kept`: forwarded to the program's exporter (possibly with attributes cut).
+    pub const KEPT: &str = "kept";
+    /// `refused`: past the count, of a service not allowed, or invalid.
+    pub const REFUSED: &str = "refused";
+    /// What the interaction's span says of its end: [`OUTCOME_OK`] or [`OUTCOME_ERROR`].
+    pub const INTERACTION_OUTCOME: &str = "factory_obs.browser.interaction.outcome";
+    /// The interaction's span status is not ERROR.
+    pub const OUTCOME_OK: &str = "ok";
+    /// The interaction's span status is ERROR.
+    pub const OUTCOME_ERROR: &str = "error";
+    /// Unit of the span counter.
+    pub const UNIT_SPANS: &str = "{span}";
+    /// Unit of the interaction counter.
+    pub const UNIT_INTERACTIONS: &str = "{interaction}";
+    /// `error.type` of a refused request: an `Origin` not allowed (403).
+    pub const ERROR_ORIGIN: &str = "origin";
+    /// No token, or another, when one is set (401).
+    pub const ERROR_TOKEN: &str = "token";
+    /// The client sent more than its rate limit allows (429).
+    pub const ERROR_RATE_LIMITED: &str = "rate_limited";
+    /// The body is larger than the limit, before or after decompression (413).
+    pub const ERROR_TOO_LARGE: &str = "too_large";
+    /// A `Content-Type` or `Content-Encoding` OTLP/HTTP does not use (415).
+    pub const ERROR_MEDIA_TYPE: &str = "media_type";
+    /// The body is not an export request (400).
+    pub const ERROR_MALFORMED: &str = "malformed";
+    /// Too many requests at once, or the browser span queue is full (503).
+    pub const ERROR_OVERLOADED: &str = "overloaded";
 }
 
 /// OpenTelemetry's attribute and span limits, as the environment variable specification names
@@ -629,7 +711,7 @@ pub mod health {
 /// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
 /// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
 pub mod prometheus {
-    use super::{agent, handler, health, http_client, http_server, mcp, metric};
+    use super::{agent, browser, cicd, handler, health, http_client, http_server, mcp, metric};
 
     /// What kind of instrument a metric is, which decides its Prometheus type and series.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -739,6 +821,24 @@ pub mod prometheus {
             mcp::MCP_CLIENT_OPERATION_DURATION,
             metric::UNIT_SECONDS,
             Kind::Histogram,
+        ),
+        entry(browser::REQUESTS, http_server::UNIT_REQUESTS, Kind::Counter),
+        entry(browser::SPANS, browser::UNIT_SPANS, Kind::Counter),
+        entry(
+            browser::INTERACTIONS,
+            browser::UNIT_INTERACTIONS,
+            Kind::Counter,
+        ),
+        entry(
+            cicd::CICD_PIPELINE_RUN_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(cicd::CICD_PIPELINE_RUN_ACTIVE, cicd::UNIT_RUNS, Kind::Gauge),
+        entry(
+            cicd::CICD_PIPELINE_RUN_ERRORS,
+            cicd::UNIT_ERRORS,
+            Kind::Counter,
         ),
         from_health(health::PROCESSOR_SPAN_PROCESSED, Kind::Counter),
         from_health(health::PROCESSOR_SPAN_QUEUE_SIZE, Kind::Gauge),
@@ -943,6 +1043,217 @@ pub mod otlp_env {
             .unwrap_or(generic);
         format!("OTEL_EXPORTER_OTLP_{signal_suffix}_{suffix}")
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provenance (issue 20): the CI/CD and VCS semantic conventions beside the seed's names, the CI
+// systems' variables they are read from, and the resource attributes that tell a product which
+// run built it. Kept apart from the blocks above so that parallel changes merge cleanly.
+// ---------------------------------------------------------------------------------------------
+
+/// The OpenTelemetry CI/CD semantic conventions (`docs/cicd/cicd-spans.md`,
+/// `docs/cicd/cicd-metrics.md`, `docs/registry/attributes/cicd.md`): a factory run is a pipeline
+/// run, a stage a task run. Emitted beside the seed's names unless
+/// [`super::provenance_env::FACTORY_OBS_PIPELINE_SEMCONV`] says otherwise.
+pub mod cicd {
+    /// `cicd.pipeline.name`: the pipeline's name (the seed's `pipeline.name`).
+    pub const CICD_PIPELINE_NAME: &str = "cicd.pipeline.name";
+    /// `cicd.pipeline.run.id`: the run's id (the seed's `run.id`).
+    pub const CICD_PIPELINE_RUN_ID: &str = "cicd.pipeline.run.id";
+    /// `cicd.pipeline.result`: how the run ended, one of [`RESULT_VALUES`] (Required on the
+    /// pipeline run span).
+    pub const CICD_PIPELINE_RESULT: &str = "cicd.pipeline.result";
+    /// `cicd.pipeline.action.name`: what the run does; the `{action}` of the span name.
+    pub const CICD_PIPELINE_ACTION_NAME: &str = "cicd.pipeline.action.name";
+    /// `cicd.pipeline.run.url.full`: where the run can be seen (the CI system's run, when the
+    /// factory runs in one).
+    pub const CICD_PIPELINE_RUN_URL_FULL: &str = "cicd.pipeline.run.url.full";
+    /// `cicd.pipeline.run.state`: `pending`, `executing` or `finalizing` (a metric label).
+    pub const CICD_PIPELINE_RUN_STATE: &str = "cicd.pipeline.run.state";
+    /// `cicd.pipeline.task.name`: the stage's name (the seed's `stage.name`).
+    pub const CICD_PIPELINE_TASK_NAME: &str = "cicd.pipeline.task.name";
+    /// `cicd.pipeline.task.run.id`: unique within the run (the stage span's id).
+    pub const CICD_PIPELINE_TASK_RUN_ID: &str = "cicd.pipeline.task.run.id";
+    /// `cicd.pipeline.task.run.result`: how the stage ended, one of [`RESULT_VALUES`].
+    pub const CICD_PIPELINE_TASK_RUN_RESULT: &str = "cicd.pipeline.task.run.result";
+    /// `cicd.pipeline.task.run.url.full`: where the task run can be seen (the CI job's URL).
+    pub const CICD_PIPELINE_TASK_RUN_URL_FULL: &str = "cicd.pipeline.task.run.url.full";
+    /// `cicd.pipeline.task.type`: `build`, `test` or `deploy` ([`TASK_TYPE_VALUES`]).
+    pub const CICD_PIPELINE_TASK_TYPE: &str = "cicd.pipeline.task.type";
+
+    /// The `{action}` of a factory run: it builds software ("`BUILD`: The pipeline run is
+    /// executing a build").
+    pub const ACTION_BUILD: &str = "BUILD";
+    /// `cicd.pipeline.run.state` while the run's stages execute.
+    pub const RUN_STATE_EXECUTING: &str = "executing";
+    /// The well-known values of `cicd.pipeline.result` and `cicd.pipeline.task.run.result`.
+    pub const RESULT_VALUES: &[&str] = &[
+        "cancellation",
+        "error",
+        "failure",
+        "skip",
+        "success",
+        "timeout",
+    ];
+    /// The well-known values of `cicd.pipeline.task.type`.
+    pub const TASK_TYPE_VALUES: &[&str] = &["build", "deploy", "test"];
+    /// The well-known values of `cicd.pipeline.action.name`.
+    pub const ACTION_VALUES: &[&str] = &["BUILD", "RUN", "SYNC"];
+
+    /// Histogram of run durations, seconds {`cicd.pipeline.name`, `cicd.pipeline.run.state`,
+    /// `cicd.pipeline.result`, `error.type` when it failed}.
+    pub const CICD_PIPELINE_RUN_DURATION: &str = "cicd.pipeline.run.duration";
+    /// Up-down counter of runs in progress {`cicd.pipeline.name`, `cicd.pipeline.run.state`}.
+    pub const CICD_PIPELINE_RUN_ACTIVE: &str = "cicd.pipeline.run.active";
+    /// Unit of `cicd.pipeline.run.active`.
+    pub const UNIT_RUNS: &str = "{run}";
+    /// Counter of errors in runs {`cicd.pipeline.name`, `error.type`}.
+    pub const CICD_PIPELINE_RUN_ERRORS: &str = "cicd.pipeline.run.errors";
+    /// Unit of `cicd.pipeline.run.errors`.
+    pub const UNIT_ERRORS: &str = "{error}";
+}
+
+/// The OpenTelemetry VCS semantic conventions (`docs/registry/attributes/vcs.md`, and the "VCS
+/// repository" and "VCS reference" entities of `docs/resource/cicd.md`): which code a process
+/// runs. On the factory's resource (read from the CI system or the git checkout) and, through
+/// provenance, on the product's.
+pub mod vcs {
+    /// `vcs.repository.url.full`: the repository's browser URL, without credentials or `.git`.
+    pub const VCS_REPOSITORY_URL_FULL: &str = "vcs.repository.url.full";
+    /// `vcs.repository.name`: the repository's name without its owner.
+    pub const VCS_REPOSITORY_NAME: &str = "vcs.repository.name";
+    /// `vcs.ref.head.name`: the branch or tag checked out.
+    pub const VCS_REF_HEAD_NAME: &str = "vcs.ref.head.name";
+    /// `vcs.ref.head.revision`: the commit checked out.
+    pub const VCS_REF_HEAD_REVISION: &str = "vcs.ref.head.revision";
+    /// `vcs.ref.head.type`: `branch` or `tag`.
+    pub const VCS_REF_HEAD_TYPE: &str = "vcs.ref.head.type";
+    /// `vcs.change.id`: the pull or merge request being built.
+    pub const VCS_CHANGE_ID: &str = "vcs.change.id";
+    /// `vcs.provider.name`: `github`, `gitlab`, ...
+    pub const VCS_PROVIDER_NAME: &str = "vcs.provider.name";
+    /// `vcs.ref.head.type` of a branch.
+    pub const REF_TYPE_BRANCH: &str = "branch";
+    /// `vcs.ref.head.type` of a tag.
+    pub const REF_TYPE_TAG: &str = "tag";
+    /// The well-known values of `vcs.ref.head.type`.
+    pub const REF_TYPE_VALUES: &[&str] = &["branch", "tag"];
+    /// The well-known values of `vcs.provider.name`.
+    pub const PROVIDER_VALUES: &[&str] = &["bitbucket", "gitea", "github", "gitlab"];
+}
+
+/// What a product carries about the factory run that built it: resource attributes a deploy
+/// gives the product (`OTEL_RESOURCE_ATTRIBUTES`), so that every span, metric and log of the
+/// product names its origin. No OpenTelemetry convention names a service's build origin: the
+/// `cicd.pipeline.run` resource means "telemetry of the run", which a product's is not; so these
+/// are ours, beside the conventions' `vcs.*` ([`super::vcs`]), which a product shares.
+pub mod provenance {
+    /// The id of the run that built the product (its `run.id`).
+    pub const FACTORY_RUN_ID: &str = "factory.run.id";
+    /// The pipeline of that run (its `pipeline.name`).
+    pub const FACTORY_PIPELINE_NAME: &str = "factory.pipeline.name";
+    /// The winning candidate of the run's adjudication, whose code the product runs.
+    pub const FACTORY_CANDIDATE: &str = "factory.candidate";
+    /// The models that wrote it, comma-separated and sorted.
+    pub const FACTORY_MODELS: &str = "factory.models";
+    /// The stage that produced it.
+    pub const FACTORY_STAGE: &str = "factory.stage";
+
+    /// The resource attributes that become labels of every metric a product serves on
+    /// `/metrics`, so that an error ratio can be grouped by the build that served it. The
+    /// collector does the same with its `transform/provenance` processor
+    /// (`deploy/collector/config.yaml`).
+    pub const METRIC_LABELS: &[&str] = &[
+        FACTORY_RUN_ID,
+        FACTORY_CANDIDATE,
+        FACTORY_MODELS,
+        super::vcs::VCS_REF_HEAD_REVISION,
+    ];
+}
+
+/// Environment variables of the CI systems whose runs the factory reads its `vcs.*` and run URL
+/// from, as each system documents them. Detection: the first system whose marker variable is
+/// set.
+pub mod ci_env {
+    /// GitHub Actions ("Variables reference", "Default environment variables"): always `true`.
+    pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+    /// `https://github.com`.
+    pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+    /// `owner/name`.
+    pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+    /// The commit that triggered the workflow.
+    pub const GITHUB_SHA: &str = "GITHUB_SHA";
+    /// `refs/heads/main`, `refs/tags/v1`, `refs/pull/42/merge`.
+    pub const GITHUB_REF: &str = "GITHUB_REF";
+    /// The short ref name (`main`, `v1`, `42/merge`).
+    pub const GITHUB_REF_NAME: &str = "GITHUB_REF_NAME";
+    /// `branch` or `tag`.
+    pub const GITHUB_REF_TYPE: &str = "GITHUB_REF_TYPE";
+    /// A pull request's source branch (pull request events only).
+    pub const GITHUB_HEAD_REF: &str = "GITHUB_HEAD_REF";
+    /// The workflow run's id.
+    pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+
+    /// GitLab CI ("Predefined CI/CD variables reference"): `true` in a job.
+    pub const GITLAB_CI: &str = "GITLAB_CI";
+    /// The project's browser URL (`CI_REPOSITORY_URL` carries a job token, and is not read).
+    pub const CI_PROJECT_URL: &str = "CI_PROJECT_URL";
+    /// The commit being built.
+    pub const CI_COMMIT_SHA: &str = "CI_COMMIT_SHA";
+    /// The branch or tag being built.
+    pub const CI_COMMIT_REF_NAME: &str = "CI_COMMIT_REF_NAME";
+    /// Set in tag pipelines.
+    pub const CI_COMMIT_TAG: &str = "CI_COMMIT_TAG";
+    /// A merge request's project-level id (merge request pipelines).
+    pub const CI_MERGE_REQUEST_IID: &str = "CI_MERGE_REQUEST_IID";
+    /// The pipeline's URL.
+    pub const CI_PIPELINE_URL: &str = "CI_PIPELINE_URL";
+    /// The job's URL.
+    pub const CI_JOB_URL: &str = "CI_JOB_URL";
+
+    /// Jenkins (`env` global variable reference; the Git plugin's variables): the server's URL.
+    pub const JENKINS_URL: &str = "JENKINS_URL";
+    /// The build's URL.
+    pub const BUILD_URL: &str = "BUILD_URL";
+    /// The repository's remote URL (Git plugin).
+    pub const GIT_URL: &str = "GIT_URL";
+    /// The commit checked out (Git plugin).
+    pub const GIT_COMMIT: &str = "GIT_COMMIT";
+    /// The remote branch checked out, `origin/main` (Git plugin).
+    pub const GIT_BRANCH: &str = "GIT_BRANCH";
+    /// The branch of a multibranch pipeline.
+    pub const BRANCH_NAME: &str = "BRANCH_NAME";
+    /// The tag of a multibranch pipeline's tag build.
+    pub const TAG_NAME: &str = "TAG_NAME";
+    /// The change request (pull request) of a multibranch pipeline.
+    pub const CHANGE_ID: &str = "CHANGE_ID";
+
+    /// Buildkite ("Environment variables"): always `true`.
+    pub const BUILDKITE: &str = "BUILDKITE";
+    /// The repository's clone URL (`git@github.com:acme-inc/my-project.git`).
+    pub const BUILDKITE_REPO: &str = "BUILDKITE_REPO";
+    /// The commit being built (may be `HEAD`).
+    pub const BUILDKITE_COMMIT: &str = "BUILDKITE_COMMIT";
+    /// The branch being built.
+    pub const BUILDKITE_BRANCH: &str = "BUILDKITE_BRANCH";
+    /// The tag being built, if any.
+    pub const BUILDKITE_TAG: &str = "BUILDKITE_TAG";
+    /// The pull request's number, or `false`.
+    pub const BUILDKITE_PULL_REQUEST: &str = "BUILDKITE_PULL_REQUEST";
+    /// The build's URL.
+    pub const BUILDKITE_BUILD_URL: &str = "BUILDKITE_BUILD_URL";
+    /// The job's id (its URL is the build's with `#` and the id).
+    pub const BUILDKITE_JOB_ID: &str = "BUILDKITE_JOB_ID";
+}
+
+/// Environment variables of provenance, read by `factory_observability::init`.
+pub mod provenance_env {
+    /// `seed`, `cicd` or `cicd/dup` (both, the default): which names pipeline runs and stages
+    /// carry, in the style of `OTEL_SEMCONV_STABILITY_OPT_IN` (a comma-separated list).
+    pub const FACTORY_OBS_PIPELINE_SEMCONV: &str = "FACTORY_OBS_PIPELINE_SEMCONV";
+    /// `auto` (default) or `off`: whether `init` reads `vcs.*` from the CI system or the git
+    /// checkout.
+    pub const FACTORY_OBS_VCS: &str = "FACTORY_OBS_VCS";
 }
 
 // ---------------------------------------------------------------------------------------------

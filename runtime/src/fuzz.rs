@@ -1,6 +1,7 @@
 //! Bounded fuzzing (proptest, a few hundred cases each, seconds in CI) of what reads outside
 //! input or handles captured text: the environment (`Config::from_lookup`), the pricing file
-//! parser (TOML and JSON), secret redaction and the length cut. Properties: never a panic; the output is whole UTF-8 (a `String`);
+//! parser (TOML and JSON), secret redaction and the length cut, and (feature `axum`) the browser
+//! endpoint's reader of OTLP requests (`export::ingest`). Properties: never a panic; the output is whole UTF-8 (a `String`);
 //! JSON stays JSON; a planted secret never survives redaction.
 
 use crate::content::{cut, redact_secrets, ContentPolicy};
@@ -237,6 +238,290 @@ proptest! {
         if matches!(document, serde_json::Value::Array(_) | serde_json::Value::Object(_)) {
             let parsed: Result<serde_json::Value, _> = serde_json::from_str(&out);
             prop_assert!(parsed.is_ok(), "{text} cut to {out}");
+        }
+    }
+}
+
+/// The browser endpoint's reader of OTLP requests, given what a stranger may send: any bytes in
+/// either encoding, the web exporter's own JSON with bytes flipped or cut off, and well-formed
+/// requests with ids of any length, values of every OTLP type nested, and long strings.
+/// Properties: never a panic; what is kept respects every limit; every span received is either
+/// kept or refused.
+#[cfg(feature = "axum")]
+mod ingest {
+    use super::config;
+    use crate::config::SpanLimits;
+    use crate::export::ingest::{decode, ingest, Encoding, IngestLimits};
+    use opentelemetry::{Array, Value};
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{
+        any_value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span};
+    use proptest::prelude::*;
+
+    /// What the web exporter sent in chromium (cut to one span), mutated below.
+    const WEB_EXPORTER_JSON: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}],"droppedAttributesCount":0},"scopeSpans":[{"scope":{"name":"product-webapp"},"spans":[{"traceId":"e77d1852931155881b964204aea2b96e","spanId":"1d697a62baa94e38","name":"user.create_task","kind":1,"startTimeUnixNano":"1796453908812000000","endTimeUnixNano":"1796453908850000000","attributes":[{"key":"task.id","value":{"intValue":1}}],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0,"status":{"code":0},"links":[],"droppedLinksCount":0,"flags":257}]}]}]}"#;
+
+    fn limits() -> IngestLimits {
+        IngestLimits {
+            max_spans: 8,
+            span: SpanLimits {
+                attribute_value_length: Some(16),
+                attribute_count: 4,
+                event_count: 3,
+                link_count: 2,
+                event_attribute_count: 4,
+                link_attribute_count: 4,
+            },
+            service_names: vec!["web".to_owned()],
+        }
+    }
+
+    fn value() -> impl Strategy<Value = any_value::Value> {
+        let leaf = prop_oneof![
+            ".{0,40}".prop_map(any_value::Value::StringValue),
+            any::<bool>().prop_map(any_value::Value::BoolValue),
+            any::<i64>().prop_map(any_value::Value::IntValue),
+            any::<f64>().prop_map(any_value::Value::DoubleValue),
+            prop::collection::vec(any::<u8>(), 0..8).prop_map(any_value::Value::BytesValue),
+            any::<i32>().prop_map(any_value::Value::StringValueStrindex),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|values| {
+                    any_value::Value::ArrayValue(ArrayValue {
+                        values: values
+                            .into_iter()
+                            .map(|value| AnyValue { value: Some(value) })
+                            .collect(),
+                    })
+                }),
+                prop::collection::vec(("[a-z]{0,4}", inner), 0..3).prop_map(|pairs| {
+                    any_value::Value::KvlistValue(KeyValueList {
+                        values: pairs
+                            .into_iter()
+                            .map(|(key, value)| attribute(key, Some(value)))
+                            .collect(),
+                    })
+                }),
+            ]
+        })
+    }
+
+    fn attribute(key: String, value: Option<any_value::Value>) -> KeyValue {
+        KeyValue {
+            key,
+            value: value.map(|value| AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    fn attributes() -> impl Strategy<Value = Vec<KeyValue>> {
+        prop::collection::vec(("[a-z.]{0,6}", prop::option::weighted(0.9, value())), 0..8).prop_map(
+            |pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| attribute(key, value))
+                    .collect()
+            },
+        )
+    }
+
+    /// Ids of the right length most of the time, sometimes another length or all zeros.
+    fn id(length: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            8 => prop::collection::vec(any::<u8>(), length),
+            1 => prop::collection::vec(any::<u8>(), 0..20),
+            1 => Just(vec![0; length]),
+        ]
+    }
+
+    fn a_span() -> impl Strategy<Value = Span> {
+        (
+            (id(16), id(8), prop_oneof![Just(Vec::new()), id(8)]),
+            ".{0,30}",
+            (-2i32..8, any::<u32>()),
+            (0u64..3, any::<u64>(), any::<u64>()),
+            attributes(),
+            prop::collection::vec((".{0,10}", any::<u64>(), attributes()), 0..5),
+            prop::collection::vec((id(16), id(8), any::<u32>(), attributes()), 0..4),
+            (-1i32..4, ".{0,20}"),
+        )
+            .prop_map(
+                |(
+                    (trace_id, span_id, parent_span_id),
+                    name,
+                    (kind, flags),
+                    (zero_start, start, end),
+                    attributes,
+                    events,
+                    links,
+                    (code, message),
+                )| Span {
+                    trace_id,
+                    span_id,
+                    parent_span_id,
+                    name,
+                    kind,
+                    flags,
+                    start_time_unix_nano: if zero_start == 0 { 0 } else { start },
+                    end_time_unix_nano: end,
+                    attributes,
+                    events: events
+                        .into_iter()
+                        .map(|(name, time_unix_nano, attributes)| span::Event {
+                            name,
+                            time_unix_nano,
+                            attributes,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    links: links
+                        .into_iter()
+                        .map(|(trace_id, span_id, flags, attributes)| span::Link {
+                            trace_id,
+                            span_id,
+                            flags,
+                            attributes,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    status: Some(opentelemetry_proto::tonic::trace::v1::Status { code, message }),
+                    ..Default::default()
+                },
+            )
+    }
+
+    fn a_request() -> impl Strategy<Value = ExportTraceServiceRequest> {
+        prop::collection::vec(
+            (
+                prop_oneof![Just("web".to_owned()), "[a-z]{0,4}"],
+                prop::collection::vec(a_span(), 0..6),
+            ),
+            0..4,
+        )
+        .prop_map(|resources| ExportTraceServiceRequest {
+            resource_spans: resources
+                .into_iter()
+                .map(|(service, spans)| ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![attribute(
+                            "service.name".to_owned(),
+                            Some(any_value::Value::StringValue(service)),
+                        )],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![ScopeSpans {
+                        spans,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+        })
+    }
+
+    /// Ingests `request` and checks every limit on what was kept.
+    fn check(request: ExportTraceServiceRequest) -> Result<(), TestCaseError> {
+        let limits = limits();
+        let received: u64 = request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len() as u64)
+            .sum();
+        let ingested = ingest(request, &limits);
+        prop_assert_eq!(ingested.received, received);
+        prop_assert_eq!(ingested.kept() + ingested.refused(), received);
+        prop_assert!(ingested.kept() <= limits.max_spans as u64);
+        let max_chars = 16;
+        let short = |text: &str| text.chars().count() <= max_chars;
+        for (service, spans) in &ingested.batches {
+            prop_assert_eq!(*service, 0);
+            for span in spans {
+                prop_assert!(span.span_context.is_valid());
+                prop_assert!(span.end_time >= span.start_time);
+                prop_assert!(short(&span.name));
+                prop_assert!(span.attributes.len() <= 4);
+                prop_assert!(span.events.events.len() <= 3);
+                prop_assert!(span.links.links.len() <= 2);
+                let all = span
+                    .attributes
+                    .iter()
+                    .chain(
+                        span.events
+                            .events
+                            .iter()
+                            .flat_map(|event| &event.attributes),
+                    )
+                    .chain(span.links.links.iter().flat_map(|link| &link.attributes));
+                for attribute in all {
+                    prop_assert!(!attribute.key.as_str().is_empty());
+                    prop_assert!(short(attribute.key.as_str()));
+                    match &attribute.value {
+                        Value::String(text) => prop_assert!(short(text.as_str())),
+                        Value::Array(Array::String(texts)) => {
+                            prop_assert!(texts.iter().all(|text| short(text.as_str())))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if ingested.refused() > 0 {
+            prop_assert!(ingested.message(&limits).is_some());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_bytes_in_either_encoding_never_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            json in any::<bool>(),
+        ) {
+            let encoding = if json { Encoding::Json } else { Encoding::Protobuf };
+            if let Ok(request) = decode(encoding, &bytes) {
+                check(request)?;
+            }
+        }
+
+        #[test]
+        fn the_web_exporters_json_mutated_never_panics(
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = WEB_EXPORTER_JSON.as_bytes().to_vec();
+            for (at, byte) in flips {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            if let Ok(request) = decode(Encoding::Json, &bytes) {
+                check(request)?;
+            }
+        }
+
+        #[test]
+        fn any_request_keeps_within_the_limits_in_both_encodings(request in a_request()) {
+            let binary = prost::Message::encode_to_vec(&request);
+            let decoded = decode(Encoding::Protobuf, &binary).unwrap();
+            prop_assert_eq!(&decoded, &request);
+            check(decoded)?;
+            // JSON of the same request: a double that JSON cannot hold (NaN, infinities) is
+            // refused by the encoder; any other request reads back.
+            if let Ok(json) = serde_json::to_vec(&request) {
+                if let Ok(decoded) = decode(Encoding::Json, &json) {
+                    check(decoded)?;
+                }
+            }
         }
     }
 }

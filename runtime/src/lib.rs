@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! OpenTelemetry for LLM-driven software factories and the products they build.
 //!
 //! Annotate functions with [`pipeline_run`], [`pipeline_stage`] or [`pipeline`]; call [`init`]
@@ -38,6 +39,7 @@ pub mod http;
 pub mod http_client;
 mod init;
 pub mod mcp;
+pub mod provenance;
 mod retry;
 pub mod task;
 pub mod testing;
@@ -77,7 +79,7 @@ pub use content::PromptText;
 pub use error::InitError;
 pub use export::{DeliveryReport, SignalDelivery};
 #[cfg(feature = "axum")]
-pub use http::HttpServerLayer;
+pub use http::{BrowserTelemetry, HttpServerLayer};
 pub use init::{init, Telemetry, TelemetryBuilder};
 pub use outcome::{ErrorDetails, Outcome, OutcomeKind, Report};
 pub use pricing::{ModelPrice, Pricing};

@@ -3,7 +3,10 @@
 //!
 //! Exported spans feed the same [`crate::model`] the `factory-obs` tool builds from files.
 
-use crate::model::{Attributes, Event, ModelBuilder, Role, Span, SpanKind, StatusCode, Value};
+use crate::model::{
+    escape_for_terminal as esc, Attributes, Event, ModelBuilder, Role, Span, SpanKind, StatusCode,
+    Value,
+};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use std::collections::BTreeMap;
@@ -14,6 +17,10 @@ use std::time::Duration;
 
 /// At most this many spans are kept for the summary; later ones are counted, not kept.
 const MAX_RECORDS: usize = 10_000;
+
+/// Stage and model names are padded to the longest, up to this many bytes (a longer one is
+/// written whole, unpadded: a format width must stay below 65,536).
+const MAX_NAME_WIDTH: usize = 64;
 
 /// A span exporter wrapper that shows every exported batch to the summary, on the export thread.
 #[derive(Debug)]
@@ -99,37 +106,40 @@ impl Summary {
             let _ = writeln!(
                 out,
                 "run {} {}: {} in {}",
-                run.run_id,
-                run.pipeline,
-                run.outcome,
+                esc(&run.run_id),
+                esc(&run.pipeline),
+                esc(&run.outcome),
                 format_duration(Duration::from_nanos(run.duration_nanos))
             );
-            let width = run.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let width = run.stages.iter().map(|s| esc(&s.name).len()).max();
+            let width = width.unwrap_or(0).min(MAX_NAME_WIDTH);
             for stage in &run.stages {
                 let mut line = format!(
                     "  {:width$}  {:8} {:>8}",
-                    stage.name,
-                    stage.outcome,
+                    esc(&stage.name),
+                    esc(&stage.outcome),
                     format_duration(Duration::from_nanos(stage.duration_nanos))
                 );
                 if stage.attempt > 1 {
                     let _ = write!(line, "  attempt {}", stage.attempt);
                 }
                 if let Some(error) = &stage.error {
-                    let _ = write!(line, "  {error}");
+                    let _ = write!(line, "  {}", esc(error));
                 }
                 let _ = writeln!(out, "{}", line.trim_end());
             }
             for decision in &run.adjudications {
                 let mut line = format!(
                     "  adjudicate {}: {} selected among {} candidates",
-                    decision.name, decision.selected, decision.candidates
+                    esc(&decision.name),
+                    esc(&decision.selected),
+                    decision.candidates
                 );
                 if let Some(margin) = decision.margin {
                     let _ = write!(line, ", margin {margin:.4}");
                 }
                 if let Some(error) = &decision.error {
-                    let _ = write!(line, "  {error}");
+                    let _ = write!(line, "  {}", esc(error));
                 }
                 let _ = writeln!(out, "{line}");
             }
@@ -146,7 +156,8 @@ impl Summary {
                 let mut per_model: BTreeMap<String, (usize, i64, i64, Option<f64>, bool)> =
                     BTreeMap::new();
                 for call in calls {
-                    let entry = per_model.entry(call.provider_model()).or_default();
+                    let key = esc(&call.provider_model()).into_owned();
+                    let entry = per_model.entry(key).or_default();
                     entry.0 += 1;
                     entry.1 += call.input_tokens;
                     entry.2 += call.output_tokens;
@@ -156,7 +167,8 @@ impl Summary {
                         entry.4 = true;
                     }
                 }
-                let width = per_model.keys().map(|k| k.len()).max().unwrap_or(0);
+                let width = per_model.keys().map(|k| k.len()).max();
+                let width = width.unwrap_or(0).min(MAX_NAME_WIDTH);
                 for (model, (count, input, output, cost, unpriced)) in per_model {
                     let _ = writeln!(
                         out,
@@ -321,6 +333,38 @@ mod tests {
                 .starts_with("run run-2 after: success in 2 ms"),
             "{}",
             summary.render()
+        );
+    }
+
+    /// Issue 24: control characters in names and error messages (ESC, CR, LF, BEL) reached the
+    /// terminal raw, so a hostile message could recolour or forge a line of the summary.
+    #[test]
+    fn control_characters_are_escaped_in_the_summary() {
+        let summary = Summary::default();
+        let mut stage = span(
+            span_name::PIPELINE_STAGE,
+            vec![
+                KeyValue::new(attr::STAGE_NAME, "lint\u{1b}[2K"),
+                KeyValue::new(attr::STAGE_OUTCOME, "failure"),
+                KeyValue::new(attr::RUN_ID, "run-1"),
+            ],
+            0,
+        );
+        stage.status = Status::error("boom\r\ntraces 99/99 delivered\u{7}");
+        summary.observe(&stage);
+        summary.observe(&span(
+            span_name::PIPELINE_RUN,
+            vec![
+                KeyValue::new(attr::PIPELINE_NAME, "p\u{202e}"),
+                KeyValue::new(attr::RUN_ID, "run-1"),
+                KeyValue::new(attr::RUN_OUTCOME, "failure"),
+            ],
+            0,
+        ));
+        assert_eq!(
+            summary.render(),
+            "run run-1 p\\u{202e}: failure in 2 ms\n  \
+             lint\\u{1b}[2K  failure      2 ms  boom\\r\\ntraces 99/99 delivered\\u{7}\n"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the tests: a real collector process, and readers of OTLP/JSON files.
 //!
+//! - [`browser`] drives headless chromium through chromedriver (WebDriver).
 //! - [`collector`] runs the Rotel OpenTelemetry collector (`rotel-agent`, installed by
 //!   `scripts/test.sh`) on free local ports and parses its debug dump of the spans, metric
 //!   points and log records it received.
@@ -13,6 +14,7 @@
 //! - [`mcp_python`] runs the real MCP server of the agent tests (the official MCP Python SDK,
 //!   traced with OpenTelemetry Python) over stdio or streamable HTTP.
 
+pub mod browser;
 pub mod collector;
 pub mod deploy;
 pub mod faults;

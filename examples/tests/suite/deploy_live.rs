@@ -101,13 +101,17 @@ fn factory_metrics_are_the_kits_catalogue() {
         .iter()
         .filter(|i| !i.name.starts_with("otel.sdk."))
     {
-        // The example makes no streamed call and serves no HTTP: the server and handler
-        // metrics are the product's (product_dashboard_and_alerts_on_a_real_prometheus_under_http_load).
-        // Its smoke stage (on by default) calls the product it starts: `http.client.*` is here.
+        // The example makes no streamed call and serves no HTTP: the server, handler and
+        // browser endpoint metrics are the product's
+        // (product_dashboard_and_alerts_on_a_real_prometheus_under_http_load). Its smoke stage
+        // (on by default) calls the product it starts: `http.client.*` is here.
+        // No run fails: `cicd.pipeline.run.errors` counts failed runs only.
         if instrument.name
             == factory_observability::names::metric::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
+            || instrument.name == factory_observability::names::cicd::CICD_PIPELINE_RUN_ERRORS
             || instrument.name.starts_with("http.server.")
             || instrument.name.starts_with("handler.")
+            || instrument.name.starts_with("factory_obs.browser.")
         {
             continue;
         }
@@ -290,6 +294,13 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
         ("http_server_active_requests", NO_PRODUCT),
         ("handler_duration_seconds_bucket", NO_PRODUCT),
         ("http_client_request_duration_seconds_bucket", NO_PRODUCT),
+        ("factory_obs_browser_interactions_total", NO_PRODUCT),
+        ("factory_obs_browser_spans_total", NO_PRODUCT),
+        ("factory_obs_browser_requests_total", NO_PRODUCT),
+        (
+            "cicd_pipeline_run_errors_total",
+            "no run fails (the series is born at a run's first error)",
+        ),
     ]);
     let mut report = Vec::new();
     let mut failures = Vec::new();
@@ -393,6 +404,54 @@ const SLOW_PAUSE: Duration = Duration::from_millis(2000);
 const SMOKE_RUNS: usize = 10;
 /// The product's background job runs every 200 ms (`PRODUCT_RECOUNT_INTERVAL_MS`).
 const RECOUNT_MS: u64 = 200;
+/// The page's traffic to the product's browser endpoint during the load (one of each in the
+/// warm-up): interactions that succeeded and failed, a batch of a service it does not allow
+/// (its span refused), and requests from another site's page (403). 1 + 12, 1 + 4, 1 + 2
+/// accepted requests from one client stay within the endpoint's burst of 30.
+const BROWSER_OK: usize = 12;
+const BROWSER_FAILED: usize = 4;
+const BROWSER_FOREIGN: usize = 2;
+const BROWSER_WRONG_ORIGIN: usize = 3;
+
+/// What the page sends in the product scenario.
+#[derive(Clone, Copy, Debug)]
+enum PageSends {
+    /// An interaction span (`user.create_task`, INTERNAL, no parent), failed or not.
+    Interaction { failed: bool },
+    /// A span of `service.name=intruder`: the product allows `product-webapp` only.
+    ForeignService,
+    /// A valid batch from another site's page.
+    WrongOrigin,
+}
+
+/// Sends what the page sends to the product's browser endpoint; checks the status.
+fn send_from_page(client: &reqwest::blocking::Client, addr: &str, what: PageSends) {
+    let (service, status_code) = match what {
+        PageSends::Interaction { failed: true } => ("product-webapp", 2),
+        PageSends::ForeignService => ("intruder", 0),
+        _ => ("product-webapp", 0),
+    };
+    let body = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{service}"}}}}]}},"scopeSpans":[{{"scope":{{"name":"product-webapp"}},"spans":[{{"traceId":"e77d1852931155881b964204aea2b96e","spanId":"1d697a62baa94e38","name":"user.create_task","kind":1,"startTimeUnixNano":"1796453908812000000","endTimeUnixNano":"1796453908850000000","status":{{"code":{status_code}}}}}]}}]}}]}}"#
+    );
+    let origin = match what {
+        PageSends::WrongOrigin => "https://evil.example".to_owned(),
+        _ => format!("http://{addr}"),
+    };
+    let response = client
+        .post(format!("http://{addr}/v1/traces"))
+        .header("content-type", "application/json")
+        .header("origin", origin)
+        .body(body)
+        .send()
+        .expect("the browser endpoint answers");
+    let expected = if matches!(what, PageSends::WrongOrigin) {
+        403
+    } else {
+        200
+    };
+    assert_eq!(response.status().as_u16(), expected, "{what:?}");
+}
 
 /// The product example on a free port, serving its own `/metrics`; stopped with SIGTERM.
 struct Product {
@@ -697,6 +756,15 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
     for call in kinds {
         send(&client, &product.addr, call);
     }
+    let page = [
+        PageSends::Interaction { failed: false },
+        PageSends::Interaction { failed: true },
+        PageSends::ForeignService,
+        PageSends::WrongOrigin,
+    ];
+    for what in page {
+        send_from_page(&client, &product.addr, what);
+    }
     poll(&prometheus, "the warm-up's 6 series", |p| {
         values_by(
             p,
@@ -755,6 +823,16 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
             });
         }
     });
+    for (what, n) in [
+        (PageSends::Interaction { failed: false }, BROWSER_OK),
+        (PageSends::Interaction { failed: true }, BROWSER_FAILED),
+        (PageSends::ForeignService, BROWSER_FOREIGN),
+        (PageSends::WrongOrigin, BROWSER_WRONG_ORIGIN),
+    ] {
+        for _ in 0..n {
+            send_from_page(&client, &product.addr, what);
+        }
+    }
     for upload in slow {
         assert_eq!(upload.join().unwrap(), "HTTP/1.1 201 Created");
     }
@@ -1009,11 +1087,113 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
                 assert!(q > 0.0 && q <= 0.5, "{origin}: {q}");
                 report.push(format!("{origin} | by server_address {p95:?}"));
             }
+            "Browser interactions by outcome (A)" => {
+                let by_outcome = values_by(
+                    &prometheus,
+                    &expr,
+                    &time,
+                    &["factory_obs_browser_interaction_outcome"],
+                );
+                assert_eq!(
+                    by_outcome.keys().collect::<Vec<_>>(),
+                    [&key(&["error"]), &key(&["ok"])],
+                    "{origin}"
+                );
+                assert!(
+                    by_outcome.values().all(|v| *v > 0.0),
+                    "{origin}: {by_outcome:?}"
+                );
+                let counted = values_by(
+                    &prometheus,
+                    "sum by (factory_obs_browser_interaction_outcome) (factory_obs_browser_interactions_total)",
+                    &time,
+                    &["factory_obs_browser_interaction_outcome"],
+                );
+                assert_eq!(
+                    counted,
+                    BTreeMap::from([
+                        (key(&["error"]), (1 + BROWSER_FAILED) as f64),
+                        (key(&["ok"]), (1 + BROWSER_OK) as f64),
+                    ]),
+                    "{origin}: the interactions counted are the ones sent"
+                );
+                report.push(format!("{origin} | counted {counted:?}"));
+            }
+            "Browser interaction failure ratio (A)" => {
+                let by_job = values_by(&prometheus, &expr, &time, &["job"]);
+                let ratio = by_job[&key(&["factory-observability"])];
+                // Over the 5 m window every interaction counts: 5 failed of 18 (rates of
+                // counters that started at their warm-up samples: a little less of each).
+                assert!(ratio > 0.1 && ratio < 0.5, "{origin}: {ratio}");
+                report.push(format!("{origin} | {by_job:?}"));
+            }
+            "Browser spans kept and refused (A)" => {
+                let by_outcome = values_by(
+                    &prometheus,
+                    &expr,
+                    &time,
+                    &["factory_obs_browser_span_outcome"],
+                );
+                assert_eq!(
+                    by_outcome.keys().collect::<Vec<_>>(),
+                    [&key(&["kept"]), &key(&["refused"])],
+                    "{origin}"
+                );
+                assert!(
+                    by_outcome.values().all(|v| *v > 0.0),
+                    "{origin}: {by_outcome:?}"
+                );
+                report.push(format!("{origin} | {by_outcome:?}"));
+            }
+            "Browser telemetry requests refused by reason (range) (A)" => {
+                let by_reason = values_by(&prometheus, &expr, &time, &["error_type"]);
+                assert_eq!(
+                    by_reason.keys().collect::<Vec<_>>(),
+                    [&key(&["origin"])],
+                    "{origin}"
+                );
+                let got = by_reason[&key(&["origin"])];
+                let measured = BROWSER_WRONG_ORIGIN as f64;
+                assert!(
+                    got >= measured - 0.5 && got <= measured * 1.5,
+                    "{origin}: {got}, sent {measured} after the warm-up"
+                );
+                report.push(format!("{origin} | {by_reason:?}"));
+            }
+            "5xx ratio by the build that served it (A)" => {
+                // No factory deployed this product: no run, candidate or models; it runs in a
+                // git checkout (the test's target directory), whose revision `init` read.
+                let revision = Command::new("git")
+                    .args(["rev-parse", "HEAD"])
+                    .current_dir(&product.dir)
+                    .output()
+                    .ok()
+                    .filter(|out| out.status.success())
+                    .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                    .unwrap_or_default();
+                let build = [
+                    "factory_run_id",
+                    "factory_candidate",
+                    "factory_models",
+                    "vcs_ref_head_revision",
+                ];
+                let by_build = values_by(&prometheus, &expr, &time, &build);
+                assert_eq!(
+                    by_build.keys().collect::<Vec<_>>(),
+                    [&key(&["", "", "", &revision])],
+                    "{origin}"
+                );
+                // 41 of the product's 364 requests failed (all /reports/export); `rate`
+                // extrapolates each series apart, so the ratio is near that, strictly between.
+                let ratio = by_build.values().next().copied().unwrap_or_default();
+                assert!(ratio > 0.0 && ratio < 1.0, "{origin}: {ratio}");
+                report.push(format!("{origin} | by build {by_build:?}"));
+            }
             other => panic!("{other}: a panel this test does not know; add its checks"),
         }
         checked += 1;
     }
-    assert_eq!(checked, 11, "the product dashboard's queries: {report:#?}");
+    assert_eq!(checked, 16, "the product dashboard's queries: {report:#?}");
     kit::assert_proven_states(&format!(
         "{with_data} of the product dashboard's {checked} queries return data"
     ));

@@ -40,6 +40,12 @@ pub(crate) fn end(active: &Active, span: &mut CallSpan, decision: Decision) -> O
         selected,
         ..
     } = decision;
+    if let Some(run) = active.cx.get::<super::run::RunState>() {
+        let mut produced = run.produced();
+        if !produced.marked && !selected.is_empty() {
+            produced.candidate = Some(selected.to_string());
+        }
+    }
     let instruments = &active.dispatch.instruments;
     span.set_attribute(KeyValue::new(
         attr::ADJUDICATION_CANDIDATES,

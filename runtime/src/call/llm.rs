@@ -100,6 +100,10 @@ pub(crate) fn end(
     let usage = tokens.usage.as_ref();
     if let Some(run) = active.cx.get::<super::run::RunState>() {
         run.totals.add_llm_call(usage, tokens.estimated, cost);
+        let mut produced = run.produced();
+        if !produced.marked {
+            produced.models.insert(target.model.as_str().to_owned());
+        }
     }
     if let Some(agent) = active.cx.get::<AgentScope>() {
         agent.add_llm_call(usage, tokens.estimated, cost, &target.provider);

@@ -241,69 +241,8 @@ impl Active {
             .and_then(|process_parent| with_process_baggage(&parent, process_parent));
         let baggage_added = with_baggage.is_some();
         let parent = with_baggage.unwrap_or(parent);
-        let Fields {
-            attributes: user_attributes,
-            run_id,
-            llm: llm_target,
-            http,
-            http_client: http_target,
-            agent: agent_target,
-            tool: tool_target,
-            mcp: mcp_target,
-            captured,
-        } = fields;
-        // Empty for a stage or an adjudication: what they always record is derived from the call
-        // site when the span is exported (see `export::span_record`).
-        let mut attributes = Vec::new();
-        let mut opening = match site.kind {
-            CallKind::Run => run::open(run_id, &mut attributes),
-            CallKind::Stage => stage::open(&parent),
-            CallKind::LlmCall => llm::open(site, &dispatch, &parent, llm_target, &mut attributes),
-            CallKind::Adjudicate => adjudicate::open(),
-            CallKind::HttpClient => http_client::open(
-                http_target.unwrap_or_else(|| {
-                    http_client::HttpTarget::new(
-                        "GET",
-                        String::new(),
-                        0,
-                        String::new(),
-                        String::new(),
-                    )
-                }),
-                &mut attributes,
-            ),
-            CallKind::Handler => handler::open(site, &parent),
-            CallKind::HttpServer => http_server::open(&dispatch, http, &mut attributes),
-            CallKind::Agent => agent::open(site, &parent, agent_target, &mut attributes),
-            CallKind::Tool => tool::open(
-                site,
-                &parent,
-                remote.is_none()
-                    && tool::starts_a_trace(&parent, dispatch.sampling.process_parent.is_some()),
-                tool_target,
-                &mut attributes,
-            ),
-            CallKind::McpClient => {
-                mcp_client::open(&parent, mcp_target, SpanKind::Client, &mut attributes)
-            }
-            CallKind::McpServer => {
-                mcp_client::open(&parent, mcp_target, SpanKind::Server, &mut attributes)
-            }
-        };
-        if attributes.is_empty() {
-            // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
-            attributes = user_attributes;
-        } else {
-            attributes.extend(user_attributes);
-        }
-        // A tool captures only where `capture_content` says so: its types serialise there.
-        let site_opted_in = captured.site == Some(true);
-        let capture_output = captured.record(&dispatch.content, &mut attributes);
-        match &mut opening.state {
-            KindState::Llm(target) => target.capture_output = capture_output,
-            KindState::Tool(state) => state.capture_output = capture_output && site_opted_in,
-            _ => {}
-        }
+        let (mut opening, attributes) =
+            open_kind(site, &parent, remote.is_some(), &dispatch, fields);
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
         // span's wall-clock times are derived from it (see `export::span_record::wall_clock`).
@@ -327,26 +266,13 @@ impl Active {
             }
             (None, Placement::AsParent)
         };
-        let (mut cx, mut own_context) = match (placement, remote) {
-            (Placement::Child(span_context), _) => {
-                (parent.with_remote_span_context(span_context), true)
-            }
-            // Children decide as this call did, under the same parent: the caller's span.
-            (Placement::AsParent, Some(remote)) => (parent.with_remote_span_context(remote), true),
-            (Placement::AsParent, None) => (parent, baggage_added),
-        };
-        if let Some(value) = opening.context_value {
-            cx = match value {
-                ContextValue::Run(run) => cx.with_value(run),
-                ContextValue::Request(request) => cx.with_value(request),
-                ContextValue::Agent(scope, None) => cx.with_value(scope),
-                ContextValue::Agent(scope, Some(baggage)) => {
-                    use opentelemetry::baggage::BaggageExt;
-                    cx.with_value(scope).with_baggage(baggage)
-                }
-            };
-            own_context = true;
-        }
+        let (cx, own_context) = call_context(
+            parent,
+            placement,
+            remote,
+            baggage_added,
+            opening.context_value.take(),
+        );
         Active {
             cx,
             own_context,
@@ -394,7 +320,10 @@ impl Active {
             return;
         }
         match (&self.kind, extra) {
-            (KindState::Run, _) => run::end(self, &mut span, outcome, elapsed),
+            (KindState::Run, _) => {
+                let error_type = report.error.as_ref().map(|error| error.type_name.clone());
+                run::end(self, &mut span, outcome, elapsed, error_type);
+            }
             (KindState::Stage { attempt }, extra) => {
                 let tests = match extra {
                     Extra::Tests(tests) => Some(tests),
@@ -568,4 +497,106 @@ pub(crate) fn millis(elapsed: Duration) -> i64 {
 /// A count as an OpenTelemetry integer (`i64`), saturating rather than wrapping.
 pub(crate) fn saturating_i64(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
+}
+
+/// What the call's kind records at its start, and the span's attributes: the kind's own, then
+/// `fields(...)`, then what the call captured (redacted and cut).
+fn open_kind(
+    site: &'static CallSite,
+    parent: &Context,
+    has_remote_parent: bool,
+    dispatch: &DispatchRef,
+    fields: Fields,
+) -> (Opening, Vec<KeyValue>) {
+    let Fields {
+        attributes: user_attributes,
+        run_id,
+        llm: llm_target,
+        http,
+        http_client: http_target,
+        agent: agent_target,
+        tool: tool_target,
+        mcp: mcp_target,
+        captured,
+    } = fields;
+    // Empty for a stage or an adjudication: what they always record is derived from the call
+    // site when the span is exported (see `export::span_record`).
+    let mut attributes = Vec::new();
+    let mut opening = match site.kind {
+        CallKind::Run => run::open(dispatch, site, run_id, &mut attributes),
+        CallKind::Stage => stage::open(parent),
+        CallKind::LlmCall => llm::open(site, dispatch, parent, llm_target, &mut attributes),
+        CallKind::Adjudicate => adjudicate::open(),
+        CallKind::HttpClient => http_client::open(
+            http_target.unwrap_or_else(|| {
+                http_client::HttpTarget::new("GET", String::new(), 0, String::new(), String::new())
+            }),
+            &mut attributes,
+        ),
+        CallKind::Handler => handler::open(site, parent),
+        CallKind::HttpServer => http_server::open(dispatch, http, &mut attributes),
+        CallKind::Agent => agent::open(site, parent, agent_target, &mut attributes),
+        CallKind::Tool => tool::open(
+            site,
+            parent,
+            !has_remote_parent
+                && tool::starts_a_trace(parent, dispatch.sampling.process_parent.is_some()),
+            tool_target,
+            &mut attributes,
+        ),
+        CallKind::McpClient => {
+            mcp_client::open(parent, mcp_target, SpanKind::Client, &mut attributes)
+        }
+        CallKind::McpServer => {
+            mcp_client::open(parent, mcp_target, SpanKind::Server, &mut attributes)
+        }
+    };
+    if attributes.is_empty() {
+        // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
+        attributes = user_attributes;
+    } else {
+        attributes.extend(user_attributes);
+    }
+    // A tool captures only where `capture_content` says so: its types serialise there.
+    let site_opted_in = captured.site == Some(true);
+    let capture_output = captured.record(&dispatch.content, &mut attributes);
+    match &mut opening.state {
+        KindState::Llm(target) => target.capture_output = capture_output,
+        KindState::Tool(state) => state.capture_output = capture_output && site_opted_in,
+        _ => {}
+    }
+    (opening, attributes)
+}
+
+/// The call's `Context`, and whether it differs from the caller's (then the body runs with it
+/// attached): the call's span as the parent of what the body starts, or the caller's span when
+/// the call has none of its own, with the kind's value (a run's state, a request) added.
+fn call_context(
+    parent: Context,
+    placement: Placement,
+    remote: Option<SpanContext>,
+    baggage_added: bool,
+    value: Option<ContextValue>,
+) -> (Context, bool) {
+    let (mut cx, mut own_context) = match (placement, remote) {
+        (Placement::Child(span_context), _) => {
+            (parent.with_remote_span_context(span_context), true)
+        }
+        // Children decide as this call did, under the same parent: the caller's span.
+        (Placement::AsParent, Some(remote)) => (parent.with_remote_span_context(remote), true),
+        (Placement::AsParent, None) => (parent, baggage_added),
+    };
+    if let Some(value) = value {
+        cx = match value {
+            ContextValue::Run(run) => cx.with_value(run),
+            ContextValue::Request(request) => cx.with_value(request),
+            ContextValue::Agent(scope, None) => cx.with_value(scope),
+            ContextValue::Agent(scope, Some(baggage)) => {
+                use opentelemetry::baggage::BaggageExt;
+                cx.with_value(scope).with_baggage(baggage)
+            }
+        };
+        own_context = true;
+    }
+    (cx, own_context)
 }

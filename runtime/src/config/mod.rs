@@ -7,26 +7,31 @@
 //! timeout, compression per signal), [`tls`] (certificate files), `resource` (service name and
 //! resource attributes), `sampler`, `capture` (content capture and redaction), `limits` (span
 //! limits, the span queue's bytes),
-//! `http_server` (what the HTTP server layer takes from requests), and `values` (the shared
-//! value syntaxes).
+//! `http_server` (what the HTTP server layer takes from requests), `browser` (what the browser
+//! telemetry endpoint accepts), and `values` (the shared value syntaxes).
 
 mod batching;
+mod browser;
 mod capture;
 mod http_server;
 mod limits;
 pub mod otlp;
+mod pipeline_semconv;
 mod resource;
 mod sampler;
 pub mod tls;
 mod values;
+pub mod vcs;
 
 pub use batching::{Batching, DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE};
+pub use browser::BrowserSettings;
 pub use http_server::{
     ForwardedHeader, Forwarding, HttpServerSettings, ProxyNetworks, TrustedProxies,
     DEFAULT_HTTP_MAX_CHARS, HTTP_MAX_CHARS_RANGE, MAX_TRUSTED_HOPS,
 };
 pub use limits::{SpanLimits, DEFAULT_COUNT_LIMIT, DEFAULT_SPAN_QUEUE_MAX_BYTES};
 pub use otlp::{Compression, Headers, OtlpTransport, Protocol};
+pub use pipeline_semconv::PipelineSemconv;
 pub use tls::{TlsFile, TlsFiles};
 
 use crate::error::InitError;
@@ -172,6 +177,8 @@ pub struct Config {
     pub span_queue_max_bytes: usize,
     /// What `HttpServerLayer` takes from requests (`FACTORY_OBS_HTTP_SERVER_*`).
     pub http_server: HttpServerSettings,
+    /// What the browser telemetry endpoint accepts (`FACTORY_OBS_BROWSER_*`).
+    pub browser: BrowserSettings,
     /// Destination of traces, metrics and logs.
     pub traces: Destination,
     /// Destination of metrics.
@@ -194,6 +201,10 @@ pub struct Config {
     pub genai_span_names: bool,
     /// Content capture's variables (see `crate::content`).
     pub(crate) capture: crate::content::CaptureSettings,
+    /// `FACTORY_OBS_PIPELINE_SEMCONV`: the seed's names, the CI/CD conventions', or both.
+    pub pipeline_semconv: PipelineSemconv,
+    /// `FACTORY_OBS_VCS`: read `vcs.*` from the CI system or the git checkout (default).
+    pub vcs_detection: bool,
 }
 
 impl Config {
@@ -226,6 +237,7 @@ impl Config {
         let span_queue_max_bytes = limits::span_queue_max_bytes(get)?;
         let (otlp_transports, mut warnings) = otlp::transports(get)?;
         let http_server = HttpServerSettings::from_lookup(get, &mut warnings)?;
+        let browser = BrowserSettings::from_lookup(get)?;
 
         let dir =
             PathBuf::from(get(factory_env::FACTORY_OBS_DIR).unwrap_or_else(|| "telemetry".into()));
@@ -255,9 +267,28 @@ impl Config {
         };
 
         let capture = capture::capture_settings(get)?;
+        let pipeline_semconv = PipelineSemconv::parse(
+            get(crate::names::provenance_env::FACTORY_OBS_PIPELINE_SEMCONV).as_deref(),
+        )?;
+        let vcs_detection = match get(crate::names::provenance_env::FACTORY_OBS_VCS) {
+            None => true,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "auto" => true,
+                "off" => false,
+                _ => {
+                    return Err(InitError::invalid_env(
+                        crate::names::provenance_env::FACTORY_OBS_VCS,
+                        &value,
+                        "auto or off",
+                    ))
+                }
+            },
+        };
 
         Ok(Config {
             capture,
+            pipeline_semconv,
+            vcs_detection,
             pricing_file: get(factory_env::FACTORY_OBS_PRICING).map(PathBuf::from),
             genai_span_names,
             sdk_disabled,
@@ -269,6 +300,7 @@ impl Config {
             span_limits,
             span_queue_max_bytes,
             http_server,
+            browser,
             traces,
             metrics,
             logs,

@@ -33,6 +33,8 @@ pub(crate) struct Instruments {
     pub invoke_agent_duration: Histogram<f64>,
     pub execute_tool_duration: Histogram<f64>,
     pub mcp_client_duration: Histogram<f64>,
+    /// The CI/CD conventions' run metrics (`cicd.pipeline.run.*`).
+    pub cicd: CicdInstruments,
     /// `http_server_active` bound to each (method, scheme), bound at first use: two requests'
     /// worth of attribute hashing and lookups saved per request.
     http_server_active_bound: [OnceLock<BoundUpDownCounter<i64>>; ActiveKey::COUNT],
@@ -40,6 +42,43 @@ pub(crate) struct Instruments {
     /// status) seen, up to [`HTTP_SERVER_BOUND_DURATIONS`]: the SDK's lookup of five
     /// attributes costs ~2,300 instructions a request, this map's a tenth of that.
     http_server_duration_bound: Arc<RwLock<BoundDurations>>,
+}
+
+/// The CI/CD conventions' run metrics (semantic conventions, `docs/cicd/cicd-metrics.md`).
+#[derive(Clone, Debug)]
+pub(crate) struct CicdInstruments {
+    /// `cicd.pipeline.run.duration`.
+    pub run_duration: Histogram<f64>,
+    /// `cicd.pipeline.run.active`.
+    pub run_active: UpDownCounter<i64>,
+    /// `cicd.pipeline.run.errors`.
+    pub run_errors: Counter<u64>,
+}
+
+impl CicdInstruments {
+    fn new(meter: &Meter) -> Self {
+        use crate::names::cicd;
+        CicdInstruments {
+            run_duration: meter
+                .f64_histogram(cicd::CICD_PIPELINE_RUN_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description(
+                    "Duration of a pipeline run grouped by pipeline, state and result.",
+                )
+                .with_boundaries(metric::DURATION_BUCKETS_S.to_vec())
+                .build(),
+            run_active: meter
+                .i64_up_down_counter(cicd::CICD_PIPELINE_RUN_ACTIVE)
+                .with_unit(cicd::UNIT_RUNS)
+                .with_description("The number of pipeline runs currently active in the system by state.")
+                .build(),
+            run_errors: meter
+                .u64_counter(cicd::CICD_PIPELINE_RUN_ERRORS)
+                .with_unit(cicd::UNIT_ERRORS)
+                .with_description("The number of errors encountered in pipeline runs (eg. compile, test failures).")
+                .build(),
+        }
+    }
 }
 
 /// The bound histograms of `http.server.request.duration`, by label set; FNV rather than the
@@ -127,6 +166,7 @@ impl Instruments {
                 .u64_counter(metric::TEST_FLAKY_TOTAL)
                 .with_description("Flaky tests, per stage")
                 .build(),
+            cicd: CicdInstruments::new(meter),
             http_client_duration: meter
                 .f64_histogram(crate::names::http_client::HTTP_CLIENT_REQUEST_DURATION)
                 .with_unit(metric::UNIT_SECONDS)

@@ -8,9 +8,10 @@
 pub(crate) mod http_server_labels;
 mod instruments;
 
-pub(crate) use instruments::Instruments;
+pub(crate) use instruments::{CicdInstruments, Instruments};
 
-use crate::config::{HttpServerSettings, SpanLimits};
+use crate::config::{BrowserSettings, HttpServerSettings, SpanLimits};
+use crate::export::foreign::ForeignQueue;
 use crate::export::records::{RecordQueue, Slots};
 use crate::export::span_record::SpanRecord;
 use crate::pricing::Pricing;
@@ -111,6 +112,8 @@ pub(crate) struct Dispatch {
     pub content: Arc<crate::content::ContentPolicy>,
     /// What `HttpServerLayer` takes from requests, unless the layer was given its own.
     pub http_server: Arc<HttpServerSettings>,
+    /// What the browser telemetry endpoint accepts, and the program's span limits it narrows.
+    pub browser: Arc<(BrowserSettings, SpanLimits)>,
 }
 
 impl Dispatch {
@@ -125,6 +128,15 @@ impl Dispatch {
             genai_span_names: false,
             content: Arc::default(),
             http_server: Arc::default(),
+            browser: Arc::default(),
+        }
+    }
+
+    /// The same pipeline, with what the browser telemetry endpoint accepts.
+    pub fn with_browser(self, settings: BrowserSettings, span_limits: SpanLimits) -> Self {
+        Dispatch {
+            browser: Arc::new((settings, span_limits)),
+            ..self
         }
     }
 
@@ -188,6 +200,35 @@ pub(crate) fn http_server_settings() -> &'static HttpServerSettings {
     match GLOBAL.get() {
         Some(dispatch) => &dispatch.http_server,
         None => &DEFAULT,
+    }
+}
+
+/// What the browser telemetry endpoint takes from the installation: its settings, the span
+/// limits, and the queue of spans from outside (none when nothing is installed or traces are not
+/// exported).
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct ForeignIntake {
+    pub settings: BrowserSettings,
+    pub span_limits: SpanLimits,
+    pub queue: Option<&'static ForeignQueue>,
+}
+
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn foreign_intake() -> ForeignIntake {
+    match GLOBAL.get() {
+        Some(dispatch) => ForeignIntake {
+            settings: dispatch.browser.0.clone(),
+            span_limits: dispatch.browser.1,
+            queue: match &dispatch.spans {
+                SpanSink::Deferred(queue) => Some(queue.foreign()),
+                _ => None,
+            },
+        },
+        None => ForeignIntake {
+            settings: BrowserSettings::default(),
+            span_limits: SpanLimits::default(),
+            queue: None,
+        },
     }
 }
 

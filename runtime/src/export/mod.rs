@@ -1,14 +1,18 @@
 //! Where telemetry goes: OTLP exporters or the embedded default's OTLP/JSON files, each wrapped so
 //! that what was submitted, delivered and lost is counted.
 
+pub(crate) mod cicd;
 pub(crate) mod counting;
 pub(crate) mod explained;
+pub(crate) mod foreign;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc;
 #[cfg(feature = "grpc")]
 pub(crate) mod grpc_connect;
 pub(crate) mod health;
 pub(crate) mod http_client;
+#[cfg(feature = "axum")]
+pub(crate) mod ingest;
 pub(crate) mod jsonl;
 pub(crate) mod otlp;
 #[cfg(feature = "prometheus")]

@@ -77,6 +77,13 @@ pub(crate) fn serve(
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())
         .without_counter_suffixes()
+        // Provenance: a product's error ratio by the build that served it (docs/provenance.md).
+        .with_resource_selector(opentelemetry_prometheus::ResourceSelector::KeyAllowList(
+            crate::names::provenance::METRIC_LABELS
+                .iter()
+                .map(|key| opentelemetry::Key::from_static_str(key))
+                .collect(),
+        ))
         .build()
         .map_err(|error| failed(error.to_string()))?;
     let serving = Arc::clone(&server);
@@ -215,6 +222,9 @@ mod tests {
         instruments.invoke_agent_duration.record(1.0, &[]);
         instruments.execute_tool_duration.record(0.1, &[]);
         instruments.mcp_client_duration.record(0.1, &[]);
+        instruments.cicd.run_duration.record(1.0, &[]);
+        instruments.cicd.run_active.add(1, &[]);
+        instruments.cicd.run_errors.add(1, &[]);
 
         let deliveries: [Arc<Delivery>; 3] = Default::default();
         Health {

@@ -61,6 +61,7 @@
 
 use crate::config::{Batching, SpanLimits};
 use crate::export::counting::Delivery;
+use crate::export::foreign::{ForeignBatch, ForeignBytes, ForeignQueue};
 use crate::export::span_record::{self, SpanRecord};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -208,6 +209,8 @@ pub(crate) struct RecordQueue {
     /// A calling thread wakes the export thread once per this many records it sent (a quarter
     /// of the queue), in case the thread's pace lags behind a burst.
     wake_every: u32,
+    /// Spans from outside the program, in a queue of their own (`export::foreign`).
+    foreign: ForeignQueue,
 }
 
 impl RecordQueue {
@@ -234,6 +237,11 @@ impl RecordQueue {
     /// The queue's room, which sampled calls take as they start.
     pub fn slots(&self) -> &Arc<Slots> {
         &self.slots
+    }
+
+    /// The queue of spans from outside the program, exported by the same thread.
+    pub fn foreign(&self) -> &ForeignQueue {
+        &self.foreign
     }
 }
 
@@ -310,21 +318,25 @@ pub(crate) struct SpanExport {
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// Starts the export thread in front of `exporter`; returns the processor to install and the
-/// queue for the callers.
+/// Starts the export thread in front of `exporter`, which was given `resource`; returns the
+/// processor to install and the queue for the callers.
 pub(crate) fn start<E: SpanExporter + 'static>(
     exporter: E,
     delivery: Arc<Delivery>,
     settings: QueueSettings,
     scope: InstrumentationScope,
+    resource: Resource,
 ) -> std::io::Result<(SpanExport, Arc<RecordQueue>)> {
     let QueueSettings {
         batching,
         max_bytes,
         limits,
+        foreign_max_bytes,
     } = settings;
     let (records, record_receiver) = mpsc::channel();
     let (spans, span_receiver) = mpsc::channel();
+    let (foreign, foreign_receiver) = mpsc::channel();
+    let foreign_bytes = Arc::new(ForeignBytes::new(foreign_max_bytes));
     let (control, requests) = mpsc::channel();
     let slots = Arc::new(Slots::new(
         batching.queue_size,
@@ -344,6 +356,10 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         batch: Vec::new(),
         last_batch: 0,
         batching,
+        foreign: foreign_receiver,
+        foreign_bytes: Arc::clone(&foreign_bytes),
+        foreign_batches: Vec::new(),
+        resource: resource.clone(),
     };
     let handle = std::thread::Builder::new()
         .name("factory-obs-spans".into())
@@ -358,6 +374,13 @@ pub(crate) fn start<E: SpanExporter + 'static>(
         wake_every: u32::try_from(batching.queue_size / 4)
             .unwrap_or(u32::MAX)
             .max(1),
+        foreign: ForeignQueue::new(
+            foreign,
+            foreign_bytes,
+            Arc::clone(&delivery),
+            thread.clone(),
+            resource,
+        ),
     });
     let export = SpanExport {
         spans,
@@ -381,6 +404,8 @@ pub(crate) struct QueueSettings {
     pub max_bytes: usize,
     /// OpenTelemetry's span limits, applied as records become `SpanData`.
     pub limits: SpanLimits,
+    /// `FACTORY_OBS_BROWSER_QUEUE_MAX_BYTES`: the bound of the queue of spans from outside.
+    pub foreign_max_bytes: usize,
 }
 
 /// The export thread's state.
@@ -398,6 +423,12 @@ struct Worker<E> {
     /// span rather than grown (and copied) one doubling at a time.
     last_batch: usize,
     batching: Batching,
+    /// Spans from outside the program, and their batches by resource waiting for export.
+    foreign: Receiver<ForeignBatch>,
+    foreign_bytes: Arc<ForeignBytes>,
+    foreign_batches: Vec<(Arc<Resource>, Vec<SpanData>)>,
+    /// The program's own resource, which the exporter is given back after a foreign batch.
+    resource: Resource,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -409,7 +440,7 @@ impl<E: SpanExporter> Worker<E> {
         loop {
             let now = Instant::now();
             if now >= deadline {
-                self.export();
+                self.export_due();
                 deadline = now + self.batching.schedule_delay;
             }
             std::thread::park_timeout(pace.sleep.min(deadline - now));
@@ -422,13 +453,13 @@ impl<E: SpanExporter> Worker<E> {
                     // Collected again: spans sent before the request may have arrived since.
                     Ok(Control::Flush(done)) => {
                         self.collect();
-                        self.export();
+                        self.export_due();
                         let _ = self.exporter.force_flush();
                         let _ = done.send(());
                     }
                     Ok(Control::Shutdown(done, timeout)) => {
                         self.collect();
-                        self.export();
+                        self.export_due();
                         let _ = self.exporter.shutdown_with_timeout(timeout);
                         let _ = done.send(());
                         return;
@@ -467,7 +498,65 @@ impl<E: SpanExporter> Worker<E> {
             self.push(span);
             spans += 1;
         }
-        records.max(spans)
+        let mut foreign = 0;
+        while let Ok(batch) = self.foreign.try_recv() {
+            self.foreign_bytes.release(batch.bytes);
+            foreign += batch.spans.len();
+            self.push_foreign(batch);
+        }
+        records.max(spans).max(foreign)
+    }
+
+    /// Adds spans from outside to the batch of their resource, exported once it is full.
+    fn push_foreign(&mut self, batch: ForeignBatch) {
+        let ForeignBatch {
+            resource, spans, ..
+        } = batch;
+        let index = match self
+            .foreign_batches
+            .iter()
+            .position(|(kept, _)| Arc::ptr_eq(kept, &resource))
+        {
+            Some(index) => index,
+            None => {
+                self.foreign_batches.push((resource, Vec::new()));
+                self.foreign_batches.len() - 1
+            }
+        };
+        self.foreign_batches[index].1.extend(spans);
+        if self.foreign_batches[index].1.len() >= self.batching.max_batch {
+            let (resource, spans) = self.foreign_batches.swap_remove(index);
+            self.export_foreign(&resource, spans);
+        }
+    }
+
+    /// Exports what is waiting: the program's batch and the batches from outside.
+    fn export_due(&mut self) {
+        self.export();
+        for (resource, spans) in std::mem::take(&mut self.foreign_batches) {
+            self.export_foreign(&resource, spans);
+        }
+    }
+
+    /// Exports spans from outside under their resource, then gives the exporter the program's
+    /// own back. The batch is cut at the batch size, as the program's are.
+    fn export_foreign(&mut self, resource: &Resource, spans: Vec<SpanData>) {
+        if spans.is_empty() {
+            return;
+        }
+        let max_batch = self.batching.max_batch;
+        let exporter = &mut self.exporter;
+        let own = &self.resource;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            exporter.set_resource(resource);
+            let mut spans = spans.into_iter().peekable();
+            while spans.peek().is_some() {
+                let batch: Vec<SpanData> = spans.by_ref().take(max_batch).collect();
+                let _ = futures_executor::block_on(exporter.export(batch));
+            }
+        }));
+        // Given back even after a panic in the exporter: the program's spans keep their resource.
+        let _ = catch_unwind(AssertUnwindSafe(|| exporter.set_resource(own)));
     }
 
     fn push(&mut self, span: SpanData) {
@@ -662,8 +751,10 @@ mod tests {
                 },
                 max_bytes,
                 limits: SpanLimits::default(),
+                foreign_max_bytes: 65_536,
             },
             InstrumentationScope::builder("test").build(),
+            Resource::builder_empty().build(),
         )
         .unwrap();
         let slots = Arc::clone(queue.slots());

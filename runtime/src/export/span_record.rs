@@ -78,17 +78,29 @@ impl SpanRecord {
             status,
         } = self.span;
         let elapsed = self.end.saturating_duration_since(self.start);
+        let mut name = span.name;
+        let mut span_kind = span.span_kind;
         let mut attributes = match self.run_id {
             // The call's own vector, not copied into another.
             None if derives_nothing(site) => span.attributes,
-            run_id => derived_then(
-                site,
-                self.outcome,
-                self.attempt,
-                run_id,
-                elapsed,
-                span.attributes,
-            ),
+            run_id => {
+                let (attributes, conventions) = derived_then(
+                    site,
+                    Derived {
+                        outcome: self.outcome,
+                        attempt: self.attempt,
+                        run_id,
+                        elapsed,
+                        span_context: &span_context,
+                    },
+                    span.attributes,
+                );
+                if let Some((cicd_name, cicd_kind)) = conventions {
+                    name = cicd_name;
+                    span_kind = cicd_kind;
+                }
+                attributes
+            }
         };
         // "Attribute Limits": attributes past the count are discarded, the later ones first
         // (as the SDK's spans do), and counted.
@@ -124,8 +136,8 @@ impl SpanRecord {
             span_context,
             parent_span_id: span.parent_span_id,
             parent_span_is_remote: span.parent_span_is_remote,
-            span_kind: span.span_kind,
-            name: span.name,
+            span_kind,
+            name,
             start_time,
             end_time: start_time + elapsed,
             attributes,
@@ -335,16 +347,31 @@ fn derives_nothing(site: &CallSite) -> bool {
     site.kind == CallKind::HttpServer
 }
 
-/// What a kind always records, derived from the call site (`stage.name`, `stage.outcome`,
-/// `code.function.name`, ...), then the call's `own` attributes.
-fn derived_then(
-    site: &CallSite,
+/// What a conversion derives besides the call site.
+struct Derived<'a> {
     outcome: OutcomeKind,
     attempt: u32,
     run_id: Option<StringValue>,
     elapsed: Duration,
+    span_context: &'a SpanContext,
+}
+
+/// What a kind always records, derived from the call site (`stage.name`, `stage.outcome`,
+/// `code.function.name`, ...), and a run's or stage's CI/CD attributes (`super::cicd`), then
+/// the call's `own` attributes: the derived first, so that attribute limits drop the call's
+/// own before them. With the span's name and kind when the CI/CD conventions change them.
+fn derived_then(
+    site: &CallSite,
+    derived: Derived<'_>,
     own: Vec<KeyValue>,
-) -> Vec<KeyValue> {
+) -> (Vec<KeyValue>, Option<(Cow<'static, str>, SpanKind)>) {
+    let Derived {
+        outcome,
+        attempt,
+        run_id,
+        elapsed,
+        span_context,
+    } = derived;
     let mut attributes = Vec::with_capacity(6 + own.len());
     match site.kind {
         CallKind::Run => {
@@ -397,8 +424,25 @@ fn derived_then(
     if site.kind != CallKind::HttpServer && !site.function.is_empty() {
         attributes.push(KeyValue::new(attr::CODE_FUNCTION_NAME, site.function));
     }
+    let conventions = match site.kind {
+        CallKind::Run | CallKind::Stage => super::cicd::pipeline_conventions(
+            site,
+            outcome,
+            span_context,
+            &crate::config::vcs::process_origin(),
+            &own,
+            &mut attributes,
+        ),
+        _ => None,
+    };
     attributes.extend(own);
-    attributes
+    if let Some(conventions) = conventions {
+        if !conventions.replaced.is_empty() {
+            attributes.retain(|kv| !conventions.replaced.contains(&kv.key.as_str()));
+        }
+        return (attributes, conventions.renamed);
+    }
+    (attributes, None)
 }
 
 fn saturating_u32(n: usize) -> u32 {
@@ -548,8 +592,9 @@ pub(crate) mod tests {
             })
             .collect();
         let span = record(own, events).into_span_data(&scope(), &limits);
-        // A stage derives 5 (stage.name, stage.attempt, stage.outcome, stage.duration_ms,
-        // code.function.name) and has 5 of its own: the 6 first are kept.
+        // A stage derives 8 (stage.name, stage.attempt, stage.outcome, stage.duration_ms,
+        // code.function.name, and by default the CI/CD task's name, run id and result) and has
+        // 5 of its own: the 6 first are kept, the call's own dropped before what is derived.
         let keys: Vec<&str> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -559,10 +604,10 @@ pub(crate) mod tests {
                 "stage.outcome",
                 "stage.duration_ms",
                 "code.function.name",
-                "field.0"
+                "cicd.pipeline.task.name",
             ]
         );
-        assert_eq!(span.dropped_attributes_count, 4);
+        assert_eq!(span.dropped_attributes_count, 7);
         assert_eq!(span.events.len(), 2);
         assert_eq!(span.events.dropped_count, 1);
         for event in span.events.iter() {
@@ -578,7 +623,7 @@ pub(crate) mod tests {
         let span =
             record(vec![KeyValue::new("k", "v")], Vec::new()).into_span_data(&scope(), &none);
         assert!(span.attributes.is_empty());
-        assert_eq!(span.dropped_attributes_count, 6);
+        assert_eq!(span.dropped_attributes_count, 9);
     }
 
     #[test]
@@ -666,7 +711,8 @@ pub(crate) mod tests {
         let span = trimmed.into_span_data(&scope(), &SpanLimits::default());
         assert_eq!(span.span_context.span_id(), SpanId::from(9u64));
         assert_eq!(text(&span, "stage.name"), "plan");
-        assert_eq!(span.attributes.len(), 5, "only what the stage derives");
+        // The seed's 5 and the CI/CD task's 3.
+        assert_eq!(span.attributes.len(), 8, "only what the stage derives");
         assert_eq!(span.dropped_attributes_count, 2);
         assert_eq!(span.events.dropped_count, 1);
     }

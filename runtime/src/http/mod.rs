@@ -28,9 +28,11 @@
 //! touches these two files.
 
 mod body;
+mod browser;
 mod layer;
 mod request;
 mod routes;
 
 pub use body::ObservedBody;
+pub use browser::BrowserTelemetry;
 pub use layer::{HttpServerLayer, HttpServerService, ResponseFuture};

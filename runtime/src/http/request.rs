@@ -210,15 +210,20 @@ fn plain_host_port(text: &str) -> Option<(&str, Option<u16>)> {
 /// when the settings trust a forwarding header, the client its trusted proxies name. Always an
 /// IP address; `None` when none is known.
 fn client_address<B>(request: &Request<B>, settings: &HttpServerSettings) -> Option<StringValue> {
+    Some(shared_address(client_ip(request, settings)?))
+}
+
+/// The client's IP address, as `client.address` records it (the browser telemetry endpoint's
+/// rate limit is keyed by it too).
+pub(crate) fn client_ip<B>(request: &Request<B>, settings: &HttpServerSettings) -> Option<IpAddr> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip().to_canonical());
-    let client = match &settings.forwarded {
+    match &settings.forwarded {
         None => peer,
         Some(forwarding) => forwarded_client(request.headers(), forwarding, peer),
-    }?;
-    Some(shared_address(client))
+    }
 }
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static(names::X_FORWARDED_FOR);

@@ -15,6 +15,7 @@ use crate::dispatch::{self, Dispatch};
 use crate::error::InitError;
 use crate::export::redacting::RedactingStderr;
 use crate::export::DeliveryReport;
+use crate::model::escape_for_terminal;
 use crate::pricing::Pricing;
 use crate::tracer::RootingTracerProvider;
 use exporters::DynSpanExporter;
@@ -53,6 +54,7 @@ pub struct TelemetryBuilder {
     span_exporter: Option<Box<dyn DynSpanExporter>>,
     pricing: Option<Pricing>,
     genai_span_names: Option<bool>,
+    vcs: Option<crate::config::vcs::Vcs>,
     /// Content capture (`crate::content`, where its builder methods are).
     pub(crate) capture: crate::content::CaptureBuilder,
 }
@@ -80,6 +82,14 @@ impl TelemetryBuilder {
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
         self.span_exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// The code this process runs (`vcs.*` on its resource, and in the provenance it gives the
+    /// products it deploys), instead of what `init` reads from the CI system or the git
+    /// checkout. `vcs.*` keys in `OTEL_RESOURCE_ATTRIBUTES` still win, key by key.
+    pub fn vcs(mut self, vcs: crate::config::vcs::Vcs) -> Self {
+        self.vcs = Some(vcs);
         self
     }
 
@@ -188,6 +198,33 @@ impl TelemetryBuilder {
                 })?;
         // What this crate prints from now on is redacted by the program's policy too.
         crate::content::install_process_redaction(capture.redaction.clone());
+        let vcs = match self.vcs {
+            Some(vcs) => Some(vcs),
+            None if config.vcs_detection => Some(crate::config::vcs::Vcs::detect(
+                &|name: &str| std::env::var(name).ok(),
+                &std::env::current_dir().unwrap_or_default(),
+            )),
+            None => None,
+        };
+        if let Some(vcs) = &vcs {
+            // `OTEL_RESOURCE_ATTRIBUTES` wins, key by key.
+            for attribute in vcs.resource_attributes() {
+                if !config
+                    .resource_attributes
+                    .iter()
+                    .any(|given| given.key == attribute.key)
+                {
+                    config.resource_attributes.push(attribute);
+                }
+            }
+        }
+        crate::config::vcs::install_process_origin(crate::config::vcs::ProcessOrigin {
+            vcs: vcs.map(|mut vcs| {
+                vcs.apply_resource_overrides(&config.resource_attributes);
+                vcs
+            }),
+            semconv: config.pipeline_semconv,
+        });
         let mut installed = Installed::new(&config, self.span_exporter, &capture.redaction)?;
         for warning in &config.warnings {
             eprintln!("factory-observability: warning: {}", printable(warning));
@@ -212,7 +249,8 @@ impl TelemetryBuilder {
             .configured(Arc::new(pricing), genai_span_names)
             .with_process_parent(process_parent)
             .with_content(capture)
-            .with_http_server(config.http_server.clone());
+            .with_http_server(config.http_server.clone())
+            .with_browser(config.browser.clone(), config.span_limits);
         // With neither traces nor metrics, the macros have nothing to record: they run the body
         // alone, as when telemetry is disabled.
         let record = installed.records.is_some() || config.metrics != Destination::None;
@@ -251,6 +289,7 @@ impl Telemetry {
             span_exporter: None,
             pricing: None,
             genai_span_names: None,
+            vcs: None,
             capture: Default::default(),
         }
     }
@@ -311,7 +350,7 @@ impl Telemetry {
             // everything printed, in case a stage name or run id quotes a secret.
             eprint!("{}", prefixed(&printable(&text)));
         } else if report.undelivered() > 0 || !report.completed_in_time {
-            eprintln!("factory-observability: {report}");
+            eprint!("{}", prefixed(&printable(&report.to_string())));
         }
         report
     }
@@ -332,8 +371,26 @@ fn shown_path(dir: &Path) -> String {
     }
 }
 
+/// Each line of `text` after our prefix, with control characters escaped: a path, a stage name
+/// or a collector's error message cannot recolour the terminal or forge a line.
 fn prefixed(text: &str) -> String {
     text.lines()
-        .map(|line| format!("factory-observability: {line}\n"))
+        .map(|line| format!("factory-observability: {}\n", escape_for_terminal(line)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefixed;
+
+    /// Issue 24, "Terminal safety": what `init` prints at shutdown (the delivery report with a
+    /// collector's error message, the directory) cannot forge a line or recolour the terminal.
+    #[test]
+    fn printed_lines_are_prefixed_and_escaped() {
+        assert_eq!(
+            prefixed("last error: \u{1b}[32mtraces 99/99 delivered\rok\nnext"),
+            "factory-observability: last error: \\u{1b}[32mtraces 99/99 delivered\\rok\n\
+             factory-observability: next\n"
+        );
+    }
 }

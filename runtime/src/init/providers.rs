@@ -241,8 +241,10 @@ fn tracer_provider(
             batching: config.batching,
             max_bytes: config.span_queue_max_bytes,
             limits: config.span_limits,
+            foreign_max_bytes: config.browser.queue_max_bytes,
         },
         crate::export::instrumentation_scope(),
+        resource.clone(),
     )
     .map_err(|error| {
         exporter_error(

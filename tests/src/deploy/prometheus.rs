@@ -161,7 +161,7 @@ impl Drop for Prometheus {
 /// The TLS settings reqwest insists on even for plain `http://`: the runtime's reqwest features
 /// (`rustls-no-provider`) unify with ours, so the client is given its crypto provider (ring, as
 /// the runtime's) and no roots: it only ever talks to a local Prometheus over HTTP.
-fn plain_http_tls() -> rustls::ClientConfig {
+pub(crate) fn plain_http_tls() -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

@@ -647,3 +647,54 @@ fn proven_md_states_what_the_kit_holds() {
         counts.dashboards
     ));
 }
+
+/// The Prometheus label of an OTLP attribute key, as the collector's prometheus exporter and the
+/// SDK's both make it (`factory.run.id` -> `factory_run_id`).
+fn label_of(key: &str) -> String {
+    key.replace('.', "_")
+}
+
+/// A product's error ratio by the build that served it reads labels the collector makes from
+/// the product's resource (`transform/provenance`, in the metrics pipeline), the same keys a
+/// program's own `/metrics` turns into labels (`names::provenance::METRIC_LABELS`), and the
+/// product dashboard's panel groups by exactly those labels.
+#[test]
+fn provenance_labels_are_copied_from_the_resource_and_grouped_by_on_the_product_dashboard() {
+    use factory_observability::names::provenance::METRIC_LABELS;
+    let config = collector();
+    let metrics = strings(&config["service"]["pipelines"]["metrics"]["processors"]);
+    assert!(
+        metrics.contains(&"transform/provenance".to_owned()),
+        "{metrics:?}"
+    );
+    let statements = strings(&config["processors"]["transform/provenance"]["metric_statements"]);
+    let copied: Vec<String> = statements
+        .iter()
+        .map(|statement| {
+            // set(datapoint.attributes["K"], resource.attributes["K"]) where resource.attributes["K"] != nil
+            let key = statement
+                .strip_prefix("set(datapoint.attributes[\"")
+                .and_then(|rest| rest.split_once('"'))
+                .map(|(key, _)| key)
+                .unwrap_or_else(|| panic!("not a copy of a resource attribute: {statement}"));
+            assert_eq!(
+                statement,
+                &format!(
+                    "set(datapoint.attributes[\"{key}\"], resource.attributes[\"{key}\"]) \
+                     where resource.attributes[\"{key}\"] != nil"
+                )
+            );
+            key.to_owned()
+        })
+        .collect();
+    assert_eq!(copied, METRIC_LABELS);
+
+    let labels: Vec<String> = METRIC_LABELS.iter().map(|key| label_of(key)).collect();
+    let panel = kit::dashboard_expressions()
+        .into_iter()
+        .find(|e| e.origin == "product-service.json: 5xx ratio by the build that served it (A)")
+        .expect("the product dashboard's panel");
+    let grouped = format!("sum by ({})", labels.join(", "));
+    assert_eq!(panel.expr.matches(&grouped).count(), 3, "{}", panel.expr);
+    assert_eq!(panel.expr.matches("sum by").count(), 3, "{}", panel.expr);
+}

@@ -34,6 +34,7 @@ mod llm_call;
 mod llm_stream;
 mod mcp_fixture;
 mod overflow;
+mod pipeline_cicd;
 mod pipeline_impl;
 mod pipeline_run;
 mod pipeline_stage;
