@@ -47,10 +47,12 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// One run's span tree as a waterfall on a shared time axis.
+    /// One run's span tree (or any trace's, by its id) as a waterfall on a shared time axis.
     Trace {
-        /// The run's id, or a unique prefix of it.
-        run_id: String,
+        /// The run's id or a unique prefix of it; or a trace id (32 hex digits), for any trace,
+        /// such as a product's request with the browser spans that led to it.
+        #[arg(value_name = "RUN_OR_TRACE_ID")]
+        id: String,
         #[command(flatten)]
         common: Common,
         /// Also write the waterfall as an SVG picture.

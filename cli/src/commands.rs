@@ -196,20 +196,11 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
                 })?;
             }
         }
-        Command::Trace {
-            run_id,
-            common,
-            svg,
-        } => {
-            let summary = summary(&common, Keep::Matching(vec![run_id.clone()]), err)?;
-            let matched = summary.matches.get(&run_id).copied().unwrap_or(0);
-            let run = runs::find(&summary.runs, summary.runs_read, &run_id, matched)?;
-            let threads = common.threads();
-            let mut traces =
-                load::traces(&common.paths(), &[run], trace::MAX_TRACE_SPANS, threads)?;
-            let spans = traces.remove(&run.trace_id);
-            let spans = spans.unwrap_or_else(|| trace::TraceSpans::new(0, run.span_id));
-            let waterfall = trace::build(run, spans);
+        Command::Trace { id, common, svg } => {
+            let waterfall = match trace::parse_trace_id(&id) {
+                Some(trace_id) => trace_waterfall(&common, trace_id)?,
+                None => run_waterfall(&common, &id, err)?,
+            };
             warn(err, waterfall.warnings());
             if common.json {
                 write_json(out, &waterfall)?;
@@ -242,4 +233,37 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
         }
     }
     Ok(())
+}
+
+/// `trace RUN`: the run's waterfall, its id or a unique prefix of it among the runs read.
+fn run_waterfall(
+    common: &Common,
+    run_id: &str,
+    err: &mut dyn Write,
+) -> Result<trace::Waterfall, CliError> {
+    let summary = summary(common, Keep::Matching(vec![run_id.to_owned()]), err)?;
+    let matched = summary.matches.get(run_id).copied().unwrap_or(0);
+    let run = runs::find(&summary.runs, summary.runs_read, run_id, matched)?;
+    let threads = common.threads();
+    let mut traces = load::traces(&common.paths(), &[run], trace::MAX_TRACE_SPANS, threads)?;
+    let spans = traces.remove(&run.trace_id);
+    let spans = spans.unwrap_or_else(|| trace::TraceSpans::new(0, run.span_id));
+    Ok(trace::build(run, spans))
+}
+
+/// `trace TRACE_ID`: any trace's waterfall, run or not (a product's request with what its
+/// browser page did before it); one pass over the files.
+fn trace_waterfall(common: &Common, trace_id: [u8; 16]) -> Result<trace::Waterfall, CliError> {
+    let wanted = [(trace_id, [0; 8])];
+    let threads = common.threads();
+    let mut traces =
+        load::spans_of_traces(&common.paths(), &wanted, trace::MAX_TRACE_SPANS, threads)?;
+    let spans = traces.remove(&trace_id).filter(|t| !t.spans.is_empty());
+    let spans = spans.ok_or_else(|| {
+        CliError::no_data(format!(
+            "no span of trace {} in the files read",
+            factory_observability_model::hex(&trace_id)
+        ))
+    })?;
+    Ok(trace::build_trace(trace_id, spans, 0))
 }

@@ -82,11 +82,22 @@ pub fn traces(
     limit: usize,
     threads: usize,
 ) -> Result<HashMap<[u8; 16], TraceSpans>, CliError> {
+    let wanted: Vec<([u8; 16], [u8; 8])> = runs.iter().map(|r| (r.trace_id, r.span_id)).collect();
+    spans_of_traces(paths, &wanted, limit, threads)
+}
+
+/// The spans of the traces `wanted` (trace id, a span always kept), as [`traces`] reads them.
+pub fn spans_of_traces(
+    paths: &[PathBuf],
+    wanted: &[([u8; 16], [u8; 8])],
+    limit: usize,
+    threads: usize,
+) -> Result<HashMap<[u8; 16], TraceSpans>, CliError> {
     let mut traces: HashMap<[u8; 16], TraceSpans> = HashMap::new();
-    for run in runs {
+    for &(trace_id, kept_span) in wanted {
         traces
-            .entry(run.trace_id)
-            .or_insert_with(|| TraceSpans::new(limit, run.span_id));
+            .entry(trace_id)
+            .or_insert_with(|| TraceSpans::new(limit, kept_span));
     }
     if traces.is_empty() {
         return Ok(traces);

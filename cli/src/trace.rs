@@ -23,6 +23,19 @@ const MAX_LABEL_CHARS: usize = 120;
 /// Span ids in a parent cycle named at most in a warning.
 const NAMED_CYCLE_SPANS: usize = 10;
 
+/// `id` as a trace id, when it is one: 32 hex digits, not all zero (a run id is a UUID, with
+/// dashes, so the two never meet).
+pub fn parse_trace_id(id: &str) -> Option<[u8; 16]> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&id[2 * index..2 * index + 2], 16).ok()?;
+    }
+    (bytes != [0; 16]).then_some(bytes)
+}
+
 /// One span of the waterfall.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
@@ -77,6 +90,15 @@ pub struct Waterfall {
 }
 
 impl Waterfall {
+    /// What the waterfall shows, for the terminal: `run ID` or, outside any run, `trace ID`.
+    fn subject(&self) -> String {
+        if self.run_id.is_empty() {
+            format!("trace {}", self.trace_id)
+        } else {
+            format!("run {}", escape_for_terminal(&self.run_id))
+        }
+    }
+
     /// What stderr should say about this waterfall: parent cycles and spans left out.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
@@ -84,9 +106,9 @@ impl Waterfall {
             let named = &self.cycle_span_ids[..self.cycle_span_ids.len().min(NAMED_CYCLE_SPANS)];
             let more = self.cycle_span_ids.len() - named.len();
             warnings.push(format!(
-                "warning: run {}: {} spans' parents form a cycle (shown from the earliest as a root, \
+                "warning: {}: {} spans' parents form a cycle (shown from the earliest as a root, \
                  marked `cycle`): {}{}",
-                escape_for_terminal(&self.run_id),
+                self.subject(),
                 self.cycle_span_ids.len(),
                 named.join(", "),
                 if more > 0 {
@@ -98,8 +120,8 @@ impl Waterfall {
         }
         if self.omitted_spans > 0 {
             warnings.push(format!(
-                "warning: run {}: {} more spans of its trace not shown (a waterfall keeps {} at most)",
-                escape_for_terminal(&self.run_id),
+                "warning: {}: {} more spans of its trace not shown (a waterfall keeps {} at most)",
+                self.subject(),
                 self.omitted_spans,
                 self.span_limit
             ));
@@ -367,12 +389,21 @@ impl Walk<'_> {
 /// cycle are shown after the rest, from each cycle's earliest span as a root, and named in
 /// [`Waterfall::cycle_span_ids`]. Levels deeper than [`MAX_DEPTH`] are summarised.
 pub fn build(run: &Run, trace: TraceSpans) -> Waterfall {
+    let mut waterfall = build_trace(run.trace_id, trace, run.start_unix_nano);
+    waterfall.run_id = run.run_id.clone();
+    waterfall.pipeline = run.pipeline.clone();
+    waterfall
+}
+
+/// The waterfall of any trace (a product's request and what its page did before it; no run
+/// need be in it), as [`build`] draws a run's; `fallback_start` when no span was read.
+pub fn build_trace(trace_id: [u8; 16], trace: TraceSpans, fallback_start: u64) -> Waterfall {
     let mut spans = trace.spans;
     let start = spans
         .iter()
         .map(|s| s.start)
         .min()
-        .unwrap_or(run.start_unix_nano);
+        .unwrap_or(fallback_start);
     let end = spans
         .iter()
         .map(|s| s.end)
@@ -403,9 +434,9 @@ pub fn build(run: &Run, trace: TraceSpans) -> Waterfall {
     }
     let rows = walk.rows;
     Waterfall {
-        run_id: run.run_id.clone(),
-        pipeline: run.pipeline.clone(),
-        trace_id: hex(&run.trace_id),
+        run_id: String::new(),
+        pipeline: String::new(),
+        trace_id: hex(&trace_id),
         start: format::timestamp(start),
         total_ms: format::millis(end - start),
         total_nanos: end - start,
@@ -443,14 +474,21 @@ pub fn render(waterfall: &Waterfall) -> String {
     // Bounded by MAX_DEPTH and MAX_LABEL_CHARS: far below the 65,535 a format width allows.
     let width = waterfall.rows.iter().map(|row| label(row).chars().count());
     let width = width.max().unwrap_or(0);
-    let mut out = format!(
-        "run {} {} trace {} started {}, {}\n",
-        escape_for_terminal(&waterfall.run_id),
-        escape_for_terminal(&waterfall.pipeline),
-        waterfall.trace_id,
+    let mut out = if waterfall.run_id.is_empty() {
+        format!("trace {}", waterfall.trace_id)
+    } else {
+        format!(
+            "run {} {} trace {}",
+            escape_for_terminal(&waterfall.run_id),
+            escape_for_terminal(&waterfall.pipeline),
+            waterfall.trace_id,
+        )
+    };
+    out.push_str(&format!(
+        " started {}, {}\n",
         waterfall.start,
         format::duration(waterfall.total_nanos)
-    );
+    ));
     out.push_str(&format!(
         "{:width$}  |0{:>w$}|\n",
         "",
@@ -517,10 +555,14 @@ pub fn svg(waterfall: &Waterfall) -> String {
          font-family=\"sans-serif\" font-size=\"12\">\n",
         xml_escape(&waterfall.run_id)
     );
+    let title = if waterfall.run_id.is_empty() {
+        format!("trace {}", waterfall.trace_id)
+    } else {
+        format!("run {} {}", waterfall.run_id, waterfall.pipeline)
+    };
     out.push_str(&format!(
-        "<title>run {} {} ({})</title>\n",
-        xml_escape(&waterfall.run_id),
-        xml_escape(&waterfall.pipeline),
+        "<title>{} ({})</title>\n",
+        xml_escape(&title),
         format::duration(waterfall.total_nanos)
     ));
     // The axis: ticks at quarters of the run.

@@ -554,6 +554,15 @@ fn output_is_the_same_whatever_the_number_of_threads() {
 
 /// One OTLP/JSON export request line: `spans` of a resource with `resource` attributes.
 fn export_line(resource: &[(&str, &str)], spans: Vec<serde_json::Value>) -> String {
+    export_line_of_scope("factory-observability", resource, spans)
+}
+
+/// [`export_line`] with the spans of the instrumentation scope `scope`.
+fn export_line_of_scope(
+    scope: &str,
+    resource: &[(&str, &str)],
+    spans: Vec<serde_json::Value>,
+) -> String {
     let attributes = |pairs: &[(&str, &str)]| -> Vec<serde_json::Value> {
         pairs
             .iter()
@@ -562,7 +571,7 @@ fn export_line(resource: &[(&str, &str)], spans: Vec<serde_json::Value>) -> Stri
     };
     serde_json::json!({"resourceSpans": [{
         "resource": {"attributes": attributes(resource)},
-        "scopeSpans": [{"scope": {"name": "factory-observability"}, "spans": spans}]
+        "scopeSpans": [{"scope": {"name": scope}, "spans": spans}]
     }]})
     .to_string()
 }
@@ -739,5 +748,100 @@ fn builds_join_a_products_later_requests_to_the_run_that_built_it() {
         text(&none.stderr).starts_with("factory-obs: none of the "),
         "{}",
         text(&none.stderr)
+    );
+}
+
+/// Issue 23: `trace` takes a trace id as well as a run id, and shows any trace: here a click in
+/// a product's page (the web SDK's spans, forwarded by the product) and the product's request it
+/// caused, one tree, with the service of each span.
+#[test]
+fn trace_by_id_shows_a_page_click_above_the_products_request() {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let dir = std::env::temp_dir().join(format!("factory-obs-trace-id-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = [("service.name", "product-webapp")];
+    let click = span_json(
+        [TRACE, "1000000000000001", ""],
+        "user.create_task",
+        1,
+        0,
+        &[("task.id", "7")],
+        false,
+    );
+    let fetch = span_json(
+        [TRACE, "1000000000000002", "1000000000000001"],
+        "POST",
+        3,
+        1,
+        &[("http.request.method", "POST")],
+        false,
+    );
+    let server = span_json(
+        [TRACE, "2000000000000001", "1000000000000002"],
+        "POST /tasks",
+        2,
+        2,
+        &[
+            ("http.request.method", "POST"),
+            ("http.route", "/tasks"),
+            ("http.response.status_code", "201"),
+        ],
+        false,
+    );
+    let other_trace = span_json(
+        ["5bf92f3577b34da6a3ce929d0e0e4736", "3000000000000001", ""],
+        "GET /health",
+        2,
+        3,
+        &[("http.route", "/health")],
+        false,
+    );
+    let lines = [
+        export_line_of_scope("@opentelemetry/instrumentation-fetch", &page, vec![fetch]),
+        export_line_of_scope("product-webapp", &page, vec![click]),
+        export_line(
+            &[("service.name", "product-api")],
+            vec![server, other_trace],
+        ),
+    ];
+    std::fs::write(dir.join("traces.jsonl"), lines.join("\n") + "\n").unwrap();
+    let dir = dir.display().to_string();
+
+    let shown = obs(&["trace", TRACE, &dir]);
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+    let shown = text(&shown.stdout);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("trace {TRACE} started ")),
+        "{shown}"
+    );
+    let labels: Vec<&str> = lines[2..]
+        .iter()
+        .map(|line| line.split("  |").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "[product-webapp] user.create_task",
+            "  [product-webapp] POST",
+            "    [product-api] POST /tasks",
+        ],
+        "{shown}"
+    );
+
+    let json = obs(&["trace", &TRACE.to_uppercase(), "--json", &dir]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["trace_id"], TRACE);
+    assert_eq!(json["run_id"], "");
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(json["rows"][2]["service"], "product-api");
+
+    let missing = obs(&["trace", "00000000000000000000000000000abc", &dir]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        text(&missing.stderr).trim_end(),
+        "factory-obs: no span of trace 00000000000000000000000000000abc in the files read"
     );
 }

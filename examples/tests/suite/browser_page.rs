@@ -128,6 +128,15 @@ impl Drop for Product {
 /// Starts the product on a free port, exporting OTLP/HTTP to `collector`, with the shutdown
 /// report printed (`FACTORY_OBS_SUMMARY=1`), spans exported within 200 ms, plus `env`.
 pub(crate) fn start_product(collector: &Collector, env: &[(&str, &str)]) -> Product {
+    let endpoint = collector.endpoint();
+    let mut all = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    all.extend_from_slice(env);
+    launch_product(&all)
+}
+
+/// Starts the product on a free port with the report printed and spans exported within 200 ms,
+/// plus `env` (where it exports to among them).
+fn launch_product(env: &[(&str, &str)]) -> Product {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
     let dir = std::env::temp_dir().join(format!("fo-browser-{}", std::process::id()));
@@ -142,7 +151,6 @@ pub(crate) fn start_product(collector: &Collector, env: &[(&str, &str)]) -> Prod
     let mut child = command
         .current_dir(&dir)
         .env("PRODUCT_ADDR", "127.0.0.1:0")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
         .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
         .env("FACTORY_OBS_SUMMARY", "1")
@@ -334,5 +342,72 @@ fn a_click_in_chromium_is_one_trace_from_the_button_to_the_handler() {
             ("otel.component.type", "Str(otlp_http_span_exporter)")
         ),
         delivered.to_string(),
+    );
+}
+
+/// Issue 23, `factory-obs trace` shows browser spans in the product's request tree: the product
+/// on the embedded default (OTLP/JSON files in `FACTORY_OBS_DIR`, no collector), a click in
+/// chromium, and `factory-obs trace <trace id>` over the files draws the click, its fetch and
+/// the product's `POST /tasks` as one tree, each under its parent, with their services.
+#[test]
+fn factory_obs_trace_draws_the_click_above_the_products_request() {
+    let dir = std::env::temp_dir().join(format!("fo-browser-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let telemetry = dir.join("telemetry");
+    let product = launch_product(&[("FACTORY_OBS_DIR", telemetry.to_str().unwrap())]);
+    let browser = Browser::start();
+    browser.open(&format!("{}/", product.base));
+    browser.wait_for(
+        "its script running",
+        "return document.body.dataset.telemetry",
+        Duration::from_secs(10),
+    );
+    browser.click("#create-task");
+    browser.wait_for(
+        "the created task",
+        "return document.getElementById('status').dataset.outcome",
+        Duration::from_secs(10),
+    );
+    // The page exports its batch within a second, the product writes it out within 200 ms:
+    // wait for the click in the file before stopping both.
+    let traces = telemetry.join("traces.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&traces).is_ok_and(|text| text.contains("user.create_task")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the click never reached {}",
+            traces.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(browser);
+    let stderr = product.stop();
+    let (delivered, submitted) = traces_delivered(&stderr);
+    assert_eq!(delivered, submitted, "{stderr}");
+
+    let spans = factory_observability_tests::otlp_json::read_spans(&traces);
+    let click = spans
+        .iter()
+        .find(|span| span.name == "user.create_task")
+        .unwrap_or_else(|| panic!("no click among {spans:#?}"));
+    let (code, out, err) = crate::factory_obs_json(&["trace", &click.trace_id], &telemetry);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("trace {} started ", click.trace_id)),
+        "{out}"
+    );
+    let labels: Vec<&str> = lines[2..]
+        .iter()
+        .map(|line| line.split("  |").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "[product-webapp] user.create_task",
+            "  [product-webapp] POST",
+            "    [product-api] POST /tasks",
+        ],
+        "{out}"
     );
 }

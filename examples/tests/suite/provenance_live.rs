@@ -5,6 +5,7 @@
 //! own `/metrics`: error ratio by `factory_run_id`, `factory_candidate`, `factory_models` and
 //! `vcs_ref_head_revision` (docs/provenance.md).
 
+use crate::factory_obs_json;
 use factory_observability::names::{provenance, vcs};
 use factory_observability_tests::deploy::kit;
 use factory_observability_tests::deploy::prometheus::{free_port, Prometheus};
@@ -287,19 +288,4 @@ fn later_traffic_to_a_deployed_product_is_attributed_to_the_run_that_built_it() 
         out.starts_with(&format!("run {run_id} new_product")),
         "{out}"
     );
-}
-
-/// Runs `factory-obs ARGS DIR` in this process; its exit code, stdout and stderr.
-fn factory_obs_json(args: &[&str], dir: &Path) -> (u8, String, String) {
-    use clap::Parser as _;
-    let mut argv = vec!["factory-obs".to_owned()];
-    argv.extend(args.iter().map(|a| a.to_string()));
-    argv.push(dir.display().to_string());
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = factory_obs::commands::run(factory_obs::Cli::parse_from(argv), &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
 }
