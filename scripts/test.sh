@@ -50,6 +50,12 @@ AMTOOL="$(sed -n 2p <<<"$prometheus_tools")"
 export PROMTOOL AMTOOL
 echo "prometheus tools: $("$PROMTOOL" --version 2>&1 | head -n 1); $("$AMTOOL" --version 2>&1 | head -n 1)"
 
+# The real MCP server of the agent tests (tests/fixtures/mcp_server.py): the official MCP Python
+# SDK with the OpenTelemetry Python SDK, in a virtualenv of its own.
+MCP_PYTHON="$(scripts/install-mcp-python.sh)"
+export MCP_PYTHON
+echo "mcp python: $MCP_PYTHON ($("$MCP_PYTHON" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"), "opentelemetry-sdk", m.version("opentelemetry-sdk"))'))"
+
 # The OpenTelemetry Python SDK of the Python product the factory deploys in the provenance test
 # (examples/tests/suite/provenance_python.rs).
 OTEL_PYTHON="$(scripts/install-otel-python.sh)"

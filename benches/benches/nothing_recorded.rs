@@ -16,6 +16,7 @@ fn main() {
             ("OTEL_TRACES_EXPORTER", "none"),
             ("OTEL_METRICS_EXPORTER", "none"),
         ],
+        &[],
     );
     c.final_summary();
 }

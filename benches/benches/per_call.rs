@@ -1,7 +1,8 @@
 //! Per-call cost of one trivial function, instrumented every way the issue compares, side by side
 //! in one criterion group (`per_call`). Run: `cargo bench -p factory-observability-benches --bench
 //! per_call`. `init` is process-wide, so the variants run in registration order: everything that
-//! needs this project disabled first, `ours_enabled` last.
+//! needs this project disabled first, `ours_enabled` and the `#[tool]` variants (`tool_enabled`,
+//! `tool_enabled_under_agent`) last.
 
 mod common;
 
@@ -99,6 +100,14 @@ fn per_call(c: &mut Criterion) {
     });
     group.bench_function("ours_enabled_async", |b| {
         b.iter(|| poll_once(ours_async(black_box(7))))
+    });
+    // `#[tool]` with no parent (a trace of its own, as `ours_enabled`), then under an agent whose
+    // span stays open while criterion runs the tool in it (the agent's own cost not counted).
+    group.bench_function("tool_enabled", |b| b.iter(|| tool_call(black_box(7))));
+    in_agent(|| {
+        group.bench_function("tool_enabled_under_agent", |b| {
+            b.iter(|| tool_call(black_box(7)))
+        });
     });
     group.finish();
     let report = telemetry.shutdown();

@@ -1,5 +1,6 @@
 //! This project installed but not sampling (`OTEL_TRACES_SAMPLER=always_off`, set before `init`),
-//! next to the bare function, in criterion group `unsampled`: a separate binary because `init` is
+//! next to the bare function, in criterion group `unsampled`: `#[pipeline_stage]`
+//! (`ours_unsampled`) and `#[tool]` (`tool_unsampled`). A separate binary because `init` is
 //! process-wide. Run: `cargo bench -p factory-observability-benches --bench unsampled`.
 
 mod common;
@@ -11,6 +12,7 @@ fn main() {
         "unsampled",
         "ours_unsampled",
         &[("OTEL_TRACES_SAMPLER", "always_off")],
+        &[("tool_unsampled", common::tool_call)],
     );
     c.final_summary();
 }

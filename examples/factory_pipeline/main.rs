@@ -3,7 +3,9 @@
 //! Two simulated LLMs do the thinking: "claude" plans, then "codex" and "claude" each implement
 //! the product, the test suite runs against both, and an adjudication picks the winner by pass
 //! rate. Both models are deterministic (no network), so every run records the same tokens and
-//! cost. Codex's first attempt fails (it forgets a semicolon) and is retried.
+//! cost. Codex implements as a coding agent ([`coding_agent`]: tools, an MCP linter served by a
+//! child process of this executable, a reviewer sub-agent); its first attempt fails (it forgets
+//! a semicolon, the linter says so) and is retried.
 //! Run it with no collector and the telemetry lands in `./telemetry` with a summary on stderr:
 //!
 //! ```text
@@ -32,6 +34,8 @@ use std::time::Duration;
 #[path = "../product_service/main.rs"]
 mod product_service;
 mod smoke;
+// The implement step's coding agent, and the MCP linter it starts (`factory_pipeline mcp_server`).
+mod coding_agent;
 
 /// What the factory is asked to build.
 struct ProductSpec {
@@ -101,6 +105,16 @@ impl SimulatedLlm {
             usage: Usage::new(input_tokens, self.output_tokens),
         }
     }
+
+    /// A short answer (a tool call the model asks for, a verdict) of `output_tokens` tokens.
+    #[llm_call(provider = self.provider, model = self.model, prompt = prompt)]
+    fn answer_briefly(&self, prompt: &str, output_tokens: u64) -> Completion {
+        sleep(Duration::from_millis(5));
+        Completion {
+            text: format!("{} says: {prompt}", self.model),
+            usage: Usage::new(prompt.len() as u64 * 25, output_tokens),
+        }
+    }
 }
 
 /// A factory whose LLMs are deterministic: codex writes broken code on its first attempt.
@@ -141,22 +155,28 @@ impl Factory {
         Ok(Plan { tasks })
     }
 
+    /// One attempt of the coding agent (`coding_agent::coder`); the linter finds that the
+    /// first attempt's code does not compile.
     fn implement(&mut self, plan: &Plan) -> Result<Code, FactoryError> {
         self.attempts += 1;
         sleep(Duration::from_millis(20));
-        for task in &plan.tasks {
-            self.coder.complete(task);
+        let written = coding_agent::coder(
+            &self.coder,
+            &self.planner,
+            &plan.tasks,
+            self.attempts,
+            "todo-app-implement",
+        );
+        match written {
+            Ok(_) => Ok(Code {
+                author: "codex",
+                files: plan.tasks.len() + 1,
+            }),
+            Err(error) => {
+                tracing::warn!(attempt = self.attempts, "generated code does not compile");
+                Err(FactoryError::Compile(error.to_string()))
+            }
         }
-        if self.attempts == 1 {
-            tracing::warn!(attempt = self.attempts, "generated code does not compile");
-            return Err(FactoryError::Compile(
-                "expected `;` at src/main.rs:12".into(),
-            ));
-        }
-        Ok(Code {
-            author: "codex",
-            files: plan.tasks.len() + 1,
-        })
     }
 
     /// The rival implementation of the tournament, written by the planner's model.
@@ -286,6 +306,12 @@ fn main() -> ExitCode {
     {
         return product_service::main();
     }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == coding_agent::MCP_SERVER_ARG)
+    {
+        return coding_agent::serve_linter();
+    }
     let product = match smoke::Target::from_env() {
         Ok(product) => product,
         Err(message) => {
@@ -293,6 +319,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(message) = coding_agent::configure() {
+        eprintln!("factory_pipeline: {message}");
+        return ExitCode::from(2);
+    }
     let telemetry = match factory_observability::init("sf-factory") {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -323,6 +353,7 @@ fn main() -> ExitCode {
         }
     }
     sleep(Duration::from_millis(linger_ms.into()));
+    coding_agent::stop_linter();
     let report = telemetry.shutdown();
     if report.undelivered() > 0 {
         return ExitCode::from(3);

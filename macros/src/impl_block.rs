@@ -123,7 +123,17 @@ pub fn misplaced_skip(item: TokenStream) -> TokenStream {
 /// The error for a function attribute put on something that is not a function.
 pub fn not_a_function(attribute: &str, item: &TokenStream) -> syn::Error {
     let (what, head) = describe(item);
+    // Agents and tools are run by a function: say which one to put the attribute on.
+    let runs = match attribute {
+        "#[agent]" => Some("agent"),
+        "#[tool]" => Some("tool"),
+        _ => None,
+    };
     let message = match what {
+        Some("an impl block") if runs.is_some() => format!(
+            "{attribute} can only be applied to a function with a body, not to an impl block: put {attribute} on each method that runs the {}",
+            runs.unwrap_or_default()
+        ),
         Some("an impl block") => format!(
             "{attribute} can only be applied to a function with a body, not to an impl block: put #[pipeline] on the impl block to make each method a stage, or {attribute} on one method"
         ),
@@ -136,9 +146,21 @@ pub fn not_a_function(attribute: &str, item: &TokenStream) -> syn::Error {
         Some("a closure") => format!(
             "{attribute} can only be applied to a function with a body, not to a closure: move the closure's body into a fn and put {attribute} on the fn"
         ),
-        Some(what) => {
-            format!("{attribute} can only be applied to a function with a body, not to {what}")
-        }
+        Some(what) => match runs {
+            Some(runs) => {
+                let example = if runs == "tool" {
+                    "fn read_file(&self, path: &str) -> std::io::Result<String>"
+                } else {
+                    "fn run(&self, task: &Task) -> Result<Patch, Error>"
+                };
+                format!(
+                    "{attribute} can only be applied to a function with a body, not to {what}: put it on the function or method that runs the {runs}, e.g. `{example}`"
+                )
+            }
+            None => {
+                format!("{attribute} can only be applied to a function with a body, not to {what}")
+            }
+        },
         None => format!("{attribute} can only be applied to a function with a body"),
     };
     syn::Error::new_spanned(head, message)

@@ -128,6 +128,51 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_fn(attr::Macro::Handler, args.into(), item.into()).into()
 }
 
+/// Makes a function one invocation of an agent: span `invoke_agent {name}` (the OpenTelemetry
+/// GenAI "Invoke agent internal span"; CLIENT with `remote`).
+///
+/// ```text
+/// #[agent]                                          // gen_ai.agent.name = the fn name
+/// #[agent(name = "coder", version = "2.1", provider = "anthropic", model = "claude-opus-4-5")]
+/// #[agent(name = "reviewer", id = self.id, conversation_id = task.conversation.as_str(), remote)]
+/// ```
+///
+/// Records `gen_ai.operation.name` = `invoke_agent`, `gen_ai.agent.name`, `gen_ai.agent.id`,
+/// `gen_ai.agent.version`, `gen_ai.agent.description` (the fn's doc comment),
+/// `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.conversation.id` (also carried as
+/// baggage to every call under it and to other processes), and at its end the totals of the LLM
+/// and tool calls made under it (`gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
+/// `agent.llm.calls`, `agent.cost_usd`, `agent.tool.calls`, `agent.tool.failures`); outcome and
+/// errors as for a stage; the histogram `gen_ai.invoke_agent.duration`. Agents called under an
+/// agent nest. Function shapes and guarantees as for `#[pipeline_run]`.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_fn(attr::Macro::Agent, args.into(), item.into()).into()
+}
+
+/// Makes a function one tool call: span `execute_tool {name}` (the OpenTelemetry GenAI
+/// "Execute tool span").
+///
+/// ```text
+/// #[tool]                                           // gen_ai.tool.name = the fn name
+/// #[tool(name = "edit_file", kind = "function", call_id = call.id.as_str())]
+/// #[tool(name = "run_tests", capture_content)]
+/// ```
+///
+/// Records `gen_ai.operation.name` = `execute_tool`, `gen_ai.tool.name`, `gen_ai.tool.type`
+/// (`kind`: `function`, `extension` or `datastore`; default `function`), `gen_ai.tool.call.id`,
+/// `gen_ai.tool.description` (the fn's doc comment), the conversation's `gen_ai.conversation.id`,
+/// outcome and errors as for a stage, and the histogram `gen_ai.execute_tool.duration`
+/// {`gen_ai.tool.name`, `gen_ai.tool.type`, `gen_ai.agent.name`, `outcome`}. With
+/// `capture_content`, and unless content capture is off process-wide, the arguments (by name,
+/// each `serde::Serialize`) and the result (when it is `Serialize`) as
+/// `gen_ai.tool.call.arguments` and `gen_ai.tool.call.result`: JSON, redacted, cut so that it
+/// stays valid JSON.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand_fn(attr::Macro::Tool, args.into(), item.into()).into()
+}
+
 /// Makes every function of an `impl` block a stage, as `#[pipeline_stage]` would, with
 /// `code.function.name` = `module::Type::method`.
 ///
@@ -155,8 +200,8 @@ pub fn skip_stage(_args: TokenStream, item: TokenStream) -> TokenStream {
     impl_block::misplaced_skip(item.into()).into()
 }
 
-/// `#[pipeline_run]`, `#[pipeline_stage]`, `#[llm_call]`, `#[adjudicate]` and `#[handler]` on
-/// `item`.
+/// `#[pipeline_run]`, `#[pipeline_stage]`, `#[llm_call]`, `#[adjudicate]`, `#[handler]`,
+/// `#[agent]` and `#[tool]` on `item`.
 fn expand_fn(
     which: attr::Macro,
     args: proc_macro2::TokenStream,

@@ -53,6 +53,11 @@ const ARGS: &[&str] = &[
     "provider = \"openai\", model = \"m\", usage = , operation = 3",
     "operation = \"chat\", operation",
     "stream(x)",
+    "id = , version = 2, remote = true, conversation_id",
+    "name = \"coder\", id = self.id, version = \"1\", provider = p, model = \"m\", conversation_id = c, remote",
+    "kind = \"fn\", call_id = , capture_content = 3",
+    "kind = kind, kind = \"function\"",
+    "name = \"edit\", kind = \"datastore\", call_id = c.id, capture_content",
 ];
 
 const ITEMS: &[&str] = &[
@@ -120,6 +125,8 @@ fn no_input_makes_a_macro_panic() {
         Macro::LlmCall,
         Macro::Adjudicate,
         Macro::Handler,
+        Macro::Agent,
+        Macro::Tool,
     ];
     let mut accepted = 0;
     for args in ARGS {

@@ -711,7 +711,7 @@ pub mod health {
 /// (`OTEL_METRICS_EXPORTER=prometheus`) or received through a collector that translates the same
 /// way. Dashboards and alert rules (the deploy kit) check their queries against [`CATALOGUE`].
 pub mod prometheus {
-    use super::{browser, cicd, handler, health, http_client, http_server, metric};
+    use super::{agent, browser, cicd, handler, health, http_client, http_server, mcp, metric};
 
     /// What kind of instrument a metric is, which decides its Prometheus type and series.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -804,6 +804,21 @@ pub mod prometheus {
         ),
         entry(
             http_client::HTTP_CLIENT_REQUEST_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            agent::GEN_AI_INVOKE_AGENT_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            agent::GEN_AI_EXECUTE_TOOL_DURATION,
+            metric::UNIT_SECONDS,
+            Kind::Histogram,
+        ),
+        entry(
+            mcp::MCP_CLIENT_OPERATION_DURATION,
             metric::UNIT_SECONDS,
             Kind::Histogram,
         ),
@@ -1239,4 +1254,153 @@ pub mod provenance_env {
     /// `auto` (default) or `off`: whether `init` reads `vcs.*` from the CI system or the git
     /// checkout.
     pub const FACTORY_OBS_VCS: &str = "FACTORY_OBS_VCS";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents, tools and MCP (issue 19). Kept apart from the blocks above so that parallel changes
+// merge cleanly.
+// ---------------------------------------------------------------------------------------------
+
+/// `#[agent]` and `#[tool]`, as the OpenTelemetry GenAI conventions name them
+/// (`semantic-conventions-genai`: `gen-ai-agent-spans.md` "Invoke agent internal span" and
+/// "Invoke agent client span", `gen-ai-spans.md` "Execute tool span", `gen-ai-metrics.md`
+/// "Generative AI agent metrics" and "Generative AI tool metrics"), and the totals of ours that an
+/// agent's span carries as a run's does.
+pub mod agent {
+    /// `gen_ai.operation.name` of an agent's span, and its span name: `invoke_agent {name}`.
+    pub const INVOKE_AGENT: &str = "invoke_agent";
+    /// `gen_ai.operation.name` of a tool's span, and its span name: `execute_tool {name}`.
+    pub const EXECUTE_TOOL: &str = "execute_tool";
+
+    /// Human-readable name of the agent (`#[agent(name = ...)]`, default: the fn name).
+    pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
+    /// Unique id of the agent (`#[agent(id = expr)]`).
+    pub const GEN_AI_AGENT_ID: &str = "gen_ai.agent.id";
+    /// Free-form description of the agent: the fn's doc comment.
+    pub const GEN_AI_AGENT_DESCRIPTION: &str = "gen_ai.agent.description";
+    /// Version of the agent (`#[agent(version = "...")]`).
+    pub const GEN_AI_AGENT_VERSION: &str = "gen_ai.agent.version";
+    /// The conversation (session, thread) the call belongs to: on the agent's span and on every
+    /// LLM and tool span under it, and carried to other processes as baggage
+    /// ([`CONVERSATION_BAGGAGE_KEY`]).
+    pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// The W3C Baggage key that carries the conversation to other processes (HTTP, the
+    /// environment carrier, MCP `params._meta`). The conventions define no carrier; the
+    /// attribute's own name is the one other GenAI clients read from baggage.
+    pub const CONVERSATION_BAGGAGE_KEY: &str = GEN_AI_CONVERSATION_ID;
+
+    /// Name of the tool (`#[tool(name = ...)]`, default: the fn name).
+    pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+    /// Type of the tool: one of [`TOOL_TYPES`].
+    pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
+    /// Id of the tool call the model asked for (`#[tool(call_id = expr)]`).
+    pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+    /// Description of the tool: the fn's doc comment.
+    pub const GEN_AI_TOOL_DESCRIPTION: &str = "gen_ai.tool.description";
+    /// The tool's arguments, a JSON object (opt-in content, redacted and cut, see
+    /// `factory_observability::capture`).
+    pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+    /// The tool's result, JSON (opt-in content, redacted and cut; only when it succeeded).
+    pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+    /// The tool types the conventions describe (`gen_ai.tool.type`, registry note): a tool the
+    /// client executes, one the agent executes against external APIs, one that queries data.
+    pub const TOOL_TYPES: &[&str] = &["function", "extension", "datastore"];
+    /// `gen_ai.tool.type` when `#[tool]` names none.
+    pub const DEFAULT_TOOL_TYPE: &str = "function";
+
+    /// Outcome of an agent, one of `factory_observability::OutcomeKind`'s values.
+    pub const AGENT_OUTCOME: &str = "agent.outcome";
+    /// Outcome of a tool call.
+    pub const TOOL_OUTCOME: &str = "tool.outcome";
+    /// LLM calls made under the agent (nested agents included), on its span.
+    pub const AGENT_LLM_CALLS: &str = "agent.llm.calls";
+    /// LLM calls under the agent that could not be priced.
+    pub const AGENT_LLM_UNPRICED_CALLS: &str = "agent.llm.unpriced_calls";
+    /// Cost of the priced LLM calls under the agent, USD.
+    pub const AGENT_COST_USD: &str = "agent.cost_usd";
+    /// Tool calls made under the agent.
+    pub const AGENT_TOOL_CALLS: &str = "agent.tool.calls";
+    /// Tool calls under the agent that did not succeed.
+    pub const AGENT_TOOL_FAILURES: &str = "agent.tool.failures";
+    /// Tool calls made during the run, on the `pipeline.run` span.
+    pub const RUN_TOOL_CALLS: &str = "run.tool.calls";
+    /// Tool calls of the run that did not succeed.
+    pub const RUN_TOOL_FAILURES: &str = "run.tool.failures";
+
+    /// Histogram of agent invocations in seconds {`gen_ai.agent.name`, `gen_ai.request.model`
+    /// when given, `error.type`, `outcome`}.
+    pub const GEN_AI_INVOKE_AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
+    /// Bucket boundaries the conventions advise for `gen_ai.invoke_agent.duration`, seconds.
+    pub const INVOKE_AGENT_DURATION_BUCKETS_S: &[f64] = &[
+        0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+    ];
+    /// Histogram of tool executions in seconds {`gen_ai.tool.name`, `gen_ai.tool.type`,
+    /// `gen_ai.agent.name` under an agent, `error.type`, `outcome`}, with the buckets the
+    /// conventions advise ([`super::metric::GEN_AI_DURATION_BUCKETS_S`]).
+    pub const GEN_AI_EXECUTE_TOOL_DURATION: &str = "gen_ai.execute_tool.duration";
+}
+
+/// MCP calls, as the OpenTelemetry MCP conventions name them (`semantic-conventions-genai`,
+/// `mcp.md`: "Context propagation", "Client", metric `mcp.client.operation.duration`), and the
+/// `params._meta` keys of the MCP specification ("General fields", `_meta`, reserved keys).
+pub mod mcp {
+    /// `mcp.method.name`: the JSON-RPC method (`tools/call`, `initialize`, ...).
+    pub const MCP_METHOD_NAME: &str = "mcp.method.name";
+    /// `mcp.session.id`: the session the request belongs to.
+    pub const MCP_SESSION_ID: &str = "mcp.session.id";
+    /// `mcp.protocol.version`: the negotiated protocol version (`2025-11-25`).
+    pub const MCP_PROTOCOL_VERSION: &str = "mcp.protocol.version";
+    /// `mcp.resource.uri`: the resource of a `resources/*` request.
+    pub const MCP_RESOURCE_URI: &str = "mcp.resource.uri";
+    /// `jsonrpc.request.id`: the request's `id`, as a string.
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    /// `jsonrpc.protocol.version`: recorded when it is not `2.0`.
+    pub const JSONRPC_PROTOCOL_VERSION: &str = "jsonrpc.protocol.version";
+    /// `rpc.response.status_code`: the JSON-RPC error code, as a string.
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+    /// `network.transport`: [`TRANSPORT_PIPE`] for stdio, [`TRANSPORT_TCP`] for HTTP.
+    pub const NETWORK_TRANSPORT: &str = "network.transport";
+    /// `network.protocol.name`: `http` for streamable HTTP.
+    pub const NETWORK_PROTOCOL_NAME: &str = "network.protocol.name";
+    /// `network.protocol.version`.
+    pub const NETWORK_PROTOCOL_VERSION: &str = "network.protocol.version";
+    /// `server.address` of an MCP server reached over HTTP.
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// `server.port` of an MCP server reached over HTTP.
+    pub const SERVER_PORT: &str = "server.port";
+    /// `gen_ai.prompt.name`: the target of a `prompts/get`.
+    pub const GEN_AI_PROMPT_NAME: &str = "gen_ai.prompt.name";
+
+    /// The method of a tool call; its span also carries `gen_ai.operation.name` =
+    /// `execute_tool` and `gen_ai.tool.name`.
+    pub const TOOLS_CALL: &str = "tools/call";
+    /// The method of a prompt request, whose target is `gen_ai.prompt.name`.
+    pub const PROMPTS_GET: &str = "prompts/get";
+    /// `network.transport` of stdio.
+    pub const TRANSPORT_PIPE: &str = "pipe";
+    /// `network.transport` of streamable HTTP.
+    pub const TRANSPORT_TCP: &str = "tcp";
+    /// `network.protocol.name` of streamable HTTP.
+    pub const PROTOCOL_HTTP: &str = "http";
+    /// `error.type` of a tool call whose result says `isError: true`.
+    pub const ERROR_TOOL: &str = "tool_error";
+
+    /// The request's metadata object, `params._meta`.
+    pub const META: &str = "_meta";
+    /// The `_meta` keys the MCP specification reserves for OpenTelemetry, unprefixed: W3C
+    /// `traceparent`, `tracestate` and `baggage`.
+    pub const META_TRACEPARENT: &str = "traceparent";
+    /// See [`META_TRACEPARENT`].
+    pub const META_TRACESTATE: &str = "tracestate";
+    /// See [`META_TRACEPARENT`].
+    pub const META_BAGGAGE: &str = "baggage";
+
+    /// Histogram of MCP requests as the client sees them, seconds {`mcp.method.name`,
+    /// `gen_ai.tool.name`, `gen_ai.operation.name`, `error.type`, `rpc.response.status_code`,
+    /// `mcp.protocol.version`, `network.transport`}.
+    pub const MCP_CLIENT_OPERATION_DURATION: &str = "mcp.client.operation.duration";
+    /// Bucket boundaries the conventions advise for `mcp.client.operation.duration`, seconds.
+    pub const CLIENT_OPERATION_DURATION_BUCKETS_S: &[f64] = &[
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ];
 }

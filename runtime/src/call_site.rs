@@ -4,6 +4,7 @@
 
 use crate::outcome::OutcomeKind;
 use opentelemetry::metrics::BoundHistogram;
+use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 /// What kind of call a macro instruments; each kind adds its own attributes and metrics.
@@ -25,6 +26,16 @@ pub enum CallKind {
     /// One HTTP request served through `HttpServerLayer`: span `{method} {http.route}`, kind
     /// SERVER (see `call::http_server`).
     HttpServer,
+    /// `#[agent]`: span `invoke_agent {name}`, INTERNAL (CLIENT for a remote agent).
+    Agent,
+    /// `#[tool]`: span `execute_tool {name}`, INTERNAL.
+    Tool,
+    /// One MCP request sent through `mcp::McpCall`: span `{mcp.method.name} {target}`, kind
+    /// CLIENT (see `call::mcp_client`).
+    McpClient,
+    /// One MCP request served through `mcp::McpRequest::serve`: the same span, kind SERVER,
+    /// child of the span the request carried in `params._meta`.
+    McpServer,
 }
 
 /// Everything a macro knows at compile time about the function it instruments.
@@ -32,8 +43,8 @@ pub enum CallKind {
 pub struct CallSite {
     /// The kind of call.
     pub kind: CallKind,
-    /// `pipeline.name`, `stage.name`, `adjudication.name`, or the `gen_ai.operation.name` of an
-    /// LLM call.
+    /// `pipeline.name`, `stage.name`, `adjudication.name`, the `gen_ai.operation.name` of an
+    /// LLM call, `gen_ai.agent.name` or `gen_ai.tool.name`.
     pub name: &'static str,
     /// `code.function.name`: the module path and the function's name.
     pub function: &'static str,
@@ -48,6 +59,11 @@ pub struct CallSite {
 #[derive(Debug)]
 pub struct SiteCache {
     pub(crate) durations: [OnceLock<BoundHistogram<f64>>; OutcomeKind::COUNT],
+    /// The span name of a kind that names its spans after the site (`execute_tool {name}`,
+    /// `invoke_agent {name}`), built at the site's first call.
+    pub(crate) span_name: OnceLock<Box<str>>,
+    /// Whether a call of this site already warned that it started outside any trace.
+    pub(crate) warned_orphan: AtomicBool,
 }
 
 impl SiteCache {
@@ -56,6 +72,8 @@ impl SiteCache {
     pub const fn new() -> Self {
         SiteCache {
             durations: [const { OnceLock::new() }; OutcomeKind::COUNT],
+            span_name: OnceLock::new(),
+            warned_orphan: AtomicBool::new(false),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! what `f` must return.
 
 use crate::call::CallKind;
-use crate::names::{attr, handler, http_server};
+use crate::names::{agent, attr, handler, http_server};
 use crate::usage::{LlmResponse, Usage};
 
 /// What a `#[llm_call(usage = ...)]` function may return.
@@ -97,7 +97,16 @@ pub const fn reserved_key(kind: CallKind, key: &str) -> bool {
                 || same_namespace(key, attr::GEN_AI_OPERATION_NAME)
         }
         CallKind::Adjudicate => same_namespace(key, attr::ADJUDICATION_PREFIX),
-        CallKind::HttpClient => false,
+        CallKind::HttpClient | CallKind::McpClient | CallKind::McpServer => false,
+        // The conventions' `gen_ai.*` namespace, and our `agent.*` / `tool.*` totals.
+        CallKind::Agent => {
+            same_namespace(key, attr::GEN_AI_OPERATION_NAME)
+                || same_namespace(key, agent::AGENT_OUTCOME)
+        }
+        CallKind::Tool => {
+            same_namespace(key, attr::GEN_AI_OPERATION_NAME)
+                || same_namespace(key, agent::TOOL_OUTCOME)
+        }
         // A handler under HTTP records onto its request's span: the HTTP attributes are its own.
         CallKind::Handler | CallKind::HttpServer => {
             same_namespace(key, handler::HANDLER_NAME) || any_equal(HTTP_SERVER, key)
@@ -210,6 +219,22 @@ mod tests {
     }
 
     // What the macros emit, evaluated at compile time.
+    #[test]
+    fn agents_and_tools_own_the_genai_namespace_and_their_outcome() {
+        for key in [
+            "gen_ai.agent.name",
+            "gen_ai.conversation.id",
+            "agent.tool.calls",
+        ] {
+            assert!(reserved_key(CallKind::Agent, key), "{key}");
+        }
+        for key in ["gen_ai.tool.call.arguments", "tool.outcome"] {
+            assert!(reserved_key(CallKind::Tool, key), "{key}");
+        }
+        assert!(!reserved_key(CallKind::Agent, "app.task"));
+        assert!(!reserved_key(CallKind::Tool, "tool_file.path"));
+    }
+
     const _: () = assert!(reserved_key(CallKind::Stage, "stage.name"));
     const _: () = assert!(!reserved_key(CallKind::Stage, "stage.files"));
 }

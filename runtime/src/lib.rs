@@ -38,8 +38,10 @@ pub mod http;
 #[cfg(feature = "reqwest")]
 pub mod http_client;
 mod init;
+pub mod mcp;
 pub mod provenance;
 mod retry;
+pub mod task;
 pub mod testing;
 // The call core: one instrumented call, and each macro's kind of call.
 mod call;
@@ -93,7 +95,7 @@ pub use factory_observability_model as model;
 pub use factory_observability_names as names;
 
 pub use factory_observability_macros::{
-    adjudicate, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage,
+    adjudicate, agent, handler, llm_call, pipeline, pipeline_run, pipeline_stage, skip_stage, tool,
 };
 
 /// Trace context across process boundaries: HTTP headers ([`http`](propagation::http)) and
@@ -124,7 +126,8 @@ pub mod __private {
     pub use crate::adjudication::Decision;
     pub use crate::call::{
         Call, CallKind, CallSite, Ending, Extra, Fields, Instrumented, SiteCache, StreamShape,
-        SyncCall, ViaPlainStream, ViaStreamInResult,
+        SyncCall, ToolOutput, ToolResultOf, ViaNotSerialize, ViaPlainStream, ViaResultSerialize,
+        ViaSerialize, ViaStreamInResult,
     };
     pub use crate::test_report::detect::{TestsOf, ViaNoTests, ViaResultTests, ViaTests};
     pub use crate::usage::LlmResponse;

@@ -11,6 +11,8 @@
 //! - [`faults`] serves the fault suite: a collector that answers 503, 429, slowly or never,
 //!   the measurements of the docs/reliability.md table, and the child-process runner.
 //! - [`deploy`] reads the deploy kit (`deploy/`) and knows the series this project emits.
+//! - [`mcp_python`] runs the real MCP server of the agent tests (the official MCP Python SDK,
+//!   traced with OpenTelemetry Python) over stdio or streamable HTTP.
 
 pub mod browser;
 pub mod collector;
@@ -19,6 +21,7 @@ pub mod faults;
 pub mod forward_proxy;
 pub mod isolated;
 pub mod layers;
+pub mod mcp_python;
 pub mod nginx;
 pub mod otlp_json;
 pub mod peer;

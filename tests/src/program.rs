@@ -42,8 +42,9 @@ impl Run {
 /// (`HTTP_PROXY`, `NO_PROXY`, ...) removed and
 /// `envs` set; kills it after `timeout`. The factory example runs alone: its smoke stage, which
 /// starts the product example as a second exporting process, is off
-/// (`FACTORY_PIPELINE_SMOKE=off`) unless `envs` turns it on; `examples/tests/e2e_collector.rs`
-/// tests the two together.
+/// (`FACTORY_PIPELINE_SMOKE=off`), and so is its coding agent's MCP linter, another exporting
+/// process (`FACTORY_PIPELINE_MCP=off`: the linter answers in the factory's process), unless
+/// `envs` turns them on; `examples/tests/e2e_collector.rs` tests the three together.
 ///
 /// # Panics
 ///
@@ -60,6 +61,7 @@ pub fn run(program: &Path, dir: &Path, envs: &[(&str, String)], timeout: Duratio
         }
     }
     command.env("FACTORY_PIPELINE_SMOKE", "off");
+    command.env("FACTORY_PIPELINE_MCP", "off");
     for (key, value) in envs {
         command.env(key, value);
     }
@@ -103,17 +105,17 @@ pub fn run(program: &Path, dir: &Path, envs: &[(&str, String)], timeout: Duratio
 }
 
 /// What the shutdown report of one run of the factory example says when everything arrived
-/// (the smoke stage off, as [`run`] sets it).
+/// (the smoke stage and the MCP linter off, as [`run`] sets them).
 pub const FACTORY_RUN_DELIVERED: &str =
-    "traces 19/19 delivered; metrics 1/1 exports delivered; logs 3/3 delivered";
+    "traces 36/36 delivered; metrics 1/1 exports delivered; logs 3/3 delivered";
 
-/// Waits (at most 15 s) until `collector` holds exactly one run of the factory example: its 19
-/// spans, the run metric and its 3 log records.
+/// Waits (at most 15 s) until `collector` holds exactly one run of the factory example (as
+/// [`run`] runs it): its 36 spans, the run metric and its 3 log records.
 pub fn expect_one_factory_run(collector: &Collector) {
     collector.expect(
-        "19 spans, the run metric and 3 log records",
+        "36 spans, the run metric and 3 log records",
         |output| {
-            parse_spans(output).len() == 19
+            parse_spans(output).len() == 36
                 && parse_metrics(output)
                     .iter()
                     .any(|point| point.name == "pipeline.runs.total")

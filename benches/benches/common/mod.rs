@@ -93,6 +93,23 @@ pub fn ours(x: u64) -> u64 {
     body(x)
 }
 
+/// This project's `#[tool]` (span `execute_tool tool_call` with name, type and outcome, the
+/// `gen_ai.execute_tool.duration` histogram, the totals of the agent and run above it). No
+/// `capture_content`: arguments and result are not serialised.
+#[factory_observability::tool]
+#[inline(never)]
+pub fn tool_call(x: u64) -> u64 {
+    body(x)
+}
+
+/// Runs `f` inside one `#[agent]` call: the tools `f` calls are its children and add to its
+/// totals, as in a coding agent's loop.
+#[factory_observability::agent(name = "bench_agent")]
+#[inline(never)]
+pub fn in_agent(f: impl FnOnce()) {
+    f()
+}
+
 /// This project with two `fields(...)` (an integer and a static string).
 #[factory_observability::pipeline_stage(fields(input = x, shard = "eu-1"))]
 #[inline(never)]
@@ -225,13 +242,18 @@ pub fn init_ours(tag: &str) -> (factory_observability::Telemetry, fo_benches::Di
     (telemetry, exporter)
 }
 
+/// One of the instrumented functions above.
+pub type Instrumented = fn(u64) -> u64;
+
 /// Criterion group `group`: the bare function, then `variant`, this project installed with the
-/// environment `env` (set before `init`, which is process-wide: one such group per binary).
+/// environment `env` (set before `init`, which is process-wide: one such group per binary), then
+/// each of `others` (a name and the instrumented function) the same way.
 pub fn bare_and_installed(
     c: &mut criterion::Criterion,
     group: &str,
     variant: &str,
     env: &[(&str, &str)],
+    others: &[(&str, Instrumented)],
 ) {
     // Before init and before any other thread exists.
     for (name, value) in env {
@@ -241,6 +263,9 @@ pub fn bare_and_installed(
     let mut timed = c.benchmark_group(group);
     timed.bench_function("bare", |b| b.iter(|| bare(std::hint::black_box(7))));
     timed.bench_function(variant, |b| b.iter(|| ours(std::hint::black_box(7))));
+    for (name, function) in others {
+        timed.bench_function(*name, |b| b.iter(|| function(std::hint::black_box(7))));
+    }
     timed.finish();
     drop(telemetry);
     eprintln!(

@@ -90,7 +90,7 @@ fn an_unreachable_grpc_collector_is_counted_as_lost() {
     assert_eq!(run.status.code(), Some(3), "{}", run.describe());
     assert!(
         run.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC \
+            "traces 0/36 delivered (36 lost: 36 failed to export; last error: gRPC \
              http://127.0.0.1:{port}: tcp connect error: Connection refused (os error 111))"
         )),
         "{}",
@@ -177,7 +177,7 @@ fn a_grpc_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reaso
     }
     assert!(
         run.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {endpoint}: \
+            "traces 0/36 delivered (36 lost: 36 failed to export; last error: gRPC {endpoint}: \
              TLS handshake failed: invalid peer certificate: UnknownIssuer)"
         )),
         "{}",
@@ -217,7 +217,7 @@ fn grpc_mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
     // sent"), which gRPC reads as status INTERNAL.
     assert!(
         without.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {}: \
+            "traces 0/36 delivered (36 lost: 36 failed to export; last error: gRPC {}: \
              answered with gRPC status: Internal)",
             proxy.endpoint()
         )),
@@ -309,7 +309,7 @@ fn an_unreachable_proxy_is_named_in_the_report_and_no_proxy_goes_around_it() {
     );
     assert!(
         through_dead_proxy.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost: 19 failed to export; last error: gRPC {}: proxy \
+            "traces 0/36 delivered (36 lost: 36 failed to export; last error: gRPC {}: proxy \
              127.0.0.1:{closed}: tunnel error: failed to create underlying connection: tcp \
              connect error: Connection refused (os error 111))",
             collector.grpc_endpoint()

@@ -5,6 +5,10 @@
 //! stage starts the product example as a child process and calls it; both processes export to
 //! the same collector, and their spans are one trace.
 //!
+//! The implement step is a coding agent (`#[agent]`, `#[tool]`) whose linter is an MCP server,
+//! a child process of the example (`factory_pipeline mcp_server`, service `sf-mcp-linter`): its
+//! SERVER spans are children of the agent's MCP CLIENT spans, in the run's trace.
+//!
 //! Needs `rotel-agent`: `scripts/test.sh` installs it, or set `ROTEL_AGENT` to its path.
 
 use factory_observability_tests::collector::{
@@ -152,9 +156,9 @@ fn a_run_reaches_a_real_collector_intact() {
     );
 
     collector.expect(
-        "19 spans, the run metric and 3 log records",
+        "44 spans, the run metric and 3 log records",
         |output| {
-            parse_spans(output).len() >= 19
+            parse_spans(output).len() >= 44
                 && parse_metrics(output)
                     .iter()
                     .any(|point| point.name == "pipeline.runs.total")
@@ -165,10 +169,16 @@ fn a_run_reaches_a_real_collector_intact() {
     let output = collector.output();
     let context = format!("\n--- collector output\n{output}");
 
-    // Spans: one run, seven stage attempts and one adjudication under it, ten LLM calls under
-    // the stages.
-    let spans = parse_spans(&output);
-    assert_eq!(spans.len(), 19, "spans: {spans:#?}{context}");
+    // Spans: the factory's 40 (one run, seven stage attempts and one adjudication under it, two
+    // invocations of the coding agent under the implement attempts with their tools, MCP
+    // requests and sub-agent, fourteen LLM calls) and the MCP linter's 4 (one session: its
+    // `initialize`, `notifications/initialized`, and a `tools/call lint` an attempt).
+    let (spans, linter): (Vec<ReceivedSpan>, Vec<ReceivedSpan>) =
+        parse_spans(&output).into_iter().partition(|s| {
+            s.resource.get("service.name").map(String::as_str) == Some("Str(factory-e2e)")
+        });
+    assert_eq!(spans.len(), 40, "spans: {spans:#?}{context}");
+    assert_eq!(linter.len(), 4, "linter spans: {linter:#?}{context}");
     let roots: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "pipeline.run").collect();
     assert_eq!(roots.len(), 1, "one pipeline.run span expected{context}");
     let root = roots[0];
@@ -236,44 +246,67 @@ fn a_run_reaches_a_real_collector_intact() {
         "Double(0.0625)"
     );
     let span_ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-    assert_eq!(span_ids.len(), 19, "span ids are distinct{context}");
+    assert_eq!(span_ids.len(), 40, "span ids are distinct{context}");
 
-    // LLM calls: one by the planner under `plan`, three by the coder under each implement
-    // attempt, three by the planner's model under the rival implementation.
+    // LLM calls: one by the planner under `plan`; under each implement attempt, the coding
+    // agent's (the model asking for tools, one per task, and on the second attempt the results
+    // sent back and the reviewer sub-agent's call to the planner's model); three by the
+    // planner's model under the rival implementation.
     let calls: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == "llm.call").collect();
-    assert_eq!(calls.len(), 10, "{context}");
-    let mut calls_per_stage: Vec<(&str, &str, &str, usize)> = stages
+    assert_eq!(calls.len(), 14, "{context}");
+    let is_under = |span: &ReceivedSpan, ancestor: &ReceivedSpan| -> bool {
+        let mut parent = span.parent_id.as_str();
+        while let Some(up) = spans.iter().find(|s| s.span_id == parent) {
+            if up.span_id == ancestor.span_id {
+                return true;
+            }
+            parent = up.parent_id.as_str();
+        }
+        false
+    };
+    let mut calls_per_stage: Vec<(&str, &str, BTreeSet<&str>, usize)> = stages
         .iter()
         .map(|stage| {
-            let under: Vec<&&ReceivedSpan> = calls
+            let under: Vec<&&ReceivedSpan> =
+                calls.iter().filter(|call| is_under(call, stage)).collect();
+            let providers = under
                 .iter()
-                .filter(|call| call.parent_id == stage.span_id)
+                .map(|c| attribute(c, "gen_ai.provider.name"))
                 .collect();
-            let provider = under
-                .first()
-                .map_or("", |c| attribute(c, "gen_ai.provider.name"));
             (
                 attribute(stage, "stage.name"),
                 attribute(stage, "stage.attempt"),
-                provider,
+                providers,
                 under.len(),
             )
         })
         .collect();
     calls_per_stage.sort();
+    let providers = |names: &[&'static str]| names.iter().copied().collect::<BTreeSet<&str>>();
     assert_eq!(
         calls_per_stage,
         [
-            ("Str(implement)", "Int(1)", "Str(openai)", 3),
-            ("Str(implement)", "Int(2)", "Str(openai)", 3),
-            ("Str(implement_rival)", "Int(1)", "Str(anthropic)", 3),
-            ("Str(plan)", "Int(1)", "Str(anthropic)", 1),
-            ("Str(test)", "Int(1)", "", 0),
-            ("Str(test)", "Int(1)", "", 0),
-            ("Str(typecheck)", "Int(1)", "", 0),
+            ("Str(implement)", "Int(1)", providers(&["Str(openai)"]), 4),
+            (
+                "Str(implement)",
+                "Int(2)",
+                providers(&["Str(anthropic)", "Str(openai)"]),
+                6
+            ),
+            (
+                "Str(implement_rival)",
+                "Int(1)",
+                providers(&["Str(anthropic)"]),
+                3
+            ),
+            ("Str(plan)", "Int(1)", providers(&["Str(anthropic)"]), 1),
+            ("Str(test)", "Int(1)", providers(&[]), 0),
+            ("Str(test)", "Int(1)", providers(&[]), 0),
+            ("Str(typecheck)", "Int(1)", providers(&[]), 0),
         ],
         "{context}"
     );
+    assert_coding_agent(&spans, &linter, &stages, &context);
     for call in &calls {
         assert_eq!(call.kind, "SPAN_KIND_CLIENT", "{call:#?}");
         assert_eq!(call.trace_id, root.trace_id);
@@ -284,9 +317,11 @@ fn a_run_reaches_a_real_collector_intact() {
             "{call:#?}"
         );
     }
-    assert_eq!(attribute(root, "run.llm.calls"), "Int(10)");
-    assert_eq!(attribute(root, "run.tokens.input"), "Int(9400)");
-    assert_eq!(attribute(root, "run.tokens.output"), "Int(17600)");
+    assert_eq!(attribute(root, "run.llm.calls"), "Int(14)");
+    assert_eq!(attribute(root, "run.tokens.input"), "Int(10825)");
+    assert_eq!(attribute(root, "run.tokens.output"), "Int(17920)");
+    assert_eq!(attribute(root, "run.tool.calls"), "Int(10)");
+    assert_eq!(attribute(root, "run.tool.failures"), "Int(2)");
 
     let mut attempts: Vec<(&str, &str, &str)> = stages
         .iter()
@@ -528,6 +563,110 @@ fn an_unreachable_collector_is_reported_as_lost_telemetry() {
     );
 }
 
+/// The coding agent of each implement attempt, its tools and MCP requests, and the MCP linter's
+/// SERVER span of each request, child of the request's CLIENT span.
+fn assert_coding_agent(
+    spans: &[ReceivedSpan],
+    linter: &[ReceivedSpan],
+    stages: &[&ReceivedSpan],
+    context: &str,
+) {
+    let agents = spans_named(spans, "invoke_agent coder");
+    assert_eq!(agents.len(), 2, "{context}");
+    for agent in &agents {
+        let stage = stages
+            .iter()
+            .find(|s| s.span_id == agent.parent_id)
+            .unwrap_or_else(|| panic!("the agent is not under a stage: {agent:#?}"));
+        assert_eq!(attribute(stage, "stage.name"), "Str(implement)");
+        assert_eq!(
+            attribute(agent, "gen_ai.operation.name"),
+            "Str(invoke_agent)"
+        );
+        assert_eq!(
+            attribute(agent, "gen_ai.conversation.id"),
+            "Str(todo-app-implement)"
+        );
+        let tools: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.parent_id == agent.span_id && s.name.starts_with("execute_tool "))
+            .map(|s| s.name.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let failed = attribute(stage, "stage.outcome") == "Str(failure)";
+        if failed {
+            assert_eq!(attribute(agent, "agent.outcome"), "Str(failure)");
+            assert_eq!(attribute(agent, "agent.tool.calls"), "Int(4)");
+            assert_eq!(attribute(agent, "agent.tool.failures"), "Int(1)");
+            assert_eq!(
+                tools,
+                [
+                    "execute_tool edit_file",
+                    "execute_tool lint",
+                    "execute_tool read_file"
+                ]
+            );
+        } else {
+            assert_eq!(attribute(agent, "agent.outcome"), "Str(success)");
+            // read_file, two edits, lint, run_tests failed then retried.
+            assert_eq!(attribute(agent, "agent.tool.calls"), "Int(6)");
+            assert_eq!(attribute(agent, "agent.tool.failures"), "Int(1)");
+            assert_eq!(attribute(agent, "agent.llm.calls"), "Int(6)");
+            let reviewer = spans_named(spans, "invoke_agent reviewer");
+            assert_eq!(reviewer.len(), 1, "{context}");
+            assert_eq!(reviewer[0].parent_id, agent.span_id);
+        }
+    }
+    // Each lint is a tool whose MCP request's SERVER span, in the linter's process, is the
+    // child of the request's CLIENT span. The first lint starts the session: its `initialize`
+    // and `notifications/initialized` are CLIENT spans under it too.
+    let mut first_lint = Vec::new();
+    for lint in spans_named(spans, "execute_tool lint") {
+        let mut requests: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.parent_id == lint.span_id)
+            .map(|s| s.name.as_str())
+            .collect();
+        requests.sort_unstable();
+        if requests.len() > 1 {
+            first_lint = requests.clone();
+        }
+        let client: Vec<&ReceivedSpan> = spans
+            .iter()
+            .filter(|s| s.parent_id == lint.span_id && s.name == "tools/call lint")
+            .collect();
+        assert_eq!(client.len(), 1, "{context}");
+        let client = client[0];
+        assert_eq!(client.name, "tools/call lint");
+        assert_eq!(client.kind, "SPAN_KIND_CLIENT");
+        assert_eq!(attribute(client, "network.transport"), "Str(pipe)");
+        let server: Vec<&ReceivedSpan> = linter
+            .iter()
+            .filter(|s| s.parent_id == client.span_id)
+            .collect();
+        assert_eq!(server.len(), 1, "{linter:#?}{context}");
+        assert_eq!(server[0].name, "tools/call lint");
+        assert_eq!(server[0].kind, "SPAN_KIND_SERVER");
+        assert_eq!(server[0].trace_id, client.trace_id);
+        assert_eq!(
+            attribute(server[0], "gen_ai.conversation.id"),
+            "Str(todo-app-implement)"
+        );
+    }
+    assert_eq!(
+        first_lint,
+        ["initialize", "notifications/initialized", "tools/call lint"],
+        "{context}"
+    );
+    let lint_errors: Vec<&str> = linter
+        .iter()
+        .filter(|s| s.name == "tools/call lint" && s.status_code == "STATUS_CODE_ERROR")
+        .map(|s| s.status_message.as_str())
+        .collect();
+    assert_eq!(lint_errors, ["expected `;` at src/main.rs:12"], "{context}");
+}
+
 /// The spans called `name`.
 fn spans_named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
     spans.iter().filter(|s| s.name == name).collect()
@@ -564,12 +703,13 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
         run.describe()
     );
 
-    // The factory's 19 spans, the smoke stage and its 3 CLIENT spans; the product's 3 SERVER
-    // spans. The product exits (flushed) before the factory does.
+    // The factory's 40 spans, the smoke stage and its 3 CLIENT spans; the product's 3 SERVER
+    // spans; the MCP linter's 4. The product and the linter exit (flushed) before the factory
+    // does.
     collector.expect(
-        "26 spans and the product's request duration",
+        "51 spans and the product's request duration",
         |output| {
-            parse_spans(output).len() >= 26
+            parse_spans(output).len() >= 51
                 && parse_metrics(output)
                     .iter()
                     .any(|point| point.name == "http.server.request.duration")
@@ -579,7 +719,7 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
     let output = collector.output();
     let context = format!("\n--- collector output\n{output}");
     let spans = parse_spans(&output);
-    assert_eq!(spans.len(), 26, "{spans:#?}{context}");
+    assert_eq!(spans.len(), 51, "{spans:#?}{context}");
 
     let run_span = spans_named(&spans, "pipeline.run")[0];
     let trace = &run_span.trace_id;
@@ -611,7 +751,10 @@ fn the_whole_chain_from_factory_to_product_is_one_trace() {
     clients.sort_by_key(|s| s.start_time.parse::<u64>().expect("start time"));
     let servers: Vec<&ReceivedSpan> = spans
         .iter()
-        .filter(|s| s.kind == "SPAN_KIND_SERVER")
+        .filter(|s| {
+            s.kind == "SPAN_KIND_SERVER"
+                && s.resource.get("service.name").map(String::as_str) == Some("Str(product-api)")
+        })
         .collect();
     assert_eq!(clients.len(), 3, "{context}");
     assert_eq!(servers.len(), 3, "{context}");

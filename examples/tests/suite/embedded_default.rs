@@ -1,6 +1,7 @@
 //! The factory example with no collector: OTLP/JSON files in `$FACTORY_OBS_DIR` and a summary on
 //! stderr, checked from a real child process. The example's smoke stage starts the product
-//! example (`product_service`, built by `cargo test` next to it) as a child of its own, whose
+//! example (`product_service`, built by `cargo test` next to it) as a child of its own, and its
+//! coding agent the MCP linter (`factory_pipeline mcp_server`, service `sf-mcp-linter`), whose
 //! spans land in the same files.
 
 use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans, JsonSpan};
@@ -28,6 +29,7 @@ fn run_example(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> std::proces
         .env_remove("FACTORY_OBS_SUMMARY")
         .env_remove("OTEL_SERVICE_NAME")
         .env_remove("FACTORY_PIPELINE_SMOKE")
+        .env_remove("FACTORY_PIPELINE_MCP")
         .env_remove("PRODUCT_URL")
         .env_remove("TRACEPARENT")
         .env_remove("RUST_LOG");
@@ -76,7 +78,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         "factory-observability:   adjudicate pick_winner: claude selected among 2 candidates, margin 0.0625"
     ));
     assert!(stderr
-        .contains("factory-observability:   LLM: 10 calls, 9400 input + 17600 output tokens, $"));
+        .contains("factory-observability:   LLM: 14 calls, 10825 input + 17920 output tokens, $"));
     let models: Vec<Vec<&str>> = summary[9..]
         .iter()
         .filter(|w| w.len() > 1 && w[0].contains('/'))
@@ -86,11 +88,11 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         models[0][..7],
         [
             "anthropic/claude-opus-4-5",
-            "4",
+            "5",
             "calls",
-            "3350",
+            "3700",
             "in",
-            "3200",
+            "3320",
             "out"
         ]
     );
@@ -98,11 +100,11 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         models[1][..7],
         [
             "openai/gpt-5.3-codex",
-            "6",
+            "9",
             "calls",
-            "6050",
+            "7125",
             "in",
-            "14400",
+            "14600",
             "out"
         ]
     );
@@ -110,7 +112,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         "factory-observability: telemetry written to ./telemetry (traces.jsonl, metrics.jsonl, logs.jsonl)"
     ));
     assert!(stderr.contains(
-        "factory-observability: traces 23/23 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
+        "factory-observability: traces 44/44 delivered; metrics 1/1 exports delivered; logs 3/3 delivered"
     ));
     assert_eq!(
         stderr
@@ -121,15 +123,23 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         "the product's summary is off: {stderr}"
     );
 
-    // The factory's 23 spans (19, the smoke stage and its 3 CLIENT spans) and the product's 3
-    // SERVER spans, written by the product before the factory exits.
+    // The factory's 44 spans (40, the smoke stage and its 3 CLIENT spans), the product's 3
+    // SERVER spans, written by the product before the factory exits, and the MCP linter's 4
+    // (initialize, notifications/initialized, and one tools/call lint a implement attempt).
     let telemetry = dir.join("telemetry");
     let all_spans = read_spans(&telemetry.join("traces.jsonl"));
-    assert_eq!(all_spans.len(), 26);
-    let (spans, product_spans): (Vec<_>, Vec<_>) = all_spans
+    assert_eq!(all_spans.len(), 51);
+    let (spans, others): (Vec<_>, Vec<_>) = all_spans
         .into_iter()
         .partition(|s| s.resource["service.name"] == "sf-factory");
-    assert_eq!(spans.len(), 23);
+    assert_eq!(spans.len(), 44);
+    let (product_spans, linter_spans): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(|s| s.resource["service.name"] == "product-api");
+    assert_eq!(linter_spans.len(), 4);
+    assert!(linter_spans
+        .iter()
+        .all(|s| s.resource["service.name"] == "sf-mcp-linter"));
     let mut product_names: Vec<&str> = product_spans.iter().map(|s| s.name.as_str()).collect();
     product_names.sort();
     assert_eq!(
@@ -144,7 +154,7 @@ fn files_hold_the_run_and_stderr_summarises_it() {
     assert_eq!(run.attributes["run.outcome"], "success");
     assert_eq!(run.attributes["product.features"], "3");
     assert_eq!(run.status_code, 1);
-    assert_eq!(run.attributes["run.llm.calls"], "10");
+    assert_eq!(run.attributes["run.llm.calls"], "14");
     let run_cost: f64 = run.attributes["run.cost_usd"].parse().unwrap();
     let call_costs: f64 = spans
         .iter()
@@ -291,10 +301,11 @@ fn factory_obs_dir_moves_the_files_and_sdk_disabled_writes_nothing() {
             .filter(|s| s.resource["service.name"] == name)
             .count()
     };
-    assert_eq!(spans.len(), 26);
-    assert_eq!(services(&spans, "renamed"), 23);
-    // OTEL_SERVICE_NAME names the factory, not the product it starts.
+    assert_eq!(spans.len(), 51);
+    assert_eq!(services(&spans, "renamed"), 44);
+    // OTEL_SERVICE_NAME names the factory, not the product or the linter it starts.
     assert_eq!(services(&spans, "product-api"), 3);
+    assert_eq!(services(&spans, "sf-mcp-linter"), 4);
     assert!(!dir.join("telemetry").exists());
 
     let disabled = temp_dir("disabled");
@@ -315,9 +326,10 @@ fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_witho
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("smoke"), "{stderr}");
+    // The factory's 40 spans and the MCP linter's 4.
     assert_eq!(
         read_spans(&off.join("telemetry").join("traces.jsonl")).len(),
-        19
+        44
     );
 
     // The example alone in a directory, as after `cargo run --bin factory_pipeline` on a fresh
@@ -358,8 +370,8 @@ fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_witho
         .collect();
     assert_eq!(
         factory.len(),
-        23,
-        "19 spans, the smoke stage and its 3 calls"
+        44,
+        "40 spans, the smoke stage and its 3 calls"
     );
     let smoke = factory
         .iter()
@@ -403,6 +415,11 @@ fn the_smoke_stage_is_off_with_its_switch_and_served_by_the_factory_itself_witho
             "FACTORY_PIPELINE_SMOKE",
             "maybe",
             "factory_pipeline: FACTORY_PIPELINE_SMOKE=\"maybe\": expected on or off\n",
+        ),
+        (
+            "FACTORY_PIPELINE_MCP",
+            "stdio",
+            "factory_pipeline: FACTORY_PIPELINE_MCP=\"stdio\": expected on or off\n",
         ),
         (
             "PRODUCT_URL",

@@ -104,7 +104,7 @@ fn a_server_certificate_of_another_ca_is_counted_as_lost_with_the_tls_reason() {
         );
     }
     assert!(
-        run.stderr.contains("traces 0/19 delivered (19 lost"),
+        run.stderr.contains("traces 0/36 delivered (36 lost"),
         "{}",
         run.describe()
     );
@@ -145,7 +145,7 @@ fn mutual_tls_delivers_with_the_client_certificate_and_loses_without_it() {
     // certificate was sent").
     assert!(
         without.stderr.contains(&format!(
-            "traces 0/19 delivered (19 lost: 19 failed to export; last error: POST {}/v1/traces: \
+            "traces 0/36 delivered (36 lost: 36 failed to export; last error: POST {}/v1/traces: \
              400 Bad Request)",
             proxy.endpoint()
         )),

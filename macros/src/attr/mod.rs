@@ -17,6 +17,8 @@ pub enum Macro {
     LlmCall,
     Adjudicate,
     Handler,
+    Agent,
+    Tool,
 }
 
 impl Macro {
@@ -27,6 +29,8 @@ impl Macro {
             Macro::LlmCall => "#[llm_call]",
             Macro::Adjudicate => "#[adjudicate]",
             Macro::Handler => "#[handler]",
+            Macro::Agent => "#[agent]",
+            Macro::Tool => "#[tool]",
         }
     }
 
@@ -38,6 +42,8 @@ impl Macro {
             Macro::LlmCall => "LlmCall",
             Macro::Adjudicate => "Adjudicate",
             Macro::Handler => "Handler",
+            Macro::Agent => "Agent",
+            Macro::Tool => "Tool",
         }
     }
 
@@ -58,6 +64,18 @@ impl Macro {
             ],
             Macro::Adjudicate => &["name", "fields", "capture"],
             Macro::Handler => &["name", "fields"],
+            Macro::Agent => &[
+                "name",
+                "id",
+                "version",
+                "provider",
+                "model",
+                "conversation_id",
+                "remote",
+                "fields",
+                "capture",
+            ],
+            Macro::Tool => &["name", "kind", "call_id", "capture_content", "fields"],
         }
     }
 
@@ -83,6 +101,12 @@ fn example(key: &str) -> &'static str {
         "stream" => "stream",
         "capture" => "capture(args = [spec, files])",
         "capture_content" => "capture_content",
+        "id" => "id = self.id",
+        "version" => "version = \"2.1\"",
+        "conversation_id" => "conversation_id = task.conversation.as_str()",
+        "remote" => "remote",
+        "kind" => "kind = \"function\"",
+        "call_id" => "call_id = call.id.as_str()",
         _ => "fields(file_count = files.len())",
     }
 }
@@ -120,7 +144,23 @@ pub struct Args {
     pub capture_content: Option<bool>,
     /// The `impl` block's type, passed by `#[pipeline]` to a method's own `#[pipeline_stage]`.
     pub owner: Option<String>,
+    /// `#[agent(id = expr)]`: `gen_ai.agent.id`, any `Display`.
+    pub agent_id: Option<Expr>,
+    /// `#[agent(version = "...")]`: `gen_ai.agent.version`.
+    pub version: Option<LitStr>,
+    /// `#[agent(conversation_id = expr)]`: `gen_ai.conversation.id`, any `Display`.
+    pub conversation_id: Option<Expr>,
+    /// `#[agent(remote)]`: the agent runs in another service (span kind CLIENT).
+    pub remote: Option<Ident>,
+    /// `#[tool(kind = "...")]`: `gen_ai.tool.type`, one of [`TOOL_KINDS`].
+    pub tool_kind: Option<LitStr>,
+    /// `#[tool(call_id = expr)]`: `gen_ai.tool.call.id`, any `Display`.
+    pub call_id: Option<Expr>,
 }
+
+/// The values of `#[tool(kind = ...)]`: the tool types the GenAI conventions describe
+/// (`gen_ai.tool.type`; the runtime's `names::agent::TOOL_TYPES`, which a test compares).
+pub const TOOL_KINDS: &[&str] = &["function", "extension", "datastore"];
 
 /// The hidden argument by which `#[pipeline]` tells a method's own `#[pipeline_stage(...)]` the
 /// type of its `impl` block (the inner attribute still expands itself, so its import stays used).
@@ -292,6 +332,28 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
                 )),
             },
             ("run_id", RawArg::Value(_, value)) => args.run_id = Some(value),
+            ("id", RawArg::Value(_, value)) => args.agent_id = Some(value),
+            ("conversation_id", RawArg::Value(_, value)) => args.conversation_id = Some(value),
+            ("call_id", RawArg::Value(_, value)) => args.call_id = Some(value),
+            ("version", RawArg::Value(_, value)) => match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(version),
+                    ..
+                }) if !version.value().trim().is_empty() => args.version = Some(version),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`version` takes a string literal, e.g. `version = \"2.1\"`: it is the agent's code version, fixed at compile time",
+                )),
+            },
+            ("kind", RawArg::Value(_, value)) => match tool_kind(&value) {
+                Ok(kind) => args.tool_kind = Some(kind),
+                Err(error) => errors.push(error),
+            },
+            ("remote", RawArg::Bare(flag)) => args.remote = Some(flag),
+            ("remote", _) => errors.push(syn::Error::new(
+                key.span(),
+                "`remote` takes no value: write `#[agent(..., remote)]` for an agent that runs in another service",
+            )),
             ("provider" | "model", RawArg::Value(_, value)) => match non_string_literal(&value) {
                 Some(literal) => errors.push(syn::Error::new_spanned(
                     literal,
@@ -338,7 +400,7 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
             }
             ("capture_content", _) => errors.push(syn::Error::new(
                 key.span(),
-                "`capture_content` takes no value (capture this call's prompt and completion) or `= false` (never capture them here, whatever the process-wide setting)",
+                "`capture_content` takes no value (capture this call's content: an LLM call's prompt and completion, a tool's arguments and result) or `= false` (never capture them here, whatever the process-wide setting)",
             )),
             ("fields", RawArg::List(_, tokens)) => args.fields = parse_fields(tokens, &mut errors),
             ("fields", _) => errors.push(syn::Error::new(
@@ -369,6 +431,38 @@ pub fn parse(which: Macro, tokens: TokenStream) -> (Args, Errors) {
         }
     }
     (args, errors)
+}
+
+/// `kind = "function"`: one of [`TOOL_KINDS`], else an error at the value saying which to write.
+fn tool_kind(value: &Expr) -> syn::Result<LitStr> {
+    let accepted = TOOL_KINDS
+        .iter()
+        .map(|k| format!("\"{k}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(kind),
+            ..
+        }) => {
+            let text = kind.value();
+            if TOOL_KINDS.contains(&text.as_str()) {
+                return Ok(kind.clone());
+            }
+            let near = TOOL_KINDS
+                .iter()
+                .find(|k| edit_distance(k, &text.to_lowercase()) <= 2)
+                .map_or_else(String::new, |k| format!("did you mean `kind = \"{k}\"`? "));
+            Err(syn::Error::new_spanned(
+                kind,
+                format!("`kind` is the tool's `gen_ai.tool.type`, one of {accepted}: {near}write e.g. `kind = \"function\"` for a tool this program runs"),
+            ))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`kind` takes a string literal, one of {accepted}, e.g. `kind = \"function\"`"),
+        )),
+    }
 }
 
 /// A literal that is not a string, where a string or an expression is expected.
@@ -550,6 +644,8 @@ fn unknown_key(which: Macro, key: &str) -> String {
         Macro::LlmCall,
         Macro::Adjudicate,
         Macro::Handler,
+        Macro::Agent,
+        Macro::Tool,
     ]
     .into_iter()
     .find(|other| other.keys().contains(&key));

@@ -86,7 +86,9 @@ pub fn instrument(
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
     let captures = capture::records(&args.capture, args.capture_content, &item.sig, &mut errors);
-    let own = own_parts(which, args, &item.sig, &fn_name).map_err(|error| errors.push(error));
+    let description = doc_comment(&item.attrs);
+    let own = own_parts(which, args, &item.sig, &fn_name, &description)
+        .map_err(|error| errors.push(error));
     let completion = own
         .as_ref()
         .ok()
@@ -278,7 +280,13 @@ struct OwnParts {
     ending: Option<TokenStream>,
 }
 
-fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::Result<OwnParts> {
+fn own_parts(
+    which: Macro,
+    args: &Args,
+    sig: &Signature,
+    fn_name: &str,
+    description: &str,
+) -> syn::Result<OwnParts> {
     let named = || {
         args.name
             .as_ref()
@@ -319,7 +327,148 @@ fn own_parts(which: Macro, args: &Args, sig: &Signature, fn_name: &str) -> syn::
                 quote!(::factory_observability::__private::Decision::of),
             )),
         },
+        Macro::Agent => OwnParts {
+            name: named(),
+            records: agent_records(args, description),
+            ending: None,
+        },
+        Macro::Tool => OwnParts {
+            name: named(),
+            records: tool_records(args, sig, description),
+            ending: (args.capture_content == Some(true)).then(tool_result),
+        },
     })
+}
+
+/// The fn's doc comment (`///` lines and `#[doc = "..."]`), its lines trimmed and joined: an
+/// agent's `gen_ai.agent.description`, a tool's `gen_ai.tool.description`.
+fn doc_comment(attrs: &[Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value().trim().to_owned()),
+            _ => None,
+        })
+        .collect();
+    // Paragraphs stay apart; the lines of one paragraph join with spaces.
+    let mut text = String::new();
+    for line in lines {
+        if line.is_empty() {
+            if !text.is_empty() && !text.ends_with("\n\n") {
+                text.push_str("\n\n");
+            }
+        } else {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push(' ');
+            }
+            text.push_str(&line);
+        }
+    }
+    text.trim_end().to_owned()
+}
+
+/// A string literal or an expression evaluated at call time, as the runtime's `StringValue`.
+fn text_value(expr: &Expr) -> TokenStream {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(literal),
+            ..
+        }) => quote!(::factory_observability::__private::StringValue::from(#literal)),
+        expr => call_at(
+            expr,
+            quote!(::factory_observability::__private::text),
+            reference_at(expr),
+        ),
+    }
+}
+
+/// `Fields::method(recorder, &(value))`, reported on all of `value` when it is not `Display`.
+fn record_display(method: &str, value: &Expr) -> TokenStream {
+    let recorder = ident("__fo_fields");
+    let method = syn::Ident::new(method, Span::call_site());
+    let reference = reference_at(value);
+    let record = call_at(
+        value,
+        quote!(::factory_observability::__private::Fields::#method),
+        quote!(#recorder, #reference),
+    );
+    quote!(#record;)
+}
+
+/// `#[agent]`: description, version and kind first (known at compile time), then what is
+/// evaluated at call time.
+fn agent_records(args: &Args, description: &str) -> TokenStream {
+    let recorder = ident("__fo_fields");
+    let version = match &args.version {
+        Some(version) => quote!(::core::option::Option::Some(#version)),
+        None => quote!(::core::option::Option::None),
+    };
+    let remote = args.remote.is_some();
+    let mut records = quote!(#recorder.agent(#description, #version, #remote););
+    if let Some(provider) = &args.provider {
+        let provider = text_value(provider);
+        records.extend(quote!(#recorder.agent_provider(#provider);));
+    }
+    if let Some(model) = &args.model {
+        let model = text_value(model);
+        records.extend(quote!(#recorder.agent_model(#model);));
+    }
+    if let Some(id) = &args.agent_id {
+        records.extend(record_display("agent_id", id));
+    }
+    if let Some(conversation) = &args.conversation_id {
+        records.extend(record_display("conversation_id", conversation));
+    }
+    records
+}
+
+/// `#[tool]`: description and kind, the call id, and with `capture_content` each argument by
+/// name (a type that is not `serde::Serialize` is reported at the argument).
+fn tool_records(args: &Args, sig: &Signature, description: &str) -> TokenStream {
+    let recorder = ident("__fo_fields");
+    let kind = args
+        .tool_kind
+        .as_ref()
+        .map_or_else(|| "function".to_owned(), LitStr::value);
+    let mut records = quote!(#recorder.tool(#description, #kind););
+    if let Some(call_id) = &args.call_id {
+        records.extend(record_display("tool_call_id", call_id));
+    }
+    if args.capture_content == Some(true) {
+        for name in argument_names(sig).iter().filter(|name| *name != "self") {
+            let key = name.to_string();
+            let record = call_at(
+                name,
+                quote!(::factory_observability::__private::Fields::tool_argument),
+                quote!(#recorder, #key, &#name),
+            );
+            records.extend(quote!(#record;));
+        }
+    }
+    records
+}
+
+/// A `#[tool(capture_content)]`'s result: the value, or a `Result`'s `Ok` value, as JSON when its
+/// type is `serde::Serialize` (decided by autoref specialisation), and only when the call
+/// captures it (`__fo_capture`, read from the call when it starts).
+fn tool_result() -> TokenStream {
+    let value = ident("__fo_ret");
+    let capture = ident("__fo_capture");
+    quote! {{
+        #[allow(unused_imports)]
+        use ::factory_observability::__private::{
+            ViaNotSerialize as _, ViaResultSerialize as _, ViaSerialize as _,
+        };
+        (&&&::factory_observability::__private::ToolResultOf(#value, #capture)).__fo_tool_result()
+    }}
 }
 
 /// The spans of the first and the last token of `tokens`. An expression generated with its first
@@ -513,6 +662,11 @@ fn start_call(
         quote!(#record;)
     });
     let checks = reserved_checks(which, &args.fields);
+    // A tool's result is serialized only when the call captures it.
+    let captures_result = (which == Macro::Tool && args.capture_content == Some(true)).then(|| {
+        let capture = ident("__fo_capture");
+        quote!(let #capture: bool = #call.captures_output();)
+    });
     quote! {
         #checks
         static #site: ::factory_observability::__private::CallSite = ::factory_observability::__private::CallSite {
@@ -530,6 +684,7 @@ fn start_call(
                 #run_id
             },
         );
+        #captures_result
     }
 }
 

@@ -24,6 +24,8 @@ pub enum Extra {
     Decision(Decision),
     Tests(TestReport),
     Http(super::http_client::HttpResponse),
+    Tool(super::tool::ToolOutput),
+    Mcp(super::mcp_client::McpResponse),
 }
 
 impl From<Report> for Ending {
@@ -53,6 +55,18 @@ impl From<LlmResponse> for Extra {
 impl From<super::http_client::HttpResponse> for Extra {
     fn from(response: super::http_client::HttpResponse) -> Self {
         Extra::Http(response)
+    }
+}
+
+impl From<super::tool::ToolOutput> for Extra {
+    fn from(output: super::tool::ToolOutput) -> Self {
+        Extra::Tool(output)
+    }
+}
+
+impl From<super::mcp_client::McpResponse> for Extra {
+    fn from(response: super::mcp_client::McpResponse) -> Self {
+        Extra::Mcp(response)
     }
 }
 

@@ -1,8 +1,8 @@
 //! What a call records at its start: `fields(...)` and the macro's own arguments.
 
-use super::llm;
+use super::{agent, llm, tool};
 use crate::attribute::AttributeValue;
-use crate::content::{ContentCapture, Messages, PromptText, MAX_CHARS_RANGE};
+use crate::content::{ContentCapture, Messages, PromptText, ToolArgument, MAX_CHARS_RANGE};
 use opentelemetry::{Key, KeyValue, StringValue};
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -18,6 +18,12 @@ pub struct Fields {
     pub(super) http: Option<super::http_server::Request>,
     /// What an HTTP client call is sent to.
     pub(super) http_client: Option<super::http_client::HttpTarget>,
+    /// What `#[agent(...)]` records (boxed: most calls are no agent).
+    pub(super) agent: Option<Box<agent::Target>>,
+    /// What `#[tool(...)]` records.
+    pub(super) tool: Option<tool::Target>,
+    /// What an MCP request is (`mcp::McpRequest`).
+    pub(super) mcp: Option<super::mcp_client::McpTarget>,
     /// Content the call captures (prompts, arguments), see `crate::content`.
     pub(crate) captured: crate::content::Captured,
 }
@@ -61,6 +67,11 @@ impl Fields {
         self.http_client = Some(target);
     }
 
+    /// Records what an MCP request is.
+    pub(crate) fn mcp_target(&mut self, target: super::mcp_client::McpTarget) {
+        self.mcp = Some(target);
+    }
+
     /// Records `#[llm_call(prompt = argument)]`.
     pub fn prompt<P: PromptText + ?Sized>(&mut self, prompt: &P) {
         if let Some(target) = &mut self.llm {
@@ -68,6 +79,78 @@ impl Fields {
         }
         self.capture_prompt(prompt);
     }
+}
+
+/// What `#[agent]` and `#[tool]` record.
+impl Fields {
+    /// `#[agent]`: its doc comment, `version = "..."` and `remote`.
+    pub fn agent(
+        &mut self,
+        description: &'static str,
+        version: Option<&'static str>,
+        remote: bool,
+    ) {
+        let target = self.agent.get_or_insert_with(Box::default);
+        target.description = description;
+        target.version = version;
+        target.remote = remote;
+    }
+
+    /// `#[agent(provider = ...)]`.
+    pub fn agent_provider(&mut self, provider: StringValue) {
+        self.agent.get_or_insert_with(Box::default).provider = Some(provider);
+    }
+
+    /// `#[agent(model = ...)]`.
+    pub fn agent_model(&mut self, model: StringValue) {
+        self.agent.get_or_insert_with(Box::default).model = Some(model);
+    }
+
+    /// `#[agent(id = ...)]`: `gen_ai.agent.id`.
+    pub fn agent_id<V: Display + ?Sized>(&mut self, id: &V) {
+        self.agent.get_or_insert_with(Box::default).id = Some(display(id));
+    }
+
+    /// `#[agent(conversation_id = ...)]`: `gen_ai.conversation.id`.
+    pub fn conversation_id<V: Display + ?Sized>(&mut self, id: &V) {
+        self.agent.get_or_insert_with(Box::default).conversation = Some(display(id));
+    }
+
+    /// `#[tool]`: its doc comment and `kind = "..."`. With `capture_content` (recorded before),
+    /// the call collects its arguments when it captures content.
+    pub fn tool(&mut self, description: &'static str, kind: &'static str) {
+        let target = self.tool.get_or_insert_with(tool::Target::default);
+        target.description = description;
+        target.kind = kind;
+        if self.captured.site == Some(true) && self.captured.content() {
+            self.captured.tool_arguments = Some(serde_json::Map::new());
+        }
+    }
+
+    /// `#[tool(call_id = ...)]`: `gen_ai.tool.call.id`.
+    pub fn tool_call_id<V: Display + ?Sized>(&mut self, id: &V) {
+        self.tool.get_or_insert_with(tool::Target::default).call_id = Some(display(id));
+    }
+
+    /// An argument of a `#[tool(capture_content)]`, as JSON, when the call captures content.
+    pub fn tool_argument<T: ToolArgument + ?Sized>(&mut self, name: &'static str, value: &T) {
+        let Some(arguments) = &mut self.captured.tool_arguments else {
+            return;
+        };
+        if let Some(json) = value.tool_argument_json() {
+            arguments.insert(name.to_owned(), json);
+        }
+    }
+}
+
+/// A value's `Display` text; a panic in the program's `Display` records `"<unprintable>"`.
+fn display<V: Display + ?Sized>(value: &V) -> StringValue {
+    let mut text = String::new();
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        let _ = fmt::write(&mut text, format_args!("{value}"));
+        text
+    }));
+    StringValue::from(written.unwrap_or_else(|_| "<unprintable>".to_owned()))
 }
 
 /// Longest `Debug` text of an argument formatted before the cut, in bytes: enough for the

@@ -1,7 +1,9 @@
 //! `#[llm_call]`: provider, model and prompt length at the start (seed `llm.*` and GenAI
-//! `gen_ai.*` attributes, span kind CLIENT); usage, finish reason, cost and the token and duration
-//! metrics at the end, added to the run's totals.
+//! `gen_ai.*` attributes, span kind CLIENT), and the conversation it belongs to; usage, finish
+//! reason, cost and the token and duration metrics at the end, added to the run's totals and to
+//! those of the agents it runs under.
 
+use super::agent::{conversation_of, AgentScope};
 use super::span::CallSpan;
 use super::{millis, saturating_i64, Active, CallSite, KindState, Opening};
 use crate::dispatch::DispatchRef;
@@ -9,7 +11,7 @@ use crate::names::attr;
 use crate::pricing::Cost;
 use crate::usage::{estimate_tokens, LlmResponse, Usage};
 use opentelemetry::trace::SpanKind;
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -26,6 +28,7 @@ pub(crate) struct Target {
 pub(crate) fn open(
     site: &'static CallSite,
     dispatch: &DispatchRef,
+    parent: &Context,
     target: Option<Target>,
     attributes: &mut Vec<KeyValue>,
 ) -> Opening {
@@ -52,6 +55,12 @@ pub(crate) fn open(
         attributes.push(KeyValue::new(
             attr::LLM_PROMPT_LENGTH,
             saturating_i64(chars),
+        ));
+    }
+    if let Some(conversation) = conversation_of(parent) {
+        attributes.push(KeyValue::new(
+            crate::names::agent::GEN_AI_CONVERSATION_ID,
+            conversation,
         ));
     }
     Opening {
@@ -88,13 +97,16 @@ pub(crate) fn end(
     record_metrics(
         active, target, &response, &tokens, cost, error_type, elapsed,
     );
+    let usage = tokens.usage.as_ref();
     if let Some(run) = active.cx.get::<super::run::RunState>() {
-        let tokens = tokens.usage.map(|u| (u.input_tokens, u.output_tokens));
-        run.totals.add_llm_call(tokens, cost);
+        run.totals.add_llm_call(usage, tokens.estimated, cost);
         let mut produced = run.produced();
         if !produced.marked {
             produced.models.insert(target.model.as_str().to_owned());
         }
+    }
+    if let Some(agent) = active.cx.get::<AgentScope>() {
+        agent.add_llm_call(usage, tokens.estimated, cost, &target.provider);
     }
 }
 
@@ -268,20 +280,4 @@ fn record_metrics(
     instruments
         .genai_duration
         .record(elapsed.as_secs_f64(), &genai_labels);
-}
-
-impl super::Call {
-    /// Whether the call captures its completion (a streamed call collects the chunks' text).
-    pub(crate) fn captures_output(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(super::Active::captures_output)
-    }
-}
-
-impl super::Active {
-    /// Whether the call captures its completion.
-    pub(crate) fn captures_output(&self) -> bool {
-        matches!(&self.kind, KindState::Llm(target) if target.capture_output)
-    }
 }

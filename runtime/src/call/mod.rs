@@ -12,15 +12,17 @@
 //! unwinding; dropping a call that never finished is a `cancellation`.
 //!
 //! What each kind of call records of its own lives in its module: [`run`], [`stage`], [`llm`],
-//! [`adjudicate`].
+//! [`adjudicate`], [`agent`], [`tool`]; the totals runs and agents keep in [`totals`].
 
 pub(crate) mod adjudicate;
+pub(crate) mod agent;
 mod ending;
 mod fields;
 pub(crate) mod handler;
 pub(crate) mod http_client;
 pub(crate) mod http_server;
 pub(crate) mod llm;
+pub(crate) mod mcp_client;
 mod metrics;
 pub(crate) mod run;
 mod runner;
@@ -28,6 +30,8 @@ pub(crate) mod span;
 pub(crate) mod stage;
 pub(crate) mod stream;
 mod sync_call;
+pub(crate) mod tool;
+mod totals;
 
 pub use crate::call_site::{CallKind, CallSite, SiteCache};
 pub use ending::{Ending, Extra};
@@ -38,6 +42,7 @@ pub(crate) use runner::Completion;
 pub use runner::Instrumented;
 pub use stream::{StreamShape, ViaPlainStream, ViaStreamInResult};
 pub use sync_call::SyncCall;
+pub use tool::{ToolOutput, ToolResultOf, ViaNotSerialize, ViaResultSerialize, ViaSerialize};
 
 use crate::carriers::env::with_process_baggage;
 use crate::content::Redaction;
@@ -92,6 +97,9 @@ pub(crate) enum KindState {
     /// A handler under a request: it enriches the request's span.
     HandlerInRequest(std::sync::Arc<http_server::RequestShared>),
     HttpServer(http_server::Serving),
+    Agent(Box<agent::Invocation>),
+    Tool(tool::ToolState),
+    McpClient(Box<mcp_client::McpState>),
 }
 
 /// A value a kind puts into its call's context, for the calls under it.
@@ -100,6 +108,8 @@ pub(crate) enum ContextValue {
     Run(run::RunState),
     /// A request's shared state, for its handler.
     Request(http_server::RequestState),
+    /// An agent, for the calls under it, and the baggage carrying the conversation it names.
+    Agent(agent::AgentScope, Option<opentelemetry::baggage::Baggage>),
 }
 
 /// What a kind's start contributes to the span, besides the attributes it pushes.
@@ -147,6 +157,12 @@ impl Call {
         Call {
             active: self.active.take(),
         }
+    }
+
+    /// Whether the call captures its output: an LLM call's completion, a `#[tool]`'s result
+    /// (read by the expansion before the body runs).
+    pub fn captures_output(&self) -> bool {
+        self.active.as_ref().is_some_and(Active::captures_output)
     }
 
     /// Whether the call records (a pipeline was installed when it started).
@@ -225,7 +241,8 @@ impl Active {
             .and_then(|process_parent| with_process_baggage(&parent, process_parent));
         let baggage_added = with_baggage.is_some();
         let parent = with_baggage.unwrap_or(parent);
-        let (mut opening, attributes) = open_kind(site, &parent, &dispatch, fields);
+        let (mut opening, attributes) =
+            open_kind(site, &parent, remote.is_some(), &dispatch, fields);
 
         // One clock read per end of the call: durations come from the monotonic clock, and the
         // span's wall-clock times are derived from it (see `export::span_record::wall_clock`).
@@ -342,6 +359,28 @@ impl Active {
                 handler::end_in_request(request, report);
                 return;
             }
+            (KindState::Agent(invocation), _) => {
+                let error_type = report.error.as_ref().map(|e| e.type_name.clone());
+                agent::end(self, &mut span, invocation, outcome, error_type, elapsed);
+            }
+            (KindState::Tool(state), extra) => {
+                let result = match extra {
+                    Extra::Tool(output) => output.0,
+                    _ => None,
+                };
+                let error_type = report.error.as_ref().map(|e| e.type_name.clone());
+                tool::end(self, &mut span, state, result, outcome, error_type, elapsed);
+            }
+            (KindState::McpClient(state), extra) => {
+                let response = match extra {
+                    Extra::Mcp(response) => response,
+                    _ => mcp_client::McpResponse::default(),
+                };
+                let error_type = report.error.as_ref().map(|e| e.type_name.clone());
+                mcp_client::end(
+                    self, &mut span, state, &response, outcome, error_type, elapsed,
+                );
+            }
             (KindState::HttpServer(_), _) => unreachable!("ended above"),
         }
         let outcome = report.outcome;
@@ -351,6 +390,15 @@ impl Active {
         }
         if let Some(span) = span.into_ending() {
             self.submit(span, end, outcome);
+        }
+    }
+
+    /// Whether the call captures its output: an LLM call's completion, a tool's result.
+    pub(crate) fn captures_output(&self) -> bool {
+        match &self.kind {
+            KindState::Llm(target) => target.capture_output,
+            KindState::Tool(state) => state.capture_output,
+            _ => false,
         }
     }
 
@@ -426,6 +474,15 @@ pub(crate) fn redact_in_place(redaction: &Redaction, text: &mut String) {
     }
 }
 
+/// The span name of a kind that names its spans `{operation} {site name}`, built once per site.
+pub(crate) fn site_span_name(site: &'static CallSite, operation: &str) -> Cow<'static, str> {
+    Cow::Borrowed(
+        site.cache
+            .span_name
+            .get_or_init(|| format!("{operation} {}", site.name).into_boxed_str()),
+    )
+}
+
 pub(crate) fn cow_value(text: Cow<'static, str>) -> Value {
     match text {
         Cow::Borrowed(text) => Value::from(text),
@@ -447,6 +504,7 @@ pub(crate) fn saturating_i64(n: impl TryInto<i64>) -> i64 {
 fn open_kind(
     site: &'static CallSite,
     parent: &Context,
+    has_remote_parent: bool,
     dispatch: &DispatchRef,
     fields: Fields,
 ) -> (Opening, Vec<KeyValue>) {
@@ -456,6 +514,9 @@ fn open_kind(
         llm: llm_target,
         http,
         http_client: http_target,
+        agent: agent_target,
+        tool: tool_target,
+        mcp: mcp_target,
         captured,
     } = fields;
     // Empty for a stage or an adjudication: what they always record is derived from the call
@@ -464,7 +525,7 @@ fn open_kind(
     let mut opening = match site.kind {
         CallKind::Run => run::open(dispatch, site, run_id, &mut attributes),
         CallKind::Stage => stage::open(parent),
-        CallKind::LlmCall => llm::open(site, dispatch, llm_target, &mut attributes),
+        CallKind::LlmCall => llm::open(site, dispatch, parent, llm_target, &mut attributes),
         CallKind::Adjudicate => adjudicate::open(),
         CallKind::HttpClient => http_client::open(
             http_target.unwrap_or_else(|| {
@@ -474,6 +535,21 @@ fn open_kind(
         ),
         CallKind::Handler => handler::open(site, parent),
         CallKind::HttpServer => http_server::open(dispatch, http, &mut attributes),
+        CallKind::Agent => agent::open(site, parent, agent_target, &mut attributes),
+        CallKind::Tool => tool::open(
+            site,
+            parent,
+            !has_remote_parent
+                && tool::starts_a_trace(parent, dispatch.sampling.process_parent.is_some()),
+            tool_target,
+            &mut attributes,
+        ),
+        CallKind::McpClient => {
+            mcp_client::open(parent, mcp_target, SpanKind::Client, &mut attributes)
+        }
+        CallKind::McpServer => {
+            mcp_client::open(parent, mcp_target, SpanKind::Server, &mut attributes)
+        }
     };
     if attributes.is_empty() {
         // A stage's `fields(...)`: their vector becomes the span's, not copied into another.
@@ -481,9 +557,13 @@ fn open_kind(
     } else {
         attributes.extend(user_attributes);
     }
+    // A tool captures only where `capture_content` says so: its types serialise there.
+    let site_opted_in = captured.site == Some(true);
     let capture_output = captured.record(&dispatch.content, &mut attributes);
-    if let KindState::Llm(target) = &mut opening.state {
-        target.capture_output = capture_output;
+    match &mut opening.state {
+        KindState::Llm(target) => target.capture_output = capture_output,
+        KindState::Tool(state) => state.capture_output = capture_output && site_opted_in,
+        _ => {}
     }
     (opening, attributes)
 }
@@ -510,6 +590,11 @@ fn call_context(
         cx = match value {
             ContextValue::Run(run) => cx.with_value(run),
             ContextValue::Request(request) => cx.with_value(request),
+            ContextValue::Agent(scope, None) => cx.with_value(scope),
+            ContextValue::Agent(scope, Some(baggage)) => {
+                use opentelemetry::baggage::BaggageExt;
+                cx.with_value(scope).with_baggage(baggage)
+            }
         };
         own_context = true;
     }

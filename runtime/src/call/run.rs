@@ -1,16 +1,16 @@
-//! `#[pipeline_run]`: the run's id and timestamp at the start; its outcome, duration, LLM totals
-//! and run metrics at the end.
+//! `#[pipeline_run]`: the run's id and timestamp at the start; its outcome, duration, LLM and
+//! tool totals and run metrics at the end.
 
 use super::span::CallSpan;
+use super::totals::Totals;
 use super::{saturating_i64, Active, ContextValue, KindState, Opening};
 use crate::call_site::CallSite;
 use crate::dispatch::DispatchRef;
-use crate::names::{attr, cicd, provenance};
+use crate::names::{agent, attr, cicd, provenance};
 use crate::outcome::OutcomeKind;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 #[derive(Clone, Debug)]
 pub(crate) struct RunState {
     pub run_id: StringValue,
-    pub totals: Arc<RunTotals>,
+    pub totals: Arc<Totals>,
     /// The run's pipeline (`pipeline.name`).
     pub pipeline: &'static str,
     /// What the run produced, for the provenance it gives what it deploys.
@@ -43,40 +43,6 @@ impl RunState {
         self.produced
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// LLM totals of one run, added to from every thread and task of the run.
-#[derive(Debug, Default)]
-pub(crate) struct RunTotals {
-    calls: AtomicU64,
-    unpriced_calls: AtomicU64,
-    input_tokens: AtomicU64,
-    output_tokens: AtomicU64,
-    /// Cost in billionths of a dollar, so that it can be added atomically.
-    cost_nano_usd: AtomicU64,
-}
-
-impl RunTotals {
-    /// Adds one call: its tokens (none when it reported no usage and had no prompt to estimate
-    /// from), and its cost, `None` when tokens were counted but could not be priced.
-    pub fn add_llm_call(&self, tokens: Option<(u64, u64)>, cost_usd: Option<f64>) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let Some((input_tokens, output_tokens)) = tokens else {
-            return;
-        };
-        self.input_tokens.fetch_add(input_tokens, Ordering::Relaxed);
-        self.output_tokens
-            .fetch_add(output_tokens, Ordering::Relaxed);
-        match cost_usd {
-            Some(usd) => {
-                self.cost_nano_usd
-                    .fetch_add((usd * 1e9).round() as u64, Ordering::Relaxed);
-            }
-            None => {
-                self.unpriced_calls.fetch_add(1, Ordering::Relaxed);
-            }
-        }
     }
 }
 
@@ -130,24 +96,34 @@ pub(crate) fn end(
     error_type: Option<Cow<'static, str>>,
 ) {
     if let Some(run) = active.cx.get::<RunState>() {
-        let totals = &run.totals;
-        let count = |counter: &AtomicU64| saturating_i64(counter.load(Ordering::Relaxed));
-        span.set_attribute(KeyValue::new(attr::RUN_LLM_CALLS, count(&totals.calls)));
+        let totals = run.totals.read();
+        let count = |n: u64| saturating_i64(n);
+        span.set_attribute(KeyValue::new(attr::RUN_LLM_CALLS, count(totals.llm_calls)));
         span.set_attribute(KeyValue::new(
             attr::RUN_TOKENS_INPUT,
-            count(&totals.input_tokens),
+            count(totals.input_tokens),
         ));
         span.set_attribute(KeyValue::new(
             attr::RUN_TOKENS_OUTPUT,
-            count(&totals.output_tokens),
+            count(totals.output_tokens),
         ));
-        span.set_attribute(KeyValue::new(
-            attr::RUN_COST_USD,
-            totals.cost_nano_usd.load(Ordering::Relaxed) as f64 / 1e9,
-        ));
-        let unpriced = count(&totals.unpriced_calls);
-        if unpriced > 0 {
-            span.set_attribute(KeyValue::new(attr::RUN_LLM_UNPRICED_CALLS, unpriced));
+        span.set_attribute(KeyValue::new(attr::RUN_COST_USD, totals.cost_usd));
+        if totals.unpriced_calls > 0 {
+            span.set_attribute(KeyValue::new(
+                attr::RUN_LLM_UNPRICED_CALLS,
+                count(totals.unpriced_calls),
+            ));
+        }
+        // A run without tools says nothing of them.
+        if totals.tool_calls > 0 {
+            span.set_attribute(KeyValue::new(
+                agent::RUN_TOOL_CALLS,
+                count(totals.tool_calls),
+            ));
+            span.set_attribute(KeyValue::new(
+                agent::RUN_TOOL_FAILURES,
+                count(totals.tool_failures),
+            ));
         }
         // What the run produced, as the provenance it gives what it deploys names it: the
         // join from a product's `factory.run.id` back to its candidate and models.

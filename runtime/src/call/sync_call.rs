@@ -111,6 +111,12 @@ impl SyncCall {
         }
     }
 
+    /// Whether the call captures its output: an LLM call's completion, a `#[tool]`'s result
+    /// (read by the expansion before the body runs).
+    pub fn captures_output(&self) -> bool {
+        self.captures_output
+    }
+
     /// Runs `body` inside the call and ends the call with what `classify` reads from the value.
     /// A panic in the body ends the call as `error` and keeps unwinding.
     #[inline]

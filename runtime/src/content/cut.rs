@@ -39,6 +39,22 @@ pub fn cut(text: &str, max_chars: usize) -> Cow<'_, str> {
     Cow::Owned(cut_plain(text, max_chars))
 }
 
+/// `document` as JSON text in at most `max_chars` characters that is still valid JSON: its
+/// strings shortened alike and, when even empty strings do not fit, its last elements left out
+/// (as [`cut`] does for a text that is a document). A top-level string is shortened inside its
+/// quotes. Only a scalar that does not fit even then (a number longer than `max_chars`) becomes
+/// a JSON string of its cut text.
+pub(crate) fn cut_json_value(document: &Value, max_chars: usize) -> String {
+    let whole = serialised(document).unwrap_or_default();
+    if whole.len() <= max_chars || whole.chars().count() <= max_chars {
+        return whole;
+    }
+    cut_json(document, max_chars).unwrap_or_else(|| {
+        let text = cut_plain(&whole, max_chars.saturating_sub(2).max(1));
+        serialised(&Value::String(text)).unwrap_or_default()
+    })
+}
+
 /// The first `max_chars - 1` characters and the mark.
 fn cut_plain(text: &str, max_chars: usize) -> String {
     if max_chars == 0 {
@@ -75,8 +91,8 @@ fn cut_json(document: &Value, max_chars: usize) -> Option<String> {
         }
         return serialised(&capped(document, low));
     }
-    // Even empty strings do not fit: leave the last elements out.
-    let pruned = prune(capped(document, 0), max_chars)?;
+    // Even empty strings do not fit: keep the first elements whole, and what fits of the next.
+    let pruned = prune(document.clone(), max_chars)?;
     serialised(&pruned)
 }
 
@@ -151,9 +167,23 @@ fn prune(value: Value, max_chars: usize) -> Option<Value> {
             }
             Some(object(&kept))
         }
+        // A string keeps its start, marked, when its quotes and the mark fit.
+        Value::String(text) if max_chars >= 3 => {
+            Some(Value::String(longest_cut_that_fits(&text, max_chars)))
+        }
         // A scalar that does not fit on its own.
         _ => None,
     }
+}
+
+/// `text` cut (mark included) to the most characters whose JSON string, escapes and quotes
+/// included, is at most `max_chars` long.
+fn longest_cut_that_fits(text: &str, max_chars: usize) -> String {
+    let keep = most_that_fit(text.chars().count(), |n| {
+        chars_of(&Value::String(cut_plain(text, n))) <= max_chars
+    })
+    .unwrap_or(0);
+    cut_plain(text, keep)
 }
 
 /// The largest `n` in `0..=len` for which `fits(n)` holds (`fits` is monotonic), if any.
@@ -211,6 +241,21 @@ mod tests {
         // Strings are shortened to the same length: the longest is cut the most.
         let out = cut(r#"{"a":"0123456789","b":"01234567890123456789"}"#, 36);
         assert_eq!(out, r#"{"a":"0123456789","b":"0123456789…"}"#);
+    }
+
+    #[test]
+    fn json_values_stay_json_whatever_their_top_level() {
+        let long = "x".repeat(100);
+        let string = cut_json_value(&Value::String(long.clone()), 20);
+        assert_eq!(string, format!("\"{}…\"", "x".repeat(17)));
+        assert_eq!(string.chars().count(), 20);
+        // Every string is held to the same longest length: the longest is cut the most.
+        let object = cut_json_value(&serde_json::json!({"path": "lib.rs", "text": long}), 40);
+        assert_eq!(object, r#"{"path":"lib.rs","text":"xxxxxxxxxxxx…"}"#);
+        assert_eq!(cut_json_value(&serde_json::json!(42), 20), "42");
+        let number = cut_json_value(&serde_json::json!(12_345_678_901_234_567_u64), 16);
+        assert_eq!(number, "\"1234567890123…\"");
+        serde_json::from_str::<Value>(&number).unwrap();
     }
 
     #[test]

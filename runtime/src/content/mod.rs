@@ -9,6 +9,10 @@
 //! | `true` | everywhere, except at sites with `capture_content = false` | captured |
 //! | `false` | nowhere | nowhere |
 //!
+//! A `#[tool]`'s arguments and result are captured only at sites with `capture_content` (whose
+//! arguments must be [`ToolArgument`]s), unless the setting is `false`. They are JSON: their
+//! strings are redacted, and the cut keeps the document valid JSON.
+//!
 //! Every captured text passes the [`Redaction`] policy (the built-in rules of
 //! [`redact_secrets`], the program's own patterns, its hook), then [`cut`] at
 //! `FACTORY_OBS_CAPTURE_MAX_CHARS` characters (default 8192). The same policy masks error and
@@ -17,19 +21,22 @@
 
 mod cut;
 pub(crate) mod fakes;
+mod json;
 mod messages;
 mod prompt;
 mod redact;
 mod urls;
 
 pub use cut::{cut, CUT_MARK};
+pub(crate) use json::to_json;
+pub use json::ToolArgument;
 pub use messages::{ChatMessage, Messages, Role};
 pub use prompt::PromptText;
 pub use redact::redact_secrets;
 pub(crate) use redact::{BadPattern, RuleSet};
 pub use urls::{mask_urls, shown_url};
 
-use crate::names::attr;
+use crate::names::{agent, attr};
 use opentelemetry::{Key, KeyValue};
 use std::borrow::Cow;
 use std::fmt;
@@ -247,6 +254,9 @@ pub(crate) struct Captured {
     pub prompt: Option<Messages>,
     /// `capture(args = [...])`: each argument's name and `Debug` text.
     pub arguments: Vec<(&'static str, String)>,
+    /// A `#[tool(capture_content)]`'s arguments by name, as JSON, when the call captures
+    /// content (`gen_ai.tool.call.arguments`).
+    pub tool_arguments: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Captured {
@@ -276,6 +286,12 @@ impl Captured {
                 let json = messages::input_messages(&prompt.messages);
                 attributes.push(KeyValue::new(attr::GEN_AI_INPUT_MESSAGES, policy.cut(json)));
             }
+        }
+        if let Some(arguments) = self.tool_arguments.filter(|_| content) {
+            attributes.push(KeyValue::new(
+                agent::GEN_AI_TOOL_CALL_ARGUMENTS,
+                policy.prepare_arguments(arguments),
+            ));
         }
         for (name, text) in self.arguments {
             attributes.push(KeyValue::new(

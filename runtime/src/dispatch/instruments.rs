@@ -2,7 +2,7 @@
 //! the HTTP server's instruments bound to the label sets they record most.
 
 use super::http_server_labels::{ActiveKey, DurationKey};
-use crate::names::{handler, http_server, metric};
+use crate::names::{agent, handler, http_server, mcp, metric};
 use opentelemetry::metrics::{
     BoundHistogram, BoundUpDownCounter, Counter, Histogram, Meter, UpDownCounter,
 };
@@ -30,6 +30,9 @@ pub(crate) struct Instruments {
     pub handler_duration: Histogram<f64>,
     pub http_server_duration: Histogram<f64>,
     pub http_server_active: UpDownCounter<i64>,
+    pub invoke_agent_duration: Histogram<f64>,
+    pub execute_tool_duration: Histogram<f64>,
+    pub mcp_client_duration: Histogram<f64>,
     /// The CI/CD conventions' run metrics (`cicd.pipeline.run.*`).
     pub cicd: CicdInstruments,
     /// `http_server_active` bound to each (method, scheme), bound at first use: two requests'
@@ -184,6 +187,24 @@ impl Instruments {
                 .i64_up_down_counter(http_server::HTTP_SERVER_ACTIVE_REQUESTS)
                 .with_unit(http_server::UNIT_REQUESTS)
                 .with_description("Number of active HTTP server requests")
+                .build(),
+            invoke_agent_duration: meter
+                .f64_histogram(agent::GEN_AI_INVOKE_AGENT_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("GenAI agent invocation duration")
+                .with_boundaries(agent::INVOKE_AGENT_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            execute_tool_duration: meter
+                .f64_histogram(agent::GEN_AI_EXECUTE_TOOL_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("GenAI tool execution duration")
+                .with_boundaries(metric::GEN_AI_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            mcp_client_duration: meter
+                .f64_histogram(mcp::MCP_CLIENT_OPERATION_DURATION)
+                .with_unit(metric::UNIT_SECONDS)
+                .with_description("Duration of MCP requests as the client sees them")
+                .with_boundaries(mcp::CLIENT_OPERATION_DURATION_BUCKETS_S.to_vec())
                 .build(),
             http_server_active_bound: [const { OnceLock::new() }; ActiveKey::COUNT],
             http_server_duration_bound: Arc::default(),

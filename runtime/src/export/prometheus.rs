@@ -219,6 +219,9 @@ mod tests {
         instruments.http_server_duration.record(0.1, &[]);
         instruments.http_server_active.add(1, &[]);
         instruments.http_client_duration.record(0.1, &[]);
+        instruments.invoke_agent_duration.record(1.0, &[]);
+        instruments.execute_tool_duration.record(0.1, &[]);
+        instruments.mcp_client_duration.record(0.1, &[]);
         instruments.cicd.run_duration.record(1.0, &[]);
         instruments.cicd.run_active.add(1, &[]);
         instruments.cicd.run_errors.add(1, &[]);

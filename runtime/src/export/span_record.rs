@@ -9,7 +9,7 @@
 
 use crate::call_site::{CallKind, CallSite};
 use crate::config::SpanLimits;
-use crate::names::{attr, handler};
+use crate::names::{agent, attr, handler};
 use crate::outcome::OutcomeKind;
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
@@ -399,6 +399,24 @@ fn derived_then(
         }
         // Its handler's `code.function.name`, when it has one, is among its attributes.
         CallKind::HttpServer => {}
+        CallKind::Agent => {
+            attributes.push(KeyValue::new(
+                attr::GEN_AI_OPERATION_NAME,
+                agent::INVOKE_AGENT,
+            ));
+            attributes.push(KeyValue::new(agent::GEN_AI_AGENT_NAME, site.name));
+            attributes.push(KeyValue::new(agent::AGENT_OUTCOME, outcome.as_str()));
+        }
+        CallKind::Tool => {
+            attributes.push(KeyValue::new(
+                attr::GEN_AI_OPERATION_NAME,
+                agent::EXECUTE_TOOL,
+            ));
+            attributes.push(KeyValue::new(agent::GEN_AI_TOOL_NAME, site.name));
+            attributes.push(KeyValue::new(agent::TOOL_OUTCOME, outcome.as_str()));
+        }
+        // Its `mcp.*` attributes are set by `call/mcp_client.rs`.
+        CallKind::McpClient | CallKind::McpServer => {}
     }
     if let Some(run_id) = run_id {
         attributes.push(KeyValue::new(attr::RUN_ID, run_id));

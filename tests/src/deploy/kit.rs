@@ -184,11 +184,15 @@ pub fn substitute_variables(expr: &str) -> String {
         .replace("${model:regex}", ".*")
         .replace("${route:regex}", ".*")
         .replace("${service:regex}", ".*")
+        .replace("${agent:regex}", ".*")
+        .replace("${tool:regex}", ".*")
         .replace("$pipeline", ".*")
         .replace("$stage", ".*")
         .replace("$model", ".*")
         .replace("$route", ".*")
         .replace("$service", ".*")
+        .replace("$agent", ".*")
+        .replace("$tool", ".*")
 }
 
 /// `deploy/PROVEN.md`, the page that says what was proven and how.

@@ -53,7 +53,7 @@ fn prometheus_config_is_valid() {
         out.contains("SUCCESS: prometheus/prometheus.yml is valid"),
         "{out}"
     );
-    assert!(out.contains("SUCCESS: 3 rule files found"), "{out}");
+    assert!(out.contains("SUCCESS: 4 rule files found"), "{out}");
 }
 
 #[test]
@@ -331,6 +331,7 @@ fn dashboards_have_the_variables_users_filter_by() {
         ("factory-llm-usage", &["model"][..]),
         ("factory-test-quality", &["stage"][..]),
         ("product-service", &["service", "route"][..]),
+        ("factory-agents-tools", &["agent", "tool"][..]),
     ]);
     assert_eq!(variables.len(), expected.len(), "{variables:?}");
     for (uid, names) in expected {

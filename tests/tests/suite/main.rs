@@ -6,6 +6,9 @@
 //! Run one module with `cargo test -p factory-observability-tests --test suite <module>::`.
 
 mod adjudicate;
+mod agents;
+mod agents_collector;
+mod agents_concurrency;
 mod blackhole;
 mod child_process;
 mod content_capture;
@@ -29,6 +32,7 @@ mod init_in_async_main;
 mod layers;
 mod llm_call;
 mod llm_stream;
+mod mcp_fixture;
 mod overflow;
 mod pipeline_cicd;
 mod pipeline_impl;
