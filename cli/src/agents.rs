@@ -3,9 +3,8 @@
 //! (the `--json` output) and as tables.
 
 use crate::aggregate::Summary;
-use crate::format;
-use crate::quantiles::Durations;
-use crate::report::{ms, Latency};
+use crate::format::{self, ms};
+use crate::quantiles::{Durations, Latency};
 use crate::table::{Align, Row, Table};
 use serde::Serialize;
 

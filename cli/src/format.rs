@@ -60,6 +60,11 @@ pub fn xml_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Milliseconds (a [`crate::quantiles::Latency`]'s) as a duration's text.
+pub fn ms(value: f64) -> String {
+    duration((value * 1e6).round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,8 @@
 //! Small inputs (the common case: a few hundred runs) stay exact, so their reports are the
 //! nearest-rank percentiles a reader can check by hand.
 
+use crate::format::millis;
+use serde::Serialize;
 use sketches_ddsketch::{Config, DDSketch};
 
 /// Quantiles are within this fraction of the exact value once the sketch is used.
@@ -146,6 +148,27 @@ impl Durations {
                 let value = sketch.quantile(q.min(1.0)).ok().flatten().unwrap_or(0.0);
                 (value.round() as u64).min(self.max)
             }
+        }
+    }
+}
+
+/// Durations of a group, in milliseconds.
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// The percentiles and maximum of `durations`.
+    pub fn of(durations: &Durations) -> Latency {
+        Latency {
+            p50_ms: millis(durations.percentile(50.0)),
+            p95_ms: millis(durations.percentile(95.0)),
+            p99_ms: millis(durations.percentile(99.0)),
+            max_ms: millis(durations.max()),
         }
     }
 }

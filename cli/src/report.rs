@@ -4,8 +4,8 @@
 
 use crate::agents::{self, AgentRow, ToolRow};
 use crate::aggregate::Summary;
-use crate::format::{self, millis};
-use crate::quantiles::{Durations, RELATIVE_ACCURACY};
+use crate::format::{self, ms};
+use crate::quantiles::{Durations, Latency, RELATIVE_ACCURACY};
 use crate::table::{Align, Row, Table};
 use serde::Serialize;
 
@@ -52,26 +52,6 @@ pub struct Input {
     /// [`crate::quantiles::EXACT_UP_TO`] values): within `quantile_relative_error` of exact.
     pub approximate_percentiles: bool,
     pub quantile_relative_error: f64,
-}
-
-/// Durations of a group, in milliseconds.
-#[derive(Debug, Serialize)]
-pub struct Latency {
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-}
-
-impl Latency {
-    pub fn of(durations: &Durations) -> Latency {
-        Latency {
-            p50_ms: millis(durations.percentile(50.0)),
-            p95_ms: millis(durations.percentile(95.0)),
-            p99_ms: millis(durations.percentile(99.0)),
-            max_ms: millis(durations.max()),
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -424,11 +404,6 @@ pub fn build(summary: &Summary) -> Report {
         agents,
         tools,
     }
-}
-
-/// Milliseconds as a duration's text.
-pub fn ms(value: f64) -> String {
-    format::duration((value * 1e6).round() as u64)
 }
 
 fn score(value: Option<f64>) -> String {

@@ -1,7 +1,9 @@
 //! `factory-obs trace`: one run's span tree as a waterfall on a shared time axis, as text or SVG.
 
 use crate::format::{self, xml_escape};
-use factory_observability_model::{escape_for_terminal, hex, Role, Run, SpanRef, StatusCode};
+use factory_observability_model::{
+    escape_for_terminal, hex, Role, Run, SpanKind, SpanRef, StatusCode,
+};
 use factory_observability_names::{agent, attr, product};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -152,8 +154,12 @@ fn label(span: &SpanRef<'_>) -> String {
             span.text(product::HTTP_REQUEST_METHOD),
             span.text(product::HTTP_ROUTE)
         ),
+        // Another program's span (an instrumentation of its own, or a server's side of a
+        // call: an MCP server's): named with its service.
         Role::Other
-            if !span.service.is_empty() && span.scope != factory_observability_names::SCOPE =>
+            if !span.service.is_empty()
+                && (span.scope != factory_observability_names::SCOPE
+                    || span.kind() == SpanKind::Server) =>
         {
             format!("[{}] {}", span.service, span.name())
         }

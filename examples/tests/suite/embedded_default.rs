@@ -274,6 +274,94 @@ fn files_hold_the_run_and_stderr_summarises_it() {
         assert_eq!(span.attributes["stage.name"], stage);
     }
 
+    // The summary's agents and tools (issue 19): the coder's two invocations (its first one
+    // fails with the implement stage's first attempt), the reviewer it hands work to, and the
+    // tools with their failures (run_tests fails once, the linter on the first attempt's code).
+    let agents: Vec<&[&str]> = summary
+        .iter()
+        .filter(|w| w.first() == Some(&"agent"))
+        .map(|w| &w[..3])
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            ["agent", "coder", "failure"],
+            ["agent", "coder", "success"],
+            ["agent", "reviewer", "success"]
+        ]
+    );
+    assert!(
+        stderr.contains(
+            "factory-observability:   tools: 10 calls, 2 failed: edit_file 4, lint 2 (1 failed), \
+             read_file 2, run_tests 2 (1 failed)"
+        ),
+        "{stderr}"
+    );
+    // `factory-obs report` over the same files: the agents and tools tables.
+    let (code, out, err) = crate::factory_obs_json(&["report", "--json"], &telemetry);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = |table: &str, key: &str| -> Vec<(String, u64, u64)> {
+        let calls = if table == "agents" {
+            "invocations"
+        } else {
+            "calls"
+        };
+        report[table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row[key].as_str().unwrap().to_owned(),
+                    row[calls].as_u64().unwrap(),
+                    row["failures"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let owned = |rows: &[(&str, u64, u64)]| -> Vec<(String, u64, u64)> {
+        rows.iter()
+            .map(|(n, c, f)| (n.to_string(), *c, *f))
+            .collect()
+    };
+    assert_eq!(
+        rows("agents", "agent"),
+        owned(&[("coder", 2, 1), ("reviewer", 1, 0)])
+    );
+    let mut tools = rows("tools", "tool");
+    tools.sort();
+    assert_eq!(
+        tools,
+        owned(&[
+            ("edit_file", 4, 0),
+            ("lint", 2, 1),
+            ("read_file", 2, 0),
+            ("run_tests", 2, 1)
+        ])
+    );
+    assert_eq!(report["agents"][0]["tool_calls"], 10);
+    assert_eq!(report["agents"][0]["tool_failures"], 2);
+    // `factory-obs trace`: the linter's side of each MCP request, under the coder's tool, with
+    // its service.
+    let run_id = run.attributes["run.id"].as_str();
+    let (code, out, err) = crate::factory_obs_json(&["trace", run_id], &telemetry);
+    assert_eq!(code, 0, "{err}");
+    let labels: Vec<&str> = out
+        .lines()
+        .map(|line| line.split("  |").next().unwrap().trim_end())
+        .collect();
+    let lint = labels
+        .iter()
+        .position(|l| *l == "      tool lint")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(labels[lint - 8], "    agent coder", "{out}");
+    assert!(
+        labels[lint..].contains(&"          [sf-mcp-linter] tools/call lint"),
+        "{out}"
+    );
+    assert!(labels.contains(&"      agent reviewer"), "{out}");
+
     // A second run appends: the files hold both runs, one request per line.
     let again = run_example(&dir, &[("FACTORY_OBS_SUMMARY", "0")]);
     assert_eq!(again.status.code(), Some(0));
