@@ -20,8 +20,8 @@ use crate::filter::Filters;
 use crate::quantiles::Durations;
 use factory_observability_model::read::ReadStats;
 use factory_observability_model::{
-    agent_above, failed_test_names, Adjudication, AgentCall, Build, LlmCall, Role, Run,
-    ServerRequest, SpanRef, Stage, ToolCall,
+    agent_above, failed_test_names, nearest_above, Adjudication, AgentCall, Build, LlmCall, Role,
+    Run, ServerRequest, SpanRef, Stage, ToolCall,
 };
 use factory_observability_names::attr;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -243,19 +243,9 @@ impl Pending {
     }
 
     /// The stage a span is under (its parent, or an ancestor through the run's other spans).
-    fn stage_of(
-        &self,
-        stages: &HashMap<[u8; 8], usize>,
-        mut parent: Option<[u8; 8]>,
-    ) -> Option<&str> {
-        for _ in 0..64 {
-            let id = parent?;
-            if let Some(&index) = stages.get(&id) {
-                return Some(&self.stages[index].name);
-            }
-            parent = self.links.get(&id).copied();
-        }
-        None
+    fn stage_of(&self, stages: &HashMap<[u8; 8], usize>, parent: Option<[u8; 8]>) -> Option<&str> {
+        let index = nearest_above(&self.links, parent, |id| stages.get(&id).copied())?;
+        Some(&self.stages[index].name)
     }
 }
 

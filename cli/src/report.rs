@@ -3,7 +3,7 @@
 //! [`crate::html`]).
 
 use crate::agents::{self, AgentRow, ToolRow};
-use crate::aggregate::Summary;
+use crate::aggregate::{RouteAcc, Summary};
 use crate::format::{self, ms};
 use crate::quantiles::{Durations, Latency, RELATIVE_ACCURACY};
 use crate::table::{Align, Row, Table};
@@ -144,6 +144,24 @@ pub struct RouteRow {
     pub latency: Latency,
 }
 
+impl RouteRow {
+    /// The requests `acc` counted on `(service, route)`.
+    fn of(
+        (service, route): &(String, String),
+        acc: &RouteAcc,
+        latency: &mut impl FnMut(&Durations) -> Latency,
+    ) -> RouteRow {
+        RouteRow {
+            service: service.clone(),
+            route: route.clone(),
+            requests: acc.durations.count(),
+            errors: acc.errors,
+            error_ratio: acc.errors as f64 / acc.durations.count().max(1) as f64,
+            latency: latency(&acc.durations),
+        }
+    }
+}
+
 /// A product's requests on one route, served by one build: the factory run, commit, winning
 /// candidate and models behind them (docs/provenance.md).
 #[derive(Debug, Serialize)]
@@ -158,13 +176,9 @@ pub struct BuildRow {
     pub candidate: String,
     /// The models that wrote it, comma-separated.
     pub models: String,
-    pub service: String,
-    pub route: String,
-    pub requests: u64,
-    pub errors: u64,
-    pub error_ratio: f64,
+    /// The route's requests served by this build.
     #[serde(flatten)]
-    pub latency: Latency,
+    pub requests: RouteRow,
 }
 
 /// The builds behind a product's requests, most errors first, then the highest error ratio.
@@ -179,19 +193,15 @@ fn build_rows(summary: &Summary, latency: &mut impl FnMut(&Durations) -> Latency
             revision: build.revision.clone(),
             candidate: build.candidate.clone(),
             models: build.models.clone(),
-            service: service.clone(),
-            route: route.clone(),
-            requests: acc.durations.count(),
-            errors: acc.errors,
-            error_ratio: acc.errors as f64 / acc.durations.count().max(1) as f64,
-            latency: latency(&acc.durations),
+            requests: RouteRow::of(&(service.clone(), route.clone()), acc, latency),
         })
         .collect();
     rows.sort_by(|a, b| {
-        b.errors
-            .cmp(&a.errors)
-            .then(b.error_ratio.total_cmp(&a.error_ratio))
-            .then_with(|| (&a.run_id, &a.route).cmp(&(&b.run_id, &b.route)))
+        let (ra, rb) = (&a.requests, &b.requests);
+        rb.errors
+            .cmp(&ra.errors)
+            .then(rb.error_ratio.total_cmp(&ra.error_ratio))
+            .then_with(|| (&a.run_id, &ra.route).cmp(&(&b.run_id, &rb.route)))
     });
     rows
 }
@@ -228,14 +238,14 @@ pub fn builds_table(rows: &[BuildRow]) -> Table {
                     b.revision.chars().take(12).collect(),
                     b.candidate.clone(),
                     b.models.clone(),
-                    b.service.clone(),
-                    b.route.clone(),
-                    b.requests.to_string(),
-                    b.errors.to_string(),
-                    format::percent(b.error_ratio),
-                    ms(b.latency.p95_ms),
+                    b.requests.service.clone(),
+                    b.requests.route.clone(),
+                    b.requests.requests.to_string(),
+                    b.requests.errors.to_string(),
+                    format::percent(b.requests.error_ratio),
+                    ms(b.requests.latency.p95_ms),
                 ])
-                .failed(b.errors > 0)
+                .failed(b.requests.errors > 0)
             })
             .collect(),
     }
@@ -363,14 +373,7 @@ pub fn build(summary: &Summary) -> Report {
     let mut routes: Vec<RouteRow> = summary
         .routes
         .iter()
-        .map(|((service, route), acc)| RouteRow {
-            service: service.clone(),
-            route: route.clone(),
-            requests: acc.durations.count(),
-            errors: acc.errors,
-            error_ratio: acc.errors as f64 / acc.durations.count().max(1) as f64,
-            latency: latency(&acc.durations),
-        })
+        .map(|(key, acc)| RouteRow::of(key, acc, &mut latency))
         .collect();
     routes.sort_by(|a, b| {
         b.error_ratio

@@ -21,8 +21,8 @@ pub mod terminal;
 pub use json::{AttributeRef, EventRef, ParsedLine, SpanRef, ValueRef};
 pub use read::{read_paths, Problem, ReadError, ReadStats};
 pub use run::{
-    agent_above, failed_test_names, Adjudication, AgentCall, Build, LlmCall, Model, ModelBuilder,
-    Role, Run, ServerRequest, Stage, TestCounts, ToolCall,
+    agent_above, failed_test_names, nearest_above, Adjudication, AgentCall, Build, LlmCall, Model,
+    ModelBuilder, Role, Run, ServerRequest, Stage, TestCounts, ToolCall,
 };
 pub use terminal::escape_for_terminal;
 

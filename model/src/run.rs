@@ -311,16 +311,27 @@ fn failure_of(span: &SpanRef<'_>) -> Option<String> {
 }
 
 /// The name of the agent whose span is the nearest above `parent`, following `links` (a span's
-/// parent, for the spans between) at most 64 levels up.
+/// parent, for the spans between).
 pub fn agent_above(
     agents: &HashMap<[u8; 8], String>,
     links: &HashMap<[u8; 8], [u8; 8]>,
-    mut parent: Option<[u8; 8]>,
+    parent: Option<[u8; 8]>,
 ) -> Option<String> {
+    nearest_above(links, parent, |id| agents.get(&id).cloned())
+}
+
+/// What `found` gives for the nearest span at or above `parent` for which it gives anything,
+/// following `links` (each span's parent) at most 64 levels up: how a call finds its stage or a
+/// tool its agent through the spans between.
+pub fn nearest_above<T>(
+    links: &HashMap<[u8; 8], [u8; 8]>,
+    mut parent: Option<[u8; 8]>,
+    mut found: impl FnMut([u8; 8]) -> Option<T>,
+) -> Option<T> {
     for _ in 0..64 {
         let id = parent?;
-        if let Some(name) = agents.get(&id) {
-            return Some(name.clone());
+        if let Some(value) = found(id) {
+            return Some(value);
         }
         parent = links.get(&id).copied();
     }

@@ -278,40 +278,12 @@ impl Drop for Collector {
 
 /// Finds `rotel-agent`: `$ROTEL_AGENT`, else next to the `rotel` Python package.
 fn find_rotel_agent() -> PathBuf {
-    if let Some(path) = std::env::var_os(ROTEL_AGENT_ENV) {
-        let path = PathBuf::from(path);
-        if path.is_file() {
-            return path;
-        }
-        panic!(
-            "{ROTEL_AGENT_ENV}={} is not a file; point it at the rotel-agent binary, \
-             or unset it and run `scripts/test.sh`, which installs the collector",
-            path.display()
-        );
-    }
-    // The project's own installer: idempotent, and the one place that pins the version.
-    let installer = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/install-collector.sh"
-    );
-    let lookup = Command::new("bash")
-        .arg(installer)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output();
-    if let Ok(lookup) = lookup {
-        if lookup.status.success() {
-            let path = PathBuf::from(String::from_utf8_lossy(&lookup.stdout).trim());
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!(
-        "the rotel-agent collector was not found and scripts/install-collector.sh could not \
-         install it (it needs python3 with venv and the `rotel` package from PyPI): set \
-         {ROTEL_AGENT_ENV} to the rotel-agent binary"
-    );
+    crate::peer::find_installed(
+        ROTEL_AGENT_ENV,
+        "the rotel-agent binary",
+        "install-collector.sh",
+        "python3 with venv and the `rotel` package from PyPI",
+    )
 }
 
 /// Two distinct ports that were free a moment ago (both are held while picking them).

@@ -152,38 +152,10 @@ fn clean_environment(command: &mut Command, otlp_endpoint: &str) {
 }
 
 fn find_python() -> PathBuf {
-    if let Some(path) = std::env::var_os(MCP_PYTHON_ENV) {
-        let path = PathBuf::from(path);
-        if path.is_file() {
-            return path;
-        }
-        panic!(
-            "{MCP_PYTHON_ENV}={} is not a file; point it at the python of \
-             scripts/install-mcp-python.sh, or unset it and run `scripts/test.sh`",
-            path.display()
-        );
-    }
-    // The project's own installer: idempotent, and the one place that pins the versions.
-    let installer = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/install-mcp-python.sh"
-    );
-    let lookup = Command::new("bash")
-        .arg(installer)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output();
-    if let Ok(lookup) = lookup {
-        if lookup.status.success() {
-            let path = PathBuf::from(String::from_utf8_lossy(&lookup.stdout).trim());
-            if path.is_file() {
-                return path;
-            }
-        }
-    }
-    panic!(
-        "the MCP fixture's python was not found and scripts/install-mcp-python.sh could not \
-         install it (it needs python3 with venv and the `mcp` and `opentelemetry-sdk` packages \
-         from PyPI): set {MCP_PYTHON_ENV}"
-    );
+    crate::peer::find_installed(
+        MCP_PYTHON_ENV,
+        "the python of scripts/install-mcp-python.sh",
+        "install-mcp-python.sh",
+        "python3 with venv and the `mcp` and `opentelemetry-sdk` packages from PyPI",
+    )
 }

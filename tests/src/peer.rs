@@ -1,7 +1,9 @@
-//! What starting a peer program on loopback needs: waiting until it listens, or saying why not.
+//! What starting a peer program on loopback needs: finding it (its variable, else its installer),
+//! waiting until it listens, or saying why not.
 
 use std::net::TcpStream;
-use std::process::Child;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Waits (at most 10 s) until `child`, the program `name`, accepts connections on
@@ -23,4 +25,43 @@ pub fn wait_until_listening(child: &mut Child, name: &str, port: u16, log: impl 
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A peer's executable: the file `$variable` names, else the path printed by the project's own
+/// installer `scripts/{installer}` (idempotent, and the one place that pins its version).
+///
+/// # Panics
+///
+/// When `$variable` names no file (`hint` says what it should name), or when the installer
+/// fails or prints no file (`needs` says what it needs).
+pub fn find_installed(variable: &str, hint: &str, installer: &str, needs: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
+        let path = PathBuf::from(path);
+        if path.is_file() {
+            return path;
+        }
+        panic!(
+            "{variable}={} is not a file; point it at {hint}, or unset it and run \
+             `scripts/test.sh`",
+            path.display()
+        );
+    }
+    let script = format!("{}/../scripts/{installer}", env!("CARGO_MANIFEST_DIR"));
+    let lookup = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output();
+    if let Ok(lookup) = lookup {
+        if lookup.status.success() {
+            let path = PathBuf::from(String::from_utf8_lossy(&lookup.stdout).trim());
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    panic!(
+        "{hint} was not found and scripts/{installer} could not install it (it needs {needs}): \
+         set {variable}"
+    );
 }
