@@ -316,6 +316,10 @@ struct Metrics {
 impl Metrics {
     fn new() -> Metrics {
         let meter = opentelemetry::global::meter_with_scope(crate::export::instrumentation_scope());
+        Metrics::on(&meter)
+    }
+
+    fn on(meter: &opentelemetry::metrics::Meter) -> Metrics {
         Metrics {
             requests: meter
                 .u64_counter(names::REQUESTS)
@@ -793,4 +797,49 @@ fn respond(status: StatusCode, encoding: Encoding, body: Vec<u8>) -> Response {
         HeaderValue::from_static(encoding.content_type()),
     );
     response
+}
+
+#[cfg(all(test, feature = "prometheus"))]
+mod tests {
+    use super::*;
+    use crate::config::PrometheusEndpoint;
+    use crate::export::prometheus::tests::{assert_served, scrape, BROWSER_COUNTERS};
+    use crate::names::prometheus::CATALOGUE;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::SdkMeterProvider;
+
+    /// The endpoint's counters, recorded once, are served under their catalogued names (the
+    /// product dashboard's browser panels rely on them); the export layer's catalogue test
+    /// leaves them to this one.
+    #[test]
+    fn its_counters_are_served_under_their_catalogued_names() {
+        let endpoint = PrometheusEndpoint {
+            host: "127.0.0.1".into(),
+            port: 0,
+        };
+        let (reader, server) = crate::export::prometheus::serve(&endpoint).unwrap();
+        let meters = SdkMeterProvider::builder().with_reader(reader).build();
+        let metrics = Metrics::on(&meters.meter("catalogue-test"));
+        metrics.answered(StatusCode::ACCEPTED, None);
+        metrics.received(&Outcome {
+            kept: 2,
+            refused: 1,
+            message: None,
+            interactions_ok: 1,
+            interactions_failed: 1,
+        });
+        let text = scrape(server.address(), "/metrics");
+        let ours: Vec<_> = CATALOGUE
+            .iter()
+            .filter(|e| BROWSER_COUNTERS.contains(&e.name))
+            .collect();
+        assert_eq!(ours.len(), 3);
+        assert_served(&text, ours);
+        assert!(
+            text.contains(
+                "factory_obs_browser_spans_total{factory_obs_browser_span_outcome=\"kept\""
+            ),
+            "{text}"
+        );
+    }
 }
