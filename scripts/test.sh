@@ -2,7 +2,7 @@
 # The whole test suite: the benchmarks once each (no timing asserted: they keep compiling and
 # running), then unit, behaviour, compile-time (trybuild), end-to-end against a real collector,
 # and doc tests. Installs the real peers first (collector, nginx, chromium, Prometheus, promtool,
-# amtool); needs only cargo, python3 and apt-get.
+# amtool, the OpenTelemetry Python and JS SDKs); needs only cargo, python3 and apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +61,14 @@ echo "mcp python: $MCP_PYTHON ($("$MCP_PYTHON" -c 'import importlib.metadata as 
 OTEL_PYTHON="$(scripts/install-otel-python.sh)"
 export OTEL_PYTHON
 echo "opentelemetry python: $OTEL_PYTHON"
+
+# Node and the OpenTelemetry JS SDK of the Node product the factory deploys in the provenance
+# test (examples/tests/suite/provenance_node.rs): node, and the node_modules its lockfile pins.
+otel_node="$(scripts/install-otel-node.sh)"
+OTEL_NODE="$(sed -n 1p <<<"$otel_node")"
+OTEL_NODE_MODULES="$(sed -n 2p <<<"$otel_node")"
+export OTEL_NODE OTEL_NODE_MODULES
+echo "opentelemetry node: $("$OTEL_NODE" --version) $OTEL_NODE_MODULES"
 
 # One build of every test binary, example and benchmark of the workspace (the benchmarks run once
 # each, untimed: they keep compiling and running), with the gRPC feature on: its end-to-end

@@ -12,8 +12,10 @@ mod export_https;
 mod export_proxy;
 mod export_transport;
 mod export_user_reqwest;
+mod foreign_product;
 mod product_service;
 mod provenance_live;
+mod provenance_node;
 mod provenance_python;
 mod traceparent_from_environment;
 
