@@ -205,7 +205,9 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             if common.json {
                 write_json(out, &waterfall)?;
             } else {
-                write_text(out, &trace::render(&waterfall))?;
+                trace::write_text(&waterfall, out).map_err(|error| {
+                    CliError::no_data(format!("cannot write the output: {error}"))
+                })?;
             }
             if let Some(path) = svg {
                 write_file(&path, &trace::svg(&waterfall))?;

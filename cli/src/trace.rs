@@ -38,23 +38,24 @@ pub fn parse_trace_id(id: &str) -> Option<[u8; 16]> {
     (bytes != [0; 16]).then_some(bytes)
 }
 
-/// One span of the waterfall.
+/// One span of the waterfall. A waterfall holds up to [`MAX_TRACE_SPANS`] of them: kept small
+/// (the id and times as numbers, written as hex and milliseconds in JSON).
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub depth: usize,
     pub label: String,
-    pub span_id: String,
+    /// `None` for a row standing for spans deeper than [`MAX_DEPTH`] (`""` in JSON).
+    #[serde(serialize_with = "span_id_hex")]
+    pub span_id: Option<[u8; 8]>,
     pub service: String,
     /// From the start of the trace's first span.
-    pub offset_ms: f64,
-    pub duration_ms: f64,
-    #[serde(skip)]
+    #[serde(rename = "offset_ms", serialize_with = "as_millis")]
     pub offset_nanos: u64,
-    #[serde(skip)]
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration_nanos: u64,
     pub failed: bool,
     /// The attempt number of a retried stage (2 and up).
-    pub retry: Option<i64>,
+    pub retry: Option<u32>,
     pub error: Option<String>,
     /// Shown as a root though it has a parent: the first span (by start) of a parent cycle.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -67,6 +68,14 @@ pub struct Row {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn span_id_hex<S: serde::Serializer>(id: &Option<[u8; 8]>, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(&id.as_ref().map(|id| hex(id)).unwrap_or_default())
+}
+
+fn as_millis<S: serde::Serializer>(nanos: &u64, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_f64(format::millis(*nanos))
 }
 
 /// A run's waterfall.
@@ -325,14 +334,14 @@ impl Walk<'_> {
         Row {
             depth,
             label: std::mem::take(&mut span.label),
-            span_id: hex(&span.span_id),
+            span_id: Some(span.span_id),
             service: std::mem::take(&mut span.service),
-            offset_ms: format::millis(offset_nanos),
-            duration_ms: format::millis(duration),
             offset_nanos,
             duration_nanos: duration,
             failed: span.failed,
-            retry: (span.attempt > 1).then_some(span.attempt),
+            retry: u32::try_from(span.attempt)
+                .ok()
+                .filter(|&attempt| attempt > 1),
             error: span.error.take(),
             cycle: false,
             hidden_spans: 0,
@@ -377,10 +386,8 @@ impl Walk<'_> {
         self.rows.push(Row {
             depth,
             label: format!("... {count} more spans deeper than {MAX_DEPTH} levels"),
-            span_id: String::new(),
+            span_id: None,
             service: String::new(),
-            offset_ms: format::millis(offset_nanos),
-            duration_ms: format::millis(duration),
             offset_nanos,
             duration_nanos: duration,
             failed,
@@ -475,14 +482,14 @@ fn text_label(label: &str) -> String {
     }
 }
 
-/// The waterfall as text: indented labels, a bar per span on the shared axis, duration, marks
+/// Writes the waterfall as text: indented labels, a bar per span on the shared axis, duration, marks
 /// (`x` failed with its message, `retry N`, `parent cycle`), then a line for spans left out.
-pub fn render(waterfall: &Waterfall) -> String {
+pub fn write_text(waterfall: &Waterfall, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let label = |row: &Row| "  ".repeat(row.depth) + &text_label(&row.label);
     // Bounded by MAX_DEPTH and MAX_LABEL_CHARS: far below the 65,535 a format width allows.
     let width = waterfall.rows.iter().map(|row| label(row).chars().count());
     let width = width.max().unwrap_or(0);
-    let mut out = if waterfall.run_id.is_empty() {
+    let mut head = if waterfall.run_id.is_empty() {
         format!("trace {}", waterfall.trace_id)
     } else {
         format!(
@@ -492,17 +499,18 @@ pub fn render(waterfall: &Waterfall) -> String {
             waterfall.trace_id,
         )
     };
-    out.push_str(&format!(
+    head.push_str(&format!(
         " started {}, {}\n",
         waterfall.start,
         format::duration(waterfall.total_nanos)
     ));
-    out.push_str(&format!(
+    head.push_str(&format!(
         "{:width$}  |0{:>w$}|\n",
         "",
         format::duration(waterfall.total_nanos),
         w = BAR_WIDTH - 1
     ));
+    out.write_all(head.as_bytes())?;
     for row in &waterfall.rows {
         let label = label(row);
         let (from, to) = bar_columns(
@@ -537,16 +545,17 @@ pub fn render(waterfall: &Waterfall) -> String {
         if row.cycle {
             line.push_str("  parent cycle");
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        // Row by row: the text of 100,000 rows is never held whole.
+        writeln!(out, "{}", line.trim_end())?;
     }
     if waterfall.omitted_spans > 0 {
-        out.push_str(&format!(
-            "... {} more spans of the trace not shown (at most {} are kept)\n",
+        writeln!(
+            out,
+            "... {} more spans of the trace not shown (at most {} are kept)",
             waterfall.omitted_spans, waterfall.span_limit
-        ));
+        )?;
     }
-    out
+    Ok(())
 }
 
 /// The waterfall as a standalone SVG picture (also inlined in the HTML report).
