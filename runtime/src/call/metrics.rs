@@ -2,6 +2,7 @@
 //! [`SiteCache`](crate::call_site::SiteCache)).
 
 use super::Active;
+use crate::call_site::Durations;
 use crate::dispatch::DispatchRef;
 use crate::outcome::OutcomeKind;
 use opentelemetry::metrics::Histogram;
@@ -17,10 +18,24 @@ pub(crate) fn record_duration<const N: usize>(
     seconds: f64,
     labels: impl FnOnce() -> [KeyValue; N],
 ) {
-    match &active.dispatch {
-        DispatchRef::Global(_) => active.site.cache.durations[outcome.index()]
+    let durations = &active.site.cache.durations;
+    record_duration_in(active, Some(durations), histogram, outcome, seconds, labels);
+}
+
+/// As [`record_duration`], through `durations` (bound to the labels for each outcome) when
+/// given: `None` records unbound.
+pub(crate) fn record_duration_in<const N: usize>(
+    active: &Active,
+    durations: Option<&Durations>,
+    histogram: &Histogram<f64>,
+    outcome: OutcomeKind,
+    seconds: f64,
+    labels: impl FnOnce() -> [KeyValue; N],
+) {
+    match (&active.dispatch, durations) {
+        (DispatchRef::Global(_), Some(durations)) => durations[outcome.index()]
             .get_or_init(|| histogram.bind(&labels()))
             .record(seconds),
-        DispatchRef::Scoped(_) => histogram.record(seconds, &labels()),
+        _ => histogram.record(seconds, &labels()),
     }
 }

@@ -36,7 +36,7 @@ mod totals;
 pub use crate::call_site::{CallKind, CallSite, SiteCache};
 pub use ending::{Ending, Extra};
 pub use fields::Fields;
-pub(crate) use metrics::record_duration;
+pub(crate) use metrics::{record_duration, record_duration_in};
 #[cfg(feature = "axum")]
 pub(crate) use runner::Completion;
 pub use runner::Instrumented;

@@ -357,7 +357,7 @@ struct Derived<'a> {
 }
 
 /// What a kind always records, derived from the call site (`stage.name`, `stage.outcome`,
-/// `code.function.name`, ...), and a run's or stage's CI/CD attributes (`super::cicd`), then
+/// `code.function.name`, a tool's `gen_ai.tool.type`, ...), and a run's or stage's CI/CD attributes (`super::cicd`), then
 /// the call's `own` attributes: the derived first, so that attribute limits drop the call's
 /// own before them. With the span's name and kind when the CI/CD conventions change them.
 fn derived_then(
@@ -372,7 +372,8 @@ fn derived_then(
         elapsed,
         span_context,
     } = derived;
-    let mut attributes = Vec::with_capacity(6 + own.len());
+    // A tool's 7 at most: operation, name, outcome, type, description, run id, function.
+    let mut attributes = Vec::with_capacity(7 + own.len());
     match site.kind {
         CallKind::Run => {
             attributes.push(KeyValue::new(attr::PIPELINE_NAME, site.name));
@@ -414,6 +415,16 @@ fn derived_then(
             ));
             attributes.push(KeyValue::new(agent::GEN_AI_TOOL_NAME, site.name));
             attributes.push(KeyValue::new(agent::TOOL_OUTCOME, outcome.as_str()));
+            // Kept by the site at its first call, before any of its spans ended.
+            if let Some(tool) = site.cache.tool.get() {
+                attributes.push(KeyValue::new(agent::GEN_AI_TOOL_TYPE, tool.kind));
+                if !tool.description.is_empty() {
+                    attributes.push(KeyValue::new(
+                        agent::GEN_AI_TOOL_DESCRIPTION,
+                        tool.description,
+                    ));
+                }
+            }
         }
         // Its `mcp.*` attributes are set by `call/mcp_client.rs`.
         CallKind::McpClient | CallKind::McpServer => {}
@@ -624,6 +635,49 @@ pub(crate) mod tests {
             record(vec![KeyValue::new("k", "v")], Vec::new()).into_span_data(&scope(), &none);
         assert!(span.attributes.is_empty());
         assert_eq!(span.dropped_attributes_count, 9);
+    }
+
+    /// A tool's type and description are its site's, derived at export (`gen-ai-spans.md`,
+    /// "Execute tool span"): each once, before what the call recorded.
+    #[test]
+    fn a_tools_type_and_description_are_derived_from_its_site() {
+        static TOOL: CallSite = CallSite {
+            kind: CallKind::Tool,
+            name: "read_file",
+            function: "agent::read_file",
+            cache: crate::call_site::SiteCache::new(),
+        };
+        let _ = TOOL.cache.tool.get_or_init(|| {
+            Box::new(crate::call_site::ToolSite::new(
+                "extension",
+                "Reads a file.",
+            ))
+        });
+        let mut tool = record(
+            vec![KeyValue::new(agent::GEN_AI_TOOL_CALL_ID, "call_1")],
+            Vec::new(),
+        );
+        tool.site = &TOOL;
+        tool.run_id = Some("run-1".into());
+        let span = tool.into_span_data(&scope(), &SpanLimits::default());
+        let attributes: Vec<String> = span
+            .attributes
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
+        assert_eq!(
+            attributes,
+            [
+                "gen_ai.operation.name=execute_tool",
+                "gen_ai.tool.name=read_file",
+                "tool.outcome=success",
+                "gen_ai.tool.type=extension",
+                "gen_ai.tool.description=Reads a file.",
+                "run.id=run-1",
+                "code.function.name=agent::read_file",
+                "gen_ai.tool.call.id=call_1",
+            ]
+        );
     }
 
     #[test]

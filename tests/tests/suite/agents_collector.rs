@@ -488,10 +488,22 @@ fn an_agent_run_reaches_the_collector_with_the_conventions_names_totals_and_cont
             p.attributes.get("gen_ai.agent.name").map(String::as_str) == Some("Str(reviewer)")
         })
         .unwrap();
+    // A success under an agent: recorded through the histogram the tool binds per agent and
+    // outcome, with the same labels.
     assert_eq!(
-        reviewer_tools.attributes["gen_ai.tool.name"],
-        "Str(read_file)"
+        reviewer_tools.attributes,
+        [
+            ("gen_ai.agent.name", "Str(reviewer)"),
+            ("gen_ai.operation.name", "Str(execute_tool)"),
+            ("gen_ai.tool.name", "Str(read_file)"),
+            ("gen_ai.tool.type", "Str(function)"),
+            ("outcome", "Str(success)"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
     );
+    assert_eq!(reviewer_tools.value, "1");
     let agent_points: Vec<_> = points
         .iter()
         .filter(|p| p.name == "gen_ai.invoke_agent.duration")

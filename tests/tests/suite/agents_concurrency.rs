@@ -12,7 +12,7 @@ use super::agents_collector::{named, only, run_scenario_of, service_spans};
 use factory_observability::agent;
 use factory_observability::task::{self, in_current_trace, in_current_trace_fn, FutureExt as _};
 use factory_observability::tool;
-use factory_observability_tests::collector::Collector;
+use factory_observability_tests::collector::{parse_metrics, Collector, ReceivedMetricPoint};
 use rayon::prelude::*;
 use std::time::Duration;
 
@@ -149,6 +149,41 @@ fn assert_tools_are_children(shape: &str, tools: usize) {
         format!("Int({tools})"),
         "{agent:#?}"
     );
+    // The calls from every thread and task add to one point of `gen_ai.execute_tool.duration`,
+    // labelled with the agent (recorded through the histogram the tool binds per agent).
+    let points = tool_duration_points(&collector, shape);
+    assert_eq!(points.len(), 1, "{points:#?}");
+    assert_eq!(
+        points[0].attributes,
+        tool_labels(&[("gen_ai.agent.name", shape)]),
+        "{points:#?}"
+    );
+    assert_eq!(points[0].value, tools.to_string());
+}
+
+/// The points of `gen_ai.execute_tool.duration` the scenario `shape` exported.
+fn tool_duration_points(collector: &Collector, shape: &str) -> Vec<ReceivedMetricPoint> {
+    let service = format!("Str({shape})");
+    parse_metrics(&collector.output())
+        .into_iter()
+        .filter(|p| p.name == "gen_ai.execute_tool.duration")
+        .filter(|p| p.resource.get("service.name") == Some(&service))
+        .collect()
+}
+
+/// The labels of a successful `read_file` call's duration (`gen-ai-metrics.md`, "Metric:
+/// `gen_ai.execute_tool.duration`": operation, tool name and type; our `outcome`), with `more`.
+fn tool_labels(more: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    [
+        ("gen_ai.operation.name", "execute_tool"),
+        ("gen_ai.tool.name", "read_file"),
+        ("gen_ai.tool.type", "function"),
+        ("outcome", "success"),
+    ]
+    .iter()
+    .chain(more)
+    .map(|(key, value)| ((*key).to_owned(), format!("Str({value})")))
+    .collect()
 }
 
 #[test]
@@ -186,6 +221,17 @@ fn a_plain_tokio_spawn_starts_a_trace_of_its_own_and_says_so() {
     assert_eq!(tool.parent_id, "", "{tool:#?}");
     assert_ne!(tool.trace_id, agent.trace_id);
     assert_eq!(agent.attributes["agent.tool.calls"], "Int(0)");
+    // Under no agent: no `gen_ai.agent.name` on its span or its duration.
+    assert_eq!(tool.attributes["gen_ai.tool.type"], "Str(function)");
+    assert_eq!(
+        tool.attributes["gen_ai.tool.description"],
+        "Str(Reads a file of the workspace.)"
+    );
+    assert!(!tool.attributes.contains_key("gen_ai.agent.name"));
+    let points = tool_duration_points(&collector, "orphaned");
+    assert_eq!(points.len(), 1, "{points:#?}");
+    assert_eq!(points[0].attributes, tool_labels(&[]), "{points:#?}");
+    assert_eq!(points[0].value, "1");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("tool read_file started outside any trace")
