@@ -30,7 +30,7 @@ use std::hash::{Hash, Hasher};
 /// Runs waiting for their run span at most; beyond, the oldest one's records become orphans.
 pub const MAX_PENDING_RUNS: usize = 10_000;
 
-/// Stages, calls and adjudications waiting for their run span at most (all runs together);
+/// Stages, calls, adjudications, agents and tools waiting for their run span at most (all runs together);
 /// beyond, the oldest run's records become orphans.
 pub const MAX_PENDING_RECORDS: usize = 200_000;
 
@@ -206,7 +206,7 @@ pub struct Summary {
     pub runs_matched: u64,
     pub requests_read: u64,
     pub requests_matched: u64,
-    /// Stages, calls and adjudications whose run span was not found.
+    /// Stages, calls, adjudications, agents and tools whose run span was not found.
     pub orphans: u64,
 }
 
@@ -228,7 +228,7 @@ struct Pending {
 }
 
 impl Pending {
-    /// Stages, calls and adjudications (orphans if their run span never comes).
+    /// Stages, calls, adjudications, agents and tools (orphans if their run span never comes).
     fn records(&self) -> u64 {
         (self.stages.len()
             + self.calls.len()
