@@ -7,7 +7,8 @@
 //! environment's form: `traceparent` → `TRACEPARENT`, `tracestate` → `TRACESTATE`, `baggage`
 //! → `BAGGAGE` (upper case; any character other than a letter, digit or `_` becomes `_`).
 //! Values longer than [`MAX_VALUE_LEN`] bytes lose whole list entries from their end, as the
-//! specification asks ("Size Limitations"), never part of one.
+//! specification asks ("Size Limitations"), never part of one; `TRACESTATE` loses its entries
+//! longer than 128 characters first, as W3C Trace Context Level 2 asks ("tracestate Limits").
 
 use crate::carriers::trace_context::parse_traceparent;
 use crate::names::env_carrier;
@@ -51,6 +52,32 @@ fn truncated(value: String) -> Option<String> {
     }
     (end > 0).then(|| value[..end].to_owned())
 }
+
+/// A `tracestate` cut to at most [`MAX_VALUE_LEN`] bytes as W3C Trace Context Level 2 section
+/// 3.3.3.1 "tracestate Limits" says: "the vendor MUST truncate whole entries. Entries larger
+/// than 128 characters long SHOULD be removed first. Then entries SHOULD be removed starting
+/// from the end of tracestate." `None` when no entry is left.
+fn truncated_tracestate(value: String) -> Option<String> {
+    if value.len() <= MAX_VALUE_LEN {
+        return Some(value);
+    }
+    let mut entries: Vec<&str> = value.split(',').collect();
+    // The joined length: the entries and a comma between each two.
+    let mut length = value.len();
+    for longer_than in [TRACESTATE_LARGE_ENTRY, 0] {
+        let mut index = entries.len();
+        while length > MAX_VALUE_LEN && index > 0 {
+            index -= 1;
+            if entries[index].len() > longer_than {
+                length -= entries.remove(index).len() + usize::from(!entries.is_empty());
+            }
+        }
+    }
+    (!entries.is_empty()).then(|| entries.join(","))
+}
+
+/// The length above which a `tracestate` entry goes first when the list is too long.
+const TRACESTATE_LARGE_ENTRY: usize = 128;
 
 /// Reads propagation fields from a snapshot of environment variables.
 #[derive(Clone, Debug, Default)]
@@ -104,7 +131,12 @@ impl Injector for EnvInjector {
     fn set(&mut self, key: &str, value: String) {
         let name = env_name(key);
         self.vars.retain(|(existing, _)| *existing != name);
-        if let Some(value) = truncated(value) {
+        let value = if name == env_carrier::TRACESTATE {
+            truncated_tracestate(value)
+        } else {
+            truncated(value)
+        };
+        if let Some(value) = value {
             self.vars.push((name, value));
         }
     }
@@ -323,5 +355,51 @@ mod tests {
         let cut = truncated(list).unwrap();
         assert_eq!(cut, vec![entry; 8].join(","));
         assert!(truncated("x".repeat(MAX_VALUE_LEN + 1)).is_none());
+    }
+
+    /// W3C Trace Context Level 2, 3.3.3.1 "tracestate Limits": whole entries, those longer
+    /// than 128 characters first, then from the end; the rest in their order.
+    #[test]
+    fn a_long_tracestate_loses_its_large_entries_first_then_entries_from_the_end() {
+        let small = |n: usize| format!("s{n:02}={}", "v".repeat(120)); // 124 characters
+                                                                       // A key of 200 characters and a value of 256, the longest the grammar allows.
+        let large = |n: usize| format!("l{n:02}{}={}", "k".repeat(197), "w".repeat(256));
+        // 60 small entries: 60 * 125 - 1 = 7,499 bytes fit whole.
+        let fits: Vec<String> = (0..60).map(small).collect();
+        let list = fits.join(",");
+        assert_eq!(truncated_tracestate(list.clone()).unwrap(), list);
+
+        // Large entries mixed with small ones, 32 in all, over the limit: the large ones go,
+        // from the end, until it fits; the small ones stay, in their place.
+        let mixed: Vec<String> = (0..32)
+            .map(|n| if n % 2 == 0 { large(n) } else { small(n) })
+            .collect();
+        let total = mixed.join(",").len();
+        assert!(total > MAX_VALUE_LEN, "{total}");
+        let cut = truncated_tracestate(mixed.join(",")).unwrap();
+        assert!(cut.len() <= MAX_VALUE_LEN);
+        let kept: Vec<&str> = cut.split(',').collect();
+        let over = total - MAX_VALUE_LEN;
+        let dropped = over.div_ceil(large(0).len() + 1);
+        let expected: Vec<&str> = mixed
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| n % 2 == 1 || *n < 32 - 2 * dropped)
+            .map(|(_, entry)| entry.as_str())
+            .collect();
+        assert_eq!(kept, expected);
+
+        // Only small entries: from the end.
+        let smalls: Vec<String> = (0..70).map(small).collect();
+        let cut = truncated_tracestate(smalls.join(",")).unwrap();
+        assert_eq!(cut, smalls[..65].join(","));
+
+        // Through the injector: `TRACESTATE` by these rules, other variables from the end.
+        let mut injector = EnvInjector::default();
+        injector.set("tracestate", mixed.join(","));
+        assert_eq!(
+            injector.vars[0].1,
+            truncated_tracestate(mixed.join(",")).unwrap()
+        );
     }
 }
