@@ -258,6 +258,44 @@ pub fn build(summary: &Summary) -> Report {
         approximate |= durations.is_sketched();
         Latency::of(durations)
     };
+    let pipelines = pipeline_rows(summary, &mut latency);
+    let (stages, failures, tests) = stage_rows(summary, &mut latency);
+    let models = model_rows(summary, &mut latency);
+    let candidates = candidate_rows(summary);
+    let routes = route_rows(summary, &mut latency);
+    let builds = build_rows(summary, &mut latency);
+    let agents = agents::agent_rows(summary, &mut latency);
+    let tools = agents::tool_rows(summary, &mut latency);
+
+    Report {
+        input: Input {
+            files: summary.stats.files.len(),
+            lines: summary.stats.lines,
+            spans: summary.stats.spans,
+            malformed_lines: summary.stats.problem_count,
+            runs: summary.runs_matched,
+            orphans: summary.orphans,
+            approximate_percentiles: approximate,
+            quantile_relative_error: if approximate { RELATIVE_ACCURACY } else { 0.0 },
+        },
+        pipelines,
+        stages,
+        failures,
+        models,
+        candidates,
+        tests,
+        routes,
+        builds,
+        agents,
+        tools,
+    }
+}
+
+/// Per pipeline, least successful first.
+fn pipeline_rows(
+    summary: &Summary,
+    latency: &mut impl FnMut(&Durations) -> Latency,
+) -> Vec<PipelineRow> {
     let mut pipelines: Vec<PipelineRow> = summary
         .pipelines
         .iter()
@@ -275,7 +313,15 @@ pub fn build(summary: &Summary) -> Report {
             .total_cmp(&b.success_rate)
             .then(b.runs.cmp(&a.runs))
     });
+    pipelines
+}
 
+/// Per stage (slowest p95 first), the failing ones with their top messages (most failing
+/// first) and the test stages (lowest pass rate first).
+fn stage_rows(
+    summary: &Summary,
+    latency: &mut impl FnMut(&Durations) -> Latency,
+) -> (Vec<StageRow>, Vec<FailureRow>, Vec<TestRow>) {
     let mut stages = Vec::new();
     let mut failures = Vec::new();
     let mut tests = Vec::new();
@@ -330,7 +376,11 @@ pub fn build(summary: &Summary) -> Report {
             .total_cmp(&b.pass_rate.unwrap_or(1.0))
             .then(b.flaky.cmp(&a.flaky))
     });
+    (stages, failures, tests)
+}
 
+/// Per provider and model, most expensive first.
+fn model_rows(summary: &Summary, latency: &mut impl FnMut(&Durations) -> Latency) -> Vec<ModelRow> {
     let mut models: Vec<ModelRow> = summary
         .models
         .iter()
@@ -350,7 +400,11 @@ pub fn build(summary: &Summary) -> Report {
             .total_cmp(&a.cost_usd)
             .then(b.calls.cmp(&a.calls))
     });
+    models
+}
 
+/// Per adjudication and candidate, most wins first.
+fn candidate_rows(summary: &Summary) -> Vec<CandidateRow> {
     let mut candidates: Vec<CandidateRow> = summary
         .candidates
         .iter()
@@ -369,11 +423,15 @@ pub fn build(summary: &Summary) -> Report {
             .then(b.wins.cmp(&a.wins))
             .then_with(|| a.candidate.cmp(&b.candidate))
     });
+    candidates
+}
 
+/// A product's routes, highest error ratio first, then slowest.
+fn route_rows(summary: &Summary, latency: &mut impl FnMut(&Durations) -> Latency) -> Vec<RouteRow> {
     let mut routes: Vec<RouteRow> = summary
         .routes
         .iter()
-        .map(|(key, acc)| RouteRow::of(key, acc, &mut latency))
+        .map(|(key, acc)| RouteRow::of(key, acc, latency))
         .collect();
     routes.sort_by(|a, b| {
         b.error_ratio
@@ -381,32 +439,7 @@ pub fn build(summary: &Summary) -> Report {
             .then(b.latency.p95_ms.total_cmp(&a.latency.p95_ms))
             .then_with(|| a.route.cmp(&b.route))
     });
-    let builds = build_rows(summary, &mut latency);
-    let agents = agents::agent_rows(summary, &mut latency);
-    let tools = agents::tool_rows(summary, &mut latency);
-
-    Report {
-        input: Input {
-            files: summary.stats.files.len(),
-            lines: summary.stats.lines,
-            spans: summary.stats.spans,
-            malformed_lines: summary.stats.problem_count,
-            runs: summary.runs_matched,
-            orphans: summary.orphans,
-            approximate_percentiles: approximate,
-            quantile_relative_error: if approximate { RELATIVE_ACCURACY } else { 0.0 },
-        },
-        pipelines,
-        stages,
-        failures,
-        models,
-        candidates,
-        tests,
-        routes,
-        builds,
-        agents,
-        tools,
-    }
+    routes
 }
 
 fn score(value: Option<f64>) -> String {
