@@ -138,31 +138,7 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
                 write_text(out, &report::render(&report))?;
             }
             if let Some(path) = html {
-                let latest = &summary.runs[summary.runs.len().saturating_sub(waterfalls)..];
-                let latest: Vec<&Run> = latest.iter().rev().collect();
-                // One budget of spans for the page's waterfalls, at least 100 a run.
-                let limit = (HTML_WATERFALL_SPANS / latest.len().max(1)).max(100);
-                let mut traces = load::traces(&common.paths(), &latest, limit, common.threads())?;
-                let waterfalls: Vec<trace::Waterfall> = latest
-                    .iter()
-                    .map(|run| {
-                        let spans = traces.remove(&run.trace_id);
-                        let spans = spans.unwrap_or_else(|| trace::TraceSpans::new(0, run.span_id));
-                        trace::build(run, spans)
-                    })
-                    .collect();
-                warn(err, waterfalls.iter().flat_map(trace::Waterfall::warnings));
-                let shown = &summary.runs[summary.runs.len().saturating_sub(HTML_RUNS)..];
-                write_file(
-                    &path,
-                    &html::page(
-                        &report,
-                        &runs::rows(shown),
-                        summary.runs_matched,
-                        &waterfalls,
-                    ),
-                )?;
-                let _ = writeln!(err, "factory-obs: report written to {}", path.display());
+                write_html_report(&common, &summary, &report, waterfalls, &path, err)?;
             }
         }
         Command::Builds { common } => {
@@ -234,6 +210,44 @@ fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cli
             }
         }
     }
+    Ok(())
+}
+
+/// `report --html FILE`: the page, with a waterfall for each of the latest `waterfalls` runs
+/// (a second pass over the files for their spans).
+fn write_html_report(
+    common: &Common,
+    summary: &Summary,
+    report: &report::Report,
+    waterfalls: usize,
+    path: &Path,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let latest = &summary.runs[summary.runs.len().saturating_sub(waterfalls)..];
+    let latest: Vec<&Run> = latest.iter().rev().collect();
+    // One budget of spans for the page's waterfalls, at least 100 a run.
+    let limit = (HTML_WATERFALL_SPANS / latest.len().max(1)).max(100);
+    let mut traces = load::traces(&common.paths(), &latest, limit, common.threads())?;
+    let waterfalls: Vec<trace::Waterfall> = latest
+        .iter()
+        .map(|run| {
+            let spans = traces.remove(&run.trace_id);
+            let spans = spans.unwrap_or_else(|| trace::TraceSpans::new(0, run.span_id));
+            trace::build(run, spans)
+        })
+        .collect();
+    warn(err, waterfalls.iter().flat_map(trace::Waterfall::warnings));
+    let shown = &summary.runs[summary.runs.len().saturating_sub(HTML_RUNS)..];
+    write_file(
+        path,
+        &html::page(
+            report,
+            &runs::rows(shown),
+            summary.runs_matched,
+            &waterfalls,
+        ),
+    )?;
+    let _ = writeln!(err, "factory-obs: report written to {}", path.display());
     Ok(())
 }
 
