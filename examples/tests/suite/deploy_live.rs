@@ -1154,8 +1154,12 @@ fn product_dashboard_and_alerts_on_a_real_prometheus_under_http_load() {
                 );
                 let got = by_reason[&key(&["origin"])];
                 let measured = BROWSER_WRONG_ORIGIN as f64;
+                // A series of few samples: `increase` extrapolates the sampled slope to the
+                // range's start down to where the counter would be zero, and half an interval
+                // past the last sample, so 3 refusals seen in 2 or 3 scrapes read as up to ~2x
+                // (a CI run saw 4.78).
                 assert!(
-                    got >= measured - 0.5 && got <= measured * 1.5,
+                    got >= measured - 0.5 && got <= measured * 2.0,
                     "{origin}: {got}, sent {measured} after the warm-up"
                 );
                 report.push(format!("{origin} | {by_reason:?}"));

@@ -63,7 +63,7 @@ pub(crate) struct Deployed {
     pub spans: Vec<ReceivedSpan>,
     /// The run's `pipeline.run` span.
     pub run: ReceivedSpan,
-    /// The spans whose resource's `service.name` is the product's, in the collector's order.
+    /// The spans whose resource's `service.name` is the product's, by start time.
     pub product: Vec<ReceivedSpan>,
     /// Where the factory ran (its git checkout is the one it read `vcs.*` from).
     pub dir: PathBuf,
@@ -144,7 +144,10 @@ pub(crate) fn deploy(
         .find(|s| s.name == "pipeline.run")
         .expect("the run's span")
         .clone();
-    let product = spans.iter().filter(|s| is_product(s)).cloned().collect();
+    let mut product: Vec<ReceivedSpan> = spans.iter().filter(|s| is_product(s)).cloned().collect();
+    // In the order the smoke stage made the calls: the product's SDK may export them in more
+    // than one batch, which reach the collector in either order.
+    product.sort_by_key(|s| s.start_time.parse::<u64>().unwrap_or(u64::MAX));
     Deployed {
         spans,
         run,
