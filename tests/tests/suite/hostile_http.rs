@@ -8,6 +8,7 @@
 //! The server's connection tasks run in the test's `Capture` context, so that parallel tests each
 //! see their own requests.
 
+use crate::in_capture::InCapture;
 use axum::routing::get;
 use axum::Router;
 use factory_observability::config::{
@@ -15,12 +16,9 @@ use factory_observability::config::{
 };
 use factory_observability::testing::{Capture, CapturedSpan};
 use factory_observability::HttpServerLayer;
-use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
-use opentelemetry::Context;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 #[factory_observability::handler]
@@ -32,31 +30,6 @@ fn app(settings: HttpServerSettings) -> Router {
     Router::new()
         .route("/tasks/{id}", get(task))
         .layer(HttpServerLayer::with_settings(settings))
-}
-
-/// Runs every request of the server in `cx`: the test's `Capture`.
-#[derive(Clone)]
-struct InCapture<S> {
-    inner: S,
-    cx: Context,
-}
-
-impl<S, R> tower::Service<R> for InCapture<S>
-where
-    S: tower::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = opentelemetry::context::WithContext<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: R) -> Self::Future {
-        let _cx = self.cx.clone().attach();
-        self.inner.call(request).with_context(self.cx.clone())
-    }
 }
 
 /// Serves `app(settings)` on a free loopback port inside `capture`; with `connect_info`, the

@@ -5,6 +5,7 @@
 //! The server's connection tasks run in the test's `Capture` context (see [`InCapture`]), so
 //! that parallel tests each see their own requests.
 
+use crate::in_capture::InCapture;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,12 +13,10 @@ use axum::routing::get;
 use axum::Router;
 use factory_observability::testing::{Capture, CapturedSpan, PointValue};
 use factory_observability::{handler, HttpServerLayer};
-use opentelemetry::trace::{FutureExt as _, SpanId, SpanKind, Status, TraceId};
-use opentelemetry::Context;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Once;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 #[derive(Debug)]
@@ -83,31 +82,6 @@ fn app() -> Router {
         .route("/plain", get(plain))
         .nest("/api", Router::new().nest("/v1", v1))
         .layer(HttpServerLayer::new())
-}
-
-/// Runs every request of the server in `cx`: the test's `Capture`.
-#[derive(Clone)]
-struct InCapture<S> {
-    inner: S,
-    cx: Context,
-}
-
-impl<S, R> tower::Service<R> for InCapture<S>
-where
-    S: tower::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = opentelemetry::context::WithContext<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: R) -> Self::Future {
-        let _cx = self.cx.clone().attach();
-        self.inner.call(request).with_context(self.cx.clone())
-    }
 }
 
 /// The W3C propagators `init` installs (our Trace Context Level 2 and W3C Baggage), for tests

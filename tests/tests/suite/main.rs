@@ -28,6 +28,7 @@ mod hostile_http;
 mod hostile_http_limits;
 mod http_client;
 mod http_server;
+mod in_capture;
 mod init_in_async_main;
 mod layers;
 mod llm_call;

@@ -8,6 +8,7 @@
 //! `HttpServerLayer` whose handler calls another server with `send_traced`, for `tracestate`
 //! lists of the current Level 2 key grammar and with repeated keys.
 
+use crate::in_capture::InCapture;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -22,7 +23,6 @@ use opentelemetry::trace::{SpanKind, TraceContextExt as _};
 use opentelemetry::Context;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -207,31 +207,6 @@ async fn echo_tracestate(headers: HeaderMap) -> Json<Vec<String>> {
 async fn call_downstream(State(downstream): State<String>) -> Json<Vec<String>> {
     let response = client().get(&downstream).send_traced().await.unwrap();
     Json(serde_json::from_slice(&response.bytes().await.unwrap()).unwrap())
-}
-
-/// Runs every request of a server in `cx`: the test's `Capture`.
-#[derive(Clone)]
-struct InCapture<S> {
-    inner: S,
-    cx: Context,
-}
-
-impl<S, R> tower::Service<R> for InCapture<S>
-where
-    S: tower::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = opentelemetry::context::WithContext<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: R) -> Self::Future {
-        let _cx = self.cx.clone().attach();
-        self.inner.call(request).with_context(self.cx.clone())
-    }
 }
 
 /// Serves `router` on a free loopback port, each request in `capture`; returns its address.
