@@ -44,7 +44,7 @@ impl Run {
 /// starts the product example as a second exporting process, is off
 /// (`FACTORY_PIPELINE_SMOKE=off`), and so is its coding agent's MCP linter, another exporting
 /// process (`FACTORY_PIPELINE_MCP=off`: the linter answers in the factory's process), unless
-/// `envs` turns them on; `examples/tests/e2e_collector.rs` tests the three together.
+/// `envs` turns them on; `examples/tests/suite/e2e_collector.rs` tests the three together.
 ///
 /// # Panics
 ///

@@ -14,12 +14,10 @@
 use factory_observability_tests::collector::{
     closed_port, parse_logs, parse_metrics, parse_spans, Collector, ReceivedSpan,
 };
+use factory_observability_tests::program::{run, Run};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the example prints on stdout when the product was built.
 const BUILT: &str = "built todo-app: 16 tests passed";
@@ -30,74 +28,18 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the collector may take to print what it received after the example exited.
 const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
 
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "{}\n--- stdout\n{}--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs the example with a clean `OTEL_*` environment plus `envs`, bounded by [`RUN_TIMEOUT`].
+/// Runs the example with a clean `OTEL_*` environment plus `envs`, its coding agent's MCP linter a
+/// child process of its own (`program::run` has it off), bounded by [`RUN_TIMEOUT`].
 fn run_pipeline(name: &str, envs: &[(&str, String)]) -> Run {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e_collector-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the run's working directory");
-
-    let mut command = Command::new(env!("CARGO_BIN_EXE_factory_pipeline"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    let mut child = command
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run factory_pipeline");
-
-    let read_all = |mut source: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = source.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
-
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for factory_pipeline") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "factory_pipeline did not exit within {RUN_TIMEOUT:?}; stderr:\n{}",
-                stderr.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
+    let mut all = vec![("FACTORY_PIPELINE_MCP", "on".to_owned())];
+    all.extend(envs.iter().cloned());
+    run(
+        env!("CARGO_BIN_EXE_factory_pipeline").as_ref(),
+        &dir,
+        &all,
+        RUN_TIMEOUT,
+    )
 }
 
 fn attribute<'a>(span: &'a ReceivedSpan, key: &str) -> &'a str {
