@@ -8,7 +8,7 @@
 //! The server's connection tasks run in the test's `Capture` context, so that parallel tests each
 //! see their own requests.
 
-use crate::in_capture::InCapture;
+use crate::http_harness::{ended, InCapture};
 use axum::routing::get;
 use axum::Router;
 use factory_observability::config::{
@@ -79,23 +79,6 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-/// Waits (at most 10 s) until `count` SERVER spans ended.
-async fn server_spans(capture: &Capture, count: usize) -> Vec<CapturedSpan> {
-    for _ in 0..1000 {
-        let spans: Vec<CapturedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|span| span.kind == SpanKind::Server)
-            .collect();
-        if spans.len() >= count {
-            assert_eq!(spans.len(), count, "more server spans than requests");
-            return spans;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count} server spans did not end: {:?}", capture.spans());
-}
-
 fn chars(span: &CapturedSpan, key: &str) -> usize {
     span.attr(key)
         .unwrap_or_else(|| panic!("no {key}: {span:?}"))
@@ -143,7 +126,7 @@ async fn huge_header_values_and_paths_are_cut_at_the_default_bound() {
     .await;
     assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
 
-    let spans = server_spans(&capture, 3).await;
+    let spans = ended(&capture, SpanKind::Server, 3).await;
     let long = spans
         .iter()
         .find(|span| {
@@ -193,7 +176,7 @@ async fn the_bound_is_a_setting() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let span = &server_spans(&capture, 1).await[0];
+    let span = &ended(&capture, SpanKind::Server, 1).await[0];
     assert_eq!(span.attr("user_agent.original").unwrap(), "u".repeat(32));
     assert_eq!(
         span.attr("url.path").unwrap(),
@@ -222,7 +205,7 @@ async fn a_forwarding_header_is_not_trusted_by_default() {
             assert_eq!(status, "HTTP/1.1 200 OK");
         }
     }
-    let spans = server_spans(&capture, 4).await;
+    let spans = ended(&capture, SpanKind::Server, 4).await;
     let addresses: Vec<Option<String>> = spans
         .iter()
         .map(|span| span.attr("client.address"))
@@ -262,7 +245,7 @@ async fn behind_trusted_proxies_the_client_is_the_first_untrusted_hop_from_the_r
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    let spans = server_spans(&capture, cases.len()).await;
+    let spans = ended(&capture, SpanKind::Server, cases.len()).await;
     for (index, (forwarded, expected)) in cases.iter().enumerate() {
         let path = format!("/tasks/{index}");
         let span = spans
@@ -310,7 +293,7 @@ async fn a_hop_count_and_the_forwarded_header() {
     .await;
     send(forwarded, 5, &[("forwarded", "for=_hidden")]).await;
     send(forwarded, 6, &[("x-forwarded-for", "198.51.100.7")]).await;
-    let spans = server_spans(&capture, 6).await;
+    let spans = ended(&capture, SpanKind::Server, 6).await;
     let address = |id: u32| {
         let path = format!("/tasks/{id}");
         spans
@@ -349,7 +332,7 @@ async fn span_limits_apply_to_the_request_span() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let span = &server_spans(&capture, 1).await[0];
+    let span = &ended(&capture, SpanKind::Server, 1).await[0];
     // The request's labels come first: method, route, scheme, protocol version.
     let keys: Vec<&str> = span.attributes.keys().map(String::as_str).collect();
     assert_eq!(

@@ -5,19 +5,18 @@
 //! The server's connection tasks run in the test's `Capture` context (see [`InCapture`]), so
 //! that parallel tests each see their own requests.
 
-use crate::in_capture::InCapture;
+use crate::http_harness::{ended, InCapture};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use factory_observability::testing::{Capture, CapturedSpan, PointValue};
+use factory_observability::testing::{Capture, PointValue};
 use factory_observability::{handler, HttpServerLayer};
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Once;
-use std::time::Duration;
 
 #[derive(Debug)]
 enum ApiError {
@@ -119,24 +118,6 @@ async fn serve(capture: &Capture) -> SocketAddr {
     addr
 }
 
-/// Waits (at most 10 s) until `count` spans named `name` ended: a server span ends when its
-/// response body has been written, which may be just after the client read it.
-async fn spans(capture: &Capture, count: usize) -> Vec<CapturedSpan> {
-    for _ in 0..1000 {
-        let spans: Vec<CapturedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|span| span.kind == SpanKind::Server)
-            .collect();
-        if spans.len() >= count {
-            assert_eq!(spans.len(), count, "more server spans than requests");
-            return spans;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count} server spans did not end: {:?}", capture.spans());
-}
-
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
 
@@ -158,7 +139,7 @@ async fn one_trace_from_the_caller_through_the_handler() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "task 42");
 
-    let spans = spans(&capture, 1).await;
+    let spans = ended(&capture, SpanKind::Server, 1).await;
     let span = &spans[0];
     assert_eq!(span.name, "GET /tasks/{id}");
     assert_eq!(span.trace_id, TraceId::from_hex(TRACE).unwrap());
@@ -238,7 +219,7 @@ async fn a_500_is_an_error_and_a_404_is_not() {
     assert_eq!(missing.status(), 404);
     missing.text().await.unwrap();
 
-    let spans = spans(&capture, 2).await;
+    let spans = ended(&capture, SpanKind::Server, 2).await;
     let failed = spans.iter().find(|s| s.name == "GET /broken").unwrap();
     assert_eq!(
         failed.status,
@@ -304,7 +285,7 @@ async fn routes_are_templates_also_nested_and_unmatched_requests_are_named_by_me
     assert_eq!(response.status(), 405);
     response.text().await.unwrap();
 
-    let spans = spans(&capture, 4).await;
+    let spans = ended(&capture, SpanKind::Server, 4).await;
     let nested = spans
         .iter()
         .find(|s| s.attr("url.path").as_deref() == Some("/api/v1/items/7"))
@@ -387,7 +368,7 @@ async fn every_malformed_traceparent_starts_a_new_trace_and_the_request_succeeds
         assert_eq!(response.status(), 200, "{value}");
         response.text().await.unwrap();
     }
-    let spans = spans(&capture, malformed.len()).await;
+    let spans = ended(&capture, SpanKind::Server, malformed.len()).await;
     for span in &spans {
         assert_eq!(span.parent_span_id, SpanId::INVALID, "{span:?}");
         assert_ne!(span.trace_id, TraceId::from_hex(TRACE).unwrap());
@@ -418,7 +399,7 @@ async fn a_short_parent_id_or_a_duplicated_traceparent_starts_a_new_trace() {
         assert_eq!(response.status(), 200);
         response.text().await.unwrap();
     }
-    for span in spans(&capture, 3).await {
+    for span in ended(&capture, SpanKind::Server, 3).await {
         assert_eq!(span.parent_span_id, SpanId::INVALID, "{span:?}");
         assert_ne!(span.trace_id, TraceId::from_hex(TRACE).unwrap());
     }
@@ -448,7 +429,7 @@ async fn concurrent_requests_each_have_their_own_caller_as_parent() {
     for task in tasks {
         task.await.unwrap();
     }
-    let spans = spans(&capture, REQUESTS as usize).await;
+    let spans = ended(&capture, SpanKind::Server, REQUESTS as usize).await;
     for span in &spans {
         let n: u128 = span.attr("task.id").unwrap().parse().unwrap();
         assert_eq!(span.trace_id, TraceId::from(0xabc0_0000_0000_u128 + n));

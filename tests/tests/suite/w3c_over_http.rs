@@ -8,7 +8,7 @@
 //! `HttpServerLayer` whose handler calls another server with `send_traced`, for `tracestate`
 //! lists of the current Level 2 key grammar and with repeated keys.
 
-use crate::in_capture::InCapture;
+use crate::http_harness::{ended, InCapture};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -16,14 +16,13 @@ use axum::{Json, Router};
 use factory_observability::propagation::{
     extract_from_headers, inject_into_headers, RequestBuilderExt as _,
 };
-use factory_observability::testing::{Capture, CapturedSpan};
+use factory_observability::testing::Capture;
 use factory_observability::{handler, pipeline_stage, HttpServerLayer};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, TraceContextExt as _};
 use opentelemetry::Context;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -220,24 +219,6 @@ async fn serve_in(capture: &Capture, router: Router) -> std::net::SocketAddr {
     let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
     tokio::spawn(async move { axum::serve(listener, make).await });
     addr
-}
-
-/// Waits (at most 10 s) until `count` spans of `kind` ended: a server span ends when its
-/// response body has been written, which may be just after the client read it.
-async fn ended(capture: &Capture, kind: SpanKind, count: usize) -> Vec<CapturedSpan> {
-    for _ in 0..1000 {
-        let spans: Vec<CapturedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|span| span.kind == kind)
-            .collect();
-        if spans.len() >= count {
-            assert_eq!(spans.len(), count, "more {kind:?} spans than requests");
-            return spans;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{count} {kind:?} spans did not end: {:?}", capture.spans());
 }
 
 /// Section "Key" of the current Level 2 text (`@` is a key character anywhere after the first,
