@@ -2,6 +2,7 @@
 //! OTLP endpoint (whose HTTP client must be neither built nor dropped on a runtime thread in a way
 //! that panics). One test: `init` installs process-wide state.
 
+use factory_observability_tests::collector::closed_port;
 use factory_observability_tests::isolated::run_in_own_process;
 
 #[factory_observability::pipeline_stage]
@@ -15,9 +16,7 @@ async fn init_and_shutdown_inside_an_async_main() {
     if run_in_own_process(module_path!(), "init_and_shutdown_inside_an_async_main") {
         return;
     }
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = closed_port();
     std::env::set_var(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         format!("http://127.0.0.1:{port}"),

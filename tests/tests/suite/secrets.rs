@@ -2,6 +2,7 @@
 //! guard, nor in the delivery report, also over the HTTPS client (whose TLS failures are
 //! reported with their reason). One test: `init` installs process-wide state.
 
+use factory_observability_tests::collector::closed_port;
 use factory_observability_tests::isolated::{run_in_own_process, test_command, test_name};
 #[test]
 fn header_values_never_appear_in_debug_output_or_reports() {
@@ -11,9 +12,7 @@ fn header_values_never_appear_in_debug_output_or_reports() {
     ) {
         return;
     }
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = closed_port();
     // Set before any thread of this test binary reads the environment.
     std::env::set_var(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -89,9 +88,7 @@ fn child_program() {
 
 #[test]
 fn header_values_never_appear_in_logs_errors_or_the_summary() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = closed_port();
     let mut command = test_command(&test_name(module_path!(), "child_program"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("OTEL_") {
