@@ -299,6 +299,14 @@ fn two_free_ports() -> (u16, u16) {
     ports
 }
 
+/// `(key, value)` pairs as the attribute map a metric point is compared with.
+pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+}
+
 /// A local port with nothing listening on it (free a moment ago), to test failed deliveries.
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free local port");

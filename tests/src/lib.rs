@@ -29,6 +29,6 @@ pub mod program;
 pub mod tls;
 
 pub use collector::{
-    parse_logs, parse_metrics, parse_spans, received_counts, Collector, Dump, ReceivedCounts,
-    ReceivedLog, ReceivedMetricPoint, ReceivedSpan,
+    labels, parse_logs, parse_metrics, parse_spans, received_counts, Collector, Dump,
+    ReceivedCounts, ReceivedLog, ReceivedMetricPoint, ReceivedSpan,
 };

@@ -12,10 +12,10 @@
 //! Needs `rotel-agent`: `scripts/test.sh` installs it, or set `ROTEL_AGENT` to its path.
 
 use factory_observability_tests::collector::{
-    closed_port, parse_logs, parse_metrics, parse_spans, Collector, ReceivedSpan,
+    closed_port, labels, parse_logs, parse_metrics, parse_spans, Collector, ReceivedSpan,
 };
 use factory_observability_tests::program::{run, Run};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -47,13 +47,6 @@ fn attribute<'a>(span: &'a ReceivedSpan, key: &str) -> &'a str {
         .get(key)
         .map(String::as_str)
         .unwrap_or_else(|| panic!("span {} has no attribute {key}: {span:#?}", span.name))
-}
-
-fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
 }
 
 /// Whether `text` is `Str(<a hyphenated UUID>)`.
@@ -371,7 +364,7 @@ fn a_run_reaches_a_real_collector_intact() {
     assert_eq!(runs.len(), 1, "{runs:#?}{context}");
     assert_eq!(
         runs[0].attributes,
-        pairs(&[
+        labels(&[
             ("pipeline.name", "Str(new_product)"),
             ("outcome", "Str(success)")
         ])
@@ -393,7 +386,7 @@ fn a_run_reaches_a_real_collector_intact() {
     assert_eq!(retries.len(), 1, "{retries:#?}{context}");
     assert_eq!(
         retries[0].attributes,
-        pairs(&[("stage.name", "Str(implement)")])
+        labels(&[("stage.name", "Str(implement)")])
     );
     assert_eq!(retries[0].value, "1", "{context}");
 

@@ -18,6 +18,7 @@ use factory_observability::{
     adjudicate, llm_call, pipeline_run, pipeline_stage, CandidateScore, TokenUsage, Usage, Verdict,
 };
 use factory_observability_tests::isolated::run_in_own_process;
+use factory_observability_tests::labels;
 use opentelemetry::trace::SpanKind;
 use std::collections::BTreeMap;
 
@@ -42,13 +43,6 @@ fn new_product(fail: bool) -> Result<u32, BuildError> {
         return Err(BuildError);
     }
     Ok(tasks)
-}
-
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use factory_observability::testing::{Capture, PointValue};
 use factory_observability::{pipeline_run, pipeline_stage};
+use factory_observability_tests::labels;
 use opentelemetry::trace::{SpanId, Status};
-use std::collections::BTreeMap;
 
 #[derive(Debug)]
 struct BuildError(&'static str);
@@ -35,13 +35,6 @@ fn new_product(fail: bool) -> Result<u32, BuildError> {
 
 #[pipeline_run(name = "fixed", run_id = format!("run-{}", 7))]
 fn with_run_id() {}
-
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 #[test]
 fn root_span_has_the_seed_attributes_and_a_child_stage() {
