@@ -63,6 +63,16 @@ fn texts(attributes: &Attributes) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Every span of `dir/traces.jsonl`, in file order; none when the file was never written.
+pub fn read_spans_in(dir: &Path) -> Vec<JsonSpan> {
+    let file = dir.join("traces.jsonl");
+    if file.exists() {
+        read_spans(&file)
+    } else {
+        Vec::new()
+    }
+}
+
 /// Every span of a `traces.jsonl` file, in file order.
 pub fn read_spans(path: &Path) -> Vec<JsonSpan> {
     batches(path)

@@ -8,7 +8,7 @@ use factory_observability::propagation::CommandExt as _;
 use factory_observability::testing::{Capture, CapturedSpan};
 use factory_observability::{handler, pipeline_run, pipeline_stage};
 use factory_observability_tests::isolated::{test_command, test_name};
-use factory_observability_tests::otlp_json::{read_spans, JsonSpan};
+use factory_observability_tests::otlp_json::{read_spans_in, JsonSpan};
 use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId};
 use opentelemetry::{Context, KeyValue};
@@ -103,15 +103,6 @@ fn finished(output: Output) -> Output {
     output
 }
 
-fn spans_in(dir: &Path) -> Vec<JsonSpan> {
-    let file = dir.join("traces.jsonl");
-    if file.exists() {
-        read_spans(&file)
-    } else {
-        Vec::new()
-    }
-}
-
 fn named<'a>(spans: &'a [JsonSpan], name: &str) -> &'a JsonSpan {
     spans
         .iter()
@@ -144,7 +135,7 @@ fn a_child_process_joins_the_stage_that_started_it() {
     capture.run(|| start_child(&dir));
     let stage = parent_stage(&capture);
 
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     // The run, its stage, and on a thread of its own a `tracing` span and a job.
     assert_eq!(spans.len(), 4, "{spans:#?}");
     let run = named(&spans, "pipeline.run");
@@ -189,7 +180,7 @@ fn the_parents_baggage_is_in_the_childs_current_context() {
     assert_eq!(printed("job baggage: "), "factory.run=r-42,tenant=acme");
     assert_eq!(printed("thread after its job: "), "");
     // And the spans are still the parent's children.
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());
@@ -228,7 +219,7 @@ fn a_malformed_traceparent_starts_a_new_trace_with_one_warning() {
     );
     assert!(!stderr.contains(malformed), "the value is not repeated");
 
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.parent_span_id, "", "a root");
     assert_ne!(run.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -250,7 +241,7 @@ fn exported_under(name: &str, flags: Option<&str>, sampler: Option<(&str, &str)>
             .env("OTEL_TRACES_SAMPLER_ARG", arg);
     }
     finished(command.output().unwrap());
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     for span in &spans {
         assert_eq!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
     }
@@ -343,7 +334,7 @@ async fn a_tokio_command_carries_the_context_too() {
     let capture = Capture::new();
     capture.run_async(start_child_async(dir.clone())).await;
     let stage = parent_stage(&capture);
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     let run = named(&spans, "pipeline.run");
     assert_eq!(run.trace_id, stage.trace_id.to_string());
     assert_eq!(run.parent_span_id, stage.span_id.to_string());

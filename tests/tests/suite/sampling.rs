@@ -6,7 +6,9 @@
 
 use factory_observability::{pipeline_run, pipeline_stage};
 use factory_observability_tests::isolated::{test_command, test_name};
-use factory_observability_tests::otlp_json::{read_last_metrics, read_logs, read_spans, JsonSpan};
+use factory_observability_tests::otlp_json::{
+    read_last_metrics, read_logs, read_spans_in, JsonSpan,
+};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -114,15 +116,6 @@ fn run_child(scenario: &str, env: &[(&str, &str)]) -> (PathBuf, u64, u64) {
     (dir, count("submitted="), count("delivered="))
 }
 
-fn spans_in(dir: &Path) -> Vec<JsonSpan> {
-    let file = dir.join("traces.jsonl");
-    if file.exists() {
-        read_spans(&file)
-    } else {
-        Vec::new()
-    }
-}
-
 /// The stage or span name: `stage.name` for the macros' stages.
 fn label(span: &JsonSpan) -> &str {
     span.attributes
@@ -144,7 +137,7 @@ fn always_off_exports_no_span_and_still_counts_every_call() {
     let (dir, submitted, delivered) =
         run_child("runs:200", &[("OTEL_TRACES_SAMPLER", "always_off")]);
     assert_eq!((submitted, delivered), (0, 0));
-    assert!(spans_in(&dir).is_empty(), "{:#?}", spans_in(&dir));
+    assert!(read_spans_in(&dir).is_empty(), "{:#?}", read_spans_in(&dir));
     // Metrics do not depend on trace sampling.
     assert_eq!(
         metric_count(&dir, "pipeline.runs.total", ("pipeline.name", "sampled")),
@@ -202,7 +195,7 @@ fn parent_based_ratio_keeps_whole_traces() {
             ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
         ],
     );
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     let mut traces: BTreeMap<&str, Vec<&JsonSpan>> = BTreeMap::new();
     for span in &spans {
         traces.entry(span.trace_id.as_str()).or_default().push(span);
@@ -249,7 +242,7 @@ fn a_remote_parent_decides_for_parent_based_samplers() {
         "remote",
         &[("OTEL_TRACES_SAMPLER", "parentbased_always_off")],
     );
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     // Only the run under the sampled remote parent is exported, with its whole tree.
     assert_eq!(spans.len(), 4, "{spans:#?}");
     assert_eq!((submitted, delivered), (4, 4));
@@ -272,7 +265,7 @@ fn what_the_queue_cannot_hold_is_counted_as_lost() {
     // the user's `tracing` span inside) in a burst: whatever is dropped is counted, and what is
     // counted as delivered is in the file.
     let (dir, submitted, delivered) = run_child("burst:20000", &[("OTEL_BSP_MAX_QUEUE_SIZE", "8")]);
-    let spans = spans_in(&dir);
+    let spans = read_spans_in(&dir);
     assert_eq!(spans.len() as u64, delivered);
     // A stage that finds the queue full at its start is shed with its subtree: it is counted
     // (submitted, dropped), its `tracing` span is not sampled, so not counted. A stage that got
