@@ -903,13 +903,6 @@ Flags: 0
 2026-11-24T20:21:34.222931Z  INFO Shutdown signal received.
 ";
 
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn sums_the_counts_of_a_basic_dump() {
         let dump = "\
@@ -950,12 +943,12 @@ Flags: 0
                     status_message: String::new(),
                     start_time: "1700000000000000000".into(),
                     end_time: "1700000001000000000".into(),
-                    attributes: map(&[
+                    attributes: labels(&[
                         ("pipeline.name", "Str(demo)"),
                         ("pipeline.steps", "Int(3)")
                     ]),
                     events: vec![],
-                    resource: map(&[("service.name", "Str(probe)")]),
+                    resource: labels(&[("service.name", "Str(probe)")]),
                     scope: "probe-scope 1.0".into(),
                 },
                 ReceivedSpan {
@@ -968,13 +961,13 @@ Flags: 0
                     status_message: "boom".into(),
                     start_time: "1700000000100000000".into(),
                     end_time: "1700000000900000000".into(),
-                    attributes: map(&[
+                    attributes: labels(&[
                         ("step.index", "Int(0)"),
                         ("ok", "Bool(true)"),
                         ("ratio", "Double(0.5)")
                     ]),
                     events: vec![],
-                    resource: map(&[("service.name", "Str(probe)")]),
+                    resource: labels(&[("service.name", "Str(probe)")]),
                     scope: "probe-scope 1.0".into(),
                 },
             ]
@@ -993,7 +986,7 @@ Flags: 0
         assert_eq!(span.events, vec!["exception".to_string()]);
         assert_eq!(
             span.resource,
-            map(&[("service.name", "Str(probe)"), ("host.name", "Str(h1)")])
+            labels(&[("service.name", "Str(probe)"), ("host.name", "Str(h1)")])
         );
         assert_eq!(span.scope, "sc");
     }
@@ -1008,7 +1001,7 @@ Flags: 0
         );
         assert_eq!(
             spans[0].attributes,
-            map(&[
+            labels(&[
                 ("stage.name", "Str(implement)"),
                 ("stage.attempt", "Int(1)"),
                 ("error.type", "Str(factory_pipeline::FactoryError)"),
@@ -1030,18 +1023,18 @@ Flags: 0
                 ReceivedMetricPoint {
                     name: "pipeline.runs".into(),
                     data_type: "Sum".into(),
-                    attributes: map(&[("pipeline.name", "Str(demo)")]),
+                    attributes: labels(&[("pipeline.name", "Str(demo)")]),
                     value: "7".into(),
                     sum: String::new(),
-                    resource: map(&[("service.name", "Str(probe)")]),
+                    resource: labels(&[("service.name", "Str(probe)")]),
                 },
                 ReceivedMetricPoint {
                     name: "pipeline.duration".into(),
                     data_type: "Histogram".into(),
-                    attributes: map(&[("pipeline.name", "Str(demo)")]),
+                    attributes: labels(&[("pipeline.name", "Str(demo)")]),
                     value: "3".into(),
                     sum: "12.5".into(),
-                    resource: map(&[("service.name", "Str(probe)")]),
+                    resource: labels(&[("service.name", "Str(probe)")]),
                 },
             ]
         );
@@ -1058,8 +1051,8 @@ Flags: 0
                 span_id: "eee19b7ec3c1b174".into(),
                 severity_text: "INFO".into(),
                 severity_number: "SEVERITY_NUMBER_INFO(9)".into(),
-                attributes: map(&[("pipeline.name", "Str(demo)")]),
-                resource: map(&[("service.name", "Str(probe)")]),
+                attributes: labels(&[("pipeline.name", "Str(demo)")]),
+                resource: labels(&[("service.name", "Str(probe)")]),
             }]
         );
     }
@@ -1110,6 +1103,9 @@ Timestamp: 1700000001000000000
         assert_eq!(points.len(), 1);
         assert_eq!(points[0].value, "");
         assert!(points[0].resource.is_empty());
-        assert_eq!(points[0].attributes, map(&[("pipeline.name", "Str(demo)")]));
+        assert_eq!(
+            points[0].attributes,
+            labels(&[("pipeline.name", "Str(demo)")])
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use factory_observability::testing::{Capture, CapturedSpan, PointValue};
 use factory_observability::{adjudicate, Adjudication, CandidateScore, Verdict};
+use factory_observability_tests::labels;
 use opentelemetry::trace::Status;
 use std::collections::BTreeMap;
 
@@ -79,13 +80,6 @@ fn event_attrs(span: &CapturedSpan) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[test]
 fn the_winner_scores_margin_and_evaluation_events_are_recorded() {
     let capture = Capture::new();
@@ -112,13 +106,13 @@ fn the_winner_scores_margin_and_evaluation_events_are_recorded() {
     assert_eq!(
         event_attrs(span),
         [
-            map(&[
+            labels(&[
                 ("adjudication.candidate", "codex"),
                 ("gen_ai.evaluation.name", "choose"),
                 ("gen_ai.evaluation.score.label", "rejected"),
                 ("gen_ai.evaluation.score.value", "0.82"),
             ]),
-            map(&[
+            labels(&[
                 ("adjudication.candidate", "claude"),
                 ("gen_ai.evaluation.name", "choose"),
                 ("gen_ai.evaluation.score.label", "selected"),
