@@ -34,9 +34,25 @@ use std::time::Duration;
 
 // `increase` counts only what happens after the first scrape, which may come after many runs
 // (a run takes ~0.25 s, scrapes are 1 s apart): 40 runs left the adjudication alert under its
-// 20 wins in some runs. 60 keeps it above, and under the 20 USD an hour cost budget
-// (60 x 0.3184 USD = 19.10 USD; the coding agent's own calls are short answers).
+// 20 wins in some runs. 60 keeps it above. At the bundled prices 60 runs cost 19.10 USD, so
+// close to the 20 USD an hour budget that `increase`'s extrapolation crossed it in a CI run:
+// the scenario prices the example's two models itself ([`SCENARIO_PRICES`]), far below it.
 const RUNS: u32 = 60;
+
+/// The example's models at prices of the scenario's own (USD per 1,000 tokens): a run (3,700 +
+/// 3,320 tokens of claude-opus-4-5, 7,125 + 14,600 of gpt-5.3-codex) costs 0.0459 USD, 60 runs
+/// 2.76 USD, a seventh of the budget whatever `increase` extrapolates.
+const SCENARIO_PRICES: &str = "\
+[models.\"claude-opus-4-5\"]
+provider = \"anthropic\"
+input = 0.0015
+output = 0.0075
+
+[models.\"gpt-5.3-codex\"]
+provider = \"openai\"
+input = 0.000125
+output = 0.001
+";
 
 /// Starts the factory example in `dir`: the embedded default, plus `env`.
 fn run_factory(dir: &Path, env: &[(&str, String)]) -> std::process::Child {
@@ -174,9 +190,12 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     });
 
     // One process, 60 runs, scraped while it runs; its spans go nowhere.
+    let prices = dir.join("prices.toml");
+    std::fs::write(&prices, SCENARIO_PRICES).unwrap();
     let mut factory = run_factory(
         &dir.join("factory"),
         &[
+            ("FACTORY_OBS_PRICING", prices.display().to_string()),
             ("OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
             ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1".to_owned()),
             ("OTEL_EXPORTER_PROMETHEUS_PORT", metrics_port.to_string()),
@@ -342,7 +361,7 @@ fn every_panel_and_alert_expression_on_a_real_prometheus() {
     // run (none the hour before), spans fail to export (their collector is down), and nothing listens on
     // the collector's port; a tool fails in more than a quarter of its calls (the coding agent's
     // `lint` on the first implement attempt and `run_tests`' first call, one in two of each).
-    // 60 runs cost 60 x 0.3184 USD, under the 20 USD budget; no run fails;
+    // 60 runs cost 2.76 USD at the scenario's prices, under the 20 USD budget; no run fails;
     // no stage takes 300 s; a pass-rate drop needs 7 hours of history; no product runs here.
     let firing_expected = [
         "StageRetriesHigh",
